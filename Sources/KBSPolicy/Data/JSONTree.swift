@@ -1,0 +1,84 @@
+/// A parsed JSON document whose every node keeps its byte range, for case files and configuration.
+struct JSONNode: Sendable {
+    indirect enum Value: Sendable {
+        case null
+        case bool(Bool)
+        case number(Int64?, String)
+        case string(String)
+        case array([JSONNode])
+        case object([(key: String, value: JSONNode)])
+    }
+
+    var value: Value
+    var range: Range<Int>
+
+    /// Parses a whole document; duplicate member names are an error.
+    static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONNode {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSONNode in
+            var scanner = JSONScanner(buffer)
+            let node = try parseValue(&scanner)
+            try scanner.expectEnd()
+            return node
+        }
+    }
+
+    private static func parseValue(_ scanner: inout JSONScanner) throws(JSONError) -> JSONNode {
+        let byte = scanner.peek()
+        let start = scanner.offset
+        let value: Value
+        switch byte {
+        case UInt8(ascii: "{"):
+            var members: [(key: String, value: JSONNode)] = []
+            var seen = Set<String>()
+            if try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) {
+                repeat {
+                    let keyOffset = scanner.offset
+                    let key = try scanner.readString()
+                    guard seen.insert(key).inserted else {
+                        throw JSONError(message: "duplicate member `\(key)`", offset: keyOffset)
+                    }
+                    try scanner.expect(UInt8(ascii: ":"))
+                    members.append((key, try parseValue(&scanner)))
+                } while try scanner.nextElement(close: UInt8(ascii: "}"))
+            }
+            value = .object(members)
+        case UInt8(ascii: "["):
+            var elements: [JSONNode] = []
+            if try scanner.open(UInt8(ascii: "["), close: UInt8(ascii: "]")) {
+                repeat { elements.append(try parseValue(&scanner)) } while try scanner.nextElement(close: UInt8(ascii: "]"))
+            }
+            value = .array(elements)
+        case UInt8(ascii: "\""):
+            value = .string(try scanner.readString())
+        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            value = try scanner.readLiteral().map { .bool($0) } ?? .null
+        default:
+            let (integer, text) = try scanner.readNumber()
+            value = .number(integer, String(text))
+        }
+        return JSONNode(value: value, range: start..<scanner.offset)
+    }
+
+    /// The member called `key`, if this is an object that has one.
+    subscript(key: String) -> JSONNode? {
+        guard case .object(let members) = value else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    var stringValue: String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+
+    /// A short name for the kind of value, for messages.
+    var kindName: String {
+        switch value {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+}

@@ -1,0 +1,295 @@
+import KBSClaims
+
+/// How to decode JSON into values of one type, built once per compiled policy from the schema.
+///
+/// Records decode only the attributes some rule reads; the others are skipped (still checked to be JSON).
+indirect enum DecodePlan: Sendable {
+    case bool, int, string, hex, time, duration, version, tier
+    case list(DecodePlan)
+    case set(DecodePlan)
+    case map(DecodePlan)
+    case record(RecordPlan)
+    /// An entity id given as a string.
+    case entityID
+}
+
+/// The decoding plan of one record type.
+final class RecordPlan: Sendable {
+    let names: [[UInt8]]
+    let displayNames: [String]
+    let plans: [DecodePlan]
+    /// Whether a rule reads the field; unread fields are skipped.
+    let used: [Bool]
+    let required: [Bool]
+
+    init(names: [String], plans: [DecodePlan], used: [Bool], required: [Bool]) {
+        self.names = names.map { Array($0.utf8) }
+        self.displayNames = names
+        self.plans = plans
+        self.used = used
+        self.required = required
+    }
+
+    @inline(__always)
+    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        let count = key.count
+        for (index, name) in names.enumerated() where name.count == count {
+            if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, count) == 0 }) { return index }
+        }
+        return nil
+    }
+}
+
+@_silgen_name("memcmp")
+private func memcmp(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Int32
+
+/// A value that does not fit the schema, with where it was found.
+struct DecodeError: Error, Sendable {
+    var message: String
+    var offset: Int
+    /// Dotted path from the root, e.g. `evidence.tcb_svn`.
+    var path: [String]
+
+    var pathText: String { path.isEmpty ? "input" : path.joined(separator: ".") }
+}
+
+/// Decodes JSON bytes straight into typed values: no intermediate tree, no Foundation.
+enum TypedDecoder {
+    /// Inputs larger than this are refused before decoding.
+    static let maximumSize = 4 << 20
+
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, as plan: DecodePlan) throws(DecodeError) -> Value {
+        guard bytes.count <= maximumSize else {
+            throw DecodeError(message: "input is \(bytes.count) bytes; the limit is \(maximumSize)", offset: 0, path: [])
+        }
+        var scanner = JSONScanner(bytes)
+        do {
+            let value = try decodeValue(&scanner, plan)
+            try scanner.expectEnd()
+            return value
+        } catch let error as JSONError {
+            throw DecodeError(message: error.message, offset: error.offset, path: [])
+        } catch let error as DecodeError {
+            throw error
+        } catch {
+            throw DecodeError(message: "\(error)", offset: scanner.offset, path: [])
+        }
+    }
+
+    static func decode(_ bytes: [UInt8], as plan: DecodePlan) throws(DecodeError) -> Value {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(DecodeError) -> Value in try decode(buffer, as: plan) }
+    }
+
+    private static func mismatch(_ scanner: inout JSONScanner, _ expected: String) -> DecodeError {
+        let found: String
+        switch scanner.peek() {
+        case UInt8(ascii: "{"): found = "an object"
+        case UInt8(ascii: "["): found = "an array"
+        case UInt8(ascii: "\""): found = "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): found = "a boolean"
+        case UInt8(ascii: "n"): found = "null"
+        case 0: found = "end of input"
+        default: found = "a number"
+        }
+        return DecodeError(message: "expected \(expected), found \(found)", offset: scanner.offset, path: [])
+    }
+
+    private static func decodeValue(_ scanner: inout JSONScanner, _ plan: DecodePlan) throws(any Error) -> Value {
+        switch plan {
+        case .bool:
+            let byte = scanner.peek()
+            guard byte == UInt8(ascii: "t") || byte == UInt8(ascii: "f"), let value = try scanner.readLiteral() else {
+                throw mismatch(&scanner, "a boolean")
+            }
+            return .bool(value)
+        case .int:
+            return .int(try readInteger(&scanner))
+        case .string, .entityID:
+            guard scanner.peek() == UInt8(ascii: "\"") else { throw mismatch(&scanner, "a string") }
+            if let simple = try scanner.readSimpleString() {
+                guard let text = String(validating: simple, as: UTF8.self) else { throw scanner.error("string is not valid UTF-8") }
+                return .string(text)
+            }
+            return .string(try scanner.readString())
+        case .hex:
+            guard scanner.peek() == UInt8(ascii: "\"") else { throw mismatch(&scanner, "a hex string") }
+            let start = scanner.offset
+            let bytes: [UInt8]?
+            if let simple = try scanner.readSimpleString() {
+                bytes = Hex.decode(simple)
+            } else {
+                bytes = Hex.decode(Array(try scanner.readString().utf8))
+            }
+            guard let bytes else { throw DecodeError(message: "expected a hex string", offset: start, path: []) }
+            return .bytes(bytes)
+        case .time:
+            let start = scanner.offset
+            guard scanner.peek() == UInt8(ascii: "\""), let nanos = Timestamp.parse(try scanner.readString()) else {
+                throw DecodeError(message: "expected an RFC 3339 time", offset: start, path: [])
+            }
+            return .time(nanos)
+        case .duration:
+            if scanner.peek() == UInt8(ascii: "\"") {
+                let start = scanner.offset
+                guard let nanos = DurationParser.parse(try scanner.readString()) else {
+                    throw DecodeError(message: "expected a duration such as \"90s\"", offset: start, path: [])
+                }
+                return .duration(nanos)
+            }
+            let seconds = try readInteger(&scanner)
+            let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            guard !overflow else { throw scanner.error("duration is out of range") }
+            return .duration(nanos)
+        case .version:
+            let start = scanner.offset
+            guard scanner.peek() == UInt8(ascii: "\""), let version = Version(try scanner.readString()) else {
+                throw DecodeError(message: "expected a version string such as \"1.2.3\"", offset: start, path: [])
+            }
+            return .version(version)
+        case .tier:
+            let start = scanner.offset
+            if scanner.peek() == UInt8(ascii: "\"") {
+                guard let tier = PrivacyTier(text: try scanner.readString()) else {
+                    throw DecodeError(message: "expected a privacy tier (0–4 or a tier name)", offset: start, path: [])
+                }
+                return .tier(tier.rawValue)
+            }
+            let number = try readInteger(&scanner)
+            guard (0...4).contains(number) else {
+                throw DecodeError(message: "privacy tier \(number) is out of range 0–4", offset: start, path: [])
+            }
+            return .tier(Int(number))
+        case .list(let element):
+            guard scanner.peek() == UInt8(ascii: "[") else { throw mismatch(&scanner, "an array") }
+            var values: [Value] = []
+            guard try scanner.open(UInt8(ascii: "["), close: UInt8(ascii: "]")) else { return .list(values) }
+            repeat {
+                do {
+                    values.append(try decodeValue(&scanner, element))
+                } catch var error as DecodeError {
+                    error.path.insert("[\(values.count)]", at: 0)
+                    throw error
+                }
+            } while try scanner.nextElement(close: UInt8(ascii: "]"))
+            return .list(values)
+        case .set(let element):
+            guard case .list(let values) = try decodeValue(&scanner, .list(element)) else { return .set([]) }
+            return .set(Set(values))
+        case .map(let element):
+            guard scanner.peek() == UInt8(ascii: "{") else { throw mismatch(&scanner, "an object") }
+            var map: [String: Value] = [:]
+            guard try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) else { return .map(map) }
+            repeat {
+                let keyOffset = scanner.offset
+                let key = try scanner.readString()
+                try scanner.expect(UInt8(ascii: ":"))
+                do {
+                    let value = try decodeValue(&scanner, element)
+                    guard map.updateValue(value, forKey: key) == nil else {
+                        throw DecodeError(message: "duplicate member `\(key)`", offset: keyOffset, path: [])
+                    }
+                } catch var error as DecodeError {
+                    error.path.insert(key, at: 0)
+                    throw error
+                }
+            } while try scanner.nextElement(close: UInt8(ascii: "}"))
+            return .map(map)
+        case .record(let record):
+            return .record(try decodeRecord(&scanner, record))
+        }
+    }
+
+    static func decodeRecord(_ scanner: inout JSONScanner, _ plan: RecordPlan) throws(any Error) -> Record {
+        guard scanner.peek() == UInt8(ascii: "{") else { throw mismatch(&scanner, "an object") }
+        var slots = [Value](repeating: .absent, count: plan.names.count)
+        var seen: UInt64 = 0
+        if try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) {
+            repeat {
+                let keyOffset = scanner.offset
+                let index: Int?
+                if let simple = try scanner.readSimpleString() {
+                    index = plan.index(of: simple)
+                } else {
+                    let key = Array(try scanner.readString().utf8)
+                    index = key.withUnsafeBufferPointer { plan.index(of: $0) }
+                }
+                try scanner.expect(UInt8(ascii: ":"))
+                if let index, plan.used[index] {
+                    let bit: UInt64 = index < 64 ? 1 << UInt64(index) : 0
+                    if seen & bit != 0 {
+                        throw DecodeError(message: "duplicate member `\(plan.displayNames[index])`", offset: keyOffset, path: [])
+                    }
+                    seen |= bit
+                    do {
+                        slots[index] = try decodeValue(&scanner, plan.plans[index])
+                    } catch var error as DecodeError {
+                        error.path.insert(plan.displayNames[index], at: 0)
+                        throw error
+                    }
+                } else {
+                    try scanner.skipValue()
+                }
+            } while try scanner.nextElement(close: UInt8(ascii: "}"))
+        }
+        for index in slots.indices where plan.used[index] && plan.required[index] {
+            if case .absent = slots[index] {
+                throw DecodeError(message: "missing required attribute `\(plan.displayNames[index])`", offset: scanner.offset, path: [])
+            }
+        }
+        return Record(slots)
+    }
+
+    @inline(__always)
+    private static func readInteger(_ scanner: inout JSONScanner) throws(any Error) -> Int64 {
+        let byte = scanner.peek()
+        guard byte == UInt8(ascii: "-") || (byte >= 48 && byte <= 57) else { throw mismatch(&scanner, "an integer") }
+        // Fast path: a short run of digits ending the number.
+        let bytes = scanner.bytes
+        var index = scanner.offset
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        let start = index
+        var value: Int64 = 0
+        while index < bytes.count, index - start < 18, bytes[index] >= 48, bytes[index] <= 57 {
+            value = value * 10 + Int64(bytes[index] - 48)
+            index += 1
+        }
+        let ended = index == bytes.count || !(bytes[index] >= 48 && bytes[index] <= 57 || bytes[index] == UInt8(ascii: ".")
+            || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E"))
+        if index > start, ended, !(bytes[start] == 48 && index - start > 1) {
+            scanner.offset = index
+            return negative ? -value : value
+        }
+        let offset = scanner.offset
+        let (integer, text) = try scanner.readNumber()
+        guard let integer else { throw DecodeError(message: "expected an integer, found `\(text)`", offset: offset, path: []) }
+        return integer
+    }
+}
+
+/// Durations written as strings in JSON: `"90s"`, `"1h30m"`, `"250ms"`.
+enum DurationParser {
+    static func parse(_ text: String) -> Int64? {
+        let units: [String: Int64] = [
+            "ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000,
+            "d": 86_400_000_000_000,
+        ]
+        var total: Int64 = 0
+        var rest = Substring(text)
+        var negative = false
+        if rest.first == "-" { negative = true; rest = rest.dropFirst() }
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            rest = rest.dropFirst(digits.count)
+            let unit = rest.prefix { $0.isASCII && $0.isLetter }
+            rest = rest.dropFirst(unit.count)
+            guard let value = Int64(digits), let scale = units[String(unit)] else { return nil }
+            let (scaled, o1) = value.multipliedReportingOverflow(by: scale)
+            let (sum, o2) = total.addingReportingOverflow(scaled)
+            guard !o1, !o2 else { return nil }
+            total = sum
+        }
+        return negative ? -total : total
+    }
+}

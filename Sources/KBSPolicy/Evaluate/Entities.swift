@@ -1,0 +1,67 @@
+/// A role granted to an entity, optionally limited to a scope such as a key-path glob.
+public struct RoleBinding: Hashable, Sendable, Codable {
+    public var role: String
+    /// A glob over resource paths (`kbs/keys/*`); nil grants the role everywhere.
+    public var scope: String?
+
+    /// Creates a binding.
+    public init(role: String, scope: String? = nil) {
+        self.role = role
+        self.scope = scope
+    }
+}
+
+/// Where policies look entities up by type and id: bundle data here, the SQLite store in the server.
+///
+/// Providers are read synchronously during evaluation, so they must answer from memory or a fast local store.
+public protocol EntityProvider: Sendable {
+    /// The entity's attributes as a JSON object, or nil when there is no such entity.
+    func attributes(ofType type: String, id: String) -> [UInt8]?
+    /// The entity's role bindings; empty when it has none or does not exist.
+    func roles(ofType type: String, id: String) -> [RoleBinding]
+}
+
+/// An entity provider with nothing in it.
+public struct EmptyEntityProvider: EntityProvider {
+    /// Creates the empty provider.
+    public init() {}
+    public func attributes(ofType type: String, id: String) -> [UInt8]? { nil }
+    public func roles(ofType type: String, id: String) -> [RoleBinding] { [] }
+}
+
+/// Entities held in memory, e.g. read from a bundle's `entities.json`.
+public struct InMemoryEntityProvider: EntityProvider {
+    /// One entity.
+    public struct Entity: Sendable {
+        public var type: String
+        public var id: String
+        public var attributesJSON: [UInt8]
+        public var roles: [RoleBinding]
+
+        /// Creates an entity from its attributes as JSON bytes.
+        public init(type: String, id: String, attributesJSON: [UInt8], roles: [RoleBinding]) {
+            self.type = type
+            self.id = id
+            self.attributesJSON = attributesJSON
+            self.roles = roles
+        }
+    }
+
+    private var entities: [String: Entity] = [:]
+
+    /// Creates a provider holding `entities`.
+    public init(_ entities: [Entity] = []) {
+        for entity in entities { self.entities[entity.type + "\u{0}" + entity.id] = entity }
+    }
+
+    /// All entities held.
+    public var all: [Entity] { Array(entities.values) }
+
+    public func attributes(ofType type: String, id: String) -> [UInt8]? {
+        entities[type + "\u{0}" + id]?.attributesJSON
+    }
+
+    public func roles(ofType type: String, id: String) -> [RoleBinding] {
+        entities[type + "\u{0}" + id]?.roles ?? []
+    }
+}

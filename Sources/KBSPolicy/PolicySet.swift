@@ -1,0 +1,233 @@
+public import KBSClaims
+import Foundation
+
+/// A compiled rule: its body as closures, its obligations, where it is written.
+struct CompiledRule: @unchecked Sendable {
+    let name: String
+    let effect: Syntax.Rule.Effect
+    let position: String
+    let body: CompiledBlock
+    let slotCount: Int
+    let obligations: [(name: String, value: Eval)]
+    let index: Int
+}
+
+/// A policy bundle compiled for evaluation: immutable and shared by every request.
+///
+/// Build one with ``PolicySet/load(directory:registry:)``; swap in a new one to reload.
+public final class PolicySet: @unchecked Sendable {
+    /// The bundle's folder.
+    public let directory: String
+    /// SHA-256 over the bundle's policy and data files, for decision logs.
+    public let hash: String
+    /// The entities in the bundle's `entities.json`, used when a request brings no provider of its own.
+    public let bundleEntities: InMemoryEntityProvider
+    /// Rule names in source order, for coverage.
+    public let ruleNames: [String]
+    /// Warnings from compiling (errors prevent a policy set from existing).
+    public let warnings: [Diagnostic]
+
+    let forbids: [CompiledRule]
+    let permits: [CompiledRule]
+    let inputPlan: RecordPlan
+    let maximumSlots: Int
+    let entityTypes: [String: RecordType]
+
+    init(directory: String, hash: String, rules: [CompiledRule], inputPlan: RecordPlan, entities: InMemoryEntityProvider,
+        entityTypes: [String: RecordType], warnings: [Diagnostic])
+    {
+        self.directory = directory
+        self.hash = hash
+        self.forbids = rules.filter { $0.effect == .forbid }
+        self.permits = rules.filter { $0.effect == .permit }
+        self.ruleNames = rules.map(\.name)
+        self.inputPlan = inputPlan
+        self.maximumSlots = rules.map(\.slotCount).max() ?? 0
+        self.bundleEntities = entities
+        self.entityTypes = entityTypes
+        self.warnings = warnings
+    }
+
+    /// Options for one evaluation.
+    public struct Options: Sendable {
+        /// The request's time in nanoseconds since the epoch: what `now()` returns.
+        public var now: Int64
+        /// Where entity lookups go; nil means the bundle's own `entities.json`.
+        public var entities: (any EntityProvider)?
+
+        /// Creates options.
+        public init(now: Int64 = 0, entities: (any EntityProvider)? = nil) {
+            self.now = now
+            self.entities = entities
+        }
+    }
+
+    /// Decides on a JSON input, evaluating every rule so the decision can explain itself.
+    public func decide(json: [UInt8], options: Options = Options(), coverage: CoverageRecorder? = nil) -> Decision {
+        let decoded: Value
+        do {
+            decoded = try TypedDecoder.decode(json, as: .record(inputPlan))
+        } catch {
+            return Decision(effect: .deny, deciding: [], failures: [],
+                errors: [.init(rule: nil, message: "invalid input at `\(error.pathText)`: \(error.message)", position: nil)],
+                obligations: [], policyHash: hash)
+        }
+        guard case .record(let input) = decoded else {
+            return Decision(effect: .deny, deciding: [], failures: [], errors: [.init(message: "input is not an object")],
+                obligations: [], policyHash: hash)
+        }
+        let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
+        frame.explaining = true
+        var errors: [Decision.EvaluationError] = []
+        var matchedForbids: [Decision.RuleReference] = []
+        var matchedPermits: [(CompiledRule, Decision.RuleReference)] = []
+        var failures: [Decision.Failure] = []
+        for rule in forbids + permits {
+            frame.failure = nil
+            let reference = Decision.RuleReference(name: rule.name, effect: rule.effect.rawValue, position: rule.position)
+            do {
+                let (matched, failedIndex) = try run(rule, frame, coverage: coverage)
+                coverage?.record(rule: rule.index, matched: matched)
+                if matched {
+                    if rule.effect == .forbid { matchedForbids.append(reference) } else { matchedPermits.append((rule, reference)) }
+                } else if rule.effect == .permit, let failure = frame.failure {
+                    failures.append(describe(failure, failedIndex: failedIndex))
+                }
+            } catch {
+                coverage?.record(rule: rule.index, matched: false)
+                errors.append(.init(rule: rule.name, message: error.message, position: rule.position))
+            }
+        }
+        if !errors.isEmpty || !matchedForbids.isEmpty || matchedPermits.isEmpty {
+            return Decision(effect: .deny, deciding: matchedForbids, failures: matchedForbids.isEmpty ? failures : [],
+                errors: errors, obligations: [], policyHash: hash)
+        }
+        return Decision(effect: .permit, deciding: matchedPermits.map(\.1), failures: [], errors: [],
+            obligations: obligations(of: matchedPermits.map(\.0), frame), policyHash: hash)
+    }
+
+    /// Decides quickly: no explanation, stops at the first forbid, error or permit. Same answer as ``decide(json:options:coverage:)``.
+    public func isPermitted(json: UnsafeBufferPointer<UInt8>, options: Options = Options()) -> Bool {
+        guard case .record(let input)? = try? TypedDecoder.decode(json, as: .record(inputPlan)) else { return false }
+        let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
+        do {
+            for rule in forbids where try rule.body.run(frame) { return false }
+            // Every permit rule runs even after a match: a runtime error in any rule must deny.
+            var permitted = false
+            for rule in permits where try rule.body.run(frame) { permitted = true }
+            return permitted
+        } catch {
+            return false
+        }
+    }
+
+    private func run(_ rule: CompiledRule, _ frame: Frame, coverage: CoverageRecorder?) throws(EvalError) -> (Bool, Int?) {
+        for statement in rule.body.statements {
+            switch statement.kind {
+            case .bind(let slot, let eval):
+                frame.locals[slot] = try eval(frame)
+            case .test(let test):
+                frame.failure = nil
+                let holds: Bool
+                do {
+                    holds = try test(frame)
+                } catch {
+                    coverage?.record(rule: rule.index, statement: statement.index, outcome: nil)
+                    throw error
+                }
+                coverage?.record(rule: rule.index, statement: statement.index, outcome: holds)
+                if !holds {
+                    if frame.failure == nil {
+                        frame.failure = rule.body.explain(statement, frame)
+                    } else {
+                        // An inner definition failed; keep it but name the rule that used it.
+                        frame.failure?.rule = rule.name
+                    }
+                    return (false, statement.index)
+                }
+            }
+        }
+        return (true, nil)
+    }
+
+    private func describe(_ failure: FailedCondition, failedIndex: Int?) -> Decision.Failure {
+        let statement = failure.statement
+        var expected: String?
+        if let op = statement.op, let rightText = statement.rightText {
+            if let value = failure.expected, op != "in", op != "matches" {
+                expected = "\(op) \(JSONText.render(value))"
+            } else {
+                expected = "\(op) \(rightText)"
+            }
+        } else {
+            expected = "true"
+        }
+        return Decision.Failure(rule: failure.rule, condition: statement.text, position: statement.span.position,
+            expected: expected, actual: failure.actual.map(JSONText.render) ?? (statement.op == nil ? "false" : nil))
+    }
+
+    private func obligations(of rules: [CompiledRule], _ frame: Frame) -> [(name: String, json: String)] {
+        var result: [(String, Value)] = []
+        for rule in rules {
+            for obligation in rule.obligations {
+                guard let value = try? obligation.value(frame) else { continue }
+                if let index = result.firstIndex(where: { $0.0 == obligation.name }) {
+                    // The strictest TTL wins when several permits match; other obligations keep the first.
+                    if obligation.name == "ttl", case .duration(let new) = value, case .duration(let old) = result[index].1, new < old {
+                        result[index].1 = value
+                    }
+                } else {
+                    result.append((obligation.name, value))
+                }
+            }
+        }
+        return result.map { ($0.0, JSONText.render($0.1)) }
+    }
+}
+
+/// Counts, over many decisions, which rules matched and which conditions were true, false or erred.
+public final class CoverageRecorder: @unchecked Sendable {
+    /// What was seen of one condition.
+    public struct ConditionCount: Sendable {
+        public var text: String
+        public var position: String
+        public var trueCount = 0
+        public var falseCount = 0
+        public var errorCount = 0
+    }
+
+    /// What was seen of one rule.
+    public struct RuleCount: Sendable {
+        public var name: String
+        public var position: String
+        public var matched = 0
+        public var evaluated = 0
+        public var conditions: [ConditionCount]
+    }
+
+    public private(set) var rules: [RuleCount]
+
+    /// Creates a recorder for a policy set's rules.
+    public init(for policySet: PolicySet) {
+        var rules = [RuleCount](repeating: RuleCount(name: "", position: "", conditions: []), count: policySet.ruleNames.count)
+        for rule in policySet.forbids + policySet.permits {
+            rules[rule.index] = RuleCount(
+                name: rule.name, position: rule.position,
+                conditions: rule.body.statements.map { ConditionCount(text: $0.text, position: $0.span.position) })
+        }
+        self.rules = rules
+    }
+
+    func record(rule: Int, matched: Bool) {
+        rules[rule].evaluated += 1
+        if matched { rules[rule].matched += 1 }
+    }
+
+    func record(rule: Int, statement: Int, outcome: Bool?) {
+        switch outcome {
+        case true?: rules[rule].conditions[statement].trueCount += 1
+        case false?: rules[rule].conditions[statement].falseCount += 1
+        case nil: rules[rule].conditions[statement].errorCount += 1
+        }
+    }
+}
