@@ -106,8 +106,11 @@ extension PolicySet {
 }
 
 /// Why a bundle did not compile: every diagnostic, sorted.
-public struct BundleError: Error, Sendable {
+public struct BundleError: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
+
+    /// The diagnostics rendered with source lines and carets.
+    public var description: String { DiagnosticRenderer.render(diagnostics) }
 
     init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sortedForDisplay() }
 }

@@ -3,8 +3,8 @@ import KBSClaims
 typealias Eval = (Frame) throws(EvalError) -> Value
 typealias Test = (Frame) throws(EvalError) -> Bool
 
-/// One compiled line of a `when` block.
-struct CompiledStatement: @unchecked Sendable {
+/// One compiled line of a `when` block. A class, so running a block retains nothing per line.
+final class CompiledStatement: @unchecked Sendable {
     enum Kind {
         case test(Test)
         case bind(slot: Int, Eval)
@@ -18,6 +18,17 @@ struct CompiledStatement: @unchecked Sendable {
     let rightText: String?
     /// Position within its rule, for coverage.
     let index: Int
+
+    init(kind: Kind, span: SourceSpan, text: String, left: Eval?, op: String?, right: Eval?, rightText: String?, index: Int) {
+        self.kind = kind
+        self.span = span
+        self.text = text
+        self.left = left
+        self.op = op
+        self.right = right
+        self.rightText = rightText
+        self.index = index
+    }
 }
 
 /// A compiled rule or definition body.

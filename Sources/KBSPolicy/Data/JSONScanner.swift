@@ -1,7 +1,7 @@
 /// A JSON problem with the byte offset where it was found.
-struct JSONError: Error, Sendable {
-    var message: String
-    var offset: Int
+package struct JSONError: Error, Sendable {
+    package var message: String
+    package var offset: Int
 }
 
 /// Reads JSON tokens from UTF-8 bytes (RFC 8259), strictly: no comments, no trailing commas, no NaN.

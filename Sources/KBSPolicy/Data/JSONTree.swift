@@ -1,6 +1,6 @@
 /// A parsed JSON document whose every node keeps its byte range, for case files and configuration.
-struct JSONNode: Sendable {
-    indirect enum Value: Sendable {
+package struct JSONNode: Sendable {
+    package indirect enum Value: Sendable {
         case null
         case bool(Bool)
         case number(Int64?, String)
@@ -9,11 +9,11 @@ struct JSONNode: Sendable {
         case object([(key: String, value: JSONNode)])
     }
 
-    var value: Value
-    var range: Range<Int>
+    package var value: Value
+    package var range: Range<Int>
 
     /// Parses a whole document; duplicate member names are an error.
-    static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONNode {
+    package static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONNode {
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSONNode in
             var scanner = JSONScanner(buffer)
             let node = try parseValue(&scanner)
@@ -60,18 +60,18 @@ struct JSONNode: Sendable {
     }
 
     /// The member called `key`, if this is an object that has one.
-    subscript(key: String) -> JSONNode? {
+    package subscript(key: String) -> JSONNode? {
         guard case .object(let members) = value else { return nil }
         return members.first { $0.key == key }?.value
     }
 
-    var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let text) = value { return text }
         return nil
     }
 
     /// A short name for the kind of value, for messages.
-    var kindName: String {
+    package var kindName: String {
         switch value {
         case .null: "null"
         case .bool: "a boolean"

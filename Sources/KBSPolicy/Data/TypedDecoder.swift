@@ -14,9 +14,12 @@ indirect enum DecodePlan: Sendable {
 }
 
 /// The decoding plan of one record type.
-final class RecordPlan: Sendable {
+final class RecordPlan: @unchecked Sendable {
     let names: [[UInt8]]
     let displayNames: [String]
+    /// Each name's length and first eight bytes, compared before the full bytes.
+    private let keys: UnsafeMutableBufferPointer<(count: Int, prefix: UInt64)>
+    private let nameBytes: UnsafeMutableBufferPointer<UnsafeMutableBufferPointer<UInt8>>
     let plans: [DecodePlan]
     /// Whether a rule reads the field; unread fields are skipped.
     let used: [Bool]
@@ -28,13 +31,35 @@ final class RecordPlan: Sendable {
         self.plans = plans
         self.used = used
         self.required = required
+        keys = .allocate(capacity: names.count)
+        nameBytes = .allocate(capacity: names.count)
+        for (index, name) in self.names.enumerated() {
+            let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, name.count))
+            _ = copy.initialize(from: name)
+            nameBytes[index] = copy
+            keys[index] = (name.count, Self.prefix(UnsafeBufferPointer(copy), count: name.count))
+        }
+    }
+
+    deinit {
+        for buffer in nameBytes { buffer.deallocate() }
+        nameBytes.deallocate()
+        keys.deallocate()
+    }
+
+    @inline(__always)
+    private static func prefix(_ bytes: UnsafeBufferPointer<UInt8>, count: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for index in 0..<min(8, count) { value |= UInt64(bytes[index]) << UInt64(index * 8) }
+        return value
     }
 
     @inline(__always)
     func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
         let count = key.count
-        for (index, name) in names.enumerated() where name.count == count {
-            if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, count) == 0 }) { return index }
+        let wanted = Self.prefix(key, count: count)
+        for index in 0..<keys.count where keys[index].count == count && keys[index].prefix == wanted {
+            if count <= 8 || memcmp(nameBytes[index].baseAddress!, key.baseAddress!, count) == 0 { return index }
         }
         return nil
     }
@@ -107,8 +132,7 @@ enum TypedDecoder {
         case .string, .entityID:
             guard scanner.peek() == UInt8(ascii: "\"") else { throw mismatch(&scanner, "a string") }
             if let simple = try scanner.readSimpleString() {
-                guard let text = String(validating: simple, as: UTF8.self) else { throw scanner.error("string is not valid UTF-8") }
-                return .string(text)
+                return .string(try utf8String(simple, &scanner))
             }
             return .string(try scanner.readString())
         case .hex:
@@ -237,6 +261,19 @@ enum TypedDecoder {
             }
         }
         return Record(slots)
+    }
+
+    /// A string from raw bytes: ASCII directly, anything else validated as UTF-8.
+    @inline(__always)
+    private static func utf8String(_ bytes: UnsafeBufferPointer<UInt8>, _ scanner: inout JSONScanner) throws(any Error) -> String {
+        var ascii = true
+        for byte in bytes where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: bytes, as: UTF8.self) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw scanner.error("string is not valid UTF-8") }
+        return text
     }
 
     @inline(__always)

@@ -80,8 +80,8 @@ public struct Decision: Sendable {
 }
 
 /// JSON text output without Foundation.
-enum JSONText {
-    static func quote(_ text: String) -> String {
+package enum JSONText {
+    package static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {

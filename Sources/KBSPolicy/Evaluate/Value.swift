@@ -21,14 +21,11 @@ enum Value: Hashable, Sendable {
     case entity(EntityReference)
 }
 
-/// The fields of a record value, in the order of its record type.
-final class Record: Hashable, Sendable {
+/// The fields of a record value, in the order of its record type. One allocation: the slot array.
+struct Record: Hashable, Sendable {
     let slots: [Value]
 
     init(_ slots: [Value]) { self.slots = slots }
-
-    static func == (lhs: Record, rhs: Record) -> Bool { lhs === rhs || lhs.slots == rhs.slots }
-    func hash(into hasher: inout Hasher) { hasher.combine(slots) }
 }
 
 /// An entity found through the entity provider: its type, id, attributes and role bindings.
@@ -94,7 +91,13 @@ struct Version: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 /// RFC 3339 timestamps to and from nanoseconds since the epoch, without Foundation.
-enum Timestamp {
+package enum Timestamp {
+    /// Nanoseconds since the epoch for an RFC 3339 time, or nil.
+    package static func nanoseconds(fromRFC3339 text: String) -> Int64? { parse(text) }
+
+    /// The RFC 3339 text of a time in nanoseconds since the epoch.
+    package static func rfc3339(_ nanos: Int64) -> String { format(nanos) }
+
     /// Parses `2026-01-02T03:04:05Z`, with optional fraction and numeric offset.
     static func parse(_ text: String) -> Int64? {
         let b = Array(text.utf8)

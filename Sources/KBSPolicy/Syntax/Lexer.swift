@@ -24,12 +24,15 @@ struct Lexer {
         }
         var pendingComments: [String] = []
         var sawNewline = true
+        // Line breaks since the last comment or token: two or more mean a blank line the formatter keeps.
+        var newlines = 0
         while true {
             // Skip blanks and collect comments, noting line breaks.
             while offset < bytes.count {
                 let byte = bytes[offset]
                 if byte == UInt8(ascii: "\n") {
                     sawNewline = true
+                    newlines += 1
                     offset += 1
                 } else if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") {
                     offset += 1
@@ -40,8 +43,10 @@ struct Lexer {
                     if !sawNewline, !tokens.isEmpty, tokens[tokens.count - 1].trailingComment == nil {
                         tokens[tokens.count - 1].trailingComment = trimmedTrailingSpace(comment)
                     } else {
+                        if newlines >= 2, !pendingComments.isEmpty { pendingComments.append("") }
                         pendingComments.append(trimmedTrailingSpace(comment))
                     }
+                    newlines = 0
                 } else {
                     break
                 }
@@ -52,6 +57,8 @@ struct Lexer {
                 tokens.append(end)
                 return tokens
             }
+            if newlines >= 2, !pendingComments.isEmpty { pendingComments.append("") }
+            newlines = 0
             var token = next()
             token.startsLine = sawNewline
             token.leadingComments = pendingComments

@@ -82,7 +82,8 @@ struct Parser {
                 tokens[index].trailingComment = nil
             }
         }
-        return comments
+        // Blank-line markers only matter before a declaration, not when comments move out of an expression.
+        return comments.filter { !$0.isEmpty }
     }
 
     private mutating func claimLeading(_ index: Int) -> [String] {
