@@ -96,7 +96,7 @@ struct PolicyCommand: ParsableCommand {
                 for path in unformatted { Console.err("not formatted: \(path)") }
                 throw Refusal(code: "fmt", message: "\(unformatted.count) file\(unformatted.count == 1 ? " is" : "s are") not formatted; run `kbs policy fmt` on them")
             }
-            Console.err(check ? "\(files.count) files formatted" : "formatted \(unformatted.count) of \(files.count) files")
+            Console.err(check ? "\(files.count) file\(files.count == 1 ? "" : "s") formatted" : "formatted \(unformatted.count) of \(files.count) files")
         }
 
         private func policyFiles(under path: String) throws -> [String] {
