@@ -29,7 +29,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
-        .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims"]),
+        .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
     ],
     swiftLanguageModes: [.v6]

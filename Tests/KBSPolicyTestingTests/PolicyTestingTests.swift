@@ -3,15 +3,7 @@ import Testing
 @testable import KBSPolicy
 @testable import KBSPolicyTesting
 
-enum Repository {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static func path(_ relative: String) -> String { root + "/" + relative }
-}
+typealias Repository = RepositoryPaths
 
 struct PolicyTestingTests {
     @Test func everyPolicyCasePasses() {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import KBSClaims
 @testable import KBSPolicy
+import KBSPolicyTesting
 
 /// One golden case: `Fixtures/diagnostics/NAME.policy` and the exact rendered diagnostics in `NAME.expected.txt`.
 struct GoldenCase: CustomTestStringConvertible, Sendable {

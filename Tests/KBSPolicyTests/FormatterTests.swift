@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KBSPolicy
+import KBSPolicyTesting
 
 struct FormatterTests {
     static var policyFiles: [String] {

@@ -1,17 +1,9 @@
 import Foundation
 @testable import KBSClaims
 @testable import KBSPolicy
+import KBSPolicyTesting
 
-/// Paths inside the repository, found from this file so tests run from any working directory.
-enum Repository {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static func path(_ relative: String) -> String { root + "/" + relative }
-}
+typealias Repository = RepositoryPaths
 
 /// Compiles one policy text (plus data files) as a bundle in a temporary folder.
 func compile(_ text: String, data: [String: String] = [:], entities: String? = nil) -> Result<PolicySet, BundleError> {

@@ -82,24 +82,10 @@ public struct Decision: Sendable {
 /// JSON text output without Foundation.
 package enum JSONText {
     package static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
+        StringEscaper.quote(text) { scalar in
+            let hex = String(scalar, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         }
-        return out + "\""
     }
 
     /// A value as JSON in the same notation inputs use (hex strings, RFC 3339 times, `"90s"` durations).
@@ -120,5 +106,29 @@ package enum JSONText {
         case .record(let r): return "[" + r.slots.map(render).joined(separator: ",") + "]"
         case .entity(let e): return quote("\(e.type)::\(e.id)")
         }
+    }
+}
+
+/// Quotes a string with the escapes JSON and the policy language share; control characters are
+/// written by `controlEscape`, since the two notations differ there.
+enum StringEscaper {
+    static func quote(_ text: String, controlEscape: (UInt32) -> String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += controlEscape(scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 }
