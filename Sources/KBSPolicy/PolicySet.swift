@@ -80,7 +80,7 @@ public final class PolicySet: @unchecked Sendable {
         frame.explaining = true
         var errors: [Decision.EvaluationError] = []
         var matchedForbids: [Decision.RuleReference] = []
-        var matchedPermits: [(CompiledRule, Decision.RuleReference)] = []
+        var matchedPermits: [(rule: CompiledRule, reference: Decision.RuleReference, obligations: [(String, Value)])] = []
         var failures: [Decision.Failure] = []
         for rule in forbids + permits {
             frame.failure = nil
@@ -89,7 +89,11 @@ public final class PolicySet: @unchecked Sendable {
                 let (matched, failedIndex) = try run(rule, frame, coverage: coverage)
                 coverage?.record(rule: rule.index, matched: matched)
                 if matched {
-                    if rule.effect == .forbid { matchedForbids.append(reference) } else { matchedPermits.append((rule, reference)) }
+                    // Obligations are part of a permit: one that cannot be computed is an error, not a default.
+                    // They are computed now, while this rule's bindings are still in the frame.
+                    var values: [(String, Value)] = []
+                    for obligation in rule.obligations { values.append((obligation.name, try obligation.value(frame))) }
+                    if rule.effect == .forbid { matchedForbids.append(reference) } else { matchedPermits.append((rule, reference, values)) }
                 } else if rule.effect == .permit, let failure = frame.failure {
                     failures.append(describe(failure, failedIndex: failedIndex))
                 }
@@ -102,8 +106,8 @@ public final class PolicySet: @unchecked Sendable {
             return Decision(effect: .deny, deciding: matchedForbids, failures: matchedForbids.isEmpty ? failures : [],
                 errors: errors, obligations: [], policyHash: hash)
         }
-        return Decision(effect: .permit, deciding: matchedPermits.map(\.1), failures: [], errors: [],
-            obligations: obligations(of: matchedPermits.map(\.0), frame), policyHash: hash)
+        return Decision(effect: .permit, deciding: matchedPermits.map(\.reference), failures: [], errors: [],
+            obligations: merge(matchedPermits.map(\.obligations)), policyHash: hash)
     }
 
     /// Decides quickly: no explanation, stops at the first forbid, error or permit. Same answer as ``decide(json:options:coverage:)``.
@@ -114,7 +118,10 @@ public final class PolicySet: @unchecked Sendable {
             for rule in forbids where try rule.body.run(frame) { return false }
             // Every permit rule runs even after a match: a runtime error in any rule must deny.
             var permitted = false
-            for rule in permits where try rule.body.run(frame) { permitted = true }
+            for rule in permits where try rule.body.run(frame) {
+                for obligation in rule.obligations { _ = try obligation.value(frame) }
+                permitted = true
+            }
             return permitted
         } catch {
             return false
@@ -166,18 +173,17 @@ public final class PolicySet: @unchecked Sendable {
             expected: expected, actual: failure.actual.map(JSONText.render) ?? (statement.op == nil ? "false" : nil))
     }
 
-    private func obligations(of rules: [CompiledRule], _ frame: Frame) -> [(name: String, json: String)] {
+    /// Merges the obligations of matching permits: the strictest TTL wins; others keep the first rule's value.
+    private func merge(_ perRule: [[(String, Value)]]) -> [(name: String, json: String)] {
         var result: [(String, Value)] = []
-        for rule in rules {
-            for obligation in rule.obligations {
-                guard let value = try? obligation.value(frame) else { continue }
-                if let index = result.firstIndex(where: { $0.0 == obligation.name }) {
-                    // The strictest TTL wins when several permits match; other obligations keep the first.
-                    if obligation.name == "ttl", case .duration(let new) = value, case .duration(let old) = result[index].1, new < old {
+        for obligations in perRule {
+            for (name, value) in obligations {
+                if let index = result.firstIndex(where: { $0.0 == name }) {
+                    if name == "ttl", case .duration(let new) = value, case .duration(let old) = result[index].1, new < old {
                         result[index].1 = value
                     }
                 } else {
-                    result.append((obligation.name, value))
+                    result.append((name, value))
                 }
             }
         }

@@ -142,11 +142,11 @@ extension CoverageRecorder {
         var lines: [String] = []
         for rule in rules {
             if rule.matched == 0 { lines.append("\(rule.position): rule `\(rule.name)` never matched") }
-            for condition in rule.conditions {
+            for condition in rule.conditions where !condition.text.hasPrefix("let ") {
                 let sides = (condition.trueCount > 0 ? 1 : 0) + (condition.falseCount > 0 ? 1 : 0)
                 if condition.trueCount + condition.falseCount + condition.errorCount == 0 {
                     lines.append("\(condition.position): condition `\(condition.text)` of `\(rule.name)` never evaluated")
-                } else if sides < 2, condition.text.hasPrefix("let ") == false {
+                } else if sides < 2 {
                     let missing = condition.trueCount == 0 ? "true" : "false"
                     lines.append("\(condition.position): condition `\(condition.text)` of `\(rule.name)` never \(missing)")
                 }

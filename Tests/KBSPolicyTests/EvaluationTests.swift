@@ -194,4 +194,84 @@ struct EvaluationTests {
         }
         #expect(error.diagnostics.contains { $0.id.code == "E0004" })
     }
+
+    // Regressions: a condition that does not type-check must stop the bundle, never vanish from its rule.
+    @Test("ill-typed conditions are compile errors", arguments: [
+        "not n", "any x in xs: x", "if n then true else false", "n and true", "true or n", "-n", "n == \"1\"",
+        "any x in xs: has x",
+    ])
+    func illTypedConditionsAreErrors(_ condition: String) {
+        let result = compile("input { n: int, xs: list<int> }\npermit p when {\n  \(condition)\n}")
+        guard case .failure(let error) = result else {
+            Issue.record("`\(condition)` compiled; it would have been dropped from the rule")
+            return
+        }
+        #expect(error.diagnostics.hasErrors)
+    }
+
+    @Test func letBoundNameIsNotAnOptionalAttribute() {
+        guard case .failure = compile("input { n: int }\npermit p when {\n  let x = 1\n  has x\n}") else {
+            Issue.record("`has x` on a binding compiled")
+            return
+        }
+    }
+
+    @Test func obligationErrorDenies() throws {
+        let set = try mustCompile("input { k: string }\ndata ttls: map<duration>\npermit p when {\n  k != \"\"\n} with {\n  ttl = data.ttls[k]\n}",
+            data: ["ttls": #"{"a": "5m"}"#])
+        #expect(set.decide(#"{"k":"a"}"#).isPermitted)
+        #expect(!set.decide(#"{"k":"b"}"#).isPermitted)
+        #expect(!set.fast(#"{"k":"b"}"#))
+    }
+
+    @Test func obligationsUseTheirOwnRulesBindings() throws {
+        let set = try mustCompile("""
+            input { a: duration, b: duration }
+            permit first when {
+              let t = a
+              t > 0s
+            } with {
+              ttl = t
+            }
+            permit second when {
+              let u = b
+              u > 0s
+            }
+            """)
+        let decision = set.decide(#"{"a":"5m","b":"1m"}"#)
+        #expect(decision.obligations.first { $0.name == "ttl" }?.json == #""5m""#)
+    }
+
+    @Test func quantifierVariableDoesNotInheritOuterGuards() {
+        let policy = """
+            type Item = { opt?: int }
+            input { x: Item, xs: list<Item> }
+            permit p when {
+              has x.opt
+              any x in xs: x.opt > 0
+            }
+            """
+        guard case .failure(let error) = compile(policy) else {
+            Issue.record("unguarded loop variable compiled")
+            return
+        }
+        #expect(error.diagnostics.contains { $0.id.code == "E0305" })
+    }
+
+    @Test func duplicateOfUnreadAttributeIsRefused() throws {
+        let set = try mustCompile("input { a: int, unread: int }\npermit p when { a == 1 }")
+        #expect(set.decide(#"{"a":1,"unread":1}"#).isPermitted)
+        #expect(!set.decide(#"{"a":1,"unread":1,"unread":2}"#).isPermitted)
+    }
+
+    @Test func globWithManyStarsStaysFast() {
+        let glob = Glob(String(repeating: "*a", count: 30) + "b")
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { #expect(!glob.matches(String(repeating: "a", count: 2000))) }
+        // A backtracking matcher takes astronomically long here; the table takes milliseconds.
+        #expect(elapsed < .seconds(5))
+        #expect(Glob("**").matches("a/b/c"))
+        #expect(!Glob("*").matches("a/b"))
+        #expect(Glob("é?").matches("éü"))
+    }
 }

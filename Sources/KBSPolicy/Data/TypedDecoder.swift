@@ -227,6 +227,7 @@ enum TypedDecoder {
         guard scanner.peek() == UInt8(ascii: "{") else { throw mismatch(&scanner, "an object") }
         var slots = [Value](repeating: .absent, count: plan.names.count)
         var seen: UInt64 = 0
+        var overflowSeen = Set<Int>()
         if try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) {
             repeat {
                 let keyOffset = scanner.offset
@@ -238,12 +239,20 @@ enum TypedDecoder {
                     index = key.withUnsafeBufferPointer { plan.index(of: $0) }
                 }
                 try scanner.expect(UInt8(ascii: ":"))
-                if let index, plan.used[index] {
-                    let bit: UInt64 = index < 64 ? 1 << UInt64(index) : 0
-                    if seen & bit != 0 {
+                if let index {
+                    // Duplicates of declared attributes are refused whether or not a rule reads them.
+                    let duplicate: Bool
+                    if index < 64 {
+                        duplicate = seen & (1 << UInt64(index)) != 0
+                        seen |= 1 << UInt64(index)
+                    } else {
+                        duplicate = !overflowSeen.insert(index).inserted
+                    }
+                    if duplicate {
                         throw DecodeError(message: "duplicate member `\(plan.displayNames[index])`", offset: keyOffset, path: [])
                     }
-                    seen |= bit
+                }
+                if let index, plan.used[index] {
                     do {
                         slots[index] = try decodeValue(&scanner, plan.plans[index])
                     } catch var error as DecodeError {

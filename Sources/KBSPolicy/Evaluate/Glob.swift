@@ -1,5 +1,5 @@
 /// A compiled glob for key paths: `*` matches within one `/`-separated segment, `**` across segments,
-/// `?` one character. Matching is linear-time backtracking over at most two stars' positions.
+/// `?` one character other than `/`.
 struct Glob: Hashable, Sendable {
     enum Piece: Hashable, Sendable { case literal([UInt8]), any, star, globstar }
     let pattern: String
@@ -38,33 +38,39 @@ struct Glob: Hashable, Sendable {
         self.pieces = pieces
     }
 
+    /// Matches in O(pieces × length) time by dynamic programming, so even a pattern full of stars
+    /// against a long path cannot blow up.
     func matches(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { matches(Array($0)[...], pieceIndex: 0) }
-    }
-
-    private func matches(_ text: ArraySlice<UInt8>, pieceIndex: Int) -> Bool {
-        var text = text
-        var index = pieceIndex
-        while index < pieces.count {
-            switch pieces[index] {
+        let bytes = Array(text.utf8)
+        let n = bytes.count
+        // reachable[i]: the pieces so far can consume exactly bytes[0..<i].
+        var reachable = [Bool](repeating: false, count: n + 1)
+        reachable[0] = true
+        for piece in pieces {
+            var next = [Bool](repeating: false, count: n + 1)
+            switch piece {
             case .literal(let literal):
-                guard text.starts(with: literal) else { return false }
-                text = text.dropFirst(literal.count)
+                for i in 0...n where reachable[i] && i + literal.count <= n && bytes[i..<i + literal.count].elementsEqual(literal) {
+                    next[i + literal.count] = true
+                }
             case .any:
-                guard let first = text.first, first != UInt8(ascii: "/") else { return false }
-                text = text.dropFirst()
+                // One whole UTF-8 character, never a `/`.
+                for i in 0..<n where reachable[i] && bytes[i] != UInt8(ascii: "/") && bytes[i] & 0xC0 != 0x80 {
+                    var end = i + 1
+                    while end < n, bytes[end] & 0xC0 == 0x80 { end += 1 }
+                    next[end] = true
+                }
             case .star, .globstar:
-                let crossesSlash = pieces[index] == .globstar
-                var candidate = text
-                while true {
-                    if matches(candidate, pieceIndex: index + 1) { return true }
-                    guard let first = candidate.first, crossesSlash || first != UInt8(ascii: "/") else { return false }
-                    candidate = candidate.dropFirst()
+                let crossesSlash = piece == .globstar
+                var carrying = false
+                for i in 0...n {
+                    if reachable[i] { carrying = true }
+                    if carrying { next[i] = true }
+                    if i < n, !crossesSlash, bytes[i] == UInt8(ascii: "/") { carrying = false }
                 }
             }
-            index += 1
+            reachable = next
         }
-        return text.isEmpty
+        return reachable[n]
     }
 }

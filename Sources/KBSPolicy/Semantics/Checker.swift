@@ -120,14 +120,18 @@ struct Checker {
         var checkedRules: [CheckedRule] = []
         for (rule, span) in rules {
             beginRule()
-            let body = checkBlock(rule.body, name: rule.name.text)
+            let body = checkBlock(rule.body, name: rule.name.text, keepScope: true)
+            defer {
+                scopes.removeLast()
+                guards.removeLast()
+            }
             var obligations: [(String, IR, ClaimType)] = []
             var seen = Set<String>()
             for obligation in rule.obligations {
                 if !seen.insert(obligation.name.text).inserted {
                     error(.duplicateField, "obligation `\(obligation.name.text)` is given twice", at: obligation.name.span)
                 }
-                guard let (ir, type) = checkExpression(obligation.value) else { continue }
+                guard let (ir, type) = checkReported(obligation.value) else { continue }
                 if obligation.name.text == "ttl", type != .duration {
                     error(.typeMismatch, "obligation `ttl` must be a duration, found \(type)", at: obligation.value.span,
                         notes: ["help: write a duration such as `5m`"])

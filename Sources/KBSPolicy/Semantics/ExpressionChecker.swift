@@ -4,19 +4,23 @@ extension Checker {
     // MARK: Blocks
 
     /// Checks a `when` block: bindings get slots, `has` conditions guard the lines after them.
-    mutating func checkBlock(_ statements: [Syntax.Statement], name: String) -> CheckedBlock {
+    /// With `keepScope`, the block's bindings and guards stay in force for the caller (a rule's
+    /// obligations), which must then pop them.
+    mutating func checkBlock(_ statements: [Syntax.Statement], name: String, keepScope: Bool = false) -> CheckedBlock {
         scopes.append([:])
         guards.append(guards.last ?? [])
         defer {
-            scopes.removeLast()
-            guards.removeLast()
+            if !keepScope {
+                scopes.removeLast()
+                guards.removeLast()
+            }
         }
         var checked: [CheckedStatement] = []
         for statement in statements {
             let text = statement.span.file.text(of: statement.span)
             switch statement.kind {
             case .condition(let expression):
-                guard let (ir, type) = checkExpression(expression) else { continue }
+                guard let (ir, type) = checkReported(expression) else { continue }
                 if type != .bool {
                     error(.typeMismatch, "a condition must be a bool, found \(type)", at: expression.span)
                     continue
@@ -24,7 +28,7 @@ extension Checker {
                 checked.append(CheckedStatement(kind: .condition(ir), span: statement.span, text: text, sides: sides(of: expression, ir)))
                 guards[guards.count - 1].formUnion(guardedPaths(expression))
             case .binding(let bindingName, let expression):
-                guard let (ir, type) = checkExpression(expression) else { continue }
+                guard let (ir, type) = checkReported(expression) else { continue }
                 if lookupLocal(bindingName.text) != nil || inputType.field(named: bindingName.text) != nil
                     || definitions[bindingName.text] != nil || bindingName.text == "data"
                 {
@@ -184,7 +188,8 @@ extension Checker {
             }
             let slot = allocateSlot()
             scopes.append([variable.text: (slot, elementType)])
-            guards.append(guards.last ?? [])
+            // Guards proven for an outer name of the same spelling say nothing about the loop variable.
+            guards.append((guards.last ?? []).filter { $0 != variable.text && !$0.hasPrefix(variable.text + ".") })
             defer {
                 scopes.removeLast()
                 guards.removeLast()
@@ -208,8 +213,23 @@ extension Checker {
         }
     }
 
-    func expectType(_ actual: ClaimType, _ expected: ClaimType, at span: SourceSpan, context: String) -> Bool {
-        actual == expected
+    mutating func expectType(_ actual: ClaimType, _ expected: ClaimType, at span: SourceSpan, context: String) -> Bool {
+        guard actual == expected else {
+            error(.typeMismatch, "\(context) needs \(expected), found \(actual)", at: span)
+            return false
+        }
+        return true
+    }
+
+    /// Checks an expression and guarantees that a failure was reported: a statement must never vanish
+    /// from a rule without an error, or the rule would permit with one condition fewer.
+    mutating func checkReported(_ expression: Syntax.Expr) -> (IR, ClaimType)? {
+        let before = diagnostics.count(where: { $0.severity == .error })
+        let result = checkExpression(expression)
+        if result == nil, diagnostics.count(where: { $0.severity == .error }) == before {
+            error(.typeMismatch, "this expression cannot be checked", at: expression.span)
+        }
+        return result
     }
 
     private mutating func checkTypedLiteral(prefix: String, text: String, span: SourceSpan) -> (IR, ClaimType)? {
@@ -360,8 +380,10 @@ extension Checker {
                 return nil
             }
         case .name(let name):
-            guard let index = inputType.index(of: name) else {
-                _ = checkName(name, span: operand.span)
+            guard lookupLocal(name) == nil, let index = inputType.index(of: name) else {
+                if lookupLocal(name) != nil || checkName(name, span: operand.span) != nil {
+                    error(.hasNeedsAttribute, "`has \(name)` needs an optional attribute; `\(name)` is always present", at: operand.span)
+                }
                 return nil
             }
             usedFields[inputType, default: []].insert(name)

@@ -4,7 +4,7 @@ struct Token: Sendable {
         case identifier(String)
         case keyword(Keyword)
         case integer(Int64)
-        /// An integer followed by a unit, in seconds scaled by the unit; the original text is kept.
+        /// An integer followed by a unit, in nanoseconds; the original text is kept for the formatter.
         case duration(Int64, String)
         case string(String)
         /// A literal such as `hex"ab01"`, `v"1.2.3"`, `time"2026-01-01T00:00:00Z"` or `tier"hsm"`.
