@@ -8,6 +8,7 @@ public enum DiagnosticRenderer {
     /// The text for one diagnostic: headline, `N | source`, carets and notes.
     public static func render(_ diagnostic: Diagnostic) -> String {
         var lines = [diagnostic.headline]
+        var notePad = " "
         if let span = diagnostic.span {
             let (line, column) = span.file.location(of: span.start)
             let (endLine, endColumn) = span.file.location(of: max(span.start, span.end))
@@ -15,12 +16,13 @@ public enum DiagnosticRenderer {
             let gutter = String(line)
             let pad = String(repeating: " ", count: gutter.count)
             let width = endLine == line ? max(1, endColumn - column) : max(1, source.count - column + 1)
+            notePad = pad
             lines.append("\(pad) |")
             lines.append("\(gutter) | \(source)")
             lines.append("\(pad) | " + String(repeating: " ", count: column - 1) + String(repeating: "^", count: width))
         }
         for note in diagnostic.notes {
-            lines.append("  = \(note)")
+            lines.append("\(notePad) = \(note)")
         }
         return lines.joined(separator: "\n") + "\n"
     }
