@@ -5,7 +5,7 @@
 // loaded once. Invariants: nothing traps, and the fast path agrees with the explaining path.
 import Foundation
 
-nonisolated(unsafe) private let fuzzBundle: PolicySet? = {
+private let fuzzBundle: PolicySet? = {
     let directory = ProcessInfo.processInfo.environment["KBS_FUZZ_BUNDLE"] ?? "Policies/default"
     switch PolicySet.load(directory: directory) {
     case .success(let set): return set
