@@ -16,21 +16,47 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(name: "KBSClaims"),
         .target(name: "KBSPolicy", dependencies: ["KBSClaims"]),
         .target(name: "KBSPolicyTesting", dependencies: ["KBSPolicy", "KBSClaims"]),
+        .target(name: "KBSStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "KBSServer",
+            dependencies: [
+                "KBSPolicy", "KBSStore", "KBSClaims",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "kbs",
             dependencies: [
-                "KBSPolicy", "KBSPolicyTesting", "KBSClaims",
+                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
+        .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
+        .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -79,7 +79,8 @@ extension PolicySet {
         }
         return .success(
             PolicySet(directory: directory, hash: "sha256:" + SHA256Digest.hex(hashInput), rules: rules, inputPlan: checked.inputPlan,
-                entities: entities, entityTypes: checked.entityTypes, warnings: diagnostics))
+                entities: entities, entityTypes: checked.entityTypes,
+                entityPlans: checked.entityTypes.mapValues { checker.plan(for: $0, everything: true) }, warnings: diagnostics))
     }
 
     /// The `*.policy` files of a bundle, sorted, skipping the `tests` folder.

@@ -32,9 +32,11 @@ public final class PolicySet: @unchecked Sendable {
     let inputPlan: RecordPlan
     let maximumSlots: Int
     let entityTypes: [String: RecordType]
+    /// Plans that decode every attribute of each entity type, to validate entities before they are stored.
+    let entityPlans: [String: RecordPlan]
 
     init(directory: String, hash: String, rules: [CompiledRule], inputPlan: RecordPlan, entities: InMemoryEntityProvider,
-        entityTypes: [String: RecordType], warnings: [Diagnostic])
+        entityTypes: [String: RecordType], entityPlans: [String: RecordPlan], warnings: [Diagnostic])
     {
         self.directory = directory
         self.hash = hash
@@ -45,7 +47,25 @@ public final class PolicySet: @unchecked Sendable {
         self.maximumSlots = rules.map(\.slotCount).max() ?? 0
         self.bundleEntities = entities
         self.entityTypes = entityTypes
+        self.entityPlans = entityPlans
         self.warnings = warnings
+    }
+
+    /// The entity types the bundle declares, sorted.
+    public var entityTypeNames: [String] { entityTypes.keys.sorted() }
+
+    /// Checks an entity's attributes against its declared type; returns why they do not fit, or nil when they do.
+    public func entityProblem(type: String, attributesJSON: [UInt8]) -> String? {
+        guard let plan = entityPlans[type] else {
+            let hint = Suggestion.closest(to: type, in: entityTypes.keys).map { "; did you mean `\($0)`?" } ?? ""
+            return "unknown entity type `\(type)`\(hint)"
+        }
+        do {
+            guard case .record = try TypedDecoder.decode(attributesJSON, as: .record(plan)) else { return "attributes must be an object" }
+            return nil
+        } catch {
+            return "at `\(error.pathText)`: \(error.message)"
+        }
     }
 
     /// Options for one evaluation.
@@ -54,11 +74,14 @@ public final class PolicySet: @unchecked Sendable {
         public var now: Int64
         /// Where entity lookups go; nil means the bundle's own `entities.json`.
         public var entities: (any EntityProvider)?
+        /// Whether a deny reports each permit rule's first failing condition (costs time; off for serving).
+        public var explain: Bool
 
         /// Creates options.
-        public init(now: Int64 = 0, entities: (any EntityProvider)? = nil) {
+        public init(now: Int64 = 0, entities: (any EntityProvider)? = nil, explain: Bool = true) {
             self.now = now
             self.entities = entities
+            self.explain = explain
         }
     }
 
@@ -77,7 +100,7 @@ public final class PolicySet: @unchecked Sendable {
                 obligations: [], policyHash: hash)
         }
         let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
-        frame.explaining = true
+        frame.explaining = options.explain
         var errors: [Decision.EvaluationError] = []
         var matchedForbids: [Decision.RuleReference] = []
         var matchedPermits: [(rule: CompiledRule, reference: Decision.RuleReference, obligations: [(String, Value)])] = []
@@ -94,7 +117,7 @@ public final class PolicySet: @unchecked Sendable {
                     var values: [(String, Value)] = []
                     for obligation in rule.obligations { values.append((obligation.name, try obligation.value(frame))) }
                     if rule.effect == .forbid { matchedForbids.append(reference) } else { matchedPermits.append((rule, reference, values)) }
-                } else if rule.effect == .permit, let failure = frame.failure {
+                } else if options.explain, rule.effect == .permit, let failure = frame.failure {
                     failures.append(describe(failure, failedIndex: failedIndex))
                 }
             } catch {
@@ -144,7 +167,9 @@ public final class PolicySet: @unchecked Sendable {
                 }
                 coverage?.record(rule: rule.index, statement: statement.index, outcome: holds)
                 if !holds {
-                    if frame.failure == nil {
+                    if !frame.explaining {
+                        return (false, statement.index)
+                    } else if frame.failure == nil {
                         frame.failure = rule.body.explain(statement, frame)
                     } else {
                         // An inner definition failed; keep it but name the rule that used it.

@@ -3,19 +3,23 @@ import Foundation
 
 /// The root command: `kbs <group> <command>`.
 @main
-struct KBSCommand: ParsableCommand {
+struct KBSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kbs",
         abstract: "Hanzo KBS: a key broker and policy engine.",
-        subcommands: [PolicyCommand.self]
+        subcommands: [PolicyCommand.self, ServeCommand.self]
     )
 
     /// Parses and runs, mapping outcomes to the exit codes every `kbs` command keeps:
     /// 0 success, 1 a reasoned refusal (`error: <code>: <message>` on stderr), 2 a usage error.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch let refusal as Refusal {
             FileHandle.standardError.write(Data("error: \(refusal.code): \(refusal.message)\n".utf8))
             Foundation.exit(1)

@@ -57,6 +57,16 @@ public struct InMemoryEntityProvider: EntityProvider {
     /// All entities held.
     public var all: [Entity] { Array(entities.values) }
 
+    /// Adds or replaces an entity.
+    public mutating func put(_ entity: Entity) {
+        entities[entity.type + "\u{0}" + entity.id] = entity
+    }
+
+    /// Removes an entity if held.
+    public mutating func remove(type: String, id: String) {
+        entities[type + "\u{0}" + id] = nil
+    }
+
     public func attributes(ofType type: String, id: String) -> [UInt8]? {
         entities[type + "\u{0}" + id]?.attributesJSON
     }

@@ -1,0 +1,50 @@
+import Foundation
+import HTTPTypes
+
+/// The admin API's bearer token: given, or read from (and on first start written to) `DATA_DIR/admin-token`.
+struct AdminToken: Sendable {
+    private let secret: [UInt8]
+
+    init(_ token: String) {
+        secret = Array(token.utf8)
+    }
+
+    /// Reads the token file, creating it with a fresh 256-bit token (mode 0600) when it does not exist.
+    static func load(directory: String) throws(ServerError) -> AdminToken {
+        let path = directory + "/admin-token"
+        var generator = SystemRandomNumberGenerator()
+        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        // O_EXCL: a token that already exists is never overwritten, even by two servers starting at once.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd >= 0 {
+            let bytes = Array((fresh + "\n").utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == bytes.count else { throw ServerError(.internalServerError, "admin_token", "cannot write \(path)") }
+            return AdminToken(fresh)
+        }
+        guard errno == EEXIST else {
+            throw ServerError(.internalServerError, "admin_token", "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ServerError(.internalServerError, "admin_token", "cannot read \(path)")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.utf8.count >= 16 else {
+            throw ServerError(.internalServerError, "admin_token", "\(path) holds fewer than 16 characters; delete it to generate a new token")
+        }
+        return AdminToken(token)
+    }
+
+    /// Whether `header` is `Bearer <token>`, compared in constant time over the token's length.
+    func accepts(authorization header: String?) -> Bool {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        let offered = Array(header.utf8.dropFirst(7))
+        var difference = UInt8(offered.count == secret.count ? 0 : 1)
+        for index in secret.indices {
+            difference |= secret[index] ^ (index < offered.count ? offered[index] : 0)
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,29 @@
+import ServiceLifecycle
+import UnixSignals
+
+/// Reloads the policy bundle when its files change (polled) and on SIGHUP, until the server shuts down.
+struct PolicyWatcher: Service {
+    let policies: PolicyHolder
+    let intervalMilliseconds: Int
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    policies.reload(trigger: "SIGHUP")
+                }
+            }
+            if intervalMilliseconds > 0 {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(intervalMilliseconds))
+                        if Task.isCancelled { break }
+                        policies.reloadIfChanged()
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+}

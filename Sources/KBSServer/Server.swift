@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import KBSPolicy
+import KBSStore
+public import Logging
+import NIOCore
+
+/// The `kbs serve` server: AuthZEN, the admin API, health and metrics on one port.
+///
+/// `init` opens the store, loads the policy bundle and the admin token, and fails with a reason when any of
+/// them cannot be had; `run` serves until SIGTERM or SIGINT.
+public final class Server: Sendable {
+    public let configuration: ServerConfiguration
+    let store: Store
+    let entities: EntityView
+    let policies: PolicyHolder
+    let metrics: ServerMetrics
+    let log: DecisionLog
+    let token: AdminToken
+    let logger: Logger
+
+    /// Prepares a server; nothing listens until ``run(onListening:)``.
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) throws(ServerError) {
+        self.configuration = configuration
+        self.logger = logger
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: configuration.policies, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ServerError(.internalServerError, "policy", "no policy bundle folder at \(configuration.policies)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServerError(.internalServerError, "data_dir", "cannot create \(configuration.dataDirectory): \(error.localizedDescription)")
+        }
+        do throws(StoreError) {
+            store = try Store(directory: configuration.dataDirectory)
+            entities = try EntityView(store: store)
+        } catch {
+            throw ServerError(.internalServerError, "store", error.message)
+        }
+        metrics = ServerMetrics()
+        policies = try PolicyHolder(directory: configuration.policies, store: store, entities: entities, metrics: metrics,
+            logger: logger)
+        log = try DecisionLog(path: configuration.decisionLogPath)
+        if let given = configuration.adminToken {
+            guard given.utf8.count >= 16 else { throw ServerError(.internalServerError, "admin_token", "the admin token needs at least 16 characters") }
+            token = AdminToken(given)
+        } else {
+            token = try AdminToken.load(directory: configuration.dataDirectory)
+        }
+    }
+
+    /// The policy set in service.
+    public var policyHash: String { policies.current.hash }
+
+    /// Serves until the process receives SIGTERM or SIGINT; `onListening` gets the port actually bound.
+    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let router = Router(context: BasicRequestContext.self)
+        let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
+        AuthZENRoutes(decider: decider, configuration: configuration).add(to: router)
+        AdminRoutes(decider: decider, store: store, configuration: configuration, token: token).add(to: router)
+        HealthRoutes(policies: policies, metrics: metrics).add(to: router)
+        let responder = ServerResponder(router: router.buildResponder(), metrics: metrics)
+        let app = Application(
+            responder: responder,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
+            services: [PolicyWatcher(policies: policies, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        try await app.runService()
+    }
+}
+
+/// `/healthz`, `/readyz` and `/metrics`.
+struct HealthRoutes: Sendable {
+    let policies: PolicyHolder
+    let metrics: ServerMetrics
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in JSONResponse.make("{\"status\":\"ok\"}") }
+        router.get("/readyz") { _, _ in
+            // A server exists only with a compiled policy set, so it is ready once it listens.
+            JSONResponse.make("{\"status\":\"ready\",\"policy\":\(JSONText.quote(policies.current.hash))}")
+        }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+    }
+}

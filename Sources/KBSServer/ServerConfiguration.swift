@@ -1,0 +1,39 @@
+/// How `kbs serve` runs: where the policies and data live, where it listens, its limits.
+public struct ServerConfiguration: Sendable {
+    /// The policy bundle folder.
+    public var policies: String
+    /// Where the SQLite store, the admin token and the decision log live.
+    public var dataDirectory: String
+    public var host: String
+    /// 0 picks a free port; the chosen one is printed when the server listens.
+    public var port: Int
+    /// Largest accepted request body, in bytes (larger bodies get 413).
+    public var maxBodyBytes: Int
+    /// Largest number of entries in one `evaluations` request.
+    public var maxEvaluations: Int
+    /// How often the policy folder is checked for changes, in milliseconds; 0 turns watching off (SIGHUP still reloads).
+    public var reloadIntervalMilliseconds: Int
+    /// Where decisions are logged, one JSON line each; `-` is standard output. nil means `DATA_DIR/decisions.log`.
+    public var decisionLog: String?
+    /// The URL clients reach the server at (behind a proxy, say), for the AuthZEN `issuer`; nil uses the `Host` header.
+    public var publicURL: String?
+    /// The admin bearer token; nil reads `DATA_DIR/admin-token`, generating it on first start.
+    public var adminToken: String?
+
+    /// Creates a configuration with the defaults for everything but the folders.
+    public init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
+        self.policies = policies
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = 1 << 20
+        self.maxEvaluations = 1000
+        self.reloadIntervalMilliseconds = 1000
+        self.decisionLog = nil
+        self.adminToken = nil
+        self.publicURL = nil
+    }
+
+    /// The decision log path this configuration resolves to.
+    public var decisionLogPath: String { decisionLog ?? dataDirectory + "/decisions.log" }
+}

@@ -1,0 +1,73 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The server's metrics, through swift-metrics into a Prometheus registry of its own (one per server, so
+/// several servers in one process, as in tests, never share counts).
+final class ServerMetrics: Sendable {
+    private struct RouteKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let routes = Mutex<[RouteKey: (requests: Metrics.Counter, latency: Metrics.Timer)]>([:])
+
+    let permits: Metrics.Counter
+    let denies: Metrics.Counter
+    /// Decisions in which a rule hit a runtime error (each also counts as a deny).
+    let policyErrors: Metrics.Counter
+    let reloadsSucceeded: Metrics.Counter
+    let reloadsFailed: Metrics.Counter
+    /// 1 while the newest policy on disk fails to compile and an older one is serving.
+    let reloadFailing: Metrics.Gauge
+    let decisionLogFailures: Metrics.Counter
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1),
+        ]
+        self.factory = factory
+        permits = Metrics.Counter(label: "kbs_decisions_total", dimensions: [("decision", "permit")], factory: factory)
+        denies = Metrics.Counter(label: "kbs_decisions_total", dimensions: [("decision", "deny")], factory: factory)
+        policyErrors = Metrics.Counter(label: "kbs_policy_errors_total", factory: factory)
+        reloadsSucceeded = Metrics.Counter(label: "kbs_policy_reloads_total", dimensions: [("result", "ok")], factory: factory)
+        reloadsFailed = Metrics.Counter(label: "kbs_policy_reloads_total", dimensions: [("result", "failed")], factory: factory)
+        reloadFailing = Metrics.Gauge(label: "kbs_policy_reload_failing", factory: factory)
+        decisionLogFailures = Metrics.Counter(label: "kbs_decision_log_failures_total", factory: factory)
+        reloadFailing.record(0)
+    }
+
+    /// Counts one request and its latency under its route pattern (not its raw path, which would explode the label space).
+    func recordRequest(route: String, method: String, status: Int, nanoseconds: Int64) {
+        let key = RouteKey(route: route, method: method, status: status)
+        let metrics = routes.withLock { cache in
+            if let found = cache[key] { return found }
+            let dimensions = [("route", route), ("method", method), ("status", String(status))]
+            let made = (
+                requests: Metrics.Counter(label: "kbs_http_requests_total", dimensions: dimensions, factory: factory),
+                latency: Metrics.Timer(label: "kbs_http_request_duration_seconds", dimensions: dimensions, factory: factory)
+            )
+            cache[key] = made
+            return made
+        }
+        metrics.requests.increment()
+        metrics.latency.recordNanoseconds(nanoseconds)
+    }
+
+    /// Counts a decision by outcome.
+    func recordDecision(permitted: Bool, hadErrors: Bool) {
+        (permitted ? permits : denies).increment()
+        if hadErrors { policyErrors.increment() }
+    }
+
+    /// Everything in the Prometheus text format.
+    func exposition() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+
+/// The SQLite store behind the server: entities and role bindings now; tokens, keys and audit as they come.
+///
+/// One file, `kbs.sqlite`, in WAL mode with full synchronisation, so that a write that returned survives
+/// `kill -9`. Every method is synchronous and safe to call from any thread.
+public final class Store: Sendable {
+    /// The database file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating when absent) the store at `path` and applies pending migrations.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Migrations.migrator.migrate(pool)
+        } catch {
+            throw StoreError(.database, "cannot open \(path): \(Store.describe(error))")
+        }
+    }
+
+    /// Opens the store in a data directory, as `DIR/kbs.sqlite`.
+    public convenience init(directory: String) throws(StoreError) {
+        try self.init(path: directory + "/kbs.sqlite")
+    }
+
+    /// The journal mode SQLite reports (`wal` once open).
+    public func journalMode() throws(StoreError) -> String {
+        try read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// The migrations applied so far, oldest first.
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        try read { db in try Migrations.migrator.appliedMigrations(db) }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, Store.describe(error))
+        }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, Store.describe(error))
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? error.description }
+        return String(describing: error)
+    }
+
+    static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

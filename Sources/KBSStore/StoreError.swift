@@ -1,0 +1,23 @@
+/// Why a store operation failed: the one error type of `KBSStore`.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure, for callers that map errors to responses.
+    public enum Code: String, Sendable {
+        /// The database could not be opened, migrated, read or written.
+        case database
+        /// The operation names an entity that does not exist.
+        case notFound = "not_found"
+        /// The arguments are unacceptable (empty ids, oversized values).
+        case invalid
+    }
+
+    public var code: Code
+    public var message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

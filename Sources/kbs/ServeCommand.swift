@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import KBSServer
+import Logging
+
+/// `kbs serve`: AuthZEN, the admin API, health and metrics on one port.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve AuthZEN decisions and the admin API from a policy bundle and a SQLite store.",
+        discussion: """
+            The admin bearer token comes from KBS_ADMIN_TOKEN, else from DATA_DIR/admin-token, which is generated \
+            (mode 0600) on first start. The bundle is reloaded when its files change and on SIGHUP; a bundle that \
+            fails to compile is reported and the last good one keeps serving. SIGTERM or SIGINT stop the server.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The policy bundle folder.", valueName: "dir"))
+    var policies: String
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Where the store, admin token and decision log live.", valueName: "dir"))
+    var dataDirectory: String
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on; 0 picks a free one (printed when listening).")
+    var port = 8080
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted; larger ones get 413.")
+    var maxBodyBytes = 1 << 20
+
+    @Option(name: .customLong("reload-interval-ms"), help: "How often to check the bundle for changes; 0 turns it off.")
+    var reloadIntervalMilliseconds = 1000
+
+    @Option(name: .customLong("decision-log"), help: ArgumentHelp("Decision log file, `-` for standard output.", valueName: "path"))
+    var decisionLog: String?
+
+    @Option(name: .customLong("public-url"), help: "The URL clients use, for the AuthZEN issuer (default: from the Host header).")
+    var publicURL: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard reloadIntervalMilliseconds >= 0 else { throw ValidationError("--reload-interval-ms must not be negative") }
+    }
+
+    func run() async throws {
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = ServerConfiguration(policies: policies, dataDirectory: dataDirectory, host: host, port: port)
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.reloadIntervalMilliseconds = reloadIntervalMilliseconds
+        configuration.decisionLog = decisionLog
+        configuration.publicURL = publicURL
+        configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let server: Server
+        do {
+            server = try Server(configuration: configuration)
+        } catch {
+            throw Refusal(code: error.code, message: error.message)
+        }
+        let host = self.host
+        let hash = server.policyHash
+        try await server.run { port in
+            Console.out("kbs: listening on http://\(host):\(port) (policy \(hash))")
+        }
+    }
+}
