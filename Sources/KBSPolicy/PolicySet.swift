@@ -1,4 +1,4 @@
-public import KBSClaims
+import KBSClaims
 import Foundation
 
 /// A compiled rule: its body as closures, its obligations, where it is written.
@@ -105,24 +105,34 @@ public final class PolicySet: @unchecked Sendable {
         var matchedForbids: [Decision.RuleReference] = []
         var matchedPermits: [(rule: CompiledRule, reference: Decision.RuleReference, obligations: [(String, Value)])] = []
         var failures: [Decision.Failure] = []
-        for rule in forbids + permits {
-            frame.failure = nil
-            let reference = Decision.RuleReference(name: rule.name, effect: rule.effect.rawValue, position: rule.position)
-            do {
-                let (matched, failedIndex) = try run(rule, frame, coverage: coverage)
-                coverage?.record(rule: rule.index, matched: matched)
-                if matched {
+        // Serving (no explanation, no coverage) runs each rule's compiled block straight through.
+        let tracing = options.explain || coverage != nil
+        for group in [forbids, permits] {
+            for rule in group {
+                frame.failure = nil
+                do {
+                    let matched: Bool
+                    if tracing {
+                        let (holds, failedIndex) = try run(rule, frame, coverage: coverage)
+                        matched = holds
+                        coverage?.record(rule: rule.index, matched: holds)
+                        if !holds, options.explain, rule.effect == .permit, let failure = frame.failure {
+                            failures.append(describe(failure, failedIndex: failedIndex))
+                        }
+                    } else {
+                        matched = try rule.body.run(frame)
+                    }
+                    guard matched else { continue }
                     // Obligations are part of a permit: one that cannot be computed is an error, not a default.
                     // They are computed now, while this rule's bindings are still in the frame.
                     var values: [(String, Value)] = []
                     for obligation in rule.obligations { values.append((obligation.name, try obligation.value(frame))) }
+                    let reference = Decision.RuleReference(name: rule.name, effect: rule.effect.rawValue, position: rule.position)
                     if rule.effect == .forbid { matchedForbids.append(reference) } else { matchedPermits.append((rule, reference, values)) }
-                } else if options.explain, rule.effect == .permit, let failure = frame.failure {
-                    failures.append(describe(failure, failedIndex: failedIndex))
+                } catch {
+                    coverage?.record(rule: rule.index, matched: false)
+                    errors.append(.init(rule: rule.name, message: error.message, position: rule.position))
                 }
-            } catch {
-                coverage?.record(rule: rule.index, matched: false)
-                errors.append(.init(rule: rule.name, message: error.message, position: rule.position))
             }
         }
         if !errors.isEmpty || !matchedForbids.isEmpty || matchedPermits.isEmpty {

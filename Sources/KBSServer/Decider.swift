@@ -1,5 +1,7 @@
 import CoreMetrics
 import Foundation
+import Glibc
+import Synchronization
 import HTTPTypes
 import KBSPolicy
 
@@ -25,23 +27,54 @@ struct Decider: Sendable {
         let decision = policy.decide(json: input, options: .init(now: now, entities: snapshot, explain: false))
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         metrics.recordDecision(permitted: decision.isPermitted, hadErrors: !decision.errors.isEmpty)
-        var line = "{\"time\":\(JSONText.quote(Decider.rfc3339(now))),\"endpoint\":\"\(endpoint)\""
-        if let requestID { line += ",\"request_id\":\(JSONText.quote(requestID))" }
-        if let index { line += ",\"index\":\(index)" }
-        line += ",\"decision\":\(decision.isPermitted)"
-        line += ",\"rules\":[" + decision.deciding.map { JSONText.quote($0.name) }.joined(separator: ",") + "]"
-        if !decision.errors.isEmpty {
-            line += ",\"errors\":[" + decision.errors.map { JSONText.quote(($0.rule.map { "\($0): " } ?? "") + $0.message) }
-                .joined(separator: ",") + "]"
+        var line = ""
+        line.reserveCapacity(384)
+        line.append("{\"time\":")
+        line.append(JSONText.quote(Decider.rfc3339(now)))
+        line.append(",\"endpoint\":\"")
+        line.append(endpoint)
+        line.append("\"")
+        if let requestID {
+            line.append(",\"request_id\":")
+            line.append(JSONText.quote(requestID))
         }
-        line += ",\"subject\":{\"type\":\(JSONText.quote(request.subjectType)),\"id\":\(JSONText.quote(request.subjectID))}"
-        line += ",\"action\":\(JSONText.quote(request.actionName))"
-        line += ",\"resource\":{\"type\":\(JSONText.quote(request.resourceType)),\"id\":\(JSONText.quote(request.resourceID))}"
-        line += ",\"policy\":\(JSONText.quote(decision.policyHash)),\"eval_ns\":\(elapsed)}"
+        if let index {
+            line.append(",\"index\":")
+            line.append(String(index))
+        }
+        line.append(decision.isPermitted ? ",\"decision\":true,\"rules\":[" : ",\"decision\":false,\"rules\":[")
+        for (position, rule) in decision.deciding.enumerated() {
+            if position > 0 { line.append(",") }
+            line.append(JSONText.quote(rule.name))
+        }
+        line.append("]")
+        if !decision.errors.isEmpty {
+            line.append(",\"errors\":[")
+            for (position, error) in decision.errors.enumerated() {
+                if position > 0 { line.append(",") }
+                line.append(JSONText.quote((error.rule.map { "\($0): " } ?? "") + error.message))
+            }
+            line.append("]")
+        }
+        line.append(",\"subject\":{\"type\":")
+        line.append(JSONText.quote(request.subjectType))
+        line.append(",\"id\":")
+        line.append(JSONText.quote(request.subjectID))
+        line.append("},\"action\":")
+        line.append(JSONText.quote(request.actionName))
+        line.append(",\"resource\":{\"type\":")
+        line.append(JSONText.quote(request.resourceType))
+        line.append(",\"id\":")
+        line.append(JSONText.quote(request.resourceID))
+        line.append("},\"policy\":")
+        line.append(JSONText.quote(decision.policyHash))
+        line.append(",\"eval_ns\":")
+        line.append(String(elapsed))
+        line.append("}")
         guard log.append(line) else {
-            metrics.decisionLogFailures.increment()
+            metrics.decisionLogRefused.increment()
             throw ServerError(.serviceUnavailable, "decision_log_unavailable",
-                "the decision could not be written to the decision log, so it is not given")
+                "the decision log cannot keep up or cannot be written, so the decision is not given")
         }
         return Outcome(permitted: decision.isPermitted, obligations: decision.obligations)
     }
@@ -62,18 +95,29 @@ struct Decider: Sendable {
         Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) * 1000
     }
 
+    /// The last second formatted, so that a busy server formats each second once.
+    private static let secondCache = Mutex<(second: Int64, text: String)>((-1, ""))
+
     static func rfc3339(_ nanoseconds: Int64) -> String {
-        var seconds = time_t(nanoseconds / 1_000_000_000)
+        let second = nanoseconds / 1_000_000_000
+        let micros = String((nanoseconds % 1_000_000_000) / 1000)
+        let fraction = "." + String(repeating: "0", count: 6 - micros.count) + micros + "Z"
+        if let cached = secondCache.withLock({ $0.second == second ? $0.text : nil }) { return cached + fraction }
+        let text = formatSecond(second)
+        secondCache.withLock { $0 = (second, text) }
+        return text + fraction
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` in UTC.
+    private static func formatSecond(_ second: Int64) -> String {
+        var seconds = time_t(second)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let micros = (nanoseconds % 1_000_000_000) / 1000
         func pad(_ value: Int32, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        let fraction = String(micros)
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + String(repeating: "0", count: 6 - fraction.count) + fraction + "Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
     }
 }

@@ -2,19 +2,35 @@ import Foundation
 import HTTPTypes
 import Synchronization
 
-/// The decision log: one JSON line per decision, appended with a single `write` each.
+/// The decision log: one JSON line per decision, written by a background thread every couple of milliseconds.
 ///
-/// Lines go straight to the kernel, so a crash of the server loses none that were answered. A line that cannot
-/// be written is never dropped silently: the request that produced it fails with 503, and the failure is counted.
+/// Requests only append to a memory buffer, so a decision costs no system call; the writer drains the buffer
+/// with one `write` per batch. Nothing is dropped silently: when the file cannot be written the lines stay
+/// buffered (and the failure is logged and counted), and once the buffer holds `capacity` bytes new decisions
+/// are refused (the request fails with 503) instead of being lost. Stopping the server flushes everything.
 final class DecisionLog: Sendable {
+    private struct State {
+        var pending: [UInt8] = []
+        var stopping = false
+        var lastError: String?
+    }
+
     let path: String
+    /// Most bytes held while the file cannot keep up or cannot be written.
+    let capacity: Int
     private let descriptor: Int32
     private let ownsDescriptor: Bool
-    private let lock = Mutex(())
+    private let state = Mutex(State())
+    private let stopped = DispatchSemaphore(value: 0)
+    private let onWriteFailure: @Sendable (String) -> Void
 
-    /// Opens `path` for appending (mode 0600); `-` writes to standard output.
-    init(path: String) throws(ServerError) {
+    /// Opens `path` for appending (mode 0600), `-` meaning standard output, and starts the writer thread.
+    init(path: String, capacity: Int = 16 << 20, intervalMilliseconds: Int = 2, onWriteFailure: @escaping @Sendable (String) -> Void)
+        throws(ServerError)
+    {
         self.path = path
+        self.capacity = capacity
+        self.onWriteFailure = onWriteFailure
         if path == "-" {
             descriptor = STDOUT_FILENO
             ownsDescriptor = false
@@ -25,27 +41,66 @@ final class DecisionLog: Sendable {
                 throw ServerError(.internalServerError, "decision_log", "cannot open \(path): \(String(cString: strerror(errno)))")
             }
         }
+        let thread = Thread { [self] in writerLoop(interval: intervalMilliseconds) }
+        thread.name = "kbs-decision-log"
+        thread.start()
     }
 
     deinit {
-        if ownsDescriptor { close(descriptor) }
+        if ownsDescriptor { Glibc.close(descriptor) }
     }
 
-    /// Appends one line (a newline is added); false when it could not be written in full.
+    /// Queues one line (a newline is added); false when the buffer is full and the decision must not be given.
     func append(_ line: String) -> Bool {
-        var bytes = Array(line.utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        return lock.withLock { _ in
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
+        state.withLock { state in
+            guard !state.stopping, state.pending.count + line.utf8.count < capacity else { return false }
+            state.pending.append(contentsOf: line.utf8)
+            state.pending.append(UInt8(ascii: "\n"))
             return true
         }
+    }
+
+    /// Writes what is buffered and stops the writer; later appends are refused.
+    func close() {
+        let wasRunning = state.withLock { state in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        if wasRunning { stopped.wait() }
+    }
+
+    private func writerLoop(interval: Int) {
+        while true {
+            usleep(useconds_t(interval * 1000))
+            let (batch, stopping) = state.withLock { state in
+                defer { state.pending.removeAll(keepingCapacity: true) }
+                return (state.pending, state.stopping)
+            }
+            let (written, failure) = batch.isEmpty ? (0, nil) : write(batch)
+            if let failure {
+                // Keep the unwritten lines: they go out, in order, once the file accepts them again.
+                state.withLock { state in state.pending = Array(batch[written...]) + state.pending }
+                onWriteFailure(failure)
+                if stopping { break }
+                usleep(100_000)
+                continue
+            }
+            if stopping { break }
+        }
+        stopped.signal()
+    }
+
+    /// Writes the batch; how many bytes went out, and the reason when not all did.
+    private func write(_ bytes: [UInt8]) -> (Int, String?) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return (offset, "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        return (offset, nil)
     }
 }

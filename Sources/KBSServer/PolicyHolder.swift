@@ -127,9 +127,11 @@ final class PolicyHolder: Sendable {
                 walker.skipDescendants()
                 continue
             }
-            var info = stat()
-            guard stat(directory + "/" + relative, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            entries.append("\(relative) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_ino)")
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + relative),
+                attributes[.type] as? FileAttributeType == .typeRegular
+            else { continue }
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            entries.append("\(relative) \(attributes[.size] ?? 0) \(modified) \(attributes[.systemFileNumber] ?? 0)")
         }
         return entries.sorted()
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -43,7 +44,10 @@ public final class Server: Sendable {
         metrics = ServerMetrics()
         policies = try PolicyHolder(directory: configuration.policies, store: store, entities: entities, metrics: metrics,
             logger: logger)
-        log = try DecisionLog(path: configuration.decisionLogPath)
+        log = try DecisionLog(path: configuration.decisionLogPath) { [metrics, logger] failure in
+            metrics.decisionLogWriteFailures.increment()
+            logger.error("decision log write failed; lines stay buffered", metadata: ["error": "\(failure)"])
+        }
         if let given = configuration.adminToken {
             guard given.utf8.count >= 16 else { throw ServerError(.internalServerError, "admin_token", "the admin token needs at least 16 characters") }
             token = AdminToken(given)
@@ -69,6 +73,7 @@ public final class Server: Sendable {
             services: [PolicyWatcher(policies: policies, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
+        defer { log.close() }
         try await app.runService()
     }
 }

@@ -24,7 +24,10 @@ final class ServerMetrics: Sendable {
     let reloadsFailed: Metrics.Counter
     /// 1 while the newest policy on disk fails to compile and an older one is serving.
     let reloadFailing: Metrics.Gauge
-    let decisionLogFailures: Metrics.Counter
+    /// Failed writes of the decision log (the lines stay buffered).
+    let decisionLogWriteFailures: Metrics.Counter
+    /// Decisions refused with 503 because the decision log's buffer was full.
+    let decisionLogRefused: Metrics.Counter
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -39,7 +42,8 @@ final class ServerMetrics: Sendable {
         reloadsSucceeded = Metrics.Counter(label: "kbs_policy_reloads_total", dimensions: [("result", "ok")], factory: factory)
         reloadsFailed = Metrics.Counter(label: "kbs_policy_reloads_total", dimensions: [("result", "failed")], factory: factory)
         reloadFailing = Metrics.Gauge(label: "kbs_policy_reload_failing", factory: factory)
-        decisionLogFailures = Metrics.Counter(label: "kbs_decision_log_failures_total", factory: factory)
+        decisionLogWriteFailures = Metrics.Counter(label: "kbs_decision_log_write_failures_total", factory: factory)
+        decisionLogRefused = Metrics.Counter(label: "kbs_decision_log_refused_total", factory: factory)
         reloadFailing.record(0)
     }
 

@@ -46,9 +46,13 @@ struct AuthZENInteropTests {
 
         // Every decision went to the decision log, each line naming the policy that made it.
         let hash = try #require(try ServerProcess.object(try await server.request("GET", "/readyz").body)["policy"] as? String)
-        let lines = try String(contentsOfFile: server.dataDirectory + "/decisions.log", encoding: .utf8).split(separator: "\n")
         let expectedLines = 40 + 2 + 2 + 2
-        #expect(lines.count == expectedLines)
+        func logged() -> [Substring] {
+            ((try? String(contentsOfFile: server.dataDirectory + "/decisions.log", encoding: .utf8)) ?? "").split(separator: "\n")
+        }
+        // The log is written in the background within milliseconds.
+        #expect(try await ServerProcess.eventually(seconds: 5) { logged().count == expectedLines })
+        let lines = logged()
         for line in lines {
             let entry = try ServerProcess.object(String(line))
             #expect(entry["policy"] as? String == hash)

@@ -312,6 +312,12 @@ enum Compiler {
         case .call(let builtin, let arguments):
             return call(builtin, arguments.map(eval))
         case .makeList(let elements):
+            // A literal of constants is built once, not per request.
+            let constants = elements.compactMap { element -> Value? in if case .constant(let v) = element { v } else { nil } }
+            if constants.count == elements.count {
+                let list = Value.list(constants)
+                return { _ throws(EvalError) in list }
+            }
             let es = elements.map(eval)
             return { frame throws(EvalError) in
                 var values: [Value] = []
@@ -320,6 +326,11 @@ enum Compiler {
                 return .list(values)
             }
         case .makeSet(let elements):
+            let constants = elements.compactMap { element -> Value? in if case .constant(let v) = element { v } else { nil } }
+            if constants.count == elements.count {
+                let set = Value.set(Set(constants))
+                return { _ throws(EvalError) in set }
+            }
             let es = elements.map(eval)
             return { frame throws(EvalError) in
                 var values = Set<Value>()

@@ -113,6 +113,10 @@ package enum JSONText {
 /// written by `controlEscape`, since the two notations differ there.
 enum StringEscaper {
     static func quote(_ text: String, controlEscape: (UInt32) -> String) -> String {
+        // Most text needs no escaping; copying it whole is far cheaper than appending scalar by scalar.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
