@@ -107,8 +107,8 @@ public final class PolicySet: @unchecked Sendable {
         var failures: [Decision.Failure] = []
         // Serving (no explanation, no coverage) runs each rule's compiled block straight through.
         let tracing = options.explain || coverage != nil
-        for group in [forbids, permits] {
-            for rule in group {
+        for forbidding in [true, false] {
+            for rule in forbidding ? forbids : permits {
                 frame.failure = nil
                 do {
                     let matched: Bool

@@ -27,51 +27,49 @@ struct Decider: Sendable {
         let decision = policy.decide(json: input, options: .init(now: now, entities: snapshot, explain: false))
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         metrics.recordDecision(permitted: decision.isPermitted, hadErrors: !decision.errors.isEmpty)
-        var line = ""
-        line.reserveCapacity(384)
-        line.append("{\"time\":")
-        line.append(JSONText.quote(Decider.rfc3339(now)))
-        line.append(",\"endpoint\":\"")
-        line.append(endpoint)
-        line.append("\"")
+        var line = LogLine()
+        line.raw("{\"time\":")
+        line.quoted(Decider.rfc3339(now))
+        line.raw(",\"endpoint\":")
+        line.quoted(endpoint)
         if let requestID {
-            line.append(",\"request_id\":")
-            line.append(JSONText.quote(requestID))
+            line.raw(",\"request_id\":")
+            line.quoted(requestID)
         }
         if let index {
-            line.append(",\"index\":")
-            line.append(String(index))
+            line.raw(",\"index\":")
+            line.number(index)
         }
-        line.append(decision.isPermitted ? ",\"decision\":true,\"rules\":[" : ",\"decision\":false,\"rules\":[")
+        line.raw(decision.isPermitted ? ",\"decision\":true,\"rules\":[" : ",\"decision\":false,\"rules\":[")
         for (position, rule) in decision.deciding.enumerated() {
-            if position > 0 { line.append(",") }
-            line.append(JSONText.quote(rule.name))
+            if position > 0 { line.raw(",") }
+            line.quoted(rule.name)
         }
-        line.append("]")
+        line.raw("]")
         if !decision.errors.isEmpty {
-            line.append(",\"errors\":[")
+            line.raw(",\"errors\":[")
             for (position, error) in decision.errors.enumerated() {
-                if position > 0 { line.append(",") }
-                line.append(JSONText.quote((error.rule.map { "\($0): " } ?? "") + error.message))
+                if position > 0 { line.raw(",") }
+                line.quoted((error.rule.map { "\($0): " } ?? "") + error.message)
             }
-            line.append("]")
+            line.raw("]")
         }
-        line.append(",\"subject\":{\"type\":")
-        line.append(JSONText.quote(request.subjectType))
-        line.append(",\"id\":")
-        line.append(JSONText.quote(request.subjectID))
-        line.append("},\"action\":")
-        line.append(JSONText.quote(request.actionName))
-        line.append(",\"resource\":{\"type\":")
-        line.append(JSONText.quote(request.resourceType))
-        line.append(",\"id\":")
-        line.append(JSONText.quote(request.resourceID))
-        line.append("},\"policy\":")
-        line.append(JSONText.quote(decision.policyHash))
-        line.append(",\"eval_ns\":")
-        line.append(String(elapsed))
-        line.append("}")
-        guard log.append(line) else {
+        line.raw(",\"subject\":{\"type\":")
+        line.quoted(request.subjectType)
+        line.raw(",\"id\":")
+        line.quoted(request.subjectID)
+        line.raw("},\"action\":")
+        line.quoted(request.actionName)
+        line.raw(",\"resource\":{\"type\":")
+        line.quoted(request.resourceType)
+        line.raw(",\"id\":")
+        line.quoted(request.resourceID)
+        line.raw("},\"policy\":")
+        line.quoted(decision.policyHash)
+        line.raw(",\"eval_ns\":")
+        line.number(elapsed)
+        line.raw("}\n")
+        guard log.append(line.bytes) else {
             metrics.decisionLogRefused.increment()
             throw ServerError(.serviceUnavailable, "decision_log_unavailable",
                 "the decision log cannot keep up or cannot be written, so the decision is not given")

@@ -50,12 +50,11 @@ final class DecisionLog: Sendable {
         if ownsDescriptor { Glibc.close(descriptor) }
     }
 
-    /// Queues one line (a newline is added); false when the buffer is full and the decision must not be given.
-    func append(_ line: String) -> Bool {
+    /// Queues one line, newline included; false when the buffer is full and the decision must not be given.
+    func append(_ line: [UInt8]) -> Bool {
         state.withLock { state in
-            guard !state.stopping, state.pending.count + line.utf8.count < capacity else { return false }
-            state.pending.append(contentsOf: line.utf8)
-            state.pending.append(UInt8(ascii: "\n"))
+            guard !state.stopping, state.pending.count + line.count < capacity else { return false }
+            state.pending.append(contentsOf: line)
             return true
         }
     }

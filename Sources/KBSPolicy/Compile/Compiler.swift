@@ -132,15 +132,19 @@ enum Compiler {
             let d = eval(domain), b = test(body)
             let isAny = quantifier == .any
             return { frame throws(EvalError) in
-                let elements: [Value]
+                // Sets are walked in place: copying them into an array costs more than the test itself.
                 switch try d(frame) {
-                case .list(let list): elements = list
-                case .set(let set): elements = Array(set)
+                case .list(let list):
+                    for element in list {
+                        frame.locals[slot] = element
+                        if try b(frame) == isAny { return isAny }
+                    }
+                case .set(let set):
+                    for element in set {
+                        frame.locals[slot] = element
+                        if try b(frame) == isAny { return isAny }
+                    }
                 default: throw EvalError(message: "quantifier domain is not a collection")
-                }
-                for element in elements {
-                    frame.locals[slot] = element
-                    if try b(frame) == isAny { return isAny }
                 }
                 return !isAny
             }
@@ -368,8 +372,13 @@ enum Compiler {
     }
 
     static func lookup(_ frame: Frame, type: String, id: String, plan: RecordPlan) throws(EvalError) -> EntityReference? {
+        // Policies tend to ask for the same entity again and again: check the last one before hashing.
+        if let last = frame.lastEntity, last.id == id, last.type == type { return last.reference }
         let key = type + "\u{0}" + id
-        if let cached = frame.entityCache[key] { return cached }
+        if let cached = frame.entityCache[key] {
+            frame.lastEntity = (type, id, cached)
+            return cached
+        }
         var found: EntityReference?
         if let json = frame.entities.attributes(ofType: type, id: id) {
             do {
@@ -384,6 +393,7 @@ enum Compiler {
             }
         }
         frame.entityCache[key] = found
+        frame.lastEntity = (type, id, found)
         return found
     }
 
@@ -474,7 +484,7 @@ enum Compiler {
             let a = arguments[0]
             return { frame throws(EvalError) in
                 guard case .entity(let entity) = try a(frame) else { throw EvalError(message: "not an entity") }
-                return .set(Set(entity.roles.map { .string($0.role) }))
+                return entity.roleNames
             }
         case .has_role:
             let a = arguments[0], role = arguments[1]

@@ -1,6 +1,6 @@
 /// A parsed JSON document whose every node keeps its byte range, for case files and configuration.
 package struct JSONNode: Sendable {
-    package indirect enum Value: Sendable {
+    package enum Value: Sendable {
         case null
         case bool(Bool)
         case number(Int64?, String)
@@ -29,12 +29,16 @@ package struct JSONNode: Sendable {
         switch byte {
         case UInt8(ascii: "{"):
             var members: [(key: String, value: JSONNode)] = []
-            var seen = Set<String>()
+            // Small objects (the usual case) check duplicates by scanning; a set only pays off for large ones.
+            var seen: Set<String>?
             if try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) {
                 repeat {
                     let keyOffset = scanner.offset
                     let key = try scanner.readString()
-                    guard seen.insert(key).inserted else {
+                    if members.count == 16 { seen = Set(members.map(\.key)) }
+                    let duplicate = seen?.contains(key) ?? members.contains { $0.key == key }
+                    seen?.insert(key)
+                    guard !duplicate else {
                         throw JSONError(message: "duplicate member `\(key)`", offset: keyOffset)
                     }
                     try scanner.expect(UInt8(ascii: ":"))

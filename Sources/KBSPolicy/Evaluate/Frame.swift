@@ -10,6 +10,7 @@ final class Frame {
     let now: Int64
     let entities: any EntityProvider
     var entityCache: [String: EntityReference?] = [:]
+    var lastEntity: (type: String, id: String, reference: EntityReference?)?
     /// The innermost condition that failed while evaluating the current top-level condition.
     var failure: FailedCondition?
     var explaining = false

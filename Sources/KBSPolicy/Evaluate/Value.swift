@@ -57,12 +57,15 @@ final class EntityReference: Hashable, Sendable {
     let id: String
     let attributes: Record
     let roles: [RoleBinding]
+    /// The role names as a set, built once: `roles(e)` is often asked several times in one decision.
+    let roleNames: Value
 
     init(type: String, id: String, attributes: Record, roles: [RoleBinding]) {
         self.type = type
         self.id = id
         self.attributes = attributes
         self.roles = roles
+        self.roleNames = .set(Set(roles.map { .string($0.role) }))
     }
 
     static func == (lhs: EntityReference, rhs: EntityReference) -> Bool { lhs.type == rhs.type && lhs.id == rhs.id }
