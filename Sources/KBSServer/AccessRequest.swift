@@ -7,12 +7,6 @@ struct AccessRequest {
     var resource: JSONNode
     var context: JSONNode?
 
-    var subjectType: String { subject["type"]?.stringValue ?? "" }
-    var subjectID: String { subject["id"]?.stringValue ?? "" }
-    var actionName: String { action["name"]?.stringValue ?? "" }
-    var resourceType: String { resource["type"]?.stringValue ?? "" }
-    var resourceID: String { resource["id"]?.stringValue ?? "" }
-
     /// The default 4-tuple of an `evaluations` request (each member optional).
     struct Defaults {
         var subject: JSONNode?

@@ -18,8 +18,8 @@ struct Decider: Sendable {
         var obligations: [(name: String, json: String)]
     }
 
-    /// Decides one request; throws 503 when the decision cannot be logged (it is then not returned either).
-    func decide(_ request: AccessRequest, input: [UInt8], requestID: String?, endpoint: String, index: Int?,
+    /// Decides one request (`source` holds the bytes its nodes point into); throws 503 when the decision cannot be logged (it is then not returned either).
+    func decide(_ request: AccessRequest, input: [UInt8], source: [UInt8], requestID: String?, endpoint: String, index: Int?,
         policy: PolicySet, snapshot: InMemoryEntityProvider) throws(ServerError) -> Outcome
     {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -54,16 +54,17 @@ struct Decider: Sendable {
             }
             line.raw("]")
         }
+        // The request's own string tokens are valid JSON already: copy them rather than decode and re-quote.
         line.raw(",\"subject\":{\"type\":")
-        line.quoted(request.subjectType)
+        line.token(request.subject["type"], in: source)
         line.raw(",\"id\":")
-        line.quoted(request.subjectID)
+        line.token(request.subject["id"], in: source)
         line.raw("},\"action\":")
-        line.quoted(request.actionName)
+        line.token(request.action["name"], in: source)
         line.raw(",\"resource\":{\"type\":")
-        line.quoted(request.resourceType)
+        line.token(request.resource["type"], in: source)
         line.raw(",\"id\":")
-        line.quoted(request.resourceID)
+        line.token(request.resource["id"], in: source)
         line.raw("},\"policy\":")
         line.quoted(decision.policyHash)
         line.raw(",\"eval_ns\":")

@@ -1,3 +1,5 @@
+import KBSPolicy
+
 /// A JSON log line built straight into bytes: serving writes one per decision, so it avoids string building.
 struct LogLine {
     private(set) var bytes: [UInt8] = []
@@ -9,6 +11,12 @@ struct LogLine {
     /// Appends JSON text as it is.
     mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends a JSON token exactly as it appears in `source`, or `null` when there is none.
+    mutating func token(_ node: JSONNode?, in source: [UInt8]) {
+        guard let node else { return raw("null") }
+        bytes.append(contentsOf: source[node.range])
     }
 
     /// Appends a whole number.

@@ -29,6 +29,7 @@ package struct JSONNode: Sendable {
         switch byte {
         case UInt8(ascii: "{"):
             var members: [(key: String, value: JSONNode)] = []
+            members.reserveCapacity(6)
             // Small objects (the usual case) check duplicates by scanning; a set only pays off for large ones.
             var seen: Set<String>?
             if try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) {
