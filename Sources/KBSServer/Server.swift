@@ -44,7 +44,7 @@ public final class Server: Sendable {
         metrics = ServerMetrics()
         policies = try PolicyHolder(directory: configuration.policies, store: store, entities: entities, metrics: metrics,
             logger: logger)
-        log = try DecisionLog(path: configuration.decisionLogPath) { [metrics, logger] failure in
+        log = try DecisionLog(path: configuration.decisionLogPath, capacity: configuration.decisionLogQueueBytes) { [metrics, logger] failure in
             metrics.decisionLogWriteFailures.increment()
             logger.error("decision log write failed; lines stay buffered", metadata: ["error": "\(failure)"])
         }

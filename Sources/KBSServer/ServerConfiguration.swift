@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var reloadIntervalMilliseconds: Int
     /// Where decisions are logged, one JSON line each; `-` is standard output. nil means `DATA_DIR/decisions.log`.
     public var decisionLog: String?
+    /// Most bytes of decision-log lines held while the file cannot be written; past it decisions get 503.
+    public var decisionLogQueueBytes: Int
     /// The URL clients reach the server at (behind a proxy, say), for the AuthZEN `issuer`; nil uses the `Host` header.
     public var publicURL: String?
     /// The admin bearer token; nil reads `DATA_DIR/admin-token`, generating it on first start.
@@ -32,6 +34,7 @@ public struct ServerConfiguration: Sendable {
         self.decisionLog = nil
         self.adminToken = nil
         self.publicURL = nil
+        self.decisionLogQueueBytes = 16 << 20
     }
 
     /// The decision log path this configuration resolves to.

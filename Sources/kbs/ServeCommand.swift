@@ -36,12 +36,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("decision-log"), help: ArgumentHelp("Decision log file, `-` for standard output.", valueName: "path"))
     var decisionLog: String?
 
+    @Option(name: .customLong("decision-log-queue-bytes"), help: "Decision-log bytes held while the file cannot be written; past it, 503.")
+    var decisionLogQueueBytes = 16 << 20
+
     @Option(name: .customLong("public-url"), help: "The URL clients use, for the AuthZEN issuer (default: from the Host header).")
     var publicURL: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard decisionLogQueueBytes >= 4096 else { throw ValidationError("--decision-log-queue-bytes must be at least 4096") }
         guard reloadIntervalMilliseconds >= 0 else { throw ValidationError("--reload-interval-ms must not be negative") }
     }
 
@@ -57,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.reloadIntervalMilliseconds = reloadIntervalMilliseconds
         configuration.decisionLog = decisionLog
         configuration.publicURL = publicURL
+        configuration.decisionLogQueueBytes = decisionLogQueueBytes
         configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let server: Server
         do {

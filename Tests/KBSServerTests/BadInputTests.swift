@@ -103,3 +103,26 @@ struct BadInputTests {
         #expect(server.process.isRunning)
     }
 }
+
+/// A decision log that cannot be written is loud: failures are counted and logged, and once its queue is full
+/// decisions are refused rather than given unlogged.
+struct DecisionLogFailureTests {
+    @Test func anUnwritableLogRefusesDecisionsInsteadOfDroppingThem() async throws {
+        let server = try ServerProcess(policies: RepositoryPaths.path("Policies/authzen-todo"),
+            arguments: ["--decision-log", "/dev/full", "--decision-log-queue-bytes", "4096"])
+        defer { server.stop() }
+        let body = Todo.request(subject: Todo.morty, action: "can_create_todo")
+        var statuses: [Int] = []
+        for _ in 0..<40 { statuses.append(try await server.request("POST", "/access/v1/evaluation", body: body).status) }
+        #expect(statuses.first == 200)
+        #expect(statuses.last == 503)
+        let refused = try await server.request("POST", "/access/v1/evaluation", body: body)
+        try BadInputTests.expectError(refused, 503, "decision_log_unavailable")
+        #expect(try await ServerProcess.eventually { server.stderr.contains("decision log write failed") })
+        let metrics = try await server.request("GET", "/metrics").body
+        #expect(metrics.contains("kbs_decision_log_write_failures_total "))
+        #expect(!metrics.contains("kbs_decision_log_write_failures_total 0\n"))
+        #expect(!metrics.contains("kbs_decision_log_refused_total 0\n"))
+        #expect(try await server.request("GET", "/healthz").status == 200)
+    }
+}
