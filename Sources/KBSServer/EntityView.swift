@@ -8,6 +8,8 @@ import Synchronization
 /// source of truth and this view is rebuilt from it at start, after imports, and entity by entity after writes.
 final class EntityView: Sendable {
     private let current: Mutex<InMemoryEntityProvider>
+    /// Serialises updates, so a full rebuild and a one-entity refresh never interleave their read and swap.
+    private let updating = Mutex(())
     private let store: Store
 
     init(store: Store) throws(StoreError) {
@@ -23,18 +25,22 @@ final class EntityView: Sendable {
 
     /// Rebuilds the view from the store.
     func reloadAll() throws(StoreError) {
-        let entities = try store.allEntities().map(EntityView.entity(from:))
-        current.withLock { $0 = InMemoryEntityProvider(entities) }
+        try updating.withLock { _ throws(StoreError) in
+            let entities = try store.allEntities().map(EntityView.entity(from:))
+            current.withLock { $0 = InMemoryEntityProvider(entities) }
+        }
     }
 
     /// Re-reads one entity after a write.
     func refresh(type: String, id: String) throws(StoreError) {
-        let stored = try store.entity(type: type, id: id)
-        current.withLock { view in
-            if let stored {
-                view.put(EntityView.entity(from: stored))
-            } else {
-                view.remove(type: type, id: id)
+        try updating.withLock { _ throws(StoreError) in
+            let stored = try store.entity(type: type, id: id)
+            current.withLock { view in
+                if let stored {
+                    view.put(EntityView.entity(from: stored))
+                } else {
+                    view.remove(type: type, id: id)
+                }
             }
         }
     }
