@@ -1,11 +1,26 @@
 import KBSPolicy
 
+/// Where a request's identifying strings sit in its body, as JSON string tokens (quotes included), for the log.
+struct RequestTokens {
+    var subjectType: Range<Int>
+    var subjectID: Range<Int>
+    var actionName: Range<Int>
+    var resourceType: Range<Int>
+    var resourceID: Range<Int>
+}
+
 /// One AuthZEN access evaluation request, checked against the 1.0 information model.
 struct AccessRequest {
     var subject: JSONNode
     var action: JSONNode
     var resource: JSONNode
     var context: JSONNode?
+
+    /// The identifying strings' tokens (the checks in `init` guarantee they exist).
+    var tokens: RequestTokens {
+        RequestTokens(subjectType: subject["type"]!.range, subjectID: subject["id"]!.range, actionName: action["name"]!.range,
+            resourceType: resource["type"]!.range, resourceID: resource["id"]!.range)
+    }
 
     /// The default 4-tuple of an `evaluations` request (each member optional).
     struct Defaults {
@@ -78,5 +93,52 @@ struct AccessRequest {
         if let context { bytes += Array(",\"context\":".utf8) + source[context.range] }
         bytes.append(UInt8(ascii: "}"))
         return bytes
+    }
+}
+
+/// The single-evaluation path: the same checks as ``AccessRequest``, in one pass over the body without a tree.
+enum SingleAccessRequest {
+    private static let reader = JSONFieldReader(paths: [
+        ["subject"], ["subject", "type"], ["subject", "id"], ["subject", "properties"],
+        ["action"], ["action", "name"], ["action", "properties"],
+        ["resource"], ["resource", "type"], ["resource", "id"], ["resource", "properties"],
+        ["context"],
+    ])
+
+    /// Checks `body` as an evaluation request and returns where its identifying strings are.
+    static func check(_ body: [UInt8]) throws(ServerError) -> RequestTokens {
+        let fields: [JSONField?]
+        do {
+            fields = try reader.read(body)
+        } catch {
+            if error.message.hasPrefix("expected an object, not ") {
+                throw .badRequest("invalid_request", "the body must be a JSON object, not \(error.message.dropFirst(24))")
+            }
+            throw .badRequest("invalid_json", "the body is not valid JSON: \(error.message) at byte \(error.offset)")
+        }
+        func object(_ index: Int, _ name: String, required: Bool) throws(ServerError) {
+            guard let field = fields[index] else {
+                if required { throw .badRequest("invalid_request", "missing required member `\(name)`") }
+                return
+            }
+            guard field.kind == .object else { throw .badRequest("invalid_request", "`\(name)` must be an object, not \(field.kind.name)") }
+        }
+        func string(_ index: Int, _ name: String) throws(ServerError) -> Range<Int> {
+            guard let field = fields[index] else { throw .badRequest("invalid_request", "missing required member `\(name)`") }
+            guard field.kind == .string else { throw .badRequest("invalid_request", "`\(name)` must be a string, not \(field.kind.name)") }
+            guard field.range.count > 2 else { throw .badRequest("invalid_request", "`\(name)` must not be empty") }
+            return field.range
+        }
+        try object(0, "subject", required: true)
+        try object(4, "action", required: true)
+        try object(7, "resource", required: true)
+        try object(11, "context", required: false)
+        let tokens = RequestTokens(
+            subjectType: try string(1, "subject.type"), subjectID: try string(2, "subject.id"), actionName: try string(5, "action.name"),
+            resourceType: try string(8, "resource.type"), resourceID: try string(9, "resource.id"))
+        try object(3, "subject.properties", required: false)
+        try object(6, "action.properties", required: false)
+        try object(10, "resource.properties", required: false)
+        return tokens
     }
 }

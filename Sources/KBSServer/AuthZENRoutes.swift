@@ -26,10 +26,10 @@ struct AuthZENRoutes: Sendable {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         let requestID = request.headers[AuthZENRoutes.requestIDHeader]
-        let access = try AccessRequest(AccessRequest.parseObject(body))
+        let tokens = try SingleAccessRequest.check(body)
         let policy = decider.policies.current
         // The body is the policy input as it is: members the policy does not read are skipped by its decoder.
-        let outcome = try decider.decide(access, input: body, source: body, requestID: requestID, endpoint: "evaluation", index: nil,
+        let outcome = try decider.decide(tokens, input: body, source: body, requestID: requestID, endpoint: "evaluation", index: nil,
             policy: policy, snapshot: decider.entities.snapshot())
         return JSONResponse.make(Decider.responseJSON(outcome), headers: echo(requestID))
     }
@@ -57,7 +57,7 @@ struct AuthZENRoutes: Sendable {
         guard let list = root["evaluations"] else {
             // Without `evaluations` the request is a single evaluation (AuthZEN 1.0 §7.1).
             let access = try AccessRequest(root)
-            let outcome = try decider.decide(access, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
+            let outcome = try decider.decide(access.tokens, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
                 policy: policy, snapshot: snapshot)
             return JSONResponse.make(Decider.responseJSON(outcome), headers: echo(requestID))
         }
@@ -69,7 +69,7 @@ struct AuthZENRoutes: Sendable {
         }
         if items.isEmpty {
             let access = try AccessRequest(root)
-            let outcome = try decider.decide(access, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
+            let outcome = try decider.decide(access.tokens, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
                 policy: policy, snapshot: snapshot)
             return JSONResponse.make(Decider.responseJSON(outcome), headers: echo(requestID))
         }
@@ -90,7 +90,7 @@ struct AuthZENRoutes: Sendable {
                 if semantic == .denyOnFirstDeny { break }
                 continue
             }
-            let outcome = try decider.decide(access, input: access.policyInput(source: body), source: body, requestID: requestID,
+            let outcome = try decider.decide(access.tokens, input: access.policyInput(source: body), source: body, requestID: requestID,
                 endpoint: "evaluations", index: index, policy: policy, snapshot: snapshot)
             switch semantic {
             case .executeAll:

@@ -19,7 +19,7 @@ struct Decider: Sendable {
     }
 
     /// Decides one request (`source` holds the bytes its nodes point into); throws 503 when the decision cannot be logged (it is then not returned either).
-    func decide(_ request: AccessRequest, input: [UInt8], source: [UInt8], requestID: String?, endpoint: String, index: Int?,
+    func decide(_ tokens: RequestTokens, input: [UInt8], source: [UInt8], requestID: String?, endpoint: String, index: Int?,
         policy: PolicySet, snapshot: InMemoryEntityProvider) throws(ServerError) -> Outcome
     {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -56,15 +56,15 @@ struct Decider: Sendable {
         }
         // The request's own string tokens are valid JSON already: copy them rather than decode and re-quote.
         line.raw(",\"subject\":{\"type\":")
-        line.token(request.subject["type"], in: source)
+        line.token(tokens.subjectType, in: source)
         line.raw(",\"id\":")
-        line.token(request.subject["id"], in: source)
+        line.token(tokens.subjectID, in: source)
         line.raw("},\"action\":")
-        line.token(request.action["name"], in: source)
+        line.token(tokens.actionName, in: source)
         line.raw(",\"resource\":{\"type\":")
-        line.token(request.resource["type"], in: source)
+        line.token(tokens.resourceType, in: source)
         line.raw(",\"id\":")
-        line.token(request.resource["id"], in: source)
+        line.token(tokens.resourceID, in: source)
         line.raw("},\"policy\":")
         line.quoted(decision.policyHash)
         line.raw(",\"eval_ns\":")

@@ -1,5 +1,3 @@
-import KBSPolicy
-
 /// A JSON log line built straight into bytes: serving writes one per decision, so it avoids string building.
 struct LogLine {
     private(set) var bytes: [UInt8] = []
@@ -13,10 +11,9 @@ struct LogLine {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    /// Appends a JSON token exactly as it appears in `source`, or `null` when there is none.
-    mutating func token(_ node: JSONNode?, in source: [UInt8]) {
-        guard let node else { return raw("null") }
-        bytes.append(contentsOf: source[node.range])
+    /// Appends a JSON token exactly as it appears in `source`.
+    mutating func token(_ range: Range<Int>, in source: [UInt8]) {
+        bytes.append(contentsOf: source[range])
     }
 
     /// Appends a whole number.

@@ -53,16 +53,32 @@ struct MutatedRequestTests {
         for round in 0..<20_000 {
             let seed = Array(Self.seeds[round % Self.seeds.count].utf8)
             let bytes = Self.mutate(seed, &random)
+            // The tree reader (batches) and the one-pass reader (single evaluations) must agree.
+            let single: Result<RequestTokens, ServerError>
+            do throws(ServerError) {
+                single = .success(try SingleAccessRequest.check(bytes))
+            } catch {
+                single = .failure(error)
+            }
             do {
                 let root = try AccessRequest.parseObject(bytes)
                 let request = try AccessRequest(root)
                 let decision = policy.decide(json: request.policyInput(source: bytes), options: .init(entities: policy.bundleEntities, explain: false))
                 let fast = request.policyInput(source: bytes).withUnsafeBufferPointer { policy.isPermitted(json: $0, options: .init(entities: policy.bundleEntities)) }
                 #expect(decision.isPermitted == fast, "\(String(decoding: bytes, as: UTF8.self))")
+                guard case .success(let tokens) = single else {
+                    Issue.record("the one-pass reader refused what the tree accepted: \(String(decoding: bytes, as: UTF8.self))")
+                    continue
+                }
+                #expect(tokens.subjectID == request.tokens.subjectID && tokens.resourceType == request.tokens.resourceType)
                 decided += 1
             } catch {
                 #expect(["invalid_json", "invalid_request"].contains(error.code))
                 #expect(!error.message.isEmpty)
+                // The tree also refuses duplicate members off the request's paths, which the policy decoder handles.
+                if case .success = single {
+                    #expect(error.message.contains("duplicate member"), "\(error.message): \(String(decoding: bytes, as: UTF8.self))")
+                }
                 refused += 1
             }
         }
