@@ -23,13 +23,28 @@ public func fuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutab
     return 0
 }
 
+private let fieldPaths = [["subject"], ["subject", "id"], ["action", "name"], ["resource"], ["resource", "properties", "ownerID"]]
+private let fieldReader = JSONFieldReader(paths: fieldPaths)
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffer = UnsafeBufferPointer(start: data, count: size)
     let bytes = Array(buffer)
+    let fields = try? fieldReader.read(bytes)
     if let node = try? JSONNode.parse(bytes) {
         _ = node.kindName
         _ = node["subject"]?.stringValue
+        // The one-pass field reader agrees with the tree on every document the tree accepts as an object.
+        if case .object = node.value {
+            guard let fields else { preconditionFailure("JSONFieldReader refused an object the tree accepts") }
+            for (path, field) in zip(fieldPaths, fields) {
+                var current: JSONNode? = node
+                for name in path { current = current?[name] }
+                precondition(field?.range == current?.range, "JSONFieldReader found \(String(describing: field)) at \(path)")
+            }
+        } else {
+            precondition(fields == nil, "JSONFieldReader accepted a non-object")
+        }
     }
     if let set = fuzzBundle {
         let options = PolicySet.Options(now: 1_750_000_000)
