@@ -10,7 +10,7 @@ struct AdminToken: Sendable {
     }
 
     /// Reads the token file, creating it with a fresh 256-bit token (mode 0600) when it does not exist.
-    static func load(directory: String) throws(ServerError) -> AdminToken {
+    static func load(directory: String) throws(ServerError) -> (token: AdminToken, created: Bool) {
         let path = directory + "/admin-token"
         var generator = SystemRandomNumberGenerator()
         let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -22,7 +22,7 @@ struct AdminToken: Sendable {
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             close(fd)
             guard written == bytes.count else { throw ServerError(.internalServerError, "admin_token", "cannot write \(path)") }
-            return AdminToken(fresh)
+            return (AdminToken(fresh), true)
         }
         guard errno == EEXIST else {
             throw ServerError(.internalServerError, "admin_token", "cannot create \(path): \(String(cString: strerror(errno)))")
@@ -34,7 +34,7 @@ struct AdminToken: Sendable {
         guard token.utf8.count >= 16 else {
             throw ServerError(.internalServerError, "admin_token", "\(path) holds fewer than 16 characters; delete it to generate a new token")
         }
-        return AdminToken(token)
+        return (AdminToken(token), false)
     }
 
     /// Whether `header` is `Bearer <token>`, compared in constant time over the token's length.

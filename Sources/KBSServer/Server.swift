@@ -52,7 +52,11 @@ public final class Server: Sendable {
             guard given.utf8.count >= 16 else { throw ServerError(.internalServerError, "admin_token", "the admin token needs at least 16 characters") }
             token = AdminToken(given)
         } else {
-            token = try AdminToken.load(directory: configuration.dataDirectory)
+            let (loaded, created) = try AdminToken.load(directory: configuration.dataDirectory)
+            token = loaded
+            if created {
+                logger.notice("generated the admin token", metadata: ["path": "\(configuration.dataDirectory)/admin-token", "mode": "0600"])
+            }
         }
     }
 

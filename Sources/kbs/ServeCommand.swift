@@ -71,8 +71,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = self.host
         let hash = server.policyHash
-        try await server.run { port in
-            Console.out("kbs: listening on http://\(host):\(port) (policy \(hash))")
+        do {
+            try await server.run { port in
+                Console.out("kbs: listening on http://\(host):\(port) (policy \(hash))")
+            }
+        } catch {
+            throw Refusal(code: "serve", message: "cannot serve on \(host):\(port): \(error)")
         }
     }
 }
