@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "KBSClaims"),
         .target(name: "KBSPolicy", dependencies: ["KBSClaims"]),
         .target(name: "KBSPolicyTesting", dependencies: ["KBSPolicy", "KBSClaims"]),
+        .target(name: "KBSIdentity", dependencies: ["KBSClaims"]),
         .target(name: "KBSStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "KBSServer",
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
+        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSPolicyTesting"]),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting"]),
     ],
     swiftLanguageModes: [.v6]
