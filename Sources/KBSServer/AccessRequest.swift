@@ -11,6 +11,14 @@ struct RequestTokens {
 
 /// One AuthZEN access evaluation request, checked against the 1.0 information model.
 struct AccessRequest {
+    /// Longest subject or resource `type` and action `name`, counted in bytes of the JSON token between its quotes.
+    static let maximumNameBytes = 256
+    /// Longest subject or resource `id`, counted the same way. Both go into every decision-log line, so they are
+    /// bounded to keep one request from filling the log queue.
+    static let maximumIDBytes = 1024
+
+    static func limit(of member: String) -> Int { member == "id" ? maximumIDBytes : maximumNameBytes }
+
     var subject: JSONNode
     var action: JSONNode
     var resource: JSONNode
@@ -80,6 +88,9 @@ struct AccessRequest {
                 throw .badRequest("invalid_request", "`\(path).\(name)` must be a string, not \(value.kindName)")
             }
             guard !text.isEmpty else { throw .badRequest("invalid_request", "`\(path).\(name)` must not be empty") }
+            guard value.range.count - 2 <= limit(of: name) else {
+                throw .badRequest("invalid_request", "`\(path).\(name)` is longer than \(limit(of: name)) bytes")
+            }
         }
     }
 
@@ -127,6 +138,8 @@ enum SingleAccessRequest {
             guard let field = fields[index] else { throw .badRequest("invalid_request", "missing required member `\(name)`") }
             guard field.kind == .string else { throw .badRequest("invalid_request", "`\(name)` must be a string, not \(field.kind.name)") }
             guard field.range.count > 2 else { throw .badRequest("invalid_request", "`\(name)` must not be empty") }
+            let limit = AccessRequest.limit(of: name.hasSuffix(".id") ? "id" : "name")
+            guard field.range.count - 2 <= limit else { throw .badRequest("invalid_request", "`\(name)` is longer than \(limit) bytes") }
             return field.range
         }
         try object(0, "subject", required: true)

@@ -53,9 +53,9 @@ struct AdminRoutes: Sendable {
             guard let afterType = query["after_type"] ?? query["type"] else {
                 throw .badRequest("invalid_request", "`after_id` needs `after_type` (or `type`)")
             }
-            after = (decoded(afterType), decoded(afterID))
+            after = (String(afterType), String(afterID))
         }
-        let page = try storing { () throws(StoreError) in try store.entities(type: query["type"].map(decoded), after: after, limit: limit) }
+        let page = try storing { () throws(StoreError) in try store.entities(type: query["type"].map(String.init), after: after, limit: limit) }
         var text = "{\"entities\":[" + page.map(AdminRoutes.render).joined(separator: ",") + "]"
         if page.count == limit, let last = page.last {
             text += ",\"next\":{\"after_type\":\(JSONText.quote(last.type)),\"after_id\":\(JSONText.quote(last.id))}"
@@ -84,10 +84,7 @@ struct AdminRoutes: Sendable {
         }
         let roles = try AdminRoutes.roles(root["roles"])
         let existed = try storing { () throws(StoreError) in try store.entity(type: type, id: id) != nil }
-        try storing { () throws(StoreError) in
-            try store.putEntity(type: type, id: id, attributesJSON: attributes)
-            for role in roles { try store.addRole(type: type, id: id, role) }
-        }
+        try storing { () throws(StoreError) in try store.putEntity(type: type, id: id, attributesJSON: attributes, roles: roles) }
         return try respondWithEntity(type: type, id: id, status: existed ? .ok : .created)
     }
 
@@ -129,14 +126,14 @@ struct AdminRoutes: Sendable {
         return try respondWithEntity(type: type, id: id, status: .ok)
     }
 
-    /// `?role=R[&scope=S]`: revokes a role.
+    /// `?role=R[&scope=S]`: revokes a role (the router has already percent-decoded the query).
     private func removeRole(_ request: Request, _ context: BasicRequestContext) throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
         let query = request.uri.queryParameters
-        guard let role = query["role"].map(decoded), !role.isEmpty else {
+        guard let role = query["role"].map(String.init), !role.isEmpty else {
             throw .badRequest("invalid_request", "name the role to revoke: `?role=NAME[&scope=GLOB]`")
         }
-        let binding = StoredRole(role: role, scope: query["scope"].map(decoded))
+        let binding = StoredRole(role: role, scope: query["scope"].map(String.init))
         guard try storing({ () throws(StoreError) in try store.removeRole(type: type, id: id, binding) }) else {
             throw .notFound("\(type) `\(id)` does not hold role `\(role)`\(binding.scope.map { " with scope `\($0)`" } ?? "")")
         }
@@ -198,13 +195,10 @@ struct AdminRoutes: Sendable {
             switch error.code {
             case .notFound: throw .notFound(error.message)
             case .invalid: throw .badRequest("invalid_request", error.message)
+            case .bundleOwned: throw ServerError(.conflict, "bundle_owned", error.message)
             case .database: throw ServerError(.internalServerError, "store", error.message)
             }
         }
-    }
-
-    private func decoded(_ text: Substring) -> String {
-        String(text).removingPercentEncoding ?? String(text)
     }
 
     private static func identity(_ context: BasicRequestContext) throws(ServerError) -> (String, String) {

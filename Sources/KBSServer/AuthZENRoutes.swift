@@ -1,11 +1,22 @@
 import Hummingbird
 import HTTPTypes
 import KBSPolicy
+import Synchronization
+
+/// The port the server bound, known once it listens (`--port 0` picks one).
+final class BoundPort: Sendable {
+    private let port = Mutex<Int?>(nil)
+
+    var value: Int? { port.withLock { $0 } }
+
+    func set(_ value: Int) { port.withLock { $0 = value } }
+}
 
 /// `/access/v1/evaluation`, `/access/v1/evaluations` and `/.well-known/authzen-configuration` (AuthZEN 1.0).
 struct AuthZENRoutes: Sendable {
     let decider: Decider
     let configuration: ServerConfiguration
+    let boundPort: BoundPort
 
     private static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
@@ -19,13 +30,13 @@ struct AuthZENRoutes: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         router.post("/access/v1/evaluation") { request, _ in try await evaluation(request) }
         router.post("/access/v1/evaluations") { request, _ in try await evaluations(request) }
-        router.get("/.well-known/authzen-configuration") { request, _ in configurationDocument(request) }
+        router.get("/.well-known/authzen-configuration") { _, _ in configurationDocument() }
     }
 
     private func evaluation(_ request: Request) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let requestID = request.headers[AuthZENRoutes.requestIDHeader]
+        let requestID = try AuthZENRoutes.requestID(request)
         let tokens = try SingleAccessRequest.check(body)
         let policy = decider.policies.current
         // The body is the policy input as it is: members the policy does not read are skipped by its decoder.
@@ -37,7 +48,7 @@ struct AuthZENRoutes: Sendable {
     private func evaluations(_ request: Request) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let requestID = request.headers[AuthZENRoutes.requestIDHeader]
+        let requestID = try AuthZENRoutes.requestID(request)
         let root = try AccessRequest.parseObject(body)
         var semantic = Semantic.executeAll
         if let options = root["options"] {
@@ -106,13 +117,26 @@ struct AuthZENRoutes: Sendable {
         return JSONResponse.make("{\"evaluations\":[" + results.joined(separator: ",") + "]}", headers: echo(requestID))
     }
 
-    private func configurationDocument(_ request: Request) -> Response {
-        let issuer = configuration.publicURL ?? "http://" + (request.head.authority ?? "\(configuration.host):\(configuration.port)")
-        let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
-        let text = "{\"issuer\":\(JSONText.quote(base)),"
+    /// The PDP metadata (AuthZEN 1.0 §9). The identifier is `--public-url`, else this server's own address; never the
+    /// request's `Host` header, which any client sets and a cache would keep.
+    private func configurationDocument() -> Response {
+        let pdp = configuration.publicURL ?? "http://\(configuration.host):\(boundPort.value ?? configuration.port)"
+        let base = pdp.hasSuffix("/") ? String(pdp.dropLast()) : pdp
+        let text = "{\"policy_decision_point\":\(JSONText.quote(base)),"
             + "\"access_evaluation_endpoint\":\(JSONText.quote(base + "/access/v1/evaluation")),"
             + "\"access_evaluations_endpoint\":\(JSONText.quote(base + "/access/v1/evaluations"))}"
         return JSONResponse.make(text)
+    }
+
+    /// Longest `X-Request-ID` accepted: it is echoed and logged with every decision.
+    static let maximumRequestIDBytes = 128
+
+    private static func requestID(_ request: Request) throws(ServerError) -> String? {
+        guard let value = request.headers[requestIDHeader] else { return nil }
+        guard value.utf8.count <= maximumRequestIDBytes else {
+            throw .badRequest("invalid_request", "`X-Request-ID` is longer than \(maximumRequestIDBytes) bytes")
+        }
+        return value
     }
 
     private func echo(_ requestID: String?) -> HTTPFields {

@@ -67,7 +67,8 @@ public final class Server: Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let router = Router(context: BasicRequestContext.self)
         let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
-        AuthZENRoutes(decider: decider, configuration: configuration).add(to: router)
+        let boundPort = BoundPort()
+        AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
         AdminRoutes(decider: decider, store: store, configuration: configuration, token: token).add(to: router)
         HealthRoutes(policies: policies, metrics: metrics).add(to: router)
         let responder = ServerResponder(router: router.buildResponder(), metrics: metrics)
@@ -75,7 +76,11 @@ public final class Server: Sendable {
             responder: responder,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
             services: [PolicyWatcher(policies: policies, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.set(port)
+                onListening(port)
+            },
             logger: logger)
         defer { log.close() }
         try await app.runService()

@@ -4,21 +4,26 @@ extension Store {
     /// Largest accepted attributes object, in bytes.
     public static let maximumAttributesBytes = 64 * 1024
 
-    /// Creates or replaces an entity's attributes; its roles are left as they are.
-    public func putEntity(type: String, id: String, attributesJSON: [UInt8], source: RowSource = .admin) throws(StoreError) {
+    /// Creates or replaces an entity's attributes and grants `roles`, all in one transaction.
+    ///
+    /// Roles already held are kept. An entity the bundle's `entities.json` provides is refused with
+    /// ``StoreError/Code/bundleOwned``: the next import would overwrite it, so the bundle is where it changes.
+    public func putEntity(type: String, id: String, attributesJSON: [UInt8], roles: [StoredRole] = []) throws(StoreError) {
         try Store.validate(type: type, id: id)
         guard attributesJSON.count <= Store.maximumAttributesBytes else {
             throw StoreError(.invalid, "attributes exceed \(Store.maximumAttributesBytes) bytes")
         }
         guard let text = String(validating: attributesJSON, as: UTF8.self) else { throw StoreError(.invalid, "attributes are not UTF-8") }
+        for role in roles { try Store.validate(role) }
         try write { db in
+            try Store.refuseBundleEntity(db, type: type, id: id, doing: "replace")
             try db.execute(
                 sql: """
-                    INSERT INTO entity (type, id, attributes, source, updated_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, source = excluded.source,
-                        updated_at = excluded.updated_at
+                    INSERT INTO entity (type, id, attributes, source, updated_at) VALUES (?, ?, ?, 'admin', ?)
+                    ON CONFLICT (type, id) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at
                     """,
-                arguments: [type, id, text, source.rawValue, Store.now])
+                arguments: [type, id, text, Store.now])
+            for role in roles { try Store.insertAdminRole(db, type: type, id: id, role) }
         }
     }
 
@@ -78,38 +83,44 @@ extension Store {
     }
 
     /// Deletes an entity and its role bindings; false when there was none.
+    ///
+    /// An entity from the bundle is refused (``StoreError/Code/bundleOwned``): the next import would bring it back.
     @discardableResult
     public func deleteEntity(type: String, id: String) throws(StoreError) -> Bool {
         try write { db in
+            try Store.refuseBundleEntity(db, type: type, id: id, doing: "delete")
             try db.execute(sql: "DELETE FROM entity WHERE type = ? AND id = ?", arguments: [type, id])
             return db.changesCount > 0
         }
     }
 
-    /// Grants a role (idempotent); the entity must exist.
-    public func addRole(type: String, id: String, _ role: StoredRole, source: RowSource = .admin) throws(StoreError) {
-        guard !role.role.isEmpty, role.role.utf8.count <= 256, (role.scope?.utf8.count ?? 0) <= 1024 else {
-            throw StoreError(.invalid, "a role is 1 to 256 bytes and a scope at most 1024")
-        }
+    /// Grants a role (idempotent); the entity must exist. A binding the bundle already grants stays the bundle's.
+    public func addRole(type: String, id: String, _ role: StoredRole) throws(StoreError) {
+        try Store.validate(role)
         try write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM entity WHERE type = ? AND id = ?", arguments: [type, id]) != nil else {
                 throw StoreError(.notFound, "no entity \(type) `\(id)`")
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO role_binding (entity_type, entity_id, role, scope, source) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET source = excluded.source
-                    """,
-                arguments: [type, id, role.role, role.scope ?? "", source.rawValue])
+            try Store.insertAdminRole(db, type: type, id: id, role)
         }
     }
 
     /// Revokes a role; false when it was not held.
+    ///
+    /// A binding the bundle grants is refused (``StoreError/Code/bundleOwned``): the next import would restore it.
     @discardableResult
     public func removeRole(type: String, id: String, _ role: StoredRole) throws(StoreError) -> Bool {
         try write { db in
+            let arguments: StatementArguments = [type, id, role.role, role.scope ?? ""]
+            let source = try String.fetchOne(db,
+                sql: "SELECT source FROM role_binding WHERE entity_type = ? AND entity_id = ? AND role = ? AND scope = ?",
+                arguments: arguments)
+            if source == RowSource.bundle.rawValue {
+                throw StoreError(.bundleOwned,
+                    "role `\(role.role)` of \(type) `\(id)` is granted by the policy bundle's entities.json; revoke it there and reload")
+            }
             try db.execute(sql: "DELETE FROM role_binding WHERE entity_type = ? AND entity_id = ? AND role = ? AND scope = ?",
-                arguments: [type, id, role.role, role.scope ?? ""])
+                arguments: arguments)
             return db.changesCount > 0
         }
     }
@@ -121,11 +132,16 @@ extension Store {
 
     /// Mirrors a bundle's entities into the store in one transaction, idempotently.
     ///
-    /// Rows the bundle wrote before are updated or, when gone from the bundle, removed; rows written
-    /// through the admin API are never touched. Returns how many rows changed.
+    /// Rows the bundle wrote before are updated or, when gone from the bundle, removed (an entity's removal takes
+    /// the roles the admin API granted it along). Rows written through the admin API are never changed, and the
+    /// admin API cannot change the bundle's rows, so neither side silently undoes the other. Returns how many
+    /// rows changed.
     @discardableResult
     public func importBundle(_ entities: [StoredEntity]) throws(StoreError) -> Int {
-        for entity in entities { try Store.validate(type: entity.type, id: entity.id) }
+        for entity in entities {
+            try Store.validate(type: entity.type, id: entity.id)
+            for role in entity.roles { try Store.validate(role) }
+        }
         return try write { db in
             var changes = 0
             var keep: Set<String> = []
@@ -171,6 +187,29 @@ extension Store {
             }
             return changes
         }
+    }
+
+    private static func validate(_ role: StoredRole) throws(StoreError) {
+        guard !role.role.isEmpty, role.role.utf8.count <= 256, (role.scope?.utf8.count ?? 1) > 0, (role.scope?.utf8.count ?? 0) <= 1024 else {
+            throw StoreError(.invalid, "a role is 1 to 256 bytes and a scope 1 to 1024")
+        }
+    }
+
+    private static func refuseBundleEntity(_ db: Database, type: String, id: String, doing verb: String) throws {
+        let source = try String.fetchOne(db, sql: "SELECT source FROM entity WHERE type = ? AND id = ?", arguments: [type, id])
+        if source == RowSource.bundle.rawValue {
+            throw StoreError(.bundleOwned,
+                "\(type) `\(id)` comes from the policy bundle's entities.json; \(verb) it there and reload")
+        }
+    }
+
+    private static func insertAdminRole(_ db: Database, type: String, id: String, _ role: StoredRole) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO role_binding (entity_type, entity_id, role, scope, source) VALUES (?, ?, ?, ?, 'admin')
+                ON CONFLICT DO NOTHING
+                """,
+            arguments: [type, id, role.role, role.scope ?? ""])
     }
 
     private static func validate(type: String, id: String) throws(StoreError) {

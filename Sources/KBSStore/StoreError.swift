@@ -8,6 +8,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case notFound = "not_found"
         /// The arguments are unacceptable (empty ids, oversized values).
         case invalid
+        /// The row belongs to the policy bundle's `entities.json`: change it there, not through the API.
+        case bundleOwned = "bundle_owned"
     }
 
     public var code: Code

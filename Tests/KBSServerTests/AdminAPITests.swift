@@ -47,6 +47,15 @@ struct AdminAPITests {
         let rest = try await server.request("GET", "/kbs/v1/entities?type=User&after_id=\(next["after_id"]!)", admin: true)
         #expect((try ServerProcess.object(rest.body)["entities"] as? [Any])?.count == 3)
 
+        // What the bundle provides changes in the bundle: the API refuses, rather than be undone by the next import.
+        let rick = "CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"
+        let refused = try await server.request("DELETE", "/kbs/v1/entities/User/\(rick)/roles?role=evil_genius", admin: true)
+        #expect(refused.status == 409)
+        #expect(try ServerProcess.errorCode(refused.body) == "bundle_owned")
+        #expect(try await server.request("DELETE", "/kbs/v1/entities/User/\(rick)", admin: true).status == 409)
+        #expect(try await server.request("POST", "/kbs/v1/entities",
+            body: #"{"type":"User","id":"\#(rick)","attributes":{"email":"x@example.com","name":"X"}}"#, admin: true).status == 409)
+
         // Ids with slashes travel percent-encoded.
         let spiffe = "spiffe://hanzo.example/todo"
         let encoded = spiffe.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
@@ -69,10 +78,14 @@ struct AdminAPITests {
         #expect(try await server.request("DELETE", "/kbs/v1/entities/User/\(encoded)", admin: true).status == 204)
         #expect(try await server.request("GET", "/kbs/v1/entities/User/\(encoded)", admin: true).status == 404)
 
-        // Revoking Morty's role takes effect on the next decision.
-        let update = Todo.request(subject: Todo.morty, action: "can_update_todo", owner: "morty@the-citadel.com")
+        // A role granted and revoked through the API takes effect on the next decision.
+        let update = Todo.request(subject: "summer", action: "can_update_todo", owner: "summer@the-citadel.com")
+        #expect(try await Self.decision(server, update) == false)
+        #expect(try await server.request("POST", "/kbs/v1/entities",
+            body: #"{"type":"User","id":"summer","attributes":{"email":"summer@the-citadel.com","name":"Summer"},"roles":["editor"]}"#,
+            admin: true).status == 201)
         #expect(try await Self.decision(server, update) == true)
-        #expect(try await server.request("DELETE", "/kbs/v1/entities/User/\(Todo.morty)/roles?role=editor", admin: true).status == 204)
+        #expect(try await server.request("DELETE", "/kbs/v1/entities/User/summer/roles?role=editor", admin: true).status == 204)
         #expect(try await Self.decision(server, update) == false)
 
         // Explain names the failing condition; it is not a decision, so it is not logged.
@@ -98,7 +111,7 @@ struct AdminAPITests {
         #expect(try await run("permit_on_first_permit") == [true])
 
         let metadata = try ServerProcess.object(try await server.request("GET", "/.well-known/authzen-configuration").body)
-        #expect(metadata["issuer"] as? String == "https://pdp.example")
+        #expect(metadata["policy_decision_point"] as? String == "https://pdp.example")
         #expect(metadata["access_evaluation_endpoint"] as? String == "https://pdp.example/access/v1/evaluation")
         #expect(metadata["access_evaluations_endpoint"] as? String == "https://pdp.example/access/v1/evaluations")
         #expect(try await server.request("GET", "/readyz").status == 200)

@@ -48,6 +48,20 @@ struct BadInputTests {
         for body in missing {
             try Self.expectError(try await server.request("POST", evaluation, body: body), 400, "invalid_request")
         }
+        // Identifiers go into every log line, so they are bounded: ids at 1024 bytes, types and names at 256.
+        let longID = String(repeating: "x", count: 1025), longName = String(repeating: "n", count: 257)
+        for body in [
+            #"{"subject":{"type":"user","id":"\#(longID)"},"action":{"name":"a"},"resource":{"type":"t","id":"1"}}"#,
+            #"{"subject":{"type":"user","id":"x"},"action":{"name":"\#(longName)"},"resource":{"type":"t","id":"1"}}"#,
+            #"{"subject":{"type":"user","id":"x"},"action":{"name":"a"},"resource":{"type":"\#(longName)","id":"1"}}"#,
+        ] {
+            try Self.expectError(try await server.request("POST", evaluation, body: body), 400, "invalid_request")
+            try Self.expectError(try await server.request("POST", "/access/v1/evaluations", body: body), 400, "invalid_request")
+        }
+        let fits = #"{"subject":{"type":"user","id":"\#(longID.dropLast())"},"action":{"name":"a"},"resource":{"type":"t","id":"1"}}"#
+        #expect(try await server.request("POST", evaluation, body: fits).status == 200)
+        try Self.expectError(try await server.request("POST", evaluation, body: fits, headers: ["X-Request-ID": String(repeating: "r", count: 129)]),
+            400, "invalid_request")
         // The batch endpoint: bad options and shapes are errors for the whole payload…
         let subject = #""subject":{"type":"user","id":"x"},"action":{"name":"can_read_user"}"#
         for body in [

@@ -111,6 +111,11 @@ final class ServerProcess: @unchecked Sendable {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
     }
 
+    /// The `error.code` of a JSON error body.
+    static func errorCode(_ text: String) throws -> String? {
+        (try object(text)["error"] as? [String: Any])?["code"] as? String
+    }
+
     /// Polls `condition` every 100 ms for up to `seconds`.
     static func eventually(seconds: Double = 15, _ condition: () async throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)

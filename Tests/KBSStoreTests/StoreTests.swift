@@ -90,12 +90,24 @@ struct StoreTests {
         #expect(try store.importBundle(bundle) > 0)
         #expect(try store.importBundle(bundle) == 0)
 
-        // The admin API takes Morty over; a later import keeps the admin's attributes.
-        try store.putEntity(type: "User", id: "morty", attributesJSON: json(#"{"name":"Morty Smith"}"#))
+        // The admin API cannot change what the bundle provides: the next import would silently undo it.
+        for attempt in [
+            { try store.putEntity(type: "User", id: "morty", attributesJSON: json(#"{"name":"Morty Smith"}"#)) },
+            { _ = try store.deleteEntity(type: "User", id: "morty") },
+            { _ = try store.removeRole(type: "User", id: "morty", StoredRole(role: "editor")) },
+        ] as [() throws -> Void] {
+            #expect { try attempt() } throws: { ($0 as? StoreError)?.code == .bundleOwned }
+        }
+        #expect(try store.roles(type: "User", id: "morty") == [StoredRole(role: "editor")])
+        // It can add to it, and its additions survive imports; its own rows are its own.
         try store.putEntity(type: "User", id: "jerry", attributesJSON: json(#"{"name":"Jerry"}"#))
         try store.addRole(type: "User", id: "rick", StoredRole(role: "evil_genius"))
+        try store.addRole(type: "User", id: "morty", StoredRole(role: "editor"))  // already the bundle's: stays the bundle's
         #expect(try store.importBundle(bundle) == 0)
-        #expect(try store.entity(type: "User", id: "morty").map { String(decoding: $0.attributesJSON, as: UTF8.self) } == #"{"name":"Morty Smith"}"#)
+        #expect(try store.roles(type: "User", id: "rick").map(\.role) == ["admin", "evil_genius"])
+        #expect(try store.removeRole(type: "User", id: "rick", StoredRole(role: "evil_genius")))
+        #expect(try store.importBundle(bundle) == 0)
+        #expect(try store.roles(type: "User", id: "rick").map(\.role) == ["admin"])
 
         // Rick leaves the bundle: his bundle row goes; Jerry (admin-made) stays.
         let changed = [StoredEntity(type: "User", id: "morty", attributesJSON: json(#"{"name":"Morty"}"#), roles: [], source: .bundle)]
