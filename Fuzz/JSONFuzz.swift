@@ -4,6 +4,7 @@
 // The typed decoder is driven through a real compiled bundle (`KBS_FUZZ_BUNDLE`, default `Policies/default`),
 // loaded once. Invariants: nothing traps, and the fast path agrees with the explaining path.
 import Foundation
+import KBSClaims
 
 private let fuzzBundle: PolicySet? = {
     let directory = ProcessInfo.processInfo.environment["KBS_FUZZ_BUNDLE"] ?? "Policies/default"

@@ -1,4 +1,5 @@
 public import KBSPolicy
+import KBSClaims
 import Foundation
 
 /// Times decisions over a file of JSON inputs, one per line: from an input's bytes to its decision,

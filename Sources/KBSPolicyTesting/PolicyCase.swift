@@ -1,4 +1,5 @@
 public import KBSPolicy
+import KBSClaims
 import Foundation
 
 /// A file of fixture cases for one bundle: requests with the decision each must get.

@@ -1,3 +1,4 @@
+import KBSClaims
 import KBSPolicy
 
 /// Where a request's identifying strings sit in its body, as JSON string tokens (quotes included), for the log.

@@ -1,3 +1,4 @@
+import KBSClaims
 import Foundation
 import Hummingbird
 import HTTPTypes

@@ -1,3 +1,4 @@
+import KBSClaims
 import Hummingbird
 import HTTPTypes
 import KBSPolicy

@@ -1,19 +1,4 @@
-/// What kind of JSON value a field holds.
-package enum JSONKind: Sendable, Equatable {
-    case null, bool, number, string, array, object
-
-    /// A short name for messages, as `JSONNode.kindName` gives.
-    package var name: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-}
+package import KBSClaims
 
 /// A field found at a path: its kind and the bytes of its value (a string's range includes its quotes).
 package struct JSONField: Sendable, Equatable {

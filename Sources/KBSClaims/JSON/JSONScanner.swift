@@ -2,23 +2,34 @@
 package struct JSONError: Error, Sendable {
     package var message: String
     package var offset: Int
+
+    @inlinable
+    package init(message: String, offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
 }
 
 /// Reads JSON tokens from UTF-8 bytes (RFC 8259), strictly: no comments, no trailing commas, no NaN.
 ///
 /// Shared by the generic tree parser and the schema-driven decoder, so both accept exactly the same syntax.
-struct JSONScanner: ~Copyable {
+/// Package API (KBSPolicy decodes policy input with it, KBSIdentity reads tokens with it), inlinable because it is
+/// the hot path of every decision.
+@frozen
+package struct JSONScanner: ~Copyable {
     /// Nesting deeper than this is refused rather than recursed into.
-    static let maximumDepth = 64
+    package static let maximumDepth = 64
 
-    let bytes: UnsafeBufferPointer<UInt8>
-    var offset = 0
-    var depth = 0
+    package let bytes: UnsafeBufferPointer<UInt8>
+    package var offset = 0
+    package var depth = 0
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    @inlinable
+    package init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
+    @inlinable
     @inline(__always)
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while offset < bytes.count {
             let byte = bytes[offset]
             guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
@@ -27,31 +38,36 @@ struct JSONScanner: ~Copyable {
     }
 
     /// The next significant byte, without consuming it; 0 at the end.
+    @inlinable
     @inline(__always)
-    mutating func peek() -> UInt8 {
+    package mutating func peek() -> UInt8 {
         skipWhitespace()
         return offset < bytes.count ? bytes[offset] : 0
     }
 
+    @inlinable
     @inline(__always)
-    mutating func expect(_ byte: UInt8) throws(JSONError) {
+    package mutating func expect(_ byte: UInt8) throws(JSONError) {
         guard peek() == byte else { throw error("expected `\(Character(UnicodeScalar(byte)))`") }
         offset += 1
     }
 
-    func error(_ message: String) -> JSONError {
+    @inlinable
+    package func error(_ message: String) -> JSONError {
         if offset >= bytes.count { return JSONError(message: message + ", found end of input", offset: offset) }
         return JSONError(message: message, offset: offset)
     }
 
-    mutating func enter() throws(JSONError) {
+    @inlinable
+    package mutating func enter() throws(JSONError) {
         depth += 1
         if depth > Self.maximumDepth { throw error("nesting is deeper than \(Self.maximumDepth) levels") }
     }
 
     /// After a value inside an object or array: consumes `,` and returns true, or sees `close` and returns false.
+    @inlinable
     @inline(__always)
-    mutating func nextElement(close: UInt8) throws(JSONError) -> Bool {
+    package mutating func nextElement(close: UInt8) throws(JSONError) -> Bool {
         let byte = peek()
         if byte == UInt8(ascii: ",") {
             offset += 1
@@ -66,8 +82,9 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Opens an object or array; returns false (and consumes the close) when it is empty.
+    @inlinable
     @inline(__always)
-    mutating func open(_ opening: UInt8, close: UInt8) throws(JSONError) -> Bool {
+    package mutating func open(_ opening: UInt8, close: UInt8) throws(JSONError) -> Bool {
         try expect(opening)
         try enter()
         if peek() == close {
@@ -80,8 +97,9 @@ struct JSONScanner: ~Copyable {
 
     /// The raw bytes of a string without escapes, or nil when it has escapes (then use `readString`).
     /// Leaves the offset after the closing quote when it returns bytes.
+    @inlinable
     @inline(__always)
-    mutating func readSimpleString() throws(JSONError) -> UnsafeBufferPointer<UInt8>? {
+    package mutating func readSimpleString() throws(JSONError) -> UnsafeBufferPointer<UInt8>? {
         guard peek() == UInt8(ascii: "\"") else { throw error("expected a string") }
         let start = offset + 1
         var index = start
@@ -99,7 +117,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Reads a whole string, decoding escapes and checking UTF-8.
-    mutating func readString() throws(JSONError) -> String {
+    @inlinable
+    package mutating func readString() throws(JSONError) -> String {
         if let simple = try readSimpleString() {
             guard let text = String(validating: simple, as: UTF8.self) else { throw error("string is not valid UTF-8") }
             return text
@@ -152,7 +171,8 @@ struct JSONScanner: ~Copyable {
         throw error("unterminated string")
     }
 
-    private mutating func readHex4() throws(JSONError) -> UInt32 {
+    @usableFromInline
+    mutating func readHex4() throws(JSONError) -> UInt32 {
         guard offset + 4 <= bytes.count else { throw error("short unicode escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -171,7 +191,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Reads a number; integers come back exact, others as nil integer with the text kept.
-    mutating func readNumber() throws(JSONError) -> (integer: Int64?, text: Substring) {
+    @inlinable
+    package mutating func readNumber() throws(JSONError) -> (integer: Int64?, text: Substring) {
         _ = peek()
         let start = offset
         var negative = false
@@ -215,7 +236,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Reads one of `true`, `false`, `null`.
-    mutating func readLiteral() throws(JSONError) -> Bool? {
+    @inlinable
+    package mutating func readLiteral() throws(JSONError) -> Bool? {
         _ = peek()
         func matches(_ word: StaticString) -> Bool {
             let count = word.utf8CodeUnitCount
@@ -230,7 +252,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Skips one value of any kind, checking its syntax.
-    mutating func skipValue() throws(JSONError) {
+    @inlinable
+    package mutating func skipValue() throws(JSONError) {
         switch peek() {
         case UInt8(ascii: "{"):
             guard try open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) else { return }
@@ -252,7 +275,8 @@ struct JSONScanner: ~Copyable {
     }
 
     /// Fails unless only whitespace remains.
-    mutating func expectEnd() throws(JSONError) {
+    @inlinable
+    package mutating func expectEnd() throws(JSONError) {
         skipWhitespace()
         guard offset == bytes.count else { throw error("unexpected data after the value") }
     }

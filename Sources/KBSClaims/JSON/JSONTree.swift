@@ -75,9 +75,29 @@ package struct JSONNode: Sendable {
         return nil
     }
 
-    /// A short name for the kind of value, for messages.
-    package var kindName: String {
+    /// The kind of value.
+    package var kind: JSONKind {
         switch value {
+        case .null: .null
+        case .bool: .bool
+        case .number: .number
+        case .string: .string
+        case .array: .array
+        case .object: .object
+        }
+    }
+
+    /// A short name for the kind of value, for messages.
+    package var kindName: String { kind.name }
+}
+
+/// What kind of JSON value a field holds.
+package enum JSONKind: Sendable, Equatable {
+    case null, bool, number, string, array, object
+
+    /// A short name for messages, such as "an object".
+    package var name: String {
+        switch self {
         case .null: "null"
         case .bool: "a boolean"
         case .number: "a number"
