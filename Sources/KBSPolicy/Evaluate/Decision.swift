@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The outcome of evaluating a request: permit or deny, and why.
 public struct Decision: Sendable {
     /// Permit or deny.
@@ -81,12 +83,7 @@ public struct Decision: Sendable {
 
 /// JSON text output without Foundation.
 package enum JSONText {
-    package static func quote(_ text: String) -> String {
-        StringEscaper.quote(text) { scalar in
-            let hex = String(scalar, radix: 16)
-            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        }
-    }
+    package static func quote(_ text: String) -> String { JSONString.quote(text) }
 
     /// A value as JSON in the same notation inputs use (hex strings, RFC 3339 times, `"90s"` durations).
     static func render(_ value: Value) -> String {
@@ -106,33 +103,5 @@ package enum JSONText {
         case .record(let r): return "[" + r.slots.map(render).joined(separator: ",") + "]"
         case .entity(let e): return quote("\(e.type)::\(e.id)")
         }
-    }
-}
-
-/// Quotes a string with the escapes JSON and the policy language share; control characters are
-/// written by `controlEscape`, since the two notations differ there.
-enum StringEscaper {
-    static func quote(_ text: String, controlEscape: (UInt32) -> String) -> String {
-        // Most text needs no escaping; copying it whole is far cheaper than appending scalar by scalar.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
-            return "\"" + text + "\""
-        }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += controlEscape(scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

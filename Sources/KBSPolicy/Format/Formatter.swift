@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// Prints policy files in the one canonical layout. Comments are kept: those inside an expression move
 /// to the line before its statement. Formatting formatted text changes nothing.
 public enum PolicyFormatter {

@@ -1,0 +1,28 @@
+public import Foundation
+
+/// The kinds of credential `KBSIdentity` verifies.
+public enum CredentialKind: String, Sendable, CaseIterable {
+    case jwt
+    case saml
+    case eip191
+    case eip712
+    case siwe
+    case did
+    case hmac
+}
+
+/// Turns one kind of credential into a ``Principal``, or refuses it with an ``IdentityError``.
+///
+/// A verifier holds its trust configuration (keys, issuer, audience, replay state); `verify` checks the
+/// credential's bytes as of `time` (the clock is injected so tests and `--at` can pin it). Every failure on the
+/// way throws: there is no "unverified" principal.
+public protocol CredentialVerifier: Sendable {
+    /// The kind this verifier accepts.
+    var kind: CredentialKind { get }
+
+    /// Verifies `credential` at `time`.
+    func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal
+}
+
+/// How far clocks may disagree: at most 60 s either way for expiry, not-before and issued-at checks.
+public let clockLeewaySeconds: Int64 = 60

@@ -1,0 +1,53 @@
+/// Why a credential was refused: the one error type of `KBSIdentity`.
+///
+/// `reason` is a stable code (the list in `Fixtures/identity/FORMAT.md`); `message` says what was wrong in words
+/// and never quotes secrets or whole tokens.
+public struct IdentityError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The stable reason codes.
+    public enum Reason: String, Sendable, CaseIterable {
+        case malformed
+        case algorithm
+        case untrustedKey = "untrusted_key"
+        case unknownKey = "unknown_key"
+        case weakKey = "weak_key"
+        case invalidKey = "invalid_key"
+        case unsupported
+        case signature
+        case malleable
+        case expired
+        case notYetValid = "not_yet_valid"
+        case issuedInFuture = "issued_in_future"
+        case missingClaim = "missing_claim"
+        case issuer
+        case audience
+        case nonce
+        case tokenType = "token_type"
+        case critical
+        case replay
+        case domain
+        case chain
+        case address
+        case digest
+        case missingComponent = "missing_component"
+        case unsigned
+        case wrapping
+        case recipient
+        case destination
+        case inResponseTo = "in_response_to"
+        case status
+        case verificationMethod = "verification_method"
+        /// The verifier's own trust options are unusable (a JWKS file that does not parse, no key configured).
+        case configuration
+    }
+
+    public var reason: Reason
+    public var message: String
+
+    /// Creates an error.
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { "\(reason.rawValue): \(message)" }
+}

@@ -1,0 +1,67 @@
+public import Foundation
+import KBSClaims
+
+/// EIP-712: `{"typedData", "signature"}`, accepted when the signature over the typed-data digest recovers to
+/// `address` and the domain is the one expected (chain id, verifying contract, name), so a signature made for
+/// another chain or contract does not count here.
+public struct TypedDataVerifier: CredentialVerifier {
+    public var kind: CredentialKind { .eip712 }
+    public var address: String
+    /// The `chainId` the domain must carry, when set.
+    public var chainID: Int64?
+    /// The `verifyingContract` the domain must carry, when set.
+    public var verifyingContract: String?
+    /// The domain `name` required, when set.
+    public var domainName: String?
+
+    /// Creates a verifier.
+    public init(address: String, chainID: Int64? = nil, verifyingContract: String? = nil, domainName: String? = nil) {
+        self.address = address
+        self.chainID = chainID
+        self.verifyingContract = verifyingContract
+        self.domainName = domainName
+    }
+
+    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+        let expected: EthereumAddress
+        do {
+            expected = try EthereumAddress(address)
+        } catch {
+            throw IdentityError(.configuration, "--address: \(error.message)")
+        }
+        let root = try CredentialJSON.object(credential, what: "credential")
+        guard let typedNode = root["typedData"], let signature = try CredentialJSON.string(root, "signature", in: "credential") else {
+            throw IdentityError(.malformed, "the credential needs `typedData` and a string `signature`")
+        }
+        let typed = try TypedData(typedNode)
+        guard typed.types["EIP712Domain"] != nil else { throw IdentityError(.malformed, "typed data must declare `EIP712Domain`") }
+        let digest = try typed.digest()
+        let signer = try EthereumSignature.signer(of: signature, digest: digest)
+        guard signer == expected else { throw IdentityError(.address, "the typed data was signed by \(signer.checksummed), not the expected account") }
+
+        let domainChain: Int64? = switch typed.domain["chainId"]?.value {
+        case .number(let integer, _): integer
+        case .string(let text): Int64(text)
+        default: nil
+        }
+        if let chainID, domainChain != chainID {
+            throw IdentityError(.chain, "the signature is for chain \(domainChain.map(String.init) ?? "none"), not \(chainID)")
+        }
+        let contract = typed.domain["verifyingContract"]?.stringValue
+        if let verifyingContract, contract?.lowercased() != verifyingContract.lowercased() {
+            throw IdentityError(.chain, "the signature is for another verifying contract")
+        }
+        let name = typed.domain["name"]?.stringValue
+        if let domainName, name != domainName { throw IdentityError(.domain, "the signature is for domain `\(name ?? "")`") }
+
+        var attributes: [String: AttributeValue] = [
+            "address": .string(signer.checksummed), "primary_type": .string(typed.primaryType),
+            "digest": .string("0x" + HexText.encode(digest)),
+        ]
+        if let domainChain { attributes["chain_id"] = .int(domainChain) }
+        if let contract { attributes["verifying_contract"] = .string(contract) }
+        if let name { attributes["domain_name"] = .string(name) }
+        return Principal(subject: signer.checksummed, issuer: domainChain.map { "eip155:\($0)" } ?? "eip712", method: .eip712,
+            verifiedAt: time, attributes: attributes)
+    }
+}

@@ -1,0 +1,177 @@
+public import Foundation
+import Crypto
+import KBSClaims
+
+/// API keys that sign requests: RFC 9421 HTTP message signatures with `hmac-sha256`, the body bound by an
+/// RFC 9530 `Content-Digest`, a bounded `created` window and single-use `(keyid, nonce)`.
+public struct HTTPSignatureVerifier: CredentialVerifier {
+    public var kind: CredentialKind { .hmac }
+
+    /// What a signature must cover to be accepted.
+    public struct Requirements: Sendable {
+        /// Components every signature covers; `@query` is added when the URI has a query and `content-digest`
+        /// when there is a body.
+        public var components: Set<String>
+        public var requireNonce: Bool
+        /// The `tag` signatures must carry (so one made for another protocol cannot be replayed here).
+        public var tag: String?
+        /// Oldest `created` accepted, in seconds.
+        public var maximumAgeSeconds: Int64
+
+        /// The defaults: method, authority and path covered; nonce, tag `kbs`, 300 s.
+        public static let strict = Requirements(components: ["@method", "@authority", "@path"], requireNonce: true, tag: "kbs",
+            maximumAgeSeconds: 300)
+
+        /// Creates requirements.
+        public init(components: Set<String>, requireNonce: Bool, tag: String?, maximumAgeSeconds: Int64) {
+            self.components = components
+            self.requireNonce = requireNonce
+            self.tag = tag
+            self.maximumAgeSeconds = maximumAgeSeconds
+        }
+    }
+
+    private let keys: [String: SymmetricKey]
+    public var requirements: Requirements
+    public var replay: any ReplayCache
+
+    /// Creates a verifier over `keys` (key id → secret bytes).
+    public init(keys: [String: [UInt8]], requirements: Requirements = .strict, replay: any ReplayCache = MemoryReplayCache()) {
+        self.keys = keys.mapValues { SymmetricKey(data: $0) }
+        self.requirements = requirements
+        self.replay = replay
+    }
+
+    /// Reads a key file `{"keys": [{"keyid", "secret": "<base64>"}]}`; secrets shorter than 32 bytes are refused.
+    public static func keys(fromJSON bytes: [UInt8]) throws(IdentityError) -> [String: [UInt8]] {
+        let root: JSONNode
+        do {
+            root = try CredentialJSON.object(bytes, what: "key file")
+        } catch {
+            throw IdentityError(.configuration, error.message)
+        }
+        guard let list = root["keys"], case .array(let items) = list.value else { throw IdentityError(.configuration, "the key file has no `keys` array") }
+        var keys: [String: [UInt8]] = [:]
+        for item in items {
+            guard let id = item["keyid"]?.stringValue, let text = item["secret"]?.stringValue, let secret = Base64URL.decodeStandard(text.utf8) else {
+                throw IdentityError(.configuration, "each key has a `keyid` and a base64 `secret`")
+            }
+            guard secret.count >= 32 else { throw IdentityError(.configuration, "key `\(id)` is shorter than 32 bytes") }
+            keys[id] = secret
+        }
+        return keys
+    }
+
+    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+        let now = Int64(time.timeIntervalSince1970.rounded(.down))
+        let request = try HTTPRequestCredential(credential)
+        let (member, signature) = try HTTPSignatureVerifier.signature(of: request)
+        let parameters = Dictionary(member.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let covered = member.list ?? []
+        guard Set(covered).count == covered.count else { throw IdentityError(.malformed, "a component is covered twice") }
+
+        var required = requirements.components
+        if request.query != nil { required.insert("@query") }
+        if request.body.map({ !$0.isEmpty }) ?? false { required.insert("content-digest") }
+        for component in required.sorted() where !covered.contains(component) {
+            throw IdentityError(.missingComponent, "the signature does not cover `\(component)`")
+        }
+        guard case .string(let keyID)? = parameters["keyid"] else { throw IdentityError(.missingComponent, "the signature has no `keyid`") }
+        guard case .integer(let created)? = parameters["created"] else { throw IdentityError(.missingComponent, "the signature has no `created`") }
+        var nonce: String?
+        if case .string(let value)? = parameters["nonce"] { nonce = value }
+        if requirements.requireNonce, nonce == nil { throw IdentityError(.missingComponent, "the signature has no `nonce`") }
+        if let tag = requirements.tag {
+            guard case .string(tag)? = parameters["tag"] else { throw IdentityError(.missingComponent, "the signature does not carry tag `\(tag)`") }
+        }
+        if let algorithm = parameters["alg"], algorithm != .string("hmac-sha256") {
+            throw IdentityError(.algorithm, "only hmac-sha256 is accepted; the key decides the algorithm")
+        }
+        guard created <= now + clockLeewaySeconds else { throw IdentityError(.issuedInFuture, "`created` is in the future") }
+        guard now - created <= requirements.maximumAgeSeconds else { throw IdentityError(.expired, "the signature is older than \(requirements.maximumAgeSeconds) s") }
+        if case .integer(let expires)? = parameters["expires"], now > expires + clockLeewaySeconds {
+            throw IdentityError(.expired, "the signature expired")
+        }
+        guard let key = keys[keyID] else { throw IdentityError(.unknownKey, "no API key `\(keyID.prefix(64))`") }
+
+        let base = try HTTPSignatureVerifier.signatureBase(request, covered: covered, parameters: member.rawValue)
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array(base.utf8), using: key) else {
+            throw IdentityError(.signature, "the request signature does not verify")
+        }
+        if covered.contains("content-digest") || request.body.map({ !$0.isEmpty }) ?? false {
+            try HTTPSignatureVerifier.checkDigest(request)
+        }
+        if let nonce {
+            let until = created + requirements.maximumAgeSeconds + clockLeewaySeconds
+            guard replay.insert(nonce, namespace: "hmac:" + keyID, expiry: until, now: now) else {
+                throw IdentityError(.replay, "this signature's nonce was already used")
+            }
+        }
+        return Principal(subject: keyID, issuer: "hmac", method: .hmac, verifiedAt: time, attributes: [
+            "covered": .strings(covered), "created": .int(created),
+        ])
+    }
+
+    /// The one signature of the request and its `Signature-Input` member.
+    static func signature(of request: HTTPRequestCredential) throws(IdentityError) -> (StructuredFields.Member, [UInt8]) {
+        let inputs = request.values("signature-input"), signatures = request.values("signature")
+        guard inputs.count == 1, signatures.count == 1 else {
+            throw IdentityError(.malformed, "the request needs exactly one `Signature-Input` and one `Signature` line")
+        }
+        guard let inputMembers = StructuredFields.dictionary(inputs[0]), inputMembers.count == 1, inputMembers[0].list != nil,
+            let signatureMembers = StructuredFields.dictionary(signatures[0]), signatureMembers.count == 1
+        else { throw IdentityError(.malformed, "`Signature-Input` and `Signature` must each hold one signature") }
+        guard signatureMembers[0].name == inputMembers[0].name, case .bytes(let signature)? = signatureMembers[0].item else {
+            throw IdentityError(.malformed, "`Signature` does not hold a byte sequence for `\(inputMembers[0].name)`")
+        }
+        return (inputMembers[0], signature)
+    }
+
+    /// The signature base of RFC 9421 §2.5: one line per covered component, then `@signature-params`.
+    static func signatureBase(_ request: HTTPRequestCredential, covered: [String], parameters: Substring) throws(IdentityError) -> String {
+        var lines: [String] = []
+        for component in covered {
+            let value: String
+            switch component {
+            case "@method": value = request.method
+            case "@authority": value = request.authority
+            case "@path": value = request.path
+            case "@query": value = "?" + (request.query ?? "")
+            case "@target-uri": value = request.targetURI
+            case "@scheme": value = request.scheme
+            case "@request-target": value = request.path + (request.query.map { "?" + $0 } ?? "")
+            default:
+                guard !component.hasPrefix("@") else { throw IdentityError(.malformed, "component `\(component)` is not supported") }
+                let values = request.values(component)
+                guard !values.isEmpty else { throw IdentityError(.missingComponent, "covered field `\(component)` is not in the request") }
+                value = values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+            }
+            guard !value.contains("\n"), !value.contains("\r") else { throw IdentityError(.malformed, "`\(component)` holds a line break") }
+            lines.append("\"\(component)\": \(value)")
+        }
+        lines.append("\"@signature-params\": \(parameters)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// RFC 9530: every digest given (sha-256, sha-512) must match the body; at least one must be given.
+    static func checkDigest(_ request: HTTPRequestCredential) throws(IdentityError) {
+        let lines = request.values("content-digest")
+        guard lines.count == 1, let members = StructuredFields.dictionary(lines[0]), !members.isEmpty else {
+            throw IdentityError(.digest, "the request has no usable `Content-Digest`")
+        }
+        let body = request.body ?? []
+        var checked = 0
+        for member in members {
+            guard case .bytes(let given)? = member.item else { throw IdentityError(.digest, "`Content-Digest` is malformed") }
+            let actual: [UInt8]
+            switch member.name {
+            case "sha-256": actual = Array(SHA256.hash(data: body))
+            case "sha-512": actual = Array(SHA512.hash(data: body))
+            default: continue
+            }
+            guard ConstantTime.equal(actual, given) else { throw IdentityError(.digest, "`Content-Digest` \(member.name) does not match the body") }
+            checked += 1
+        }
+        guard checked > 0 else { throw IdentityError(.digest, "`Content-Digest` has no sha-256 or sha-512 value") }
+    }
+}
