@@ -1,3 +1,4 @@
+import KBSClaims
 import Foundation
 import Testing
 @testable import KBSPolicy
