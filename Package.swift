@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
-        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSPolicyTesting"]),
+        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting"]),
     ],
     swiftLanguageModes: [.v6]

@@ -69,12 +69,12 @@ enum DIDResolver {
         return ResolvedDID(did: did, method: "key", fragment: identifier, key: key)
     }
 
-    /// An unsigned LEB128 varint, minimally encoded, of at most 3 bytes (codes below 2^21).
-    private static func readVarint(_ bytes: [UInt8]) throws(IdentityError) -> (UInt32, [UInt8]) {
-        var value: UInt32 = 0
-        for index in 0..<min(3, bytes.count) {
+    /// An unsigned LEB128 varint, minimally encoded, of at most 9 bytes (the multiformats limit).
+    private static func readVarint(_ bytes: [UInt8]) throws(IdentityError) -> (UInt64, [UInt8]) {
+        var value: UInt64 = 0
+        for index in 0..<min(9, bytes.count) {
             let byte = bytes[index]
-            value |= UInt32(byte & 0x7F) << (7 * UInt32(index))
+            value |= UInt64(byte & 0x7F) << (7 * UInt64(index))
             if byte & 0x80 == 0 {
                 guard index == 0 || byte != 0 else { throw IdentityError(.malformed, "the multicodec varint is not minimally encoded") }
                 return (value, Array(bytes[(index + 1)...]))

@@ -35,7 +35,8 @@ public actor IssuerKeys {
     private let source: any KeySetSource
     private let minimumRefreshSeconds: Int64
     private var current: JWKSet?
-    private var lastFetch: Int64?
+    /// When an unknown `kid` last forced a refresh (the first load does not count).
+    private var lastForcedRefresh: Int64?
     private var pending: Task<Result<JWKSet, IdentityError>, Never>?
     /// How many times the source was fetched (for tests and metrics).
     public private(set) var fetchCount = 0
@@ -48,12 +49,13 @@ public actor IssuerKeys {
 
     /// The key a token's `kid` names as of `now` (Unix seconds).
     func key(for keyID: String?, now: Int64) async throws(IdentityError) -> JWK {
-        if current == nil { current = try await load(now: now) }
+        if current == nil { current = try await load() }
         if let found = current?.key(for: keyID) { return try found.get() }
-        if let lastFetch, now - lastFetch < minimumRefreshSeconds {
+        if let lastForcedRefresh, now - lastForcedRefresh < minimumRefreshSeconds {
             throw IdentityError(.unknownKey, "no key \(keyID.map { "`\($0)`" } ?? "without a kid") in the issuer's key set")
         }
-        current = try await load(now: now)
+        lastForcedRefresh = now
+        current = try await load()
         guard let found = current?.key(for: keyID) else {
             throw IdentityError(.unknownKey, "no key \(keyID.map { "`\($0)`" } ?? "without a kid") in the issuer's key set, also after a refresh")
         }
@@ -61,7 +63,7 @@ public actor IssuerKeys {
     }
 
     /// Fetches once even when many tokens ask at the same moment (the actor is re-entered while fetching).
-    private func load(now: Int64) async throws(IdentityError) -> JWKSet {
+    private func load() async throws(IdentityError) -> JWKSet {
         if let pending { return try await pending.value.get() }
         let source = self.source
         let task = Task { () -> Result<JWKSet, IdentityError> in
@@ -73,7 +75,6 @@ public actor IssuerKeys {
         }
         pending = task
         fetchCount += 1
-        lastFetch = now
         let result = await task.value
         pending = nil
         return try result.get()
