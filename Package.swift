@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "kbs",
             dependencies: [
-                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer",
+                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
-        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicyTesting"]),
+        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting"]),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting"]),
     ],
     swiftLanguageModes: [.v6]

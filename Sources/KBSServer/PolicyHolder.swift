@@ -24,6 +24,7 @@ final class PolicyHolder: Sendable {
     }
 
     let directory: String
+    private let schemas: ClaimSchemaRegistry
     private let state: Mutex<State>
     /// Serialises reloads (file watcher, SIGHUP, admin API) so that two never compile and swap at once.
     private let reloading = Mutex(())
@@ -33,14 +34,15 @@ final class PolicyHolder: Sendable {
     private let logger: Logger
 
     /// Loads the bundle for the first time; a bundle that does not compile is an error here.
-    init(directory: String, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger) throws(ServerError) {
+    init(directory: String, schemas: ClaimSchemaRegistry, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger) throws(ServerError) {
         self.directory = directory
+        self.schemas = schemas
         self.store = store
         self.entities = entities
         self.metrics = metrics
         self.logger = logger
         let fingerprint = PolicyHolder.fingerprint(of: directory)
-        switch PolicySet.load(directory: directory) {
+        switch PolicySet.load(directory: directory, registry: schemas) {
         case .failure(let error):
             throw ServerError(.internalServerError, "policy", "the policy bundle \(directory) does not compile:\n\(error)")
         case .success(let policy):
@@ -67,7 +69,7 @@ final class PolicyHolder: Sendable {
     func reload(trigger: String) -> Outcome {
         reloading.withLock { _ in
             let fingerprint = PolicyHolder.fingerprint(of: directory)
-            switch PolicySet.load(directory: directory) {
+            switch PolicySet.load(directory: directory, registry: schemas) {
             case .failure(let error):
                 return fail(fingerprint: fingerprint, trigger: trigger, report: error.description)
             case .success(let policy):

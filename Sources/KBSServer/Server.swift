@@ -42,7 +42,7 @@ public final class Server: Sendable {
             throw ServerError(.internalServerError, "store", error.message)
         }
         metrics = ServerMetrics()
-        policies = try PolicyHolder(directory: configuration.policies, store: store, entities: entities, metrics: metrics,
+        policies = try PolicyHolder(directory: configuration.policies, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics,
             logger: logger)
         log = try DecisionLog(path: configuration.decisionLogPath, capacity: configuration.decisionLogQueueBytes) { [metrics, logger] failure in
             metrics.decisionLogWriteFailures.increment()

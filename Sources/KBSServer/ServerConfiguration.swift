@@ -1,3 +1,5 @@
+public import KBSClaims
+
 /// How `kbs serve` runs: where the policies and data live, where it listens, its limits.
 public struct ServerConfiguration: Sendable {
     /// The policy bundle folder.
@@ -21,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     /// The admin bearer token; nil reads `DATA_DIR/admin-token`, generating it on first start.
     public var adminToken: String?
+    /// The claim schemas policies are checked against: the standard ones plus those of the verifiers the caller links.
+    public var claimSchemas: ClaimSchemaRegistry
 
     /// Creates a configuration with the defaults for everything but the folders.
     public init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
@@ -35,6 +39,7 @@ public struct ServerConfiguration: Sendable {
         self.adminToken = nil
         self.publicURL = nil
         self.decisionLogQueueBytes = 16 << 20
+        self.claimSchemas = .standard
     }
 
     /// The decision log path this configuration resolves to.

@@ -62,6 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.decisionLog = decisionLog
         configuration.publicURL = publicURL
         configuration.decisionLogQueueBytes = decisionLogQueueBytes
+        configuration.claimSchemas = PolicyCommand.registry
         configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let server: Server
         do {

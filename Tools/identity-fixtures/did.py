@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from fixture_files import write_if_changed
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 OUT = os.path.join(HERE, "..", "..", "Fixtures", "identity", "did")
@@ -47,12 +48,7 @@ def compact_json(value):
 
 
 def write(name, text):
-    """Writes only when the bytes change, so a re-run leaves git clean."""
-    path = os.path.join(OUT, name)
-    if os.path.exists(path) and open(path).read() == text:
-        return
-    with open(path, "w") as handle:
-        handle.write(text)
+    write_if_changed(os.path.join(OUT, name), text)
 
 
 # --- Keys: test keys only, from fixed public labels, so every run mints the same DIDs and signatures.

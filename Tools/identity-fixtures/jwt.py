@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from joserfc import jws  # noqa: E402
 from joserfc.jwk import ECKey, OKPKey, RSAKey  # noqa: E402
 from joserfc.jws import JWSRegistry  # noqa: E402
+from fixture_files import write_if_changed  # noqa: E402
 
 # joserfc warns that EdDSA is deprecated (RFC 9864) and that a PEM is a poor oct key: both are what we want here.
 warnings.simplefilter("ignore")
@@ -51,12 +52,7 @@ def compact_json(value):
 
 
 def write(name, text):
-    """Writes only when the bytes change, so a re-run leaves git clean."""
-    path = os.path.join(OUT, name)
-    if os.path.exists(path) and open(path).read() == text:
-        return
-    with open(path, "w") as handle:
-        handle.write(text)
+    write_if_changed(os.path.join(OUT, name), text)
 
 
 # --- Keys. Test keys only, derived from public labels so every run yields the same keys without committing

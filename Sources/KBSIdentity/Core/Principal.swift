@@ -7,6 +7,8 @@ public enum AttributeValue: Sendable, Equatable {
     case int(Int64)
     case bool(Bool)
     case strings([String])
+    /// A time, in seconds since the epoch; printed as RFC 3339.
+    case time(Int64)
 }
 
 /// Someone a verifier authenticated: only code in `KBSIdentity` can make one, so holding a `Principal` means a
@@ -33,13 +35,9 @@ public struct Principal: Sendable, Equatable {
         self.attributes = attributes
     }
 
-    /// The principal as one JSON object: `{"subject", "issuer", "method", "verified_at", "attributes"}`.
+    /// The principal as one JSON object, in the shape of the `Principal` claim schema (``IdentitySchemas``):
+    /// `{"subject", "issuer", "method", "verified_at", "<method>": {attributes}}`.
     public var json: String {
-        var members = [
-            "\"subject\":" + JSONString.quote(subject), "\"issuer\":" + JSONString.quote(issuer),
-            "\"method\":" + JSONString.quote(method.rawValue),
-            "\"verified_at\":" + JSONString.quote(Timestamp.format(Int64(verifiedAt.timeIntervalSince1970) * 1_000_000_000)),
-        ]
         let attributeText = attributes.keys.sorted().map { name in
             let value: String
             switch attributes[name]! {
@@ -47,10 +45,22 @@ public struct Principal: Sendable, Equatable {
             case .int(let number): value = String(number)
             case .bool(let flag): value = flag ? "true" : "false"
             case .strings(let list): value = "[" + list.map(JSONString.quote).joined(separator: ",") + "]"
+            case .time(let seconds): value = JSONString.quote(Principal.rfc3339(seconds: seconds))
             }
             return JSONString.quote(name) + ":" + value
         }
-        members.append("\"attributes\":{" + attributeText.joined(separator: ",") + "}")
+        let members = [
+            "\"subject\":" + JSONString.quote(subject), "\"issuer\":" + JSONString.quote(issuer),
+            "\"method\":" + JSONString.quote(method.rawValue),
+            "\"verified_at\":" + JSONString.quote(Principal.rfc3339(seconds: Int64(verifiedAt.timeIntervalSince1970.rounded(.down)))),
+            JSONString.quote(method.rawValue) + ":{" + attributeText.joined(separator: ",") + "}",
+        ]
         return "{" + members.joined(separator: ",") + "}"
+    }
+
+    /// RFC 3339 text for whole seconds; times outside what nanoseconds hold are clamped, never trapped on.
+    static func rfc3339(seconds: Int64) -> String {
+        let bounded = min(max(seconds, 0), 9_000_000_000)
+        return Timestamp.format(bounded * 1_000_000_000)
     }
 }

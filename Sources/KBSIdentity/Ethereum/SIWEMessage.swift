@@ -22,6 +22,10 @@ struct SIWEMessage {
     static let maximumBytes = 16 * 1024
     private static let header = " wants you to sign in with your Ethereum account:"
 
+    /// RFC 3986 `reserved` and `unreserved`, and space.
+    static let statementCharacters = Set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;= ".unicodeScalars)
+
     init(_ text: String) throws(IdentityError) {
         guard text.utf8.count <= SIWEMessage.maximumBytes else { throw IdentityError(.malformed, "the message is too long") }
         guard !text.unicodeScalars.contains(where: { $0 == "\r" || ($0.value < 0x20 && $0 != "\n") || $0.value == 0x7F }) else {
@@ -63,6 +67,10 @@ struct SIWEMessage {
         if statementLine.isEmpty {
             statement = nil
         } else {
+            // EIP-4361: `statement = *( reserved / unreserved / " " )`, so no look-alike or bidi-override text.
+            guard statementLine.unicodeScalars.allSatisfy({ SIWEMessage.statementCharacters.contains($0) }) else {
+                throw IdentityError(.malformed, "the statement holds a character outside EIP-4361's reserved, unreserved and space")
+            }
             statement = statementLine
             guard try next().isEmpty else { throw IdentityError(.malformed, "the statement must be one line followed by an empty line") }
         }
@@ -70,7 +78,7 @@ struct SIWEMessage {
         version = try field("Version")
         guard version == "1" else { throw IdentityError(.malformed, "version `\(version)` is not 1") }
         let chain = try field("Chain ID")
-        guard let chainID = Int64(chain), chainID > 0, chain.allSatisfy(\.isASCII) else { throw IdentityError(.malformed, "the chain id is not a number") }
+        guard chain.allSatisfy({ $0.isASCII && $0.isNumber }), let chainID = Int64(chain), chainID > 0 else { throw IdentityError(.malformed, "the chain id is not a number") }
         self.chainID = chainID
         nonce = try field("Nonce")
         guard nonce.count >= 8, nonce.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {

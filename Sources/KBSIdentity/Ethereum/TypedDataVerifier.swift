@@ -41,7 +41,7 @@ public struct TypedDataVerifier: CredentialVerifier {
 
         let domainChain: Int64? = switch typed.domain["chainId"]?.value {
         case .number(let integer, _): integer
-        case .string(let text): Int64(text)
+        case .string(let text): TypedDataVerifier.integer(text)
         default: nil
         }
         if let chainID, domainChain != chainID {
@@ -63,5 +63,16 @@ public struct TypedDataVerifier: CredentialVerifier {
         if let name { attributes["domain_name"] = .string(name) }
         return Principal(subject: signer.checksummed, issuer: domainChain.map { "eip155:\($0)" } ?? "eip712", method: .eip712,
             verifiedAt: time, attributes: attributes)
+    }
+
+    /// A chain id written as a JSON string, decimal or 0x-hex as wallets send it; nil for anything else (a sign, spaces).
+    static func integer(_ text: String) -> Int64? {
+        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            let digits = text.dropFirst(2)
+            guard !digits.isEmpty, digits.allSatisfy(\.isHexDigit), digits.allSatisfy(\.isASCII) else { return nil }
+            return Int64(digits, radix: 16)
+        }
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int64(text)
     }
 }

@@ -65,8 +65,8 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
     public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let request = try HTTPRequestCredential(credential)
-        let (member, signature) = try HTTPSignatureVerifier.signature(of: request)
-        let parameters = Dictionary(member.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let (member, signature) = try HTTPSignatureVerifier.signature(of: request, tag: requirements.tag)
+        let parameters = Dictionary(member.parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { _, last in last })
         let covered = member.list ?? []
         guard Set(covered).count == covered.count else { throw IdentityError(.malformed, "a component is covered twice") }
 
@@ -108,23 +108,36 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
             }
         }
         return Principal(subject: keyID, issuer: "hmac", method: .hmac, verifiedAt: time, attributes: [
-            "covered": .strings(covered), "created": .int(created),
+            "covered": .strings(covered), "created": .time(created),
         ])
     }
 
-    /// The one signature of the request and its `Signature-Input` member.
-    static func signature(of request: HTTPRequestCredential) throws(IdentityError) -> (StructuredFields.Member, [UInt8]) {
+    /// The signature this verifier is for and its `Signature-Input` member.
+    ///
+    /// Repeated field lines combine into one dictionary (RFC 9110 §5.3). A request may carry signatures for others
+    /// (a proxy's, RFC 9421 §4.3); ours is the one whose `tag` is ours, or the only one when no tag is required.
+    static func signature(of request: HTTPRequestCredential, tag: String?) throws(IdentityError) -> (StructuredFields.Member, [UInt8]) {
         let inputs = request.values("signature-input"), signatures = request.values("signature")
-        guard inputs.count == 1, signatures.count == 1 else {
-            throw IdentityError(.malformed, "the request needs exactly one `Signature-Input` and one `Signature` line")
+        guard !inputs.isEmpty, !signatures.isEmpty else {
+            throw IdentityError(.malformed, "the request has no `Signature-Input` and `Signature`")
         }
-        guard let inputMembers = StructuredFields.dictionary(inputs[0]), inputMembers.count == 1, inputMembers[0].list != nil,
-            let signatureMembers = StructuredFields.dictionary(signatures[0]), signatureMembers.count == 1
-        else { throw IdentityError(.malformed, "`Signature-Input` and `Signature` must each hold one signature") }
-        guard signatureMembers[0].name == inputMembers[0].name, case .bytes(let signature)? = signatureMembers[0].item else {
-            throw IdentityError(.malformed, "`Signature` does not hold a byte sequence for `\(inputMembers[0].name)`")
+        guard let inputMembers = StructuredFields.dictionary(inputs.joined(separator: ", ")),
+            let signatureMembers = StructuredFields.dictionary(signatures.joined(separator: ", "))
+        else { throw IdentityError(.malformed, "`Signature-Input` or `Signature` is not a structured-field dictionary") }
+        let candidates = inputMembers.filter { member in
+            guard member.list != nil else { return false }
+            guard let tag else { return true }
+            return member.parameters.contains { $0.name == "tag" && $0.value == .string(tag) }
         }
-        return (inputMembers[0], signature)
+        guard let input = candidates.first else {
+            if let tag { throw IdentityError(.missingComponent, "no signature carries tag `\(tag)`") }
+            throw IdentityError(.malformed, "`Signature-Input` holds no signature")
+        }
+        guard candidates.count == 1 else { throw IdentityError(.malformed, "more than one signature is ours; which one counts is ambiguous") }
+        guard let member = signatureMembers.first(where: { $0.name == input.name }), case .bytes(let signature)? = member.item else {
+            throw IdentityError(.malformed, "`Signature` does not hold a byte sequence for `\(input.name)`")
+        }
+        return (input, signature)
     }
 
     /// The signature base of RFC 9421 §2.5: one line per covered component, then `@signature-params`.
@@ -144,7 +157,7 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
                 guard !component.hasPrefix("@") else { throw IdentityError(.malformed, "component `\(component)` is not supported") }
                 let values = request.values(component)
                 guard !values.isEmpty else { throw IdentityError(.missingComponent, "covered field `\(component)` is not in the request") }
-                value = values.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+                value = values.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \t")) }.joined(separator: ", ")
             }
             guard !value.contains("\n"), !value.contains("\r") else { throw IdentityError(.malformed, "`\(component)` holds a line break") }
             lines.append("\"\(component)\": \(value)")

@@ -77,7 +77,7 @@ public struct JWTVerifier: CredentialVerifier {
         }
         if case .bool(let verified) = claims["email_verified"]?.value { attributes["email_verified"] = .bool(verified) }
         if let scope = claims["scope"]?.stringValue { attributes["scope"] = .strings(scope.split(separator: " ").map(String.init)) }
-        if let expiry = try CredentialJSON.seconds(claims, "exp", in: "claims") { attributes["exp"] = .int(expiry) }
+        if let expiry = try CredentialJSON.seconds(claims, "exp", in: "claims") { attributes["exp"] = .time(expiry) }
         return Principal(subject: subject, issuer: tokenIssuer, method: .jwt, verifiedAt: time, attributes: attributes)
     }
 

@@ -1,0 +1,99 @@
+public import KBSClaims
+
+/// The claim schemas of authenticated principals, registered with the policy checker.
+///
+/// `Principal` is what every verifier fills in; each kind's verified extras hang off an optional member named for
+/// the kind (`principal.siwe.chain_id`), the same shape ``Principal/json`` prints, so what `kbs identity verify`
+/// shows is what a policy reads.
+public enum IdentitySchemas {
+    /// `Principal` and one record per credential kind.
+    public static let all: [ClaimSchema] = [principal, jwt, eip191, eip712, siwe, did, hmac]
+
+    /// `registry` with every identity schema added.
+    public static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
+        var result = registry
+        for schema in all { result.register(schema) }
+        return result
+    }
+
+    public static let principal = ClaimSchema(
+        typeName: "Principal",
+        summary: "an authenticated principal: who, vouched for by whom, proved how",
+        fields: [
+            .init("subject", .string, doc: "a JWT `sub`, an EIP-55 address, a DID, an API key id"),
+            .init("issuer", .string, doc: "the token issuer, `eip155:<chain>`, `did:<method>`, `hmac`"),
+            .init("method", .string, doc: "the credential kind: jwt, saml, eip191, eip712, siwe, did, hmac"),
+            .init("verified_at", .time, doc: "when the credential was verified"),
+            .init("jwt", .record(jwt.record), optional: true, doc: "present when method is jwt"),
+            .init("eip191", .record(eip191.record), optional: true, doc: "present when method is eip191"),
+            .init("eip712", .record(eip712.record), optional: true, doc: "present when method is eip712"),
+            .init("siwe", .record(siwe.record), optional: true, doc: "present when method is siwe"),
+            .init("did", .record(did.record), optional: true, doc: "present when method is did"),
+            .init("hmac", .record(hmac.record), optional: true, doc: "present when method is hmac"),
+        ])
+
+    public static let jwt = ClaimSchema(
+        typeName: "JWTClaims",
+        summary: "verified claims of an OIDC ID token or OAuth access token",
+        fields: [
+            .init("aud", .list(.string), doc: "the audiences the token names"),
+            .init("alg", .string, doc: "the JWS algorithm that verified"),
+            .init("kid", .string, optional: true, doc: "the key id that verified"),
+            .init("azp", .string, optional: true, doc: "the authorized party"),
+            .init("email", .string, optional: true),
+            .init("email_verified", .bool, optional: true),
+            .init("name", .string, optional: true),
+            .init("client_id", .string, optional: true, doc: "the OAuth client (access tokens)"),
+            .init("acr", .string, optional: true, doc: "the authentication context class"),
+            .init("scope", .list(.string), optional: true, doc: "OAuth scopes (access tokens)"),
+            .init("exp", .time, optional: true, doc: "when the token expires"),
+        ])
+
+    public static let eip191 = ClaimSchema(
+        typeName: "EIP191Claims",
+        summary: "an EIP-191 personal_sign signature",
+        fields: [.init("address", .string, doc: "the EIP-55 address that signed")])
+
+    public static let eip712 = ClaimSchema(
+        typeName: "EIP712Claims",
+        summary: "an EIP-712 typed-data signature",
+        fields: [
+            .init("address", .string, doc: "the EIP-55 address that signed"),
+            .init("primary_type", .string, doc: "the signed struct's type name"),
+            .init("digest", .string, doc: "the EIP-712 digest, 0x-prefixed hex"),
+            .init("chain_id", .int, optional: true, doc: "the domain's chainId"),
+            .init("verifying_contract", .string, optional: true, doc: "the domain's verifyingContract"),
+            .init("domain_name", .string, optional: true, doc: "the domain's name"),
+        ])
+
+    public static let siwe = ClaimSchema(
+        typeName: "SIWEClaims",
+        summary: "a Sign-In with Ethereum (EIP-4361) login",
+        fields: [
+            .init("address", .string, doc: "the EIP-55 address that signed"),
+            .init("chain_id", .int),
+            .init("domain", .string),
+            .init("uri", .string),
+            .init("nonce", .string),
+            .init("statement", .string, optional: true),
+            .init("request_id", .string, optional: true),
+            .init("resources", .list(.string), optional: true),
+        ])
+
+    public static let did = ClaimSchema(
+        typeName: "DIDClaims",
+        summary: "a JWS signed by a DID's verification method",
+        fields: [
+            .init("verification_method", .string, doc: "the DID URL of the key that signed"),
+            .init("key_type", .string, doc: "Ed25519, P-256, P-384 or secp256k1"),
+            .init("alg", .string, doc: "the JWS algorithm"),
+        ])
+
+    public static let hmac = ClaimSchema(
+        typeName: "HMACClaims",
+        summary: "an RFC 9421 HTTP message signature with an API key",
+        fields: [
+            .init("covered", .list(.string), doc: "the covered components, e.g. @method, content-digest"),
+            .init("created", .time, doc: "the signature's `created` time"),
+        ])
+}
