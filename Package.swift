@@ -31,10 +31,11 @@ let package = Package(
         .target(name: "KBSPolicy", dependencies: ["KBSClaims"]),
         .target(name: "KBSPolicyTesting", dependencies: ["KBSPolicy", "KBSClaims"]),
         .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
+        .systemLibrary(name: "CXMLSec", pkgConfig: "xmlsec1-openssl", providers: [.apt(["libxmlsec1-dev", "libxml2-dev"])]),
         .target(
             name: "KBSIdentity",
             dependencies: [
-                "KBSClaims", "CSecp256k1",
+                "KBSClaims", "CSecp256k1", "CXMLSec",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -66,7 +67,7 @@ let package = Package(
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
-        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting"]),
+        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting"]),
     ],
     swiftLanguageModes: [.v6]
@@ -74,4 +75,17 @@ let package = Package(
 
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
+}
+
+// Fuzz harnesses for the identity credential parsers (Fuzz/Identity). Only `Tools/fuzz jwt|siwe|saml` sets KBS_FUZZ
+// (and builds with --sanitize=fuzzer --sanitize=address into .build-fuzz-identity/); a normal build never sees them.
+if Context.environment["KBS_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "KBSIdentityFuzz",
+            dependencies: ["KBSIdentity", "KBSClaims"],
+            path: "Fuzz/Identity",
+            swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
 }

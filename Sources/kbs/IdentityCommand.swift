@@ -7,7 +7,7 @@ import KBSIdentity
 struct IdentityCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "identity",
-        abstract: "Verify identity credentials: OIDC/JWT, Ethereum signatures, DIDs, HMAC-signed requests.",
+        abstract: "Verify identity credentials: OIDC/JWT, SAML, Ethereum signatures, DIDs, HMAC-signed requests.",
         subcommands: [Verify.self]
     )
 
@@ -17,6 +17,7 @@ struct IdentityCommand: AsyncParsableCommand {
             discussion: """
                 Trust options by kind (required first):
                   jwt     --jwks FILE --issuer ISS --audience AUD [--nonce N] [--access-token] [--algorithms A,B] [--jwks-refresh FILE]
+                  saml    --idp-cert FILE --issuer IDP_ENTITY_ID --sp-entity-id ID --acs-url URL [--request-id ID]
                   eip191  --address 0x…
                   eip712  --address 0x… [--chain-id N] [--verifying-contract 0x…] [--domain-name NAME]
                   siwe    --domain HOST [--address 0x…] [--nonce N] [--chain-id N]
@@ -37,7 +38,11 @@ struct IdentityCommand: AsyncParsableCommand {
 
         @Option(help: "jwt: the issuer's JWKS file.") var jwks: String?
         @Option(help: "jwt: a JWKS file read once when a token names an unknown key (a rotation).") var jwksRefresh: String?
-        @Option(help: "jwt: the exact `iss` expected.") var issuer: String?
+        @Option(help: "jwt: the exact `iss` expected; saml: the IdP entity id.") var issuer: String?
+        @Option(help: "saml: the IdP's signing certificate(s), PEM.") var idpCert: String?
+        @Option(help: "saml: our SP entity id, which an Audience must name.") var spEntityId: String?
+        @Option(help: "saml: our assertion consumer service URL (Destination and Recipient).") var acsUrl: String?
+        @Option(help: "saml: the ID of the AuthnRequest this login sent.") var requestId: String?
         @Option(help: "jwt, did: the audience we are.") var audience: String?
         @Option(help: "jwt, did, siwe: the nonce this login sent.") var nonce: String?
         @Flag(help: "jwt: expect an OAuth access token (typ at+jwt) rather than an ID token.") var accessToken = false
@@ -80,7 +85,8 @@ struct IdentityCommand: AsyncParsableCommand {
                 ("jwks", jwks), ("jwks_refresh", jwksRefresh), ("issuer", issuer), ("audience", audience), ("nonce", nonce),
                 ("access_token", accessToken ? "true" : nil), ("algorithms", algorithms), ("address", address),
                 ("chain_id", chainId), ("verifying_contract", verifyingContract), ("domain_name", domainName),
-                ("domain", domain), ("keys", keys),
+                ("domain", domain), ("keys", keys), ("idp_cert", idpCert), ("sp_entity_id", spEntityId), ("acs_url", acsUrl),
+                ("request_id", requestId),
             ]
             var result: [String: String] = [:]
             for (name, value) in given { if let value { result[name] = value } }

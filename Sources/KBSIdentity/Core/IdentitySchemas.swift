@@ -7,7 +7,7 @@ public import KBSClaims
 /// shows is what a policy reads.
 public enum IdentitySchemas {
     /// `Principal` and one record per credential kind.
-    public static let all: [ClaimSchema] = [principal, jwt, eip191, eip712, siwe, did, hmac]
+    public static let all: [ClaimSchema] = [principal, jwt, saml, eip191, eip712, siwe, did, hmac]
 
     /// `registry` with every identity schema added.
     public static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
@@ -25,6 +25,7 @@ public enum IdentitySchemas {
             .init("method", .string, doc: "the credential kind: jwt, saml, eip191, eip712, siwe, did, hmac"),
             .init("verified_at", .time, doc: "when the credential was verified"),
             .init("jwt", .record(jwt.record), optional: true, doc: "present when method is jwt"),
+            .init("saml", .record(saml.record), optional: true, doc: "present when method is saml"),
             .init("eip191", .record(eip191.record), optional: true, doc: "present when method is eip191"),
             .init("eip712", .record(eip712.record), optional: true, doc: "present when method is eip712"),
             .init("siwe", .record(siwe.record), optional: true, doc: "present when method is siwe"),
@@ -47,6 +48,17 @@ public enum IdentitySchemas {
             .init("acr", .string, optional: true, doc: "the authentication context class"),
             .init("scope", .list(.string), optional: true, doc: "OAuth scopes (access tokens)"),
             .init("exp", .time, optional: true, doc: "when the token expires"),
+        ])
+
+    public static let saml = ClaimSchema(
+        typeName: "SAMLClaims",
+        summary: "a SAML 2.0 assertion from a pinned IdP",
+        fields: [
+            .init("assertion_id", .string, doc: "the assertion's ID (used once)"),
+            .init("attributes", .map(.list(.string)), doc: "the AttributeStatement: values by attribute Name"),
+            .init("name_id_format", .string, optional: true, doc: "the NameID Format URI"),
+            .init("session_index", .string, optional: true, doc: "the AuthnStatement SessionIndex"),
+            .init("authn_context", .string, optional: true, doc: "the AuthnContextClassRef, e.g. …:PasswordProtectedTransport"),
         ])
 
     public static let eip191 = ClaimSchema(

@@ -9,6 +9,8 @@ public enum AttributeValue: Sendable, Equatable {
     case strings([String])
     /// A time, in seconds since the epoch; printed as RFC 3339.
     case time(Int64)
+    /// Named lists of strings (SAML attributes, which may repeat).
+    case lists([String: [String]])
 }
 
 /// Someone a verifier authenticated: only code in `KBSIdentity` can make one, so holding a `Principal` means a
@@ -46,6 +48,10 @@ public struct Principal: Sendable, Equatable {
             case .bool(let flag): value = flag ? "true" : "false"
             case .strings(let list): value = "[" + list.map(JSONString.quote).joined(separator: ",") + "]"
             case .time(let seconds): value = JSONString.quote(Principal.rfc3339(seconds: seconds))
+            case .lists(let table):
+                value = "{" + table.keys.sorted().map { key in
+                    JSONString.quote(key) + ":[" + table[key]!.map(JSONString.quote).joined(separator: ",") + "]"
+                }.joined(separator: ",") + "}"
             }
             return JSONString.quote(name) + ":" + value
         }

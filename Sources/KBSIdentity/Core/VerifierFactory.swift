@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Builds a verifier from trust options named as `kbs identity verify` names them (`--jwks` → `jwks`,
 /// `--access-token` → `access_token`). File-valued options are resolved against `directory`.
@@ -59,7 +59,11 @@ public enum VerifierFactory {
             }
             return HTTPSignatureVerifier(keys: try HTTPSignatureVerifier.keys(fromJSON: Array(data)), replay: replay)
         case .saml:
-            throw IdentityError(.unsupported, "SAML verification is not available yet")
+            guard let pem = FileManager.default.contents(atPath: path("idp_cert")!) else {
+                throw IdentityError(.configuration, "cannot read the IdP certificate file \(path("idp_cert")!)")
+            }
+            return try SAMLVerifier(certificatePEM: Array(pem), issuer: options["issuer"]!, serviceProvider: options["sp_entity_id"]!,
+                consumerURL: options["acs_url"]!, requestID: options["request_id"], replay: replay)
         }
     }
 }

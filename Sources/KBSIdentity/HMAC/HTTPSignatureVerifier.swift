@@ -9,9 +9,10 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
 
     /// What a signature must cover to be accepted.
     public struct Requirements: Sendable {
-        /// Components every signature covers; `@query` is added when the URI has a query and `content-digest`
-        /// when there is a body.
+        /// Components every signature covers.
         public var components: Set<String>
+        /// Whether `@query` must be covered when the URI has a query, and `content-digest` when there is a body.
+        public var coverQueryAndBody: Bool
         public var requireNonce: Bool
         /// The `tag` signatures must carry (so one made for another protocol cannot be replayed here).
         public var tag: String?
@@ -23,8 +24,9 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
             maximumAgeSeconds: 300)
 
         /// Creates requirements.
-        public init(components: Set<String>, requireNonce: Bool, tag: String?, maximumAgeSeconds: Int64) {
+        public init(components: Set<String>, coverQueryAndBody: Bool = true, requireNonce: Bool, tag: String?, maximumAgeSeconds: Int64) {
             self.components = components
+            self.coverQueryAndBody = coverQueryAndBody
             self.requireNonce = requireNonce
             self.tag = tag
             self.maximumAgeSeconds = maximumAgeSeconds
@@ -71,8 +73,8 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
         guard Set(covered).count == covered.count else { throw IdentityError(.malformed, "a component is covered twice") }
 
         var required = requirements.components
-        if request.query != nil { required.insert("@query") }
-        if request.body.map({ !$0.isEmpty }) ?? false { required.insert("content-digest") }
+        if requirements.coverQueryAndBody, request.query != nil { required.insert("@query") }
+        if requirements.coverQueryAndBody, request.body.map({ !$0.isEmpty }) ?? false { required.insert("content-digest") }
         for component in required.sorted() where !covered.contains(component) {
             throw IdentityError(.missingComponent, "the signature does not cover `\(component)`")
         }
