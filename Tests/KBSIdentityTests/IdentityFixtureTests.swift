@@ -20,11 +20,13 @@ struct IdentityFixtureTests {
         var reason: String?
         /// The case verified first, with the same replay state.
         var after: String?
+        /// Attributes an accepted principal must carry: a string, or a list of strings.
+        var attributes: [String: [String]] = [:]
 
         var testDescription: String { "\(kind.rawValue)/\(name)" }
     }
 
-    static let kinds: [CredentialKind] = [.jwt, .eip191, .eip712, .siwe, .did, .hmac]
+    static let kinds: [CredentialKind] = [.jwt, .saml, .eip191, .eip712, .siwe, .did, .hmac]
 
     static func loadCases() -> [Case] {
         var cases: [Case] = []
@@ -49,7 +51,8 @@ struct IdentityFixtureTests {
                     credential: entry["credential"] as? String ?? "", options: options,
                     now: Date(timeIntervalSince1970: Double(Timestamp.nanoseconds(fromRFC3339: time) ?? 0) / 1e9),
                     expect: entry["expect"] as? String ?? "", subject: entry["subject"] as? String, issuer: entry["issuer"] as? String,
-                    reason: entry["reason"] as? String, after: entry["after"] as? String))
+                    reason: entry["reason"] as? String, after: entry["after"] as? String,
+                    attributes: (entry["attributes"] as? [String: Any] ?? [:]).mapValues { ($0 as? [String]) ?? [String(describing: $0)] }))
             }
         }
         return cases
@@ -76,6 +79,16 @@ struct IdentityFixtureTests {
             #expect(fixture.expect == "accept", "accepted, but the fixture expects \(fixture.reason ?? "?")")
             if let subject = fixture.subject { #expect(principal.subject == subject) }
             if let issuer = fixture.issuer { #expect(principal.issuer == issuer) }
+            for (name, expected) in fixture.attributes {
+                // Kinds with named attributes of their own (SAML's AttributeStatement) nest them under `attributes`.
+                var actual: [String]?
+                switch principal.attributes[name] {
+                case .string(let value): actual = [value]
+                case .strings(let values): actual = values
+                default: if case .lists(let table)? = principal.attributes["attributes"] { actual = table[name] }
+                }
+                #expect(actual == expected, "attribute `\(name)`")
+            }
         } catch {
             #expect(fixture.expect == "reject", "refused (\(error)), but the fixture expects acceptance")
             if fixture.expect == "reject" { #expect(error.reason.rawValue == fixture.reason, "\(error)") }

@@ -26,6 +26,12 @@ struct IdentitySchemaTests {
           principal.jwt.exp > time"2026-01-01T00:00:00Z"
         }
 
+        permit saml_login when {
+          has principal.saml
+          principal.saml.assertion_id != ""
+          len(principal.saml.attributes) >= 0
+        }
+
         permit signed_request when {
           has principal.hmac
           "content-digest" in principal.hmac.covered or "@query" in principal.hmac.covered

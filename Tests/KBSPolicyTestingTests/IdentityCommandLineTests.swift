@@ -18,7 +18,7 @@ struct IdentityCommandLineTests {
 
     static let runs: [Run] = {
         var runs: [Run] = []
-        for kind in ["jwt", "eip191", "eip712", "siwe", "did", "hmac"] {
+        for kind in ["jwt", "saml", "eip191", "eip712", "siwe", "did", "hmac"] {
             let directory = Repository.path("Fixtures/identity/\(kind)")
             guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"),
                 let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
@@ -46,7 +46,7 @@ struct IdentityCommandLineTests {
     }()
 
     @Test func everyKindRuns() {
-        #expect(Set(Self.runs.map(\.kind)).count == 6, "Fixtures/identity is missing kinds; run Tools/gen-identity-fixtures")
+        #expect(Set(Self.runs.map(\.kind)).count == 7, "Fixtures/identity is missing kinds; run Tools/gen-identity-fixtures")
     }
 
     @Test(.enabled(if: CommandLineTests.binary != nil), arguments: runs)

@@ -1,7 +1,16 @@
 #!/usr/bin/env python3
-"""Mints Fixtures/identity/did/: DID-signed login proofs (compact JWS whose `kid` is a DID URL) for did:key and
-did:jwk, see Fixtures/identity/FORMAT.md. didkit (spruceid's resolver) derives the DIDs of well-formed keys and
-resolves every DID as the reference; `cryptography` signs and checks signatures against the didkit-resolved JWK.
+"""Mints Fixtures/identity/did/: DID-signed login proofs (compact JWS whose `kid` is a DID URL) for did:key,
+did:jwk and did:pkh, see Fixtures/identity/FORMAT.md. didkit (spruceid's resolver) derives the DIDs of well-formed
+keys and resolves every DID as the reference; `cryptography` signs and checks signatures against the
+didkit-resolved JWK.
+
+did:pkh:eip155 names an Ethereum account, not a key: its one verification method `#blockchainAccountId`
+(EcdsaSecp256k1RecoveryMethod2020) is proved with ES256K-R, a recoverable secp256k1 signature r||s||v (v = 0 or 1)
+over SHA-256 of the signing input. eth-keys signs those (RFC 6979, low s) and, as the reference, recovers the signer
+of each and compares its address with the resolved blockchainAccountId. For the signature encodings (high s, v = 27,
+64 bytes, alg ES256K) the reference also names what didkit's own ES256K-R verifier does with the same change made
+to a proof it issued itself (an EcdsaSecp256k1RecoverySignature2020 presentation, since didkit verifies JWS only
+inside presentations and credentials).
 
 Run through Tools/gen-identity-fixtures (it makes the venv from did.txt). Writes only Fixtures/identity/did/.
 """
@@ -11,6 +20,7 @@ import datetime
 import hashlib
 import json
 import os
+import sys
 from importlib.metadata import version
 
 import base58
@@ -19,6 +29,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from eth_keys import keys as eth
+from eth_keys.exceptions import BadSignature
+from eth_utils import ValidationError as EthValidationError
+from eth_utils import is_checksum_address
 from fixture_files import write_if_changed
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -61,6 +75,8 @@ ED = ed25519.Ed25519PrivateKey.from_private_bytes(seed("hanzo-kbs did ed25519"))
 ED_OTHER = ed25519.Ed25519PrivateKey.from_private_bytes(seed("hanzo-kbs did ed25519 other"))
 P256 = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did p256"), "big"), ec.SECP256R1())
 K1 = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did secp256k1"), "big"), ec.SECP256K1())
+PKH = eth.PrivateKey(seed("hanzo-kbs did pkh eip155"))
+PKH_OTHER = eth.PrivateKey(seed("hanzo-kbs did pkh eip155 other"))
 
 
 def raw_public(key):
@@ -108,6 +124,13 @@ def did_jwk(key):
     return did, did + "#0"
 
 
+def did_pkh(key, chain=1, checksummed=False):
+    """did:pkh:eip155 of an eth-keys key; the address all lower case unless the EIP-55 form is asked for."""
+    address = key.public_key.to_checksum_address()
+    did = f"did:pkh:eip155:{chain}:{address if checksummed else address.lower()}"
+    return did, did + "#blockchainAccountId"
+
+
 def off_curve_x():
     """The smallest x >= 1 with no P-256 point (x^3 - 3x + b is a non-residue mod p)."""
     x = 1
@@ -146,7 +169,27 @@ def jws(key, kid, payload, alg=None, high_s=False):
     return f"{header}.{body}.{b64u(raw_signature(key, f'{header}.{body}'.encode(), high_s))}"
 
 
-# --- Reference: didkit resolves the kid's DID; cryptography checks the signature with the resolved key.
+def es256kr_signature(key, message):
+    """ES256K-R: eth-keys signs SHA-256 of the signing input; r||s||v with v = 0 or 1 (s is low, RFC 6979)."""
+    return key.sign_msg_hash(hashlib.sha256(message).digest()).to_bytes()
+
+
+def high_s_twin(signature):
+    """The other valid signature of the same message and key: s' = n - s, recovery id flipped."""
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    return r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([v ^ 1])
+
+
+def pkh_jws(key, kid, payload, alg="ES256K-R", change=lambda signature: signature):
+    """A did:pkh proof: the ES256K-R signature, after `change` (re-encodings of it: high s, v, length)."""
+    header = b64u(compact_json({"alg": alg, "typ": "JWT", "kid": kid}).encode())
+    body = b64u(compact_json(payload).encode())
+    signature = change(es256kr_signature(key, f"{header}.{body}".encode()))
+    return f"{header}.{body}.{b64u(signature)}"
+
+
+# --- Reference: didkit resolves the kid's DID; cryptography checks the signature with the resolved key (did:pkh:
+# eth-keys recovers the signer and compares its address with the resolved blockchainAccountId).
 
 def verifies(jwk, alg, message, signature):
     """Whether `signature` verifies under `jwk` for `alg`; None when the alg does not fit the key type."""
@@ -168,6 +211,35 @@ def verifies(jwk, alg, message, signature):
         return False
 
 
+def recovered_address(signature, digest):
+    """eth-keys' reading of the 65 bytes r||s||v: the signer's address (lower case), or why it refuses them."""
+    try:
+        return eth.Signature(signature_bytes=signature).recover_public_key_from_msg_hash(digest).to_address(), None
+    except (BadSignature, EthValidationError) as error:
+        return None, str(error)
+
+
+def recovery_check(method, alg, message, signature):
+    """Returns (the signature recovers the account, words) for an EcdsaSecp256k1RecoveryMethod2020."""
+    account = method["blockchainAccountId"].rsplit(":", 1)[1].lower()
+    digest = hashlib.sha256(message).digest()
+    if alg not in ("ES256K-R", "ES256K"):
+        return None, f"; alg {alg} does not fit {method['type']} (ES256K-R)"
+    if len(signature) == 64:
+        # did-jwt reads 64 bytes under either alg by trying both recovery ids against blockchainAccountId methods.
+        found = [v for v in (0, 1) if recovered_address(signature + bytes([v]), digest)[0] == account]
+        words = f"; the {alg} signature is r||s without v"
+        if found:
+            return True, words + f": with recovery id {found[0]} (did-jwt tries both) eth-keys recovers the account"
+        return False, words + ": eth-keys recovers the account with neither recovery id"
+    address, error = recovered_address(signature, digest)
+    if address is None:
+        return False, f"; eth-keys refuses the {len(signature)}-byte {alg} signature ({error})"
+    high = int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2
+    words = f"; eth-keys recovers {address} from the {alg} signature{' (high s: it has no low-s rule)' if high else ''}"
+    return address == account, words + (", the account" if address == account else ", not the account")
+
+
 async def reference(token):
     """Returns (key and signature check passed, words)."""
     label = f"didkit {version('didkit')}"
@@ -184,27 +256,62 @@ async def reference(token):
     words = f"{label} resolves {method['id']} ({method['type']})"
     if kid not in document.get("authentication", []):
         return False, words + ", not listed under authentication"
-    ok = verifies(method["publicKeyJwk"], alg, f"{header_text}.{body_text}".encode(), b64u_decode(signature_text))
+    message, signature = f"{header_text}.{body_text}".encode(), b64u_decode(signature_text)
+    if method["type"] == "EcdsaSecp256k1RecoveryMethod2020":
+        ok, more = recovery_check(method, alg, message, signature)
+        return bool(ok), f"{label} resolves {method['id']} ({method['type']}, blockchainAccountId " \
+                         f"{method['blockchainAccountId']})" + more
+    ok = verifies(method["publicKeyJwk"], alg, message, signature)
     if ok is None:
         return False, words + f"; alg {alg} does not fit its publicKeyJwk"
     return ok, words + f"; cryptography {'verifies' if ok else 'rejects'} the {alg} signature with its publicKeyJwk"
 
 
+async def didkit_own_verifier(change, proof_type="EcdsaSecp256k1RecoverySignature2020",
+                              what="the same change to the signature"):
+    """What didkit's ES256K-R verifier says when `change` is made to the signature of an authentication proof it
+    issued itself for PKH's did:pkh (with proof_type None, didkit's default proof, whose JWS alg is ES256K)."""
+    did, kid = did_pkh(PKH)
+    public = PKH.public_key.to_bytes()
+    jwk = {"kty": "EC", "crv": "secp256k1", "x": b64u(public[:32]), "y": b64u(public[32:]), "d": b64u(PKH.to_bytes())}
+    options = {"proofPurpose": "authentication", "verificationMethod": kid, "challenge": NONCE, "created": NOW_TEXT}
+    if proof_type:
+        options["type"] = proof_type
+    presentation = {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiablePresentation"],
+                    "holder": did}
+    signed = json.loads(await didkit.issue_presentation(json.dumps(presentation), json.dumps(options), json.dumps(jwk)))
+    header_text, _, signature_text = signed["proof"]["jws"].split(".")
+    alg = json.loads(b64u_decode(header_text))["alg"]
+    signed["proof"]["jws"] = f"{header_text}..{b64u(change(b64u_decode(signature_text)))}"
+    result = json.loads(await didkit.verify_presentation(json.dumps(signed), json.dumps(
+        {"proofPurpose": "authentication", "challenge": NONCE})))
+    verdict = "accepts" if not result["errors"] else f"refuses ({'; '.join(result['errors'])})"
+    return f"didkit {version('didkit')}'s own verifier {verdict} {what} of an {alg} {signed['proof']['type']} " \
+           f"proof it issued for this account"
+
+
 CASES = []
+REFERENCE_PASSES = []
 
 
-async def case(name, token, expect, *, subject=None, reason=None, attack=None, note=None):
+async def case(name, token, expect, *, subject=None, issuer=None, reason=None, attack=None, note=None, also=None):
     write(name + ".jws", token + "\n")
     entry = {"name": name, "credential": name + ".jws", "expect": expect}
     if expect == "accept":
         entry["subject"] = subject
+        if issuer:
+            entry["issuer"] = issuer
     else:
         entry.update(reason=reason, attack=attack)
     passed, words = await reference(token)
     if expect == "accept" and not passed:
         raise SystemExit(f"{name}: the reference refuses an accept case: {words}")
-    if expect == "reject" and passed and note:
-        words += f" ({note})"
+    if expect == "reject" and passed:
+        REFERENCE_PASSES.append(name)
+        if note:
+            words += f" ({note})"
+    if also:
+        words += f"; {also}"
     entry["reference"] = words
     CASES.append(entry)
 
@@ -292,16 +399,84 @@ async def main():
     await case("base58_invalid_char", jws(ED, f"{bad}#{msid[:10]}0{msid[11:]}", claims(bad)), "reject",
                reason="malformed", attack="did:key whose base58btc text contains '0'")
 
+    await pkh_cases(claims_only)
+
     write("manifest.json", json.dumps({
         "kind": "did", "generator": "Tools/gen-identity-fixtures (did.py)",
-        "libraries": {name: version(name) for name in ("didkit", "cryptography", "base58")},
+        "libraries": {name: version(name) for name in ("didkit", "cryptography", "base58", "eth-keys", "eth-utils")},
         "now": NOW_TEXT, "options": OPTIONS, "cases": CASES}, indent=2) + "\n")
     accepts = sum(c["expect"] == "accept" for c in CASES)
     print(f"did: {len(CASES)} cases ({accepts} accept, {len(CASES) - accepts} reject)")
     for entry in CASES:
-        if entry["expect"] == "reject" and "verifies" in entry["reference"]:
+        if entry["name"] in REFERENCE_PASSES:
             print(f"  reference passes key and signature: {entry['name']}: {entry['reference']}")
+
+
+async def pkh_cases(claims_only):
+    """did:pkh:eip155 proofs (ES256K-R), all by PKH unless the case says otherwise."""
+    did, kid = did_pkh(PKH)
+    for name, (case_did, case_kid) in (("pkh_eip155_1", (did, kid)),
+                                       ("pkh_eip155_1_checksummed", did_pkh(PKH, checksummed=True)),
+                                       ("pkh_eip155_137", did_pkh(PKH, chain=137))):
+        await case(name, pkh_jws(PKH, case_kid, claims(case_did)), "accept", subject=case_did, issuer="did:pkh")
+
+    # Signer and signature encodings.
+    await case("pkh_wrong_signer", pkh_jws(PKH_OTHER, kid, claims(did)), "reject", reason="address",
+               attack="ES256K-R signature by another account's key: it recovers that account, not the DID's")
+    await case("pkh_high_s", pkh_jws(PKH, kid, claims(did), change=high_s_twin), "reject", reason="malleable",
+               attack="the high-s twin of a valid ES256K-R signature (s' = n - s, recovery id flipped)",
+               also=await didkit_own_verifier(high_s_twin))
+    v27 = lambda signature: signature[:64] + bytes([signature[64] + 27])  # noqa: E731
+    await case("pkh_v_27", pkh_jws(PKH, kid, claims(did), change=v27), "reject", reason="malleable",
+               attack="recovery id written Ethereum-style as 27/28 instead of ES256K-R's 0/1",
+               also=await didkit_own_verifier(v27))
+    drop_v = lambda signature: signature[:64]  # noqa: E731
+    await case("pkh_signature_64_bytes", pkh_jws(PKH, kid, claims(did), change=drop_v), "reject", reason="signature",
+               attack="ES256K-R signature without its recovery byte (r||s, 64 bytes)",
+               note="did-jwt's verifyRecoverableES256K reads 64 bytes this way; we require r||s||v",
+               also=await didkit_own_verifier(drop_v))
+    await case("pkh_alg_es256k", pkh_jws(PKH, kid, claims(did), alg="ES256K", change=drop_v), "reject",
+               reason="algorithm", attack="alg ES256K (r||s, no recovery id) against the account's recovery method",
+               note="did-jwt's verifyES256K falls back to recovery for blockchainAccountId methods; "
+                    "we require ES256K-R",
+               also=await didkit_own_verifier(lambda signature: signature, proof_type=None,
+                                             what="the unchanged signature"))
+
+    # The DID URL and the binding between iss and kid.
+    await case("pkh_fragment_not_blockchain_account_id", pkh_jws(PKH, did + "#controller", claims(did)), "reject",
+               reason="verification_method", attack="kid fragment #controller instead of #blockchainAccountId")
+    other_did = did_pkh(PKH_OTHER)[0]
+    await case("pkh_iss_differs_from_kid", pkh_jws(PKH, kid, claims(other_did)), "reject",
+               reason="verification_method",
+               attack="iss is another account's did:pkh; kid and signature are this one's",
+               note=claims_only)
+    await case("pkh_expired", pkh_jws(PKH, kid, claims(did, iat=NOW - 4200, exp=NOW - 3600)), "reject",
+               reason="expired", attack="exp an hour ago", note=claims_only)
+
+    # DID syntax: namespace, chain id, address checksum.
+    solana = f"did:pkh:solana:4sGjMW1sUnHzSxGspuhpqLDx6wiyjNtZ:{base58.b58encode(raw_public(ED)).decode()}"
+    await case("pkh_solana_namespace", jws(ED, solana + "#controller", claims(solana)), "reject", reason="unsupported",
+               attack="did:pkh:solana (an Ed25519 account, EdDSA by its key): a namespace we do not verify",
+               note="we verify the eip155 namespace only")
+    zero_did = did.replace(":eip155:1:", ":eip155:01:")
+    await case("pkh_chain_leading_zero", pkh_jws(PKH, zero_did + "#blockchainAccountId", claims(zero_did)), "reject",
+               reason="malformed", attack="chain id written 01: a second DID text for chain 1's account",
+               note="didkit does not check the chain id's form")
+    checksummed = PKH.public_key.to_checksum_address()
+    letter = next(i for i, c in enumerate(checksummed) if i >= 2 and c.isalpha())
+    bad = checksummed[:letter] + checksummed[letter].swapcase() + checksummed[letter + 1:]
+    digits = bad[2:]
+    assert any(c.isupper() for c in digits) and any(c.islower() for c in digits) and not is_checksum_address(bad)
+    bad_did = f"did:pkh:eip155:1:{bad}"
+    await case("pkh_bad_checksum", pkh_jws(PKH, bad_did + "#blockchainAccountId", claims(bad_did)), "reject",
+               reason="malformed", attack=f"mixed-case address with one letter's case flipped ({bad}): not EIP-55",
+               note=f"didkit does not check EIP-55; eth-utils {version('eth-utils')} is_checksum_address is False")
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # didkit's runtime threads race the interpreter's shutdown (a segfault or abort at exit, now and then): the
+    # files are written and closed by now, so leave without finalizing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -9,6 +9,8 @@ public enum CredentialKind: String, Sendable, CaseIterable {
     case siwe
     case did
     case hmac
+    /// A bearer API key checked against the store's peppered hashes (``APIKeys``).
+    case apiKey = "api_key"
 }
 
 /// Turns one kind of credential into a ``Principal``, or refuses it with an ``IdentityError``.

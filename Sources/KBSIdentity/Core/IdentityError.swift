@@ -36,6 +36,8 @@ public struct IdentityError: Error, Sendable, CustomStringConvertible, Equatable
         case inResponseTo = "in_response_to"
         case status
         case verificationMethod = "verification_method"
+        /// A session or API key that was revoked.
+        case revoked
         /// The verifier's own trust options are unusable (a JWKS file that does not parse, no key configured).
         case configuration
     }

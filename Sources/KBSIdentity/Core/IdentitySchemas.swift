@@ -7,7 +7,7 @@ public import KBSClaims
 /// shows is what a policy reads.
 public enum IdentitySchemas {
     /// `Principal` and one record per credential kind.
-    public static let all: [ClaimSchema] = [principal, jwt, saml, eip191, eip712, siwe, did, hmac]
+    public static let all: [ClaimSchema] = [principal, jwt, saml, eip191, eip712, siwe, did, hmac, apiKey]
 
     /// `registry` with every identity schema added.
     public static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
@@ -22,7 +22,7 @@ public enum IdentitySchemas {
         fields: [
             .init("subject", .string, doc: "a JWT `sub`, an EIP-55 address, a DID, an API key id"),
             .init("issuer", .string, doc: "the token issuer, `eip155:<chain>`, `did:<method>`, `hmac`"),
-            .init("method", .string, doc: "the credential kind: jwt, saml, eip191, eip712, siwe, did, hmac"),
+            .init("method", .string, doc: "the credential kind: jwt, saml, eip191, eip712, siwe, did, hmac, api_key"),
             .init("verified_at", .time, doc: "when the credential was verified"),
             .init("jwt", .record(jwt.record), optional: true, doc: "present when method is jwt"),
             .init("saml", .record(saml.record), optional: true, doc: "present when method is saml"),
@@ -31,6 +31,7 @@ public enum IdentitySchemas {
             .init("siwe", .record(siwe.record), optional: true, doc: "present when method is siwe"),
             .init("did", .record(did.record), optional: true, doc: "present when method is did"),
             .init("hmac", .record(hmac.record), optional: true, doc: "present when method is hmac"),
+            .init("api_key", .record(apiKey.record), optional: true, doc: "present when method is api_key"),
         ])
 
     public static let jwt = ClaimSchema(
@@ -99,6 +100,7 @@ public enum IdentitySchemas {
             .init("verification_method", .string, doc: "the DID URL of the key that signed"),
             .init("key_type", .string, doc: "Ed25519, P-256, P-384 or secp256k1"),
             .init("alg", .string, doc: "the JWS algorithm"),
+            .init("chain_id", .string, optional: true, doc: "did:pkh: the account's CAIP-2 chain, e.g. eip155:1"),
         ])
 
     public static let hmac = ClaimSchema(
@@ -108,4 +110,9 @@ public enum IdentitySchemas {
             .init("covered", .list(.string), doc: "the covered components, e.g. @method, content-digest"),
             .init("created", .time, doc: "the signature's `created` time"),
         ])
+
+    public static let apiKey = ClaimSchema(
+        typeName: "APIKeyClaims",
+        summary: "a bearer API key checked against its peppered hash",
+        fields: [.init("key_id", .string, doc: "the key's public id")])
 }

@@ -14,6 +14,7 @@ public enum VerifierFactory {
         .did: (["audience"], ["nonce"]),
         .hmac: (["keys"], []),
         .saml: (["idp_cert", "issuer", "sp_entity_id", "acs_url"], ["request_id"]),
+        .apiKey: ([], []),
     ]
 
     /// A verifier of `kind` configured by `options`; `configuration` errors name the option at fault.
@@ -58,6 +59,8 @@ public enum VerifierFactory {
                 throw IdentityError(.configuration, "cannot read the key file \(path("keys")!)")
             }
             return HTTPSignatureVerifier(keys: try HTTPSignatureVerifier.keys(fromJSON: Array(data)), replay: replay)
+        case .apiKey:
+            throw IdentityError(.configuration, "API keys are checked against the server's store (`kbs serve`), not from the command line")
         case .saml:
             guard let pem = FileManager.default.contents(atPath: path("idp_cert")!) else {
                 throw IdentityError(.configuration, "cannot read the IdP certificate file \(path("idp_cert")!)")

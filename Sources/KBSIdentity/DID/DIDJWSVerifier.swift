@@ -2,7 +2,8 @@ public import Foundation
 import KBSClaims
 
 /// A compact JWS signed by a DID's key: the header `kid` is a DID URL naming the verification method, the
-/// payload `{iss: DID, aud, nonce, iat, exp}` binds our challenge. did:key and did:jwk are resolved locally.
+/// payload `{iss: DID, aud, nonce, iat, exp}` binds our challenge. did:key and did:jwk are resolved locally;
+/// did:pkh (eip155) names an Ethereum account, proved by an `ES256K-R` signature that recovers to it.
 public struct DIDJWSVerifier: CredentialVerifier {
     public var kind: CredentialKind { .did }
     /// The `aud` the proof must name (this KBS).
@@ -19,19 +20,42 @@ public struct DIDJWSVerifier: CredentialVerifier {
     public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let jws = try CompactJWS(credential)
-        let algorithm = try jws.algorithm(allowed: [.edDSA, .es256, .es384, .es256k])
         try jws.checkHeaderKeySources()
         guard let keyID = try jws.keyID(), let hash = keyID.firstIndex(of: "#") else {
             throw IdentityError(.verificationMethod, "the header `kid` must be a DID URL with a fragment")
         }
-        let did = String(keyID[..<hash])
+        let did = String(keyID[..<hash]), fragment = keyID[keyID.index(after: hash)...]
+        if did.hasPrefix("did:pkh:") {
+            // An account, not a key: the signature recovers a key whose address must be the account's.
+            let account = try DIDPKH(did)
+            guard fragment == DIDPKH.fragment else {
+                throw IdentityError(.verificationMethod, "`#\(fragment.prefix(60))` is not did:pkh's `#\(DIDPKH.fragment)`")
+            }
+            guard jws.header["alg"]?.stringValue == DIDPKH.algorithm else {
+                throw IdentityError(.algorithm, "a did:pkh proof is signed with \(DIDPKH.algorithm)")
+            }
+            try account.verify(jws.signature, over: jws.signingInput)
+            try checkClaims(jws, did: did, now: now)
+            return Principal(subject: did, issuer: "did:pkh", method: .did, verifiedAt: time, attributes: [
+                "verification_method": .string(keyID), "key_type": .string("EC secp256k1 (Ethereum account)"),
+                "alg": .string(DIDPKH.algorithm), "chain_id": .string(account.chain),
+            ])
+        }
+        let algorithm = try jws.algorithm(allowed: [.edDSA, .es256, .es384, .es256k])
         let resolved = try DIDResolver.resolve(did)
-        guard keyID[keyID.index(after: hash)...] == resolved.fragment else {
-            throw IdentityError(.verificationMethod, "`#\(keyID[keyID.index(after: hash)...].prefix(60))` is not a verification method of the DID")
+        guard fragment == resolved.fragment else {
+            throw IdentityError(.verificationMethod, "`#\(fragment.prefix(60))` is not a verification method of the DID")
         }
         guard algorithm.fits(resolved.key) else { throw IdentityError(.algorithm, "\(algorithm.rawValue) does not fit the DID's \(resolved.key.name) key") }
         try algorithm.verify(jws.signature, over: jws.signingInput, with: resolved.key)
+        try checkClaims(jws, did: did, now: now)
+        return Principal(subject: did, issuer: "did:" + resolved.method, method: .did, verifiedAt: time, attributes: [
+            "verification_method": .string(keyID), "key_type": .string(resolved.key.name), "alg": .string(algorithm.rawValue),
+        ])
+    }
 
+    /// The proof's claims: `iss` is the signing DID, `aud` names us, the nonce is ours, and it is within its times.
+    private func checkClaims(_ jws: CompactJWS, did: String, now: Int64) throws(IdentityError) {
         let claims = try CredentialJSON.object(jws.payload, what: "proof claims")
         guard let issuer = try CredentialJSON.string(claims, "iss", in: "claims") else { throw IdentityError(.missingClaim, "the proof has no `iss`") }
         guard issuer == did else { throw IdentityError(.verificationMethod, "the proof is signed by another DID's key than its `iss`") }
@@ -48,8 +72,5 @@ public struct DIDJWSVerifier: CredentialVerifier {
             }
         }
         try JWTVerifier.checkTimes(claims, now: now)
-        return Principal(subject: did, issuer: "did:" + resolved.method, method: .did, verifiedAt: time, attributes: [
-            "verification_method": .string(keyID), "key_type": .string(resolved.key.name), "alg": .string(algorithm.rawValue),
-        ])
     }
 }

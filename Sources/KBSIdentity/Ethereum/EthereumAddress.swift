@@ -44,6 +44,11 @@ enum EthereumSignature {
     /// Parses `0x` + 130 hex digits; `v` must be 27/28 or 0/1.
     static func parse(_ text: String) throws(IdentityError) -> (compact: [UInt8], recoveryID: Int32) {
         guard let bytes = HexText.decode(text, prefixed: true) else { throw IdentityError(.malformed, "the signature is not 0x-prefixed hex") }
+        return try parse(bytes)
+    }
+
+    /// Parses the 65 bytes `r ‖ s ‖ v`.
+    static func parse(_ bytes: [UInt8]) throws(IdentityError) -> (compact: [UInt8], recoveryID: Int32) {
         guard bytes.count == 65 else { throw IdentityError(.malformed, "the signature is \(bytes.count) bytes; r ‖ s ‖ v is 65") }
         let recoveryID: Int32
         switch bytes[64] {
@@ -56,7 +61,16 @@ enum EthereumSignature {
 
     /// The address that signed `digest`, refusing high-s, out-of-range and unrecoverable signatures.
     static func signer(of text: String, digest: [UInt8]) throws(IdentityError) -> EthereumAddress {
-        let (compact, recoveryID) = try parse(text)
+        try signer(of: try parse(text), digest: digest)
+    }
+
+    /// The address that signed `digest` with the 65 bytes `r ‖ s ‖ v` (a JWS `ES256K-R` signature).
+    static func signer(of bytes: [UInt8], digest: [UInt8]) throws(IdentityError) -> EthereumAddress {
+        try signer(of: try parse(bytes), digest: digest)
+    }
+
+    private static func signer(of parsed: (compact: [UInt8], recoveryID: Int32), digest: [UInt8]) throws(IdentityError) -> EthereumAddress {
+        let (compact, recoveryID) = parsed
         let key: Secp256k1.PublicKey
         do {
             key = try Secp256k1.recover(compact, recoveryID: recoveryID, digest: digest)
