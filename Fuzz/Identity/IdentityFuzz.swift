@@ -22,7 +22,7 @@ import KBSIdentity
 
 /// The kinds this binary fuzzes, by the name Tools/fuzz and KBS_FUZZ_TARGET use. Each entry builds the kind's
 /// verifiers once and returns the per-input check.
-let identityFuzzTargets: [(name: String, make: () -> IdentityFuzzCheck)] = [
+let identityFuzzTargets: [(name: String, make: @Sendable () -> IdentityFuzzCheck)] = [
     ("jwt", makeJWTFuzzCheck),
     ("siwe", makeSIWEFuzzCheck),
     ("saml", makeSAMLFuzzCheck),

@@ -736,13 +736,11 @@ def main():
                                       assertion_options={"sc_in_response_to": REQUEST_ID}), "accept",
          options={"request_id": REQUEST_ID},
          attack="SP-initiated: Response and SubjectConfirmationData InResponseTo equal request_id")
-    case("valid_with_request_id_response_only", doc("valid_with_request_id_response_only", sign_response=True,
-                                                    response_options={"in_response_to": REQUEST_ID}), "accept",
-         options={"request_id": REQUEST_ID},
-         attack="SP-initiated: Response InResponseTo equals request_id; SubjectConfirmationData has none",
-         reference_disagrees=True, note="pysaml2 wants the SubjectConfirmationData InResponseTo too, as SAML "
-                                        "profiles 4.1.4.2 says an SP-initiated bearer confirmation MUST carry; "
-                                        "our rule checks it when present")
+    case("in_response_to_missing_subject_confirmation", doc("in_response_to_missing_subject_confirmation", sign_response=True,
+                                                     response_options={"in_response_to": REQUEST_ID}), "reject",
+         reason="in_response_to", options={"request_id": REQUEST_ID},
+         attack="SP-initiated: Response InResponseTo equals request_id, but the bearer SubjectConfirmationData has "
+                "none, which SAML profiles 4.1.4.2 requires of an answer to an AuthnRequest")
     case("valid_attributes", doc("valid_attributes", sign_assertion=True,
                                  assertion_options={"attributes": ATTRIBUTES}), "accept",
          attributes=ATTRIBUTES_EXPECTED,

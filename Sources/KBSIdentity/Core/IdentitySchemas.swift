@@ -60,6 +60,7 @@ public enum IdentitySchemas {
             .init("name_id_format", .string, optional: true, doc: "the NameID Format URI"),
             .init("session_index", .string, optional: true, doc: "the AuthnStatement SessionIndex"),
             .init("authn_context", .string, optional: true, doc: "the AuthnContextClassRef, e.g. …:PasswordProtectedTransport"),
+            .init("session_not_on_or_after", .time, optional: true, doc: "the IdP's SessionNotOnOrAfter: sessions end by then"),
         ])
 
     public static let eip191 = ClaimSchema(

@@ -36,7 +36,8 @@ public struct DIDJWSVerifier: CredentialVerifier {
             }
             try account.verify(jws.signature, over: jws.signingInput)
             try checkClaims(jws, did: did, now: now)
-            return Principal(subject: did, issuer: "did:pkh", method: .did, verifiedAt: time, attributes: [
+            // One account, one principal: the subject spells the address in EIP-55 form however the proof wrote it.
+            return Principal(subject: account.canonical, issuer: "did:pkh", method: .did, verifiedAt: time, attributes: [
                 "verification_method": .string(keyID), "key_type": .string("EC secp256k1 (Ethereum account)"),
                 "alg": .string(DIDPKH.algorithm), "chain_id": .string(account.chain),
             ])

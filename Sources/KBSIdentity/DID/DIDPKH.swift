@@ -26,6 +26,9 @@ struct DIDPKH {
         address = try EthereumAddress(String(parts[4]))
     }
 
+    /// The DID with the address in EIP-55 form.
+    var canonical: String { "did:pkh:" + chain + ":" + address.checksummed }
+
     /// Checks a 65-byte `ES256K-R` signature over `input` recovers to this account.
     func verify(_ signature: [UInt8], over input: [UInt8]) throws(IdentityError) {
         guard signature.count == 65 else { throw IdentityError(.signature, "an ES256K-R signature is 65 bytes, not \(signature.count)") }

@@ -47,6 +47,7 @@ public struct SAMLVerifier: CredentialVerifier {
         if let format = claims.nameIDFormat { attributes["name_id_format"] = .string(format) }
         if let session = claims.sessionIndex { attributes["session_index"] = .string(session) }
         if let context = claims.authnContext { attributes["authn_context"] = .string(context) }
+        if let end = claims.sessionEnd { attributes["session_not_on_or_after"] = .time(end) }
         return Principal(subject: claims.subject, issuer: issuer, method: .saml, verifiedAt: time, attributes: attributes)
     }
 
@@ -58,6 +59,8 @@ public struct SAMLVerifier: CredentialVerifier {
         var nameIDFormat: String?
         var sessionIndex: String?
         var authnContext: String?
+        /// The IdP's `SessionNotOnOrAfter`: no session started from this login outlives it.
+        var sessionEnd: Int64?
         var attributes: [String: [String]]
     }
 
@@ -116,11 +119,15 @@ public struct SAMLVerifier: CredentialVerifier {
                 attributes[name, default: []] += attribute.elements("AttributeValue", in: saml).map(\.text)
             }
         }
-        let authn = try assertion.element("AuthnStatement", in: saml)
-        let context = try authn?.element("AuthnContext", in: saml)?.element("AuthnContextClassRef", in: saml)?.text
+        // Web SSO (profiles §4.1.4.2) needs an authentication statement: an assertion of attributes alone is no login.
+        guard let authn = try assertion.element("AuthnStatement", in: saml) else {
+            throw IdentityError(.missingClaim, "the assertion has no <AuthnStatement>")
+        }
+        let sessionEnd = try Self.time(authn.attribute("SessionNotOnOrAfter"), "SessionNotOnOrAfter")
+        let context = try authn.element("AuthnContext", in: saml)?.element("AuthnContextClassRef", in: saml)?.text
         return Claims(subject: subject, assertionID: assertionID, expiry: [expiry, conditionsExpiry].compactMap { $0 }.min(),
-            nameIDFormat: nameID.attribute("Format"), sessionIndex: authn?.attribute("SessionIndex"), authnContext: context,
-            attributes: attributes)
+            nameIDFormat: nameID.attribute("Format"), sessionIndex: authn.attribute("SessionIndex"), authnContext: context,
+            sessionEnd: sessionEnd, attributes: attributes)
     }
 
     /// A bearer `SubjectConfirmation` for our ACS URL that has not expired; returns its `NotOnOrAfter`.
@@ -144,7 +151,8 @@ public struct SAMLVerifier: CredentialVerifier {
                 continue
             }
             do throws(IdentityError) {
-                try checkInResponseTo(data.attribute("InResponseTo"), required: false)
+                // Profiles §4.1.4.2: a bearer confirmation answering an AuthnRequest carries its id too.
+                try checkInResponseTo(data.attribute("InResponseTo"), required: true)
             } catch {
                 failure = error
                 continue
