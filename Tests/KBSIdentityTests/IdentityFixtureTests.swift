@@ -66,16 +66,25 @@ struct IdentityFixtureTests {
         }
     }
 
-    @Test(arguments: cases)
-    func artifactGetsItsRecordedOutcome(_ fixture: Case) async throws {
+    /// Verifies `fixture` as its manifest says (after its `after` case, with the same replay state).
+    static func outcome(of fixture: Case) async throws -> Result<Principal, IdentityError> {
         let verifier = try VerifierFactory.make(kind: fixture.kind, options: fixture.options, directory: fixture.directory)
         if let after = fixture.after, let first = Self.cases.first(where: { $0.kind == fixture.kind && $0.name == after }) {
             let bytes = try #require(FileManager.default.contents(atPath: fixture.directory + "/" + first.credential))
             _ = try await verifier.verify(Array(bytes), at: fixture.now)
         }
         let bytes = try #require(FileManager.default.contents(atPath: fixture.directory + "/" + fixture.credential))
-        do {
-            let principal = try await verifier.verify(Array(bytes), at: fixture.now)
+        do throws(IdentityError) {
+            return .success(try await verifier.verify(Array(bytes), at: fixture.now))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    @Test(arguments: cases)
+    func artifactGetsItsRecordedOutcome(_ fixture: Case) async throws {
+        switch try await Self.outcome(of: fixture) {
+        case .success(let principal):
             #expect(fixture.expect == "accept", "accepted, but the fixture expects \(fixture.reason ?? "?")")
             if let subject = fixture.subject { #expect(principal.subject == subject) }
             if let issuer = fixture.issuer { #expect(principal.issuer == issuer) }
@@ -89,7 +98,7 @@ struct IdentityFixtureTests {
                 }
                 #expect(actual == expected, "attribute `\(name)`")
             }
-        } catch {
+        case .failure(let error):
             #expect(fixture.expect == "reject", "refused (\(error)), but the fixture expects acceptance")
             if fixture.expect == "reject" { #expect(error.reason.rawValue == fixture.reason, "\(error)") }
         }
