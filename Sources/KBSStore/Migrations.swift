@@ -27,6 +27,40 @@ enum Migrations {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-sessions-api-keys-single-use") { db in
+            try db.execute(
+                sql: """
+                    -- Sessions by the SHA-256 of their id: a copy of the database hands out no live session.
+                    CREATE TABLE session (
+                        id_hash BLOB PRIMARY KEY,
+                        subject TEXT NOT NULL,
+                        issuer TEXT NOT NULL,
+                        method TEXT NOT NULL,
+                        principal TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        revoked_at INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX session_by_subject ON session (subject, expires_at);
+                    -- API keys by id; the secret only as HMAC-SHA256 under a pepper kept outside the database.
+                    CREATE TABLE api_key (
+                        key_id TEXT PRIMARY KEY,
+                        secret_hash BLOB NOT NULL,
+                        subject TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER,
+                        revoked_at INTEGER
+                    ) WITHOUT ROWID;
+                    -- Single-use values (SIWE nonces, SAML assertion ids, RFC 9421 nonces) until they expire.
+                    CREATE TABLE single_use (
+                        namespace TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        PRIMARY KEY (namespace, value)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX single_use_by_expiry ON single_use (expires_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+
+/// A stored login session (see `KBSIdentity.Sessions`); the id is known here only by its hash.
+public struct StoredSession: Sendable, Equatable {
+    public var subject: String
+    public var issuer: String
+    public var method: String
+    public var principalJSON: String
+    public var createdAt: Int64
+    public var expiresAt: Int64
+    public var revokedAt: Int64?
+
+    /// Creates a session row.
+    public init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
+        revokedAt: Int64? = nil)
+    {
+        self.subject = subject
+        self.issuer = issuer
+        self.method = method
+        self.principalJSON = principalJSON
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// A stored bearer API key: its id, the peppered hash of its secret, whom it stands for.
+public struct StoredAPIKey: Sendable, Equatable {
+    public var keyID: String
+    public var secretHash: [UInt8]
+    public var subject: String
+    public var createdAt: Int64
+    public var expiresAt: Int64?
+    public var revokedAt: Int64?
+
+    /// Creates an API key row.
+    public init(keyID: String, secretHash: [UInt8], subject: String, createdAt: Int64, expiresAt: Int64? = nil, revokedAt: Int64? = nil) {
+        self.keyID = keyID
+        self.secretHash = secretHash
+        self.subject = subject
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+extension Store {
+    /// Stores a new session; a second session under the same id hash is refused.
+    public func insertSession(idHash: [UInt8], _ session: StoredSession) throws(StoreError) {
+        guard idHash.count == 32 else { throw StoreError(.invalid, "a session id hash is 32 bytes") }
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO session (id_hash, subject, issuer, method, principal, created_at, expires_at, revoked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+                    """,
+                arguments: [Data(idHash), session.subject, session.issuer, session.method, session.principalJSON, session.createdAt,
+                    session.expiresAt])
+        }
+    }
+
+    /// The session stored under `idHash`, revoked or not.
+    public func session(idHash: [UInt8]) throws(StoreError) -> StoredSession? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id_hash = ?", arguments: [Data(idHash)]).map { row in
+                StoredSession(subject: row["subject"], issuer: row["issuer"], method: row["method"], principalJSON: row["principal"],
+                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+            }
+        }
+    }
+
+    /// Revokes one session at `time`; false when there is none.
+    public func revokeSession(idHash: [UInt8], at time: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE session SET revoked_at = COALESCE(revoked_at, ?) WHERE id_hash = ?", arguments: [time, Data(idHash)])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Revokes every live session of `subject`; returns how many.
+    public func revokeSessions(subject: String, at time: Int64) throws(StoreError) -> Int {
+        try write { db in
+            try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL AND expires_at > ?",
+                arguments: [time, subject, time])
+            return db.changesCount
+        }
+    }
+
+    /// Stores a new API key.
+    public func insertAPIKey(_ key: StoredAPIKey) throws(StoreError) {
+        guard !key.keyID.isEmpty, key.keyID.utf8.count <= 64, key.secretHash.count == 32 else {
+            throw StoreError(.invalid, "an API key needs an id of 1 to 64 bytes and a 32-byte hash")
+        }
+        try write { db in
+            try db.execute(
+                sql: "INSERT INTO api_key (key_id, secret_hash, subject, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
+                arguments: [key.keyID, Data(key.secretHash), key.subject, key.createdAt, key.expiresAt])
+        }
+    }
+
+    /// The API key `keyID`, revoked or not.
+    public func apiKey(_ keyID: String) throws(StoreError) -> StoredAPIKey? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map { row in
+                StoredAPIKey(keyID: row["key_id"], secretHash: [UInt8](row["secret_hash"] as Data), subject: row["subject"],
+                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+            }
+        }
+    }
+
+    /// Revokes an API key; false when there is none.
+    public func revokeAPIKey(_ keyID: String, at time: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE api_key SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?", arguments: [time, keyID])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Records a single-use `value` until `expiry`; false when it is already recorded and unexpired. Expired rows
+    /// are swept in the same transaction, so the table holds only what can still be replayed.
+    public func useOnce(_ value: String, namespace: String, expiry: Int64, now: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM single_use WHERE expires_at <= ?", arguments: [now])
+            try db.execute(sql: "INSERT INTO single_use (namespace, value, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                arguments: [namespace, value, expiry])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import KBSStore
+import Testing
+
+/// Sessions, API keys and single-use values persist, survive reopening, and revoke.
+struct IdentityStoreTests {
+    static let hash = [UInt8](repeating: 0xAB, count: 32)
+
+    @Test func sessionsPersistAndRevoke() throws {
+        let (store, directory) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let session = StoredSession(subject: "alice", issuer: "https://idp", method: "jwt", principalJSON: #"{"subject":"alice"}"#,
+            createdAt: 100, expiresAt: 200)
+        try store.insertSession(idHash: Self.hash, session)
+        #expect(throws: StoreError.self) { try store.insertSession(idHash: Self.hash, session) }
+        #expect(throws: StoreError.self) { try store.insertSession(idHash: [1, 2, 3], session) }
+
+        let reopened = try Store(directory: directory)
+        #expect(try reopened.session(idHash: Self.hash) == session)
+        #expect(try reopened.session(idHash: [UInt8](repeating: 0, count: 32)) == nil)
+        #expect(try reopened.revokeSessions(subject: "alice", at: 150) == 1)
+        #expect(try reopened.session(idHash: Self.hash)?.revokedAt == 150)
+        #expect(try reopened.revokeSession(idHash: Self.hash, at: 160), "revoking again keeps the first time")
+        #expect(try reopened.session(idHash: Self.hash)?.revokedAt == 150)
+        #expect(try !reopened.revokeSession(idHash: [UInt8](repeating: 0, count: 32), at: 160))
+    }
+
+    @Test func apiKeysPersistAndRevoke() throws {
+        let (store, directory) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = StoredAPIKey(keyID: "0123456789abcdef", secretHash: Self.hash, subject: "ci-bot", createdAt: 1, expiresAt: 99)
+        try store.insertAPIKey(key)
+        #expect(throws: StoreError.self) { try store.insertAPIKey(key) }
+        #expect(throws: StoreError.self) { try store.insertAPIKey(StoredAPIKey(keyID: "", secretHash: Self.hash, subject: "x", createdAt: 1)) }
+        #expect(try Store(directory: directory).apiKey(key.keyID) == key)
+        #expect(try store.revokeAPIKey(key.keyID, at: 5))
+        #expect(try store.apiKey(key.keyID)?.revokedAt == 5)
+        #expect(try store.apiKey("nope") == nil)
+    }
+
+    @Test func singleUseValuesAreRefusedUntilTheyExpire() throws {
+        let (store, directory) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 200, now: 100))
+        #expect(try !store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 300, now: 150))
+        #expect(try store.useOnce("n1", namespace: "saml:idp", expiry: 300, now: 150), "namespaces are apart")
+        #expect(try !Store(directory: directory).useOnce("n1", namespace: "siwe:kbs.example", expiry: 300, now: 199),
+            "a restart forgets nothing")
+        #expect(try store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 400, now: 200), "usable again once expired")
+    }
+}
