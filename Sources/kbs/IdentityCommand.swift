@@ -16,13 +16,16 @@ struct IdentityCommand: AsyncParsableCommand {
             abstract: "Verify one credential and print the authenticated principal as JSON.",
             discussion: """
                 Trust options by kind (required first):
-                  jwt     --jwks FILE --issuer ISS --audience AUD [--nonce N] [--access-token] [--algorithms A,B] [--jwks-refresh FILE]
+                  jwt     --issuer ISS --audience AUD (--jwks FILE | --discovery) [--nonce N] [--access-token] [--algorithms A,B]
+                          [--jwks-refresh FILE] [--documents MAP]
                   saml    --idp-cert FILE --issuer IDP_ENTITY_ID --sp-entity-id ID --acs-url URL [--request-id ID]
                   eip191  --address 0x…
                   eip712  --address 0x… [--chain-id N] [--verifying-contract 0x…] [--domain-name NAME]
                   siwe    --domain HOST [--address 0x…] [--nonce N] [--chain-id N]
-                  did     --audience AUD [--nonce N]
+                  did     --audience AUD [--nonce N] [--documents MAP]
                   hmac    --keys FILE
+                --discovery finds the JWK Set through <issuer>/.well-known/openid-configuration; it and did:web fetch over
+                HTTPS (public addresses only, no redirects) unless --documents maps each URL to a local file.
                 The credential file holds what Fixtures/identity/FORMAT.md describes for its kind (`-` reads stdin).
                 A refusal prints `error: <reason>: <message>` and exits 1; the reason codes are listed there too.
                 """)
@@ -38,6 +41,8 @@ struct IdentityCommand: AsyncParsableCommand {
 
         @Option(help: "jwt: the issuer's JWKS file.") var jwks: String?
         @Option(help: "jwt: a JWKS file read once when a token names an unknown key (a rotation).") var jwksRefresh: String?
+        @Flag(help: "jwt: find the issuer's JWK Set through OpenID Connect Discovery.") var discovery = false
+        @Option(help: "jwt, did: a JSON map from HTTPS URL to local file, used instead of the network.") var documents: String?
         @Option(help: "jwt: the exact `iss` expected; saml: the IdP entity id.") var issuer: String?
         @Option(help: "saml: the IdP's signing certificate(s), PEM.") var idpCert: String?
         @Option(help: "saml: our SP entity id, which an Audience must name.") var spEntityId: String?
@@ -82,7 +87,7 @@ struct IdentityCommand: AsyncParsableCommand {
         /// The trust options given, named as ``VerifierFactory`` names them.
         var options: [String: String] {
             let given: [(String, String?)] = [
-                ("jwks", jwks), ("jwks_refresh", jwksRefresh), ("issuer", issuer), ("audience", audience), ("nonce", nonce),
+                ("jwks", jwks), ("jwks_refresh", jwksRefresh), ("discovery", discovery ? "true" : nil), ("documents", documents), ("issuer", issuer), ("audience", audience), ("nonce", nonce),
                 ("access_token", accessToken ? "true" : nil), ("algorithms", algorithms), ("address", address),
                 ("chain_id", chainId), ("verifying_contract", verifyingContract), ("domain_name", domainName),
                 ("domain", domain), ("keys", keys), ("idp_cert", idpCert), ("sp_entity_id", spEntityId), ("acs_url", acsUrl),

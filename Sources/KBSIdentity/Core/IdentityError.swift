@@ -38,6 +38,9 @@ public struct IdentityError: Error, Sendable, CustomStringConvertible, Equatable
         case verificationMethod = "verification_method"
         /// A session or API key that was revoked.
         case revoked
+        /// A document the credential needs (a did:web DID document, an issuer's JWK Set) could not be fetched
+        /// within policy: not https, a non-public address, a redirect, an error status, too large.
+        case fetch
         /// The verifier's own trust options are unusable (a JWKS file that does not parse, no key configured).
         case configuration
     }

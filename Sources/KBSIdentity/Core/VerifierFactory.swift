@@ -7,11 +7,11 @@ import Foundation
 public enum VerifierFactory {
     /// The options each kind takes; the first group is required.
     public static let options: [CredentialKind: (required: [String], optional: [String])] = [
-        .jwt: (["jwks", "issuer", "audience"], ["nonce", "access_token", "algorithms", "jwks_refresh"]),
+        .jwt: (["issuer", "audience"], ["jwks", "discovery", "documents", "nonce", "access_token", "algorithms", "jwks_refresh"]),
         .eip191: (["address"], []),
         .eip712: (["address"], ["chain_id", "verifying_contract", "domain_name"]),
         .siwe: (["domain"], ["address", "nonce", "chain_id"]),
-        .did: (["audience"], ["nonce"]),
+        .did: (["audience"], ["nonce", "documents"]),
         .hmac: (["keys"], []),
         .saml: (["idp_cert", "issuer", "sp_entity_id", "acs_url"], ["request_id"]),
         .apiKey: ([], []),
@@ -38,9 +38,21 @@ public enum VerifierFactory {
         }
         func flag(_ name: String) -> Bool { options[name].map { $0 == "true" || $0 == "1" || $0.isEmpty } ?? false }
 
+        // Documents come from the URL map when one is given, else over HTTPS under HTTPSFetcher's policy.
+        func fetcher() throws(IdentityError) -> any DocumentFetcher {
+            if let map = path("documents") { return try FileDocumentFetcher(mapPath: map) }
+            return HTTPSFetcher()
+        }
+
         switch kind {
         case .jwt:
-            let keys = IssuerKeys(source: FileKeySetSource(paths: [path("jwks")!] + (path("jwks_refresh").map { [$0] } ?? [])))
+            let source: any KeySetSource
+            switch (path("jwks"), flag("discovery")) {
+            case (let file?, false): source = FileKeySetSource(paths: [file] + (path("jwks_refresh").map { [$0] } ?? []))
+            case (nil, true): source = DiscoveryKeySetSource(issuer: options["issuer"]!, fetcher: try fetcher())
+            default: throw IdentityError(.configuration, "`jwt` takes its keys from --jwks FILE or --discovery, one of the two")
+            }
+            let keys = IssuerKeys(source: source)
             let algorithms = options["algorithms"].map { Set($0.split(separator: ",").map(String.init)) } ?? JWTVerifier.defaultAlgorithms
             return JWTVerifier(issuer: options["issuer"]!, audience: options["audience"]!, nonce: options["nonce"],
                 accessToken: flag("access_token"), algorithms: algorithms, keys: keys)
@@ -53,7 +65,7 @@ public enum VerifierFactory {
             return SIWEVerifier(domain: options["domain"]!, address: options["address"], nonce: options["nonce"],
                 chainID: try integer("chain_id"), replay: replay)
         case .did:
-            return DIDJWSVerifier(audience: options["audience"]!, nonce: options["nonce"])
+            return DIDJWSVerifier(audience: options["audience"]!, nonce: options["nonce"], fetcher: try fetcher())
         case .hmac:
             guard let data = FileManager.default.contents(atPath: path("keys")!) else {
                 throw IdentityError(.configuration, "cannot read the key file \(path("keys")!)")

@@ -2,7 +2,7 @@ public import Foundation
 import KBSClaims
 
 /// A compact JWS signed by a DID's key: the header `kid` is a DID URL naming the verification method, the
-/// payload `{iss: DID, aud, nonce, iat, exp}` binds our challenge. did:key and did:jwk are resolved locally;
+/// payload `{iss: DID, aud, nonce, iat, exp}` binds our challenge. did:key and did:jwk are resolved locally, did:web through a fetcher;
 /// did:pkh (eip155) names an Ethereum account, proved by an `ES256K-R` signature that recovers to it.
 public struct DIDJWSVerifier: CredentialVerifier {
     public var kind: CredentialKind { .did }
@@ -10,11 +10,14 @@ public struct DIDJWSVerifier: CredentialVerifier {
     public var audience: String
     /// The challenge the proof must carry, when one was issued.
     public var nonce: String?
+    /// Where did:web documents come from; nil refuses did:web as `unsupported`.
+    public var fetcher: (any DocumentFetcher)?
 
     /// Creates a verifier.
-    public init(audience: String, nonce: String? = nil) {
+    public init(audience: String, nonce: String? = nil, fetcher: (any DocumentFetcher)? = nil) {
         self.audience = audience
         self.nonce = nonce
+        self.fetcher = fetcher
     }
 
     public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
@@ -43,6 +46,16 @@ public struct DIDJWSVerifier: CredentialVerifier {
             ])
         }
         let algorithm = try jws.algorithm(allowed: [.edDSA, .es256, .es384, .es256k])
+        if did.hasPrefix("did:web:") {
+            guard let fetcher else { throw IdentityError(.unsupported, "did:web needs a document fetcher, and none is configured") }
+            let key = try await DIDWeb.resolve(did, fragment: fragment, fetcher: fetcher)
+            guard algorithm.fits(key) else { throw IdentityError(.algorithm, "\(algorithm.rawValue) does not fit the DID's \(key.name) key") }
+            try algorithm.verify(jws.signature, over: jws.signingInput, with: key)
+            try checkClaims(jws, did: did, now: now)
+            return Principal(subject: did, issuer: "did:web", method: .did, verifiedAt: time, attributes: [
+                "verification_method": .string(keyID), "key_type": .string(key.name), "alg": .string(algorithm.rawValue),
+            ])
+        }
         let resolved = try DIDResolver.resolve(did)
         guard fragment == resolved.fragment else {
             throw IdentityError(.verificationMethod, "`#\(fragment.prefix(60))` is not a verification method of the DID")
