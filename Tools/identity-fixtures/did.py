@@ -12,6 +12,14 @@ of each and compares its address with the resolved blockchainAccountId. For the 
 to a proof it issued itself (an EcdsaSecp256k1RecoverySignature2020 presentation, since didkit verifies JWS only
 inside presentations and credentials).
 
+did:web (the `web_` cases) is resolved over HTTPS, which didkit does itself (its resolver opens the connection), so
+didkit is not used for did:web: here a URL map, web-documents.json (`{"<https URL>": "<file>"}`, the `documents`
+option), stands in for the network. The reference follows the did:web Read steps to the document's URL, takes the
+document from the map, checks that its `id` is the DID resolved (did:web Read), reads it with pydid (the DID Core
+data model: dereferences the `kid`, lists `authentication`), and `cryptography` verifies the signature with the
+method's publicKeyJwk or publicKeyMultibase. didkit still derives every publicKeyMultibase (it is the did:key
+method-specific id of the key), which works offline.
+
 Run through Tools/gen-identity-fixtures (it makes the venv from did.txt). Writes only Fixtures/identity/did/.
 """
 import asyncio
@@ -25,6 +33,7 @@ from importlib.metadata import version
 
 import base58
 import didkit
+import pydid
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -34,6 +43,7 @@ from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError as EthValidationError
 from eth_utils import is_checksum_address, to_checksum_address
 from fixture_files import write_if_changed
+from pydid.doc.doc import DIDDocumentError
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 OUT = os.path.join(HERE, "..", "..", "Fixtures", "identity", "did")
@@ -77,6 +87,20 @@ P256 = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did p256"), "big"), 
 K1 = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did secp256k1"), "big"), ec.SECP256K1())
 PKH = eth.PrivateKey(seed("hanzo-kbs did pkh eip155"))
 PKH_OTHER = eth.PrivateKey(seed("hanzo-kbs did pkh eip155 other"))
+# did:web keys, one per verification method of the documents below.
+WEB_P256 = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did web p256"), "big"), ec.SECP256R1())
+WEB_ED = ed25519.Ed25519PrivateKey.from_private_bytes(seed("hanzo-kbs did web ed25519"))
+WEB_ASSERT = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did web assertion secp256k1"), "big"), ec.SECP256K1())
+WEB_PARTNER = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did web partner p256"), "big"), ec.SECP256R1())
+WEB_ALICE = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did web alice secp256k1"), "big"), ec.SECP256K1())
+WEB_PORT = ed25519.Ed25519PrivateKey.from_private_bytes(seed("hanzo-kbs did web port ed25519"))
+WEB_CAROL = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did web carol p256"), "big"), ec.SECP256R1())
+WEB_ERIN = ed25519.Ed25519PrivateKey.from_private_bytes(seed("hanzo-kbs did web erin ed25519"))
+WEB_OTHER = ec.derive_private_key(int.from_bytes(seed("hanzo-kbs did web other p256"), "big"), ec.SECP256R1())
+WEB_ATTACKER = ed25519.Ed25519PrivateKey.from_private_bytes(seed("hanzo-kbs did web attacker ed25519"))
+WEB_MAP_FILE = "web-documents.json"
+WEB_OPTIONS = {"documents": WEB_MAP_FILE}
+WEB_MAP = {}  # URL -> file name, filled by web_cases before any web case is recorded
 
 
 def raw_public(key):
@@ -246,6 +270,8 @@ async def reference(token):
     header_text, body_text, signature_text = token.split(".")
     header = json.loads(b64u_decode(header_text))
     kid, alg = header["kid"], header["alg"]
+    if kid.startswith("did:web:"):
+        return web_reference(kid, alg, f"{header_text}.{body_text}".encode(), b64u_decode(signature_text))
     try:
         document = json.loads(await didkit.resolve_did(kid.split("#")[0], "{}"))
     except didkit.DIDKitException as error:
@@ -294,9 +320,13 @@ CASES = []
 REFERENCE_PASSES = []
 
 
-async def case(name, token, expect, *, subject=None, issuer=None, reason=None, attack=None, note=None, also=None):
+async def case(name, token, expect, *, subject=None, issuer=None, reason=None, attack=None, note=None, also=None,
+               options=None):
     write(name + ".jws", token + "\n")
-    entry = {"name": name, "credential": name + ".jws", "expect": expect}
+    entry = {"name": name, "credential": name + ".jws"}
+    if options:
+        entry["options"] = options
+    entry["expect"] = expect
     if expect == "accept":
         entry["subject"] = subject
         if issuer:
@@ -400,10 +430,12 @@ async def main():
                reason="malformed", attack="did:key whose base58btc text contains '0'")
 
     await pkh_cases(claims_only)
+    await web_cases()
 
     write("manifest.json", json.dumps({
         "kind": "did", "generator": "Tools/gen-identity-fixtures (did.py)",
-        "libraries": {name: version(name) for name in ("didkit", "cryptography", "base58", "eth-keys", "eth-utils")},
+        "libraries": {name: version(name) for name in ("didkit", "cryptography", "base58", "eth-keys", "eth-utils",
+                                                       "pydid")},
         "now": NOW_TEXT, "options": OPTIONS, "cases": CASES}, indent=2) + "\n")
     accepts = sum(c["expect"] == "accept" for c in CASES)
     print(f"did: {len(CASES)} cases ({accepts} accept, {len(CASES) - accepts} reject)")
@@ -475,6 +507,161 @@ async def pkh_cases(claims_only):
     await case("pkh_bad_checksum", pkh_jws(PKH, bad_did + "#blockchainAccountId", claims(bad_did)), "reject",
                reason="malformed", attack=f"mixed-case address with one letter's case flipped ({bad}): not EIP-55",
                note=f"didkit does not check EIP-55; eth-utils {version('eth-utils')} is_checksum_address is False")
+
+
+# --- did:web: DID documents served from the URL map (web-documents.json) instead of HTTPS.
+
+WEB_HOST = "kbs-users.example"
+WEB_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1",
+               "https://w3id.org/security/multikey/v1", "https://w3id.org/security/suites/ed25519-2020/v1"]
+PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+
+def did_web_url(did):
+    """The did:web Read steps: ":" to "/", the port's percent-encoded colon decoded, https://, /.well-known when
+    there is no path, /did.json. Nothing else is decoded (so %2F stays %2F in the URL)."""
+    domain, *path = did.removeprefix("did:web:").split(":")
+    host = domain.replace("%3A", ":").replace("%3a", ":")
+    return "https://" + host + ("/" + "/".join(path) if path else "/.well-known") + "/did.json"
+
+
+def web_method(did, fragment, key, kind="JsonWebKey2020", controller=None, jwk=None):
+    """A verification method of `did` (DID Core §5.2): JsonWebKey2020 with publicKeyJwk, or Multikey /
+    Ed25519VerificationKey2020 with publicKeyMultibase (didkit's did:key method-specific id of the key)."""
+    method = {"id": f"{did}#{fragment}", "type": kind, "controller": controller or did}
+    if kind == "JsonWebKey2020":
+        method["publicKeyJwk"] = jwk or public_jwk(key)
+    else:
+        method["publicKeyMultibase"] = did_key(key)[0].removeprefix("did:key:")
+    return method
+
+
+def web_document(did, methods, authentication, document_id=None, **relationships):
+    """A DID document (DID Core §5): `id`, `verificationMethod`, and `authentication` (references, or embedded
+    methods); every DID URL in it absolute, as did:web asks."""
+    document = {"@context": WEB_CONTEXT, "id": document_id or did}
+    if methods:
+        document["verificationMethod"] = methods
+    document["authentication"] = authentication
+    document.update(relationships)
+    return document
+
+
+def web_reference(kid, alg, message, signature):
+    """Returns (key and signature check passed, words) for a did:web proof, resolved through the URL map."""
+    did = kid.split("#")[0]
+    url = did_web_url(did)
+    words = f"did:web Read gives {url}"
+    if url not in WEB_MAP:
+        return False, words + "; the map (the network here) has no document there: nothing to resolve"
+    with open(os.path.join(OUT, WEB_MAP[url])) as handle:
+        raw = json.load(handle)
+    if raw.get("id") != did:
+        return False, words + f"; its document's id is {raw.get('id')}, not the DID resolved (did:web Read: the id " \
+                              "of the resolved document MUST match the DID)"
+    label = f"pydid {version('pydid')}"
+    try:
+        document = pydid.deserialize_document(raw, strict=True)
+        method = document.dereference(kid)
+    except (DIDDocumentError, ValueError) as error:
+        return False, words + f"; {label} finds no verification method {kid.split('#', 1)[1]!r} in it ({error})"
+    words += f" ({WEB_MAP[url]}); {label} dereferences {kid} ({method.type})"
+    listed = [str(item) if isinstance(item, pydid.DIDUrl) else str(item.id) for item in document.authentication or []]
+    if kid not in listed:
+        return False, words + ", not listed under authentication (DID Core §5.3.1)"
+    if str(method.controller) != did:
+        return False, words + f", controlled by {method.controller}, not the DID"
+    if method.public_key_jwk is not None:
+        jwk, material = method.public_key_jwk, "publicKeyJwk"
+        private = [name for name in PRIVATE_JWK_MEMBERS if name in jwk]
+        if private:
+            return False, words + f"; its publicKeyJwk holds private member {private[0]!r} (DID Core §5.2.1: it " \
+                                  "MUST NOT)"
+    else:
+        material = "publicKeyMultibase"
+        decoded = base58.b58decode(method.public_key_multibase.removeprefix("z"))
+        assert method.public_key_multibase.startswith("z") and decoded[:2] == varint(ED25519_PUB) and len(decoded) == 34
+        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64u(decoded[2:])}
+    ok = verifies(jwk, alg, message, signature)
+    if ok is None:
+        return False, words + f"; alg {alg} does not fit its {material}"
+    return ok, words + f"; cryptography {'verifies' if ok else 'rejects'} the {alg} signature with its {material}" \
+                       " (didkit is not used for did:web: it resolves over the network)"
+
+
+async def web_cases():
+    """did:web proofs; each case adds the `documents` option (the URL map) to the manifest's options."""
+    root = f"did:web:{WEB_HOST}"
+    alice = f"did:web:{WEB_HOST}:users:alice"
+    port = f"did:web:{WEB_HOST}%3A8443"
+    mallory = f"did:web:{WEB_HOST}:users:mallory"
+    carol = f"did:web:{WEB_HOST}:users:carol"
+    erin = f"did:web:{WEB_HOST}:users:erin"
+    slashed = f"did:web:{WEB_HOST}:users%2Falice"
+    partner = "did:web:partner.example"
+    assert did_web_url(root) == f"https://{WEB_HOST}/.well-known/did.json"
+    assert did_web_url(alice) == f"https://{WEB_HOST}/users/alice/did.json"
+    assert did_web_url(port) == f"https://{WEB_HOST}:8443/.well-known/did.json"
+
+    carol_private = {**public_jwk(WEB_CAROL), "d": b64u(WEB_CAROL.private_numbers().private_value.to_bytes(32, "big"))}
+    documents = {
+        # The domain's DID: P-256 JWK (key-1), Ed25519 Multikey (key-2), a secp256k1 key for assertions only
+        # (key-3), and a key listed for authentication but controlled by another DID (key-4).
+        "web_root.did.json": (root, web_document(
+            root, [web_method(root, "key-1", WEB_P256), web_method(root, "key-2", WEB_ED, "Multikey"),
+                   web_method(root, "key-3", WEB_ASSERT), web_method(root, "key-4", WEB_PARTNER, controller=partner)],
+            [f"{root}#key-1", f"{root}#key-2", f"{root}#key-4"], assertionMethod=[f"{root}#key-1", f"{root}#key-3"])),
+        "web_users_alice.did.json": (alice, web_document(alice, [web_method(alice, "key-1", WEB_ALICE)],
+                                                         [f"{alice}#key-1"])),
+        # The port DID embeds its method in authentication (DID Core §5.3: a verification relationship may).
+        "web_port_8443.did.json": (port, web_document(port, None, [web_method(port, "key-1", WEB_PORT,
+                                                                              "Ed25519VerificationKey2020")])),
+        # At mallory's path, a document about the domain's own DID, with mallory's method in it.
+        "web_users_mallory.did.json": (mallory, web_document(
+            mallory, [web_method(mallory, "key-1", WEB_ATTACKER)], [f"{mallory}#key-1"], document_id=root)),
+        "web_users_carol.did.json": (carol, web_document(carol, [web_method(carol, "key-1", WEB_CAROL, jwk=carol_private)],
+                                                         [f"{carol}#key-1"])),
+        # A document for the DID with %2F, at the URL the Read steps give for it: only the DID's form is at fault.
+        "web_users_2Falice.did.json": (slashed, web_document(slashed, [web_method(slashed, "key-1", WEB_ALICE)],
+                                                             [f"{slashed}#key-1"])),
+    }
+    WEB_MAP.clear()
+    for name, (did, document) in documents.items():
+        write(name, json.dumps(document, indent=2) + "\n")
+        WEB_MAP[did_web_url(did)] = name
+    assert did_web_url(erin) not in WEB_MAP
+    write(WEB_MAP_FILE, json.dumps(WEB_MAP, indent=2) + "\n")
+
+    async def web_case(name, key, kid, expect, *, iss=None, **fields):
+        did = kid.split("#")[0]
+        if expect == "accept":
+            fields.update(subject=did, issuer="did:web")
+        await case(name, jws(key, kid, claims(iss or did)), expect, options=WEB_OPTIONS, **fields)
+
+    await web_case("web_jwk_p256", WEB_P256, f"{root}#key-1", "accept")
+    await web_case("web_multikey_ed25519", WEB_ED, f"{root}#key-2", "accept")
+    await web_case("web_path_did", WEB_ALICE, f"{alice}#key-1", "accept")
+    await web_case("web_port_did", WEB_PORT, f"{port}#key-1", "accept")
+
+    await web_case("web_document_id_other_did", WEB_ATTACKER, f"{mallory}#key-1", "reject", reason="untrusted_key",
+                   attack=f"the document at mallory's path says it is the domain's DID {root} (id), with mallory's "
+                          "key listed for authentication")
+    await web_case("web_method_assertion_only", WEB_ASSERT, f"{root}#key-3", "reject", reason="verification_method",
+                   attack="key-3 is listed under assertionMethod only, not authentication")
+    await web_case("web_method_controller_other_did", WEB_PARTNER, f"{root}#key-4", "reject",
+                   reason="verification_method",
+                   attack=f"key-4 is listed for authentication but its controller is {partner}")
+    await web_case("web_fragment_not_in_document", WEB_OTHER, f"{root}#key-9", "reject", reason="verification_method",
+                   attack="kid fragment #key-9 names no verification method of the document")
+    await web_case("web_jwk_private_d", WEB_CAROL, f"{carol}#key-1", "reject", reason="invalid_key",
+                   attack='publicKeyJwk carries the private member "d"')
+    await web_case("web_document_not_in_map", WEB_ERIN, f"{erin}#key-1", "reject", reason="fetch",
+                   attack=f"no document can be fetched for {erin} ({did_web_url(erin)})")
+    await web_case("web_signature_other_key", WEB_OTHER, f"{root}#key-1", "reject", reason="signature",
+                   attack="kid is the domain DID's key-1, the ES256 signature is by another P-256 key")
+    await web_case("web_percent_2f_in_path", WEB_ALICE, f"{slashed}#key-1", "reject", reason="malformed",
+                   attack="did:web with %2F in a path segment: a server that decodes it serves users/alice/did.json, "
+                          "a second DID for alice's path", note="the did:web Read steps do not decode or forbid %2F")
 
 
 if __name__ == "__main__":

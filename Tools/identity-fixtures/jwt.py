@@ -2,6 +2,12 @@
 """Mints Fixtures/identity/jwt/: OIDC ID tokens and RFC 9068 access tokens signed with joserfc, each accepted case
 re-verified by PyJWT with its clock frozen at NOW (see Fixtures/identity/FORMAT.md for the manifest).
 
+The `discovery_` cases take the issuer's keys through OpenID Connect Discovery 1.0 instead of a JWK Set file: a URL
+map (`documents_*.json`, `{"<https URL>": "<file>"}`) stands in for the network. PyJWT's PyJWKClient would fetch
+over HTTPS, so the reference walks the map here: discovery document at <issuer>/.well-known/openid-configuration
+(§4.1), its `issuer` identical to the configured one (§4.3), then PyJWT verifies with the JWK Set its `jwks_uri`
+names.
+
 Run through Tools/gen-identity-fixtures (it makes the venv from jwt.txt). Writes only Fixtures/identity/jwt/.
 """
 import os
@@ -129,6 +135,10 @@ ROTATED = jwk("RSA", rsa_key("hanzo-kbs jwt rs256 rotated"), "rs256-2026-12", "R
 WEAK = jwk("RSA", rsa_key("hanzo-kbs jwt weak", 1024), "rs256-weak-1024", "RS256")
 # The attacker's own key: never in any JWKS we trust.
 ATTACKER = jwk("RSA", rsa_key("hanzo-kbs jwt attacker"), "attacker-1", "RS256")
+ATTACKER_ISSUER = "https://attacker.example"
+DISCOVERY_URL = ISSUER + "/.well-known/openid-configuration"
+JWKS_URI = ISSUER + "/.well-known/jwks.json"
+DISCOVERY = {"jwks": None, "discovery": True, "documents": "documents.json"}
 RS = KEYS["RS256"]
 
 
@@ -216,6 +226,40 @@ def pyjwt_opinion(token, options):
     return False, f"{label} rejects: {errors[0]}"
 
 
+def discovery_url(issuer):
+    """OpenID Connect Discovery 1.0 §4.1: the issuer with any terminating "/" removed, then the well-known path."""
+    return (issuer[:-1] if issuer.endswith("/") else issuer) + "/.well-known/openid-configuration"
+
+
+def discovery_opinion(token, options):
+    """Discovery through the URL map (the network here), then PyJWT with the JWK Set the document's jwks_uri names.
+    Returns (accepted, words) like pyjwt_opinion."""
+    documents = json.load(open(os.path.join(OUT, options["documents"])))
+    issuer, url = options["issuer"], discovery_url(options["issuer"])
+    if url not in documents:
+        return False, f"the map has no discovery document at {url}"
+    config = json.load(open(os.path.join(OUT, documents[url])))
+    jwks_uri = config.get("jwks_uri")
+    keys_file = documents.get(jwks_uri) if isinstance(jwks_uri, str) else None
+    if config.get("issuer") != issuer:
+        words = (f"OpenID Connect Discovery 1.0 §4.3: the document at {url} names issuer {config.get('issuer')!r}, not "
+                 f"{issuer!r} whose well-known URL served it, so its data MUST NOT be used")
+        if keys_file:
+            words += f"; without that check {pyjwt_opinion(token, {**options, 'jwks': keys_file})[1]} with the " \
+                     f"JWK Set its jwks_uri {jwks_uri} names"
+        return False, words
+    if jwks_uri is None:
+        return False, f"OpenID Connect Discovery 1.0 §3: jwks_uri is REQUIRED and the document at {url} has none: " \
+                      "no keys to verify with"
+    if not jwks_uri.startswith("https://"):
+        return False, f"jwks_uri {jwks_uri} is not https (RFC 8414 §2: it MUST use the https scheme), and the map " \
+                      "has no document for it"
+    if keys_file is None:
+        return False, f"the map has no document for jwks_uri {jwks_uri}: the keys cannot be fetched"
+    accepted, opinion = pyjwt_opinion(token, {**options, "jwks": keys_file})
+    return accepted, f"discovery {url} names issuer {issuer} and jwks_uri {jwks_uri} ({keys_file}); {opinion}"
+
+
 CASES = []
 
 
@@ -229,8 +273,8 @@ def case(name, token, expect, *, subject=None, reason=None, attack=None, options
         entry.update(subject=subject, issuer=ISSUER)
     else:
         entry.update(reason=reason, attack=attack)
-    merged = {**OPTIONS, **(options or {})}
-    accepted, opinion = pyjwt_opinion(token, merged)
+    merged = {name: value for name, value in {**OPTIONS, **(options or {})}.items() if value is not None}
+    accepted, opinion = (discovery_opinion if merged.get("discovery") else pyjwt_opinion)(token, merged)
     if expect == "accept" and not accepted:
         raise SystemExit(f"{name}: the reference refuses an accept case: {opinion}")
     if accepted and expect == "reject" and note:
@@ -245,11 +289,7 @@ def main():
     write("jwks.json", json.dumps(jwks, indent=2) + "\n")
     write("jwks_after_rotation.json", json.dumps({"keys": jwks["keys"] + [public_jwk(ROTATED)]}, indent=2) + "\n")
     write("jwks_weak.json", json.dumps({"keys": [public_jwk(WEAK)]}, indent=2) + "\n")
-    write("openid-configuration.json", json.dumps({
-        "issuer": ISSUER, "jwks_uri": ISSUER + "/.well-known/jwks.json",
-        "authorization_endpoint": ISSUER + "/authorize", "token_endpoint": ISSUER + "/token",
-        "response_types_supported": ["code"], "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(KEYS)}, indent=2) + "\n")
+    write("openid-configuration.json", json.dumps(openid_configuration(), indent=2) + "\n")
 
     # One valid ID token per algorithm.
     valid = {}
@@ -388,6 +428,8 @@ def main():
     token = emit("garbage", "eyJhbGciOiJSUzI1NiJ9.not base64!.%%%")
     case("garbage", token, "reject", reason="malformed", attack="not base64url")
 
+    discovery_cases(valid["RS256"])
+
     write("manifest.json", json.dumps({
         "kind": "jwt", "generator": "Tools/gen-identity-fixtures (jwt.py)",
         "libraries": {name: version(name) for name in ("joserfc", "PyJWT", "cryptography")},
@@ -397,6 +439,70 @@ def main():
     for entry in CASES:
         if entry["expect"] == "reject" and " accepts" in entry["reference"]:
             print(f"  reference differs: {entry['name']}: {entry['reference']}")
+
+
+def openid_configuration(issuer=ISSUER, **changes):
+    """The issuer's discovery document (OpenID Connect Discovery 1.0 §3); `changes` override members (None removes)."""
+    body = {"issuer": issuer, "jwks_uri": issuer + "/.well-known/jwks.json",
+            "authorization_endpoint": issuer + "/authorize", "token_endpoint": issuer + "/token",
+            "response_types_supported": ["code"], "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": list(KEYS)}
+    body.update(changes)
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def document_map(name, documents):
+    """Writes a URL map for FileDocumentFetcher; returns its file name for the `documents` option."""
+    write(name, json.dumps(documents, indent=2) + "\n")
+    return name
+
+
+def discovery_cases(valid_rs256):
+    """Keys through OpenID Connect Discovery (the `discovery` option) from URL maps instead of the network."""
+    documents = document_map("documents.json", {DISCOVERY_URL: "openid-configuration.json",
+                                                JWKS_URI: "jwks.json"})
+    assert documents == DISCOVERY["documents"]
+    configuration = json.load(open(os.path.join(OUT, "openid-configuration.json")))
+    assert configuration["issuer"] == ISSUER and configuration["jwks_uri"] == JWKS_URI, configuration
+
+    case("discovery_valid_rs256", valid_rs256, "accept", subject="alice", credential="valid_rs256.jwt",
+         options=DISCOVERY)
+    case("discovery_kid_unknown", open(os.path.join(OUT, "kid_unknown.jwt")).read().strip(), "reject",
+         reason="unknown_key", credential="kid_unknown.jwt", options=DISCOVERY,
+         attack="kid in no key of the JWK Set that discovery names (one refresh re-reads discovery, then refuses)")
+    case("discovery_configured_issuer_trailing_slash", valid_rs256, "reject", reason="issuer",
+         credential="valid_rs256.jwt", options={**DISCOVERY, "issuer": ISSUER + "/"},
+         attack="configured issuer https://idp.example/ (trailing slash): discovery is fetched from the same URL "
+                "(§4.1 drops the terminating /), but the document's issuer https://idp.example is not identical to "
+                "the configured one, nor is the token's iss (OIDC Core §3.1.3.7)")
+
+    # IdP mix-up: the document at our issuer's well-known URL names the attacker as issuer and the attacker's keys.
+    write("jwks_attacker.json", json.dumps({"keys": [public_jwk(ATTACKER)]}, indent=2) + "\n")
+    write("openid-configuration-mixup.json", json.dumps(openid_configuration(ATTACKER_ISSUER), indent=2) + "\n")
+    mixup = document_map("documents_mixup.json", {DISCOVERY_URL: "openid-configuration-mixup.json",
+                                                  ATTACKER_ISSUER + "/.well-known/jwks.json": "jwks_attacker.json",
+                                                  JWKS_URI: "jwks.json"})
+    header = b64u(compact_json({"alg": "RS256", "typ": "JWT", "kid": ATTACKER.kid}).encode())
+    token = emit("discovery_issuer_mixup", sign_raw(ATTACKER, "RS256", header, b64u(compact_json(claims()).encode())))
+    case("discovery_issuer_mixup", token, "reject", reason="issuer", options={**DISCOVERY, "documents": mixup},
+         attack="IdP mix-up: the discovery document served for https://idp.example names issuer "
+                "https://attacker.example and the attacker's jwks_uri; the token (iss https://idp.example) is signed "
+                "by the attacker's key")
+
+    # jwks_uri that cannot be fetched within policy: not in the map, http, or absent.
+    for name, jwks_uri, attack in (
+        ("discovery_jwks_uri_unlisted", "https://keys.idp.example/jwks.json",
+         "discovery names a jwks_uri for which there is no document"),
+        ("discovery_jwks_uri_http", "http://idp.example/.well-known/jwks.json",
+         "discovery names an http (not https) jwks_uri"),
+        ("discovery_no_jwks_uri", None, "the discovery document has no jwks_uri"),
+    ):
+        stem = name.removeprefix("discovery_").replace("_", "-")
+        write(f"openid-configuration-{stem}.json", json.dumps(openid_configuration(jwks_uri=jwks_uri), indent=2) + "\n")
+        documents = document_map(f"documents_{stem.replace('-', '_')}.json",
+                                 {DISCOVERY_URL: f"openid-configuration-{stem}.json", JWKS_URI: "jwks.json"})
+        case(name, valid_rs256, "reject", reason="fetch", credential="valid_rs256.jwt",
+             options={**DISCOVERY, "documents": documents}, attack=attack)
 
 
 if __name__ == "__main__":

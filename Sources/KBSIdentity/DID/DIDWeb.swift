@@ -18,9 +18,27 @@ enum DIDWeb {
             throw IdentityError(.malformed, "`\(did.prefix(60))` is not a did:web")
         }
         // Only the port separator may be percent-encoded in the domain; anything else would smuggle a path or user.
-        let host = domain.replacingOccurrences(of: "%3A", with: ":").replacingOccurrences(of: "%3a", with: ":")
-        guard !host.contains("%"), segments.dropFirst().allSatisfy({ !$0.contains("%2F") && !$0.contains("%2f") && $0 != ".." && $0 != "." })
-        else { throw IdentityError(.malformed, "the did:web domain or path is encoded beyond a port") }
+        let hostParts = domain.replacingOccurrences(of: "%3a", with: "%3A").components(separatedBy: "%3A")
+        guard hostParts.count <= 2, !hostParts[0].contains("%"), !hostParts[0].isEmpty else {
+            throw IdentityError(.malformed, "the did:web domain is encoded beyond a port")
+        }
+        if hostParts.count == 2 {
+            guard (1...5).contains(hostParts[1].count), hostParts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+                let port = Int(hostParts[1]), (1...65535).contains(port)
+            else { throw IdentityError(.malformed, "the did:web port is not a port number") }
+        }
+        // did:web §3.2: the domain is a name, never an IP address.
+        guard AddressPolicy.ipv4(hostParts[0]) == nil, !hostParts[0].allSatisfy({ $0.isNumber || $0 == "." }) else {
+            throw IdentityError(.malformed, "a did:web domain is a name, not an IP address")
+        }
+        let host = hostParts.joined(separator: ":")
+        // Encoded slashes and dots would let a segment climb out of its path once a server decodes it.
+        for segment in segments.dropFirst() {
+            let lowered = segment.lowercased()
+            guard !lowered.contains("%2f"), !lowered.contains("%2e"), !lowered.contains("%5c"), segment != "..", segment != "." else {
+                throw IdentityError(.malformed, "a did:web path segment encodes a slash or a dot segment")
+            }
+        }
         let path = segments.count == 1 ? "/.well-known" : "/" + segments.dropFirst().joined(separator: "/")
         return "https://" + host + path + "/did.json"
     }
@@ -51,7 +69,10 @@ enum DIDWeb {
         guard method["controller"]?.stringValue == did else {
             throw IdentityError(.verificationMethod, "the verification method is controlled by another DID")
         }
-        if let jwk = method["publicKeyJwk"] { return try JWK(jwk).key }
+        if let jwk = method["publicKeyJwk"] {
+            guard jwk["use"]?.stringValue != "enc" else { throw IdentityError(.invalidKey, "the verification method's key is for encryption") }
+            return try JWK(jwk).key
+        }
         if let multibase = method["publicKeyMultibase"]?.stringValue {
             return try DIDResolver.resolve("did:key:" + multibase).key
         }

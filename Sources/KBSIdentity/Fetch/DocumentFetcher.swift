@@ -35,6 +35,8 @@ public struct FileDocumentFetcher: DocumentFetcher {
     }
 
     public func fetch(_ url: String) async throws(IdentityError) -> [UInt8] {
+        // The same scheme rule as the network: a mirrored document is still only ever an https one.
+        guard url.lowercased().hasPrefix("https://") else { throw IdentityError(.fetch, "only https URLs are fetched") }
         guard let path = files[url], let data = FileManager.default.contents(atPath: path) else {
             throw IdentityError(.fetch, "no document for \(url.prefix(200))")
         }
