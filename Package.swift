@@ -77,13 +77,13 @@ for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + sharedSwiftSettings
 }
 
-// Fuzz harnesses for the identity credential parsers (Fuzz/Identity). Only `Tools/fuzz jwt|siwe|saml` sets KBS_FUZZ
+// Fuzz harnesses for the identity credential parsers (Fuzz/Identity). Only Tools/fuzz (jwt, siwe, saml, …) sets KBS_FUZZ
 // (and builds with --sanitize=fuzzer --sanitize=address into .build-fuzz-identity/); a normal build never sees them.
 if Context.environment["KBS_FUZZ"] != nil {
     package.targets.append(
         .executableTarget(
             name: "KBSIdentityFuzz",
-            dependencies: ["KBSIdentity", "KBSClaims"],
+            dependencies: ["KBSIdentity", "KBSClaims", "CSecp256k1", .product(name: "Crypto", package: "swift-crypto")],
             path: "Fuzz/Identity",
             swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
         )

@@ -2,13 +2,15 @@
 //
 // A SwiftPM executable target that exists only when KBS_FUZZ is set (see the end of Package.swift). Tools/fuzz builds
 // it with `--sanitize=fuzzer --sanitize=address` into .build-fuzz-identity/ and runs it through the links
-// `.build-fuzz-identity/fuzz-<kind>`: the program name picks the kind (`fuzz-jwt`, `fuzz-siwe`, `fuzz-saml`), or
-// KBS_FUZZ_TARGET=<kind> does. Each kind lives in its own file (JWTFuzz.swift, SIWEFuzz.swift, SAMLFuzz.swift) and is
-// listed in `identityFuzzTargets` below.
+// `.build-fuzz-identity/fuzz-<target>`: the program name picks the target (`fuzz-jwt`, `fuzz-siwe`, …), or
+// KBS_FUZZ_TARGET=<target> does. Each target lives in its own file (JWTFuzz.swift, JWTClaimsFuzz.swift, SIWEFuzz.swift,
+// SIWEMessageFuzz.swift, SAMLFuzz.swift) and is listed in `identityFuzzTargets` below.
 //
-// Every kind drives the public path, `VerifierFactory.make` then `verify(_:at:)`, configured from the kind's fixture
+// Every target drives the public path, `VerifierFactory.make` then `verify(_:at:)`, configured from its kind's fixture
 // manifest (Fixtures/identity/<kind>/manifest.json: its `options` and its `now`), so the fixtures' valid credentials
-// pass and mutations of them reach the signature and claim checks. Invariants checked on every input, for every kind:
+// pass and mutations of them reach the signature and claim checks. `jwt-claims` and `siwe-message` take the part after
+// the signature check as input and sign it themselves with a key the verifier trusts, since a fuzzer cannot forge the
+// fixture keys' signatures. Invariants checked on every input, for every target:
 //  - nothing traps (ASan and Swift runtime traps are crashes);
 //  - an accepted credential yields a principal of this kind with a non-empty subject and issuer, verified at the time
 //    given, whose JSON rendering parses back with the same subject;
@@ -20,27 +22,29 @@ import Foundation
 import KBSClaims
 import KBSIdentity
 
-/// The kinds this binary fuzzes, by the name Tools/fuzz and KBS_FUZZ_TARGET use. Each entry builds the kind's
+/// The targets this binary fuzzes, by the name Tools/fuzz and KBS_FUZZ_TARGET use. Each entry builds the target's
 /// verifiers once and returns the per-input check.
 let identityFuzzTargets: [(name: String, make: @Sendable () -> IdentityFuzzCheck)] = [
     ("jwt", makeJWTFuzzCheck),
+    ("jwt-claims", makeJWTClaimsFuzzCheck),
     ("siwe", makeSIWEFuzzCheck),
+    ("siwe-message", makeSIWEMessageFuzzCheck),
     ("saml", makeSAMLFuzzCheck),
 ]
 
 /// Checks one input: verifies it and traps when an invariant does not hold.
 typealias IdentityFuzzCheck = @Sendable ([UInt8]) -> Void
 
-/// The kind picked for this process, built before the first input.
+/// The target picked for this process, built before the first input.
 private let selectedCheck: IdentityFuzzCheck = {
     let programName = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
     let fromProgramName = programName.hasPrefix("fuzz-") ? String(programName.dropFirst("fuzz-".count)) : nil
     guard let name = ProcessInfo.processInfo.environment["KBS_FUZZ_TARGET"] ?? fromProgramName else {
         fuzzSetupFailure("set KBS_FUZZ_TARGET to one of \(identityFuzzTargets.map(\.name).joined(separator: ", ")), "
-            + "or run the binary through a link named fuzz-<kind>")
+            + "or run the binary through a link named fuzz-<target>")
     }
     guard let target = identityFuzzTargets.first(where: { $0.name == name }) else {
-        fuzzSetupFailure("unknown kind `\(name)`; kinds: \(identityFuzzTargets.map(\.name).joined(separator: ", "))")
+        fuzzSetupFailure("unknown target `\(name)`; targets: \(identityFuzzTargets.map(\.name).joined(separator: ", "))")
     }
     return target.make()
 }()
@@ -57,6 +61,17 @@ public func fuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutab
 public func fuzzIdentity(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     selectedCheck(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
+}
+
+/// Traps with `message` unless `condition` holds. Unlike `precondition`, whose message `-O` drops, the message is
+/// printed (and so is in the libFuzzer log next to the backtrace).
+func fuzzCheck(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fuzzFailure(message()) }
+}
+
+/// Traps with `message`: an invariant does not hold.
+func fuzzFailure(_ message: String) -> Never {
+    fatalError("fuzz invariant: \(message)")
 }
 
 /// Stops the process before fuzzing with a message (exit status 2; not a crash, so libFuzzer writes no artifact).
@@ -144,22 +159,22 @@ func verifySynchronously(_ verifier: any CredentialVerifier, _ credential: [UInt
 func checkOutcome(_ outcome: Result<Principal, IdentityError>, of credential: [UInt8], kind: CredentialKind, at time: Date) -> Principal? {
     switch outcome {
     case .success(let principal):
-        precondition(!principal.subject.isEmpty, "\(kind.rawValue): accepted with an empty subject")
-        precondition(!principal.issuer.isEmpty, "\(kind.rawValue): accepted with an empty issuer")
-        precondition(principal.method == kind, "\(kind.rawValue): accepted as method \(principal.method.rawValue)")
-        precondition(principal.verifiedAt == time, "\(kind.rawValue): verifiedAt \(principal.verifiedAt) is not the time given, \(time)")
+        fuzzCheck(!principal.subject.isEmpty, "\(kind.rawValue): accepted with an empty subject")
+        fuzzCheck(!principal.issuer.isEmpty, "\(kind.rawValue): accepted with an empty issuer")
+        fuzzCheck(principal.method == kind, "\(kind.rawValue): accepted as method \(principal.method.rawValue)")
+        fuzzCheck(principal.verifiedAt == time, "\(kind.rawValue): verifiedAt \(principal.verifiedAt) is not the time given, \(time)")
         let json = principal.json
         guard let node = try? JSONNode.parse(Array(json.utf8)), node["subject"]?.stringValue == principal.subject,
             node["method"]?.stringValue == kind.rawValue
-        else { preconditionFailure("\(kind.rawValue): Principal.json does not parse back to the same subject: \(json)") }
+        else { fuzzFailure("\(kind.rawValue): Principal.json does not parse back to the same subject: \(json)") }
         return principal
     case .failure(let error):
-        precondition(error.reason != .configuration, "\(kind.rawValue): the credential was refused as a configuration error: \(error)")
-        precondition(!error.message.isEmpty, "\(kind.rawValue): refused (\(error.reason.rawValue)) without a message")
+        fuzzCheck(error.reason != .configuration, "\(kind.rawValue): the credential was refused as a configuration error: \(error)")
+        fuzzCheck(!error.message.isEmpty, "\(kind.rawValue): refused (\(error.reason.rawValue)) without a message")
         if credential.count >= 64, error.message.utf8.count >= credential.count,
             let text = String(validating: credential, as: UTF8.self), error.message.contains(text)
         {
-            preconditionFailure("\(kind.rawValue): the \(error.reason.rawValue) error quotes the whole credential")
+            fuzzFailure("\(kind.rawValue): the \(error.reason.rawValue) error quotes the whole credential")
         }
         return nil
     }

@@ -23,16 +23,21 @@ func makeSIWEFuzzCheck() -> IdentityFuzzCheck {
         guard let principal = checkOutcome(verifySynchronously(verifier, credential, at: now), of: credential, kind: .siwe, at: now) else {
             return
         }
-        precondition(principal.subject.utf8.count == 42 && principal.subject.hasPrefix("0x"), "siwe: subject \(principal.subject) is not an address")
-        precondition(principal.attributes["address"] == .string(principal.subject), "siwe: subject and `address` attribute differ")
-        guard case .int(let chain)? = principal.attributes["chain_id"], principal.issuer == "eip155:\(chain)" else {
-            preconditionFailure("siwe: issuer \(principal.issuer) does not match `chain_id` \(String(describing: principal.attributes["chain_id"]))")
-        }
-        precondition(principal.attributes["domain"] == .string(domain), "siwe: accepted for domain \(String(describing: principal.attributes["domain"]))")
-        switch verifySynchronously(verifier, credential, at: now) {
-        case .failure(let error) where error.reason == .replay: break
-        case .failure(let error): preconditionFailure("siwe: the second use was refused as \(error), not as a replay")
-        case .success: preconditionFailure("siwe: the same message was accepted twice (its nonce is not single-use)")
-        }
+        checkAcceptedSIWE(principal, credential, verifier: verifier, domain: domain, at: now)
+    }
+}
+
+/// The checks on an accepted SIWE message (see the top of this file); `verifier` is the one that accepted it.
+func checkAcceptedSIWE(_ principal: Principal, _ credential: [UInt8], verifier: any CredentialVerifier, domain: String, at now: Date) {
+    fuzzCheck(principal.subject.utf8.count == 42 && principal.subject.hasPrefix("0x"), "siwe: subject \(principal.subject) is not an address")
+    fuzzCheck(principal.attributes["address"] == .string(principal.subject), "siwe: subject and `address` attribute differ")
+    guard case .int(let chain)? = principal.attributes["chain_id"], principal.issuer == "eip155:\(chain)" else {
+        fuzzFailure("siwe: issuer \(principal.issuer) does not match `chain_id` \(String(describing: principal.attributes["chain_id"]))")
+    }
+    fuzzCheck(principal.attributes["domain"] == .string(domain), "siwe: accepted for domain \(String(describing: principal.attributes["domain"]))")
+    switch verifySynchronously(verifier, credential, at: now) {
+    case .failure(let error) where error.reason == .replay: break
+    case .failure(let error): fuzzFailure("siwe: the second use was refused as \(error), not as a replay")
+    case .success: fuzzFailure("siwe: the same message was accepted twice (its nonce is not single-use)")
     }
 }

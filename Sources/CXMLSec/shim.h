@@ -30,6 +30,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+// Debian builds libxml2 with ICU, and encoding.h then includes the system's <unicode/ucnv.h>, whose UErrorCode
+// clashes with the ICU Foundation carries (_FoundationICU) in any module that sees both. Nothing here uses
+// libxml2's ICU converters; without the macro only the tail of xmlCharEncodingHandler, which is never allocated
+// or read here, loses two pointers.
+#include <libxml/xmlversion.h>
+#undef LIBXML_ICU_ENABLED
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
