@@ -85,6 +85,7 @@ if Context.environment["KBS_FUZZ"] != nil {
             name: "KBSIdentityFuzz",
             dependencies: ["KBSIdentity", "KBSClaims", "CSecp256k1", .product(name: "Crypto", package: "swift-crypto")],
             path: "Fuzz/Identity",
+            exclude: ["Dictionaries"],
             swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
         )
     )

@@ -171,11 +171,18 @@ func checkOutcome(_ outcome: Result<Principal, IdentityError>, of credential: [U
     case .failure(let error):
         fuzzCheck(error.reason != .configuration, "\(kind.rawValue): the credential was refused as a configuration error: \(error)")
         fuzzCheck(!error.message.isEmpty, "\(kind.rawValue): refused (\(error.reason.rawValue)) without a message")
+        // Compared as bytes: Foundation's `contains` on Linux stops at a NUL, so "1\0\0…" would "match" any "1".
         if credential.count >= 64, error.message.utf8.count >= credential.count,
-            let text = String(validating: credential, as: UTF8.self), error.message.contains(text)
+            contains(Array(error.message.utf8), credential)
         {
             fuzzFailure("\(kind.rawValue): the \(error.reason.rawValue) error quotes the whole credential")
         }
         return nil
     }
+}
+
+/// Whether `needle` occurs in `haystack` as a run of bytes.
+private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+    return (0...(haystack.count - needle.count)).contains { start in haystack[start..<start + needle.count].elementsEqual(needle) }
 }

@@ -90,8 +90,9 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
             throw IdentityError(.algorithm, "only hmac-sha256 is accepted; the key decides the algorithm")
         }
         guard created <= now + clockLeewaySeconds else { throw IdentityError(.issuedInFuture, "`created` is in the future") }
-        guard now - created <= requirements.maximumAgeSeconds else { throw IdentityError(.expired, "the signature is older than \(requirements.maximumAgeSeconds) s") }
-        if case .integer(let expires)? = parameters["expires"], now > expires + clockLeewaySeconds {
+        // Arithmetic on `now` only: `created` and `expires` are the sender's integers and may sit at Int64's ends.
+        guard created >= now - requirements.maximumAgeSeconds else { throw IdentityError(.expired, "the signature is older than \(requirements.maximumAgeSeconds) s") }
+        if case .integer(let expires)? = parameters["expires"], now - clockLeewaySeconds > expires {
             throw IdentityError(.expired, "the signature expired")
         }
         guard let key = keys[keyID] else { throw IdentityError(.unknownKey, "no API key `\(keyID.prefix(64))`") }

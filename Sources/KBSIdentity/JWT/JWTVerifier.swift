@@ -112,7 +112,8 @@ public struct JWTVerifier: CredentialVerifier {
         guard let expiry = try CredentialJSON.seconds(claims, "exp", in: "claims") else {
             throw IdentityError(.missingClaim, "the token has no `exp`")
         }
-        guard now <= expiry + clockLeewaySeconds else { throw IdentityError(.expired, "the token expired") }
+        // Subtract from `now` rather than add to the token's value: `exp` may be Int64.max, and adding would trap.
+        guard now - clockLeewaySeconds <= expiry else { throw IdentityError(.expired, "the token expired") }
         if let notBefore = try CredentialJSON.seconds(claims, "nbf", in: "claims"), notBefore > now + clockLeewaySeconds {
             throw IdentityError(.notYetValid, "the token is not valid yet")
         }
