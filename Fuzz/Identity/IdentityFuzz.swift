@@ -1,7 +1,8 @@
 // libFuzzer entry for the identity credential verifiers (KBSIdentity): one binary, one credential kind per run.
 //
 // A SwiftPM executable target that exists only when KBS_FUZZ is set (see the end of Package.swift). Tools/fuzz builds
-// it with `--sanitize=fuzzer --sanitize=address` into .build-fuzz-identity/ and runs it through the links
+// it with `--sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address` (why both: see Tools/fuzz) into
+// .build-fuzz-identity/ and runs it through the links
 // `.build-fuzz-identity/fuzz-<target>`: the program name picks the target (`fuzz-jwt`, `fuzz-siwe`, …), or
 // KBS_FUZZ_TARGET=<target> does. Each target lives in its own file (JWTFuzz.swift, JWTClaimsFuzz.swift, SIWEFuzz.swift,
 // SIWEMessageFuzz.swift, SAMLFuzz.swift) and is listed in `identityFuzzTargets` below.
