@@ -78,13 +78,14 @@ final class PolicyHolder: Sendable {
                 } catch {
                     return fail(fingerprint: fingerprint, trigger: trigger, report: error.message)
                 }
+                // Counted before the swap, so anyone who sees the new policy also sees the reload counted.
+                metrics.reloadsSucceeded.increment()
+                metrics.reloadFailing.record(0)
                 let previous = state.withLock { state in
                     let previous = state.policy.hash
                     state = State(policy: policy, fingerprint: fingerprint, failure: nil)
                     return previous
                 }
-                metrics.reloadsSucceeded.increment()
-                metrics.reloadFailing.record(0)
                 if previous == policy.hash {
                     return .unchanged(hash: policy.hash)
                 }
@@ -129,6 +130,9 @@ final class PolicyHolder: Sendable {
                 walker.skipDescendants()
                 continue
             }
+            // Only what the loader reads: an editor's or an atomic write's temporary file is not an edit.
+            let name = (relative as NSString).lastPathComponent
+            guard !name.hasPrefix("."), name.hasSuffix(".policy") || name.hasSuffix(".json") else { continue }
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + relative),
                 attributes[.type] as? FileAttributeType == .typeRegular
             else { continue }

@@ -33,7 +33,7 @@ struct HotReloadTests {
         #expect(edited != original)
         try edited.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try await ServerProcess.eventually { try await Self.decision(server, create) == true })
-        #expect(try await Self.metric(server, #"kbs_policy_reloads_total{result="ok"} 1"#))
+        #expect(try await ServerProcess.eventually { try await Self.metric(server, #"kbs_policy_reloads_total{result="ok"} 1"#) })
 
         // A typo: the server keeps deciding with the edited (last good) policy and says why.
         try edited.replacingOccurrences(of: "action.name == \"can_create_todo\"", with: "action.nmae == \"can_create_todo\"")
