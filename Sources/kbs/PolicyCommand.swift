@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KBSClaims
+import KBSEvidence
 import KBSIdentity
 import KBSPolicy
 import KBSPolicyTesting
@@ -14,7 +15,7 @@ struct PolicyCommand: ParsableCommand {
     )
 
     /// The schemas policies are checked against: the standard ones plus each verifier's, as they are added.
-    static var registry: ClaimSchemaRegistry { IdentitySchemas.register(into: .standard) }
+    static var registry: ClaimSchemaRegistry { EvidenceSchemas.register(into: IdentitySchemas.register(into: .standard)) }
 
     static func load(_ bundle: String) throws -> PolicySet {
         switch PolicySet.load(directory: bundle, registry: registry) {

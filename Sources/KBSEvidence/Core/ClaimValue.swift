@@ -1,0 +1,106 @@
+public import Foundation
+import KBSClaims
+
+/// A verified claim value, typed as the claim schemas describe it.
+public enum ClaimValue: Sendable, Equatable {
+    case bool(Bool)
+    case int(Int64)
+    case string(String)
+    /// Bytes; JSON shows them as lower-case hex.
+    case hex([UInt8])
+    case time(Date)
+    case list([ClaimValue])
+    case record(ClaimRecord)
+
+    /// Compact JSON for the value.
+    public var json: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    func write(to out: inout String) {
+        switch self {
+        case .bool(let value): out += value ? "true" : "false"
+        case .int(let value): out += String(value)
+        case .string(let value): JSONText.appendString(value, to: &out)
+        case .hex(let bytes): out += "\""; out += Hex.encode(bytes); out += "\""
+        case .time(let date):
+            let nanos = Int64((date.timeIntervalSince1970 * 1_000_000_000).rounded())
+            JSONText.appendString(Timestamp.rfc3339(nanos), to: &out)
+        case .list(let values):
+            out += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { out += "," }
+                value.write(to: &out)
+            }
+            out += "]"
+        case .record(let record):
+            out += "{"
+            for (index, field) in record.fields.enumerated() {
+                if index > 0 { out += "," }
+                JSONText.appendString(field.name, to: &out)
+                out += ":"
+                field.value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+}
+
+/// Named claim values in the order a verifier set them.
+public struct ClaimRecord: Sendable, Equatable {
+    /// One named value.
+    public struct Field: Sendable, Equatable {
+        public var name: String
+        public var value: ClaimValue
+    }
+
+    public private(set) var fields: [Field] = []
+
+    /// An empty record.
+    public init() {}
+
+    /// The value named `name`; setting `nil` removes it, setting an existing name replaces it in place.
+    public subscript(name: String) -> ClaimValue? {
+        get { fields.first { $0.name == name }?.value }
+        set {
+            if let index = fields.firstIndex(where: { $0.name == name }) {
+                if let newValue { fields[index].value = newValue } else { fields.remove(at: index) }
+            } else if let newValue {
+                fields.append(Field(name: name, value: newValue))
+            }
+        }
+    }
+
+    /// Follows a dotted path of record members (`"policy.debug"`).
+    public func value(at path: String) -> ClaimValue? {
+        var current: ClaimValue = .record(self)
+        for part in path.split(separator: ".") {
+            guard case .record(let record) = current, let next = record[String(part)] else { return nil }
+            current = next
+        }
+        return current
+    }
+}
+
+/// JSON string escaping for claim output.
+enum JSONText {
+    static func appendString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u00"
+                out += Hex.encode([UInt8(scalar.value)])
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,76 @@
+public import Foundation
+public import KBSClaims
+
+/// Checks one kind of attestation evidence and turns it into ``VerifiedEvidence``, or refuses it.
+///
+/// A verifier holds no trust of its own: roots, endorsements, the time and the expected report data all come in the
+/// ``VerificationContext``, so tests pin time and a deployment chooses its roots. It does no network I/O itself;
+/// collateral it lacks comes from the context's ``CollateralSource``.
+public protocol EvidenceVerifier: Sendable {
+    /// The kind this verifier accepts.
+    var kind: EvidenceKind { get }
+
+    /// The record of claims specific to this kind, hung off `Attestation` under ``EvidenceKind/claimKey``.
+    var schema: ClaimSchema { get }
+
+    /// Verifies `evidence` (this kind's wire format) in `context`.
+    func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence
+}
+
+/// A named file handed to a verifier: an endorsement (VCEK, PCK chain, TCB info, RIM, CRL…) or a trust anchor.
+public struct EvidenceFile: Sendable {
+    /// The name it came under (a path), for messages.
+    public var name: String
+    public var bytes: [UInt8]
+
+    /// Creates a file.
+    public init(name: String, bytes: [UInt8]) {
+        self.name = name
+        self.bytes = bytes
+    }
+}
+
+/// Everything a verification depends on besides the evidence itself.
+public struct VerificationContext: Sendable {
+    /// The instant certificates, CRLs and collateral must be valid at.
+    public var time: Date
+    /// What the platform vendor signed for this device: verifiers pick out what they recognise by content.
+    public var endorsements: [EvidenceFile]
+    /// Vendor roots (or the simulator's roots): a chain must end at one of these.
+    public var trustAnchors: [EvidenceFile]
+    /// The report data the caller expects, before fitting (``EvidenceKind/reportDataFit`` fits it): a
+    /// `HASH(JCS(runtime-data))` digest, or the raw field. `nil` skips the check.
+    public var expectedReportData: [UInt8]?
+    /// Where collateral not among the endorsements comes from (an on-disk cache, a fetcher behind it).
+    public var collateral: (any CollateralSource)?
+    /// Whether `sim` evidence may verify at all.
+    public var allowSimulator: Bool
+
+    /// Creates a context.
+    public init(
+        time: Date, endorsements: [EvidenceFile] = [], trustAnchors: [EvidenceFile] = [],
+        expectedReportData: [UInt8]? = nil, collateral: (any CollateralSource)? = nil, allowSimulator: Bool = false
+    ) {
+        self.time = time
+        self.endorsements = endorsements
+        self.trustAnchors = trustAnchors
+        self.expectedReportData = expectedReportData
+        self.collateral = collateral
+        self.allowSimulator = allowSimulator
+    }
+
+    /// Throws `binding` unless `field` equals the expected report data fitted for `kind`; passes when nothing is
+    /// expected. The comparison takes the same time whatever differs.
+    public func checkReportData(_ field: [UInt8], kind: EvidenceKind) throws(EvidenceError) {
+        guard let expected = expectedReportData else { return }
+        let fitted = kind.reportDataFit.apply(expected)
+        guard fitted.count == field.count else {
+            throw EvidenceError(.binding, "report data is \(field.count) bytes, expected \(fitted.count)")
+        }
+        var difference: UInt8 = 0
+        for index in field.indices { difference |= field[index] ^ fitted[index] }
+        guard difference == 0 else {
+            throw EvidenceError(.binding, "report data \(Hex.encode(field)) is not the expected \(Hex.encode(fitted))")
+        }
+    }
+}

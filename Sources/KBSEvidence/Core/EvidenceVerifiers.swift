@@ -1,0 +1,20 @@
+/// The registry of evidence verifiers, one per ``EvidenceKind``.
+public enum EvidenceVerifiers {
+    /// Every verifier this build has.
+    public static let all: [any EvidenceVerifier] = []
+
+    /// The verifier for `kind`; `unsupported` when this build has none.
+    public static func verifier(for kind: EvidenceKind) throws(EvidenceError) -> any EvidenceVerifier {
+        guard let verifier = all.first(where: { $0.kind == kind }) else {
+            throw EvidenceError(.unsupported, "no verifier for evidence kind `\(kind.rawValue)` in this build")
+        }
+        return verifier
+    }
+
+    /// Verifies `evidence` as `kind`.
+    public static func verify(
+        _ evidence: [UInt8], kind: EvidenceKind, context: VerificationContext
+    ) async throws(EvidenceError) -> VerifiedEvidence {
+        try await verifier(for: kind).verify(evidence, context: context)
+    }
+}

@@ -1,0 +1,56 @@
+import KBSClaims
+
+/// Evidence that passed its verifier: the normalised `Attestation` claims plus the kind's own record.
+///
+/// Only verifiers in `KBSEvidence` create one (the initialiser is internal), so holding a value is proof that every
+/// signature, chain and binding check passed for the context it was verified in.
+public struct VerifiedEvidence: Sendable {
+    /// The kind of evidence.
+    public let kind: EvidenceKind
+    /// The workload's launch measurement (SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE, CCA RIM, the GPU's FWID, a TPM's
+    /// PCR digest).
+    public let measurement: [UInt8]
+    /// Whether the TEE lets the host read its memory.
+    public let debug: Bool
+    /// The kind's headline TCB security version (documented per kind in docs/evidence.md).
+    public let tcbSVN: Int64
+    /// The report-data field as reported.
+    public let reportData: [UInt8]?
+    /// Host-provided launch data (SNP HOST_DATA, TDX MRCONFIGID, CCA personalization value).
+    public let hostData: [UInt8]?
+    /// The vendor's TCB status where collateral gave one (UpToDate, OutOfDate, …).
+    public let tcbStatus: String?
+    /// The kind's own claims, shaped by its verifier's ``EvidenceVerifier/schema``.
+    public let details: ClaimRecord
+
+    init(
+        kind: EvidenceKind, measurement: [UInt8], debug: Bool, tcbSVN: Int64, reportData: [UInt8]?,
+        hostData: [UInt8]? = nil, tcbStatus: String? = nil, details: ClaimRecord
+    ) {
+        self.kind = kind
+        self.measurement = measurement
+        self.debug = debug
+        self.tcbSVN = tcbSVN
+        self.reportData = reportData
+        self.hostData = hostData
+        self.tcbStatus = tcbStatus
+        self.details = details
+    }
+
+    /// The whole `Attestation` record as policies read it.
+    public var claims: ClaimRecord {
+        var record = ClaimRecord()
+        record["kind"] = .string(kind.rawValue)
+        record["measurement"] = .hex(measurement)
+        record["debug"] = .bool(debug)
+        record["tcb_svn"] = .int(tcbSVN)
+        if let reportData { record["report_data"] = .hex(reportData) }
+        if let hostData { record["host_data"] = .hex(hostData) }
+        if let tcbStatus { record["tcb_status"] = .string(tcbStatus) }
+        record[kind.claimKey] = .record(details)
+        return record
+    }
+
+    /// The claims as one JSON object (what `kbs evidence verify` prints).
+    public var json: String { ClaimValue.record(claims).json }
+}

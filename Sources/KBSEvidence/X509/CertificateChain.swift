@@ -1,0 +1,56 @@
+public import Foundation
+
+/// Path checks for vendor certificate chains, link by link.
+///
+/// Vendor chains are short and fixed in shape, so this checks exactly what matters and nothing that would refuse
+/// real vendor certificates for form (serial 0, unknown critical DICE extensions): each certificate is signed by
+/// the next, names chain, every issuer is a CA where it says so, every certificate is valid at the time, and the
+/// chain ends at a pinned anchor (the anchor itself, or a certificate the anchor signed).
+public enum CertificateChain {
+    /// Verifies `chain` (leaf first) against `anchors` at `time`; returns the anchor it ends at.
+    @discardableResult
+    public static func verify(
+        _ chain: [Certificate], anchors: [Certificate], at time: Date, what: String
+    ) throws(EvidenceError) -> Certificate {
+        guard !chain.isEmpty else { throw EvidenceError(.chain, "\(what): empty certificate chain") }
+        guard !anchors.isEmpty else { throw EvidenceError(.chain, "\(what): no trust anchor configured") }
+        for certificate in chain where !certificate.isValid(at: time) {
+            throw EvidenceError(
+                .expired,
+                "\(what): certificate \(certificate.commonName) is valid \(certificate.notBefore)…\(certificate.notAfter), not at \(time)")
+        }
+        for index in 0..<chain.count - 1 {
+            try link(chain[index], issuedBy: chain[index + 1], what: what)
+        }
+        let top = chain[chain.count - 1]
+        // A pinned certificate ends the chain whether it is a root or a pinned intermediate.
+        if let anchor = anchors.first(where: { $0.der == top.der }) { return anchor }
+        for anchor in anchors where anchor.subject == top.issuer {
+            guard anchor.isValid(at: time) else {
+                throw EvidenceError(.expired, "\(what): trust anchor \(anchor.commonName) is not valid at \(time)")
+            }
+            try link(top, issuedBy: anchor, what: what)
+            return anchor
+        }
+        throw EvidenceError(.chain, "\(what): chain ends at \(top.commonName), which is not a configured trust anchor")
+    }
+
+    /// Checks that `certificate` names and is signed by `issuer`, and that `issuer` may issue.
+    public static func link(_ certificate: Certificate, issuedBy issuer: Certificate, what: String) throws(EvidenceError) {
+        guard certificate.issuer == issuer.subject else {
+            throw EvidenceError(.chain, "\(what): \(certificate.commonName) names issuer \(certificate.issuer), next is \(issuer.subject)")
+        }
+        guard issuer.isCA != false else {
+            throw EvidenceError(.chain, "\(what): \(issuer.commonName) is not a CA but issued \(certificate.commonName)")
+        }
+        guard certificate.isSigned(by: issuer) else {
+            throw EvidenceError(.chain, "\(what): signature of \(certificate.commonName) does not verify with \(issuer.commonName)")
+        }
+    }
+
+    /// Certificates from every trust-anchor file that holds certificates (others are skipped: a verifier may also be
+    /// handed, e.g., a CCA trust-anchor store).
+    public static func anchors(from files: [EvidenceFile]) -> [Certificate] {
+        files.flatMap { (try? Certificate.parseAll($0.bytes)) ?? [] }
+    }
+}
