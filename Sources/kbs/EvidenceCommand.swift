@@ -46,6 +46,9 @@ struct EvidenceCommand: AsyncParsableCommand {
         @Flag(help: "Accept `sim` evidence (the simulator's test chain); never for production.")
         var allowSimulator = false
 
+        @Flag(help: "Accept collateral signed by an expired collateral-signing certificate (Intel's TCB Signing cert was renewed with the same key).")
+        var ignoreCollateralSignerExpiry = false
+
         /// The largest evidence or endorsement file read.
         static let maximumFileBytes = 8 << 20
 
@@ -68,13 +71,14 @@ struct EvidenceCommand: AsyncParsableCommand {
                 expected = bytes
             }
             let evidenceBytes = try Self.read(evidence, what: "evidence")
-            let context = VerificationContext(
+            var context = VerificationContext(
                 time: time,
                 endorsements: try endorsement.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "endorsement")) },
                 trustAnchors: try trustAnchor.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "trust anchor")) },
                 expectedReportData: expected,
                 collateral: collateralCache.map { DiskCollateralCache(directory: URL(fileURLWithPath: $0)) },
                 allowSimulator: allowSimulator)
+            context.ignoresCollateralSignerExpiry = ignoreCollateralSignerExpiry
             let verified: VerifiedEvidence
             do throws(EvidenceError) {
                 verified = try await EvidenceVerifiers.verify(evidenceBytes, kind: kind, context: context)

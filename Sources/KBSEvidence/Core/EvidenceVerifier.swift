@@ -45,6 +45,10 @@ public struct VerificationContext: Sendable {
     public var collateral: (any CollateralSource)?
     /// Whether `sim` evidence may verify at all.
     public var allowSimulator: Bool
+    /// Whether a collateral-signing certificate (Intel's TCB Signing certificate) may be past its validity when its
+    /// signature over the collateral verifies. Intel renewed that certificate in 2025 with the same key; with only the
+    /// expired one at hand, this lets current collateral verify. Collateral freshness (`nextUpdate`) is still checked.
+    public var ignoresCollateralSignerExpiry: Bool = false
 
     /// Creates a context.
     public init(
