@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -138,6 +139,66 @@ static inline int kbs_crl_lists(X509_CRL *crl, const unsigned char *serial, int 
 static inline int kbs_crl_revoked_count(X509_CRL *crl) {
     STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(crl);
     return revoked == NULL ? 0 : sk_X509_REVOKED_num(revoked);
+}
+
+// ---- Certificate issuing, for the TEE simulator's test chains only. ----
+
+/// A private key from DER (PKCS#8 or SEC1); NULL when it does not parse. Free with EVP_PKEY_free.
+static inline EVP_PKEY *kbs_private_key_from_der(const unsigned char *der, long length) {
+    const unsigned char *cursor = der;
+    return d2i_AutoPrivateKey(NULL, &cursor, length);
+}
+
+/// A v3 certificate for `subjectKey`'s public key with the given serial (big-endian) and validity (Unix seconds),
+/// no names or extensions yet; NULL on failure.
+static inline X509 *kbs_certificate_new(EVP_PKEY *subjectKey, const unsigned char *serial, int serialLength,
+    long long notBefore, long long notAfter) {
+    X509 *certificate = X509_new();
+    if (certificate == NULL) return NULL;
+    BIGNUM *number = BN_bin2bn(serial, serialLength, NULL);
+    ASN1_INTEGER *integer = number == NULL ? NULL : BN_to_ASN1_INTEGER(number, NULL);
+    int ok = integer != NULL && X509_set_version(certificate, 2) == 1 && X509_set_serialNumber(certificate, integer) == 1 &&
+        ASN1_TIME_set(X509_getm_notBefore(certificate), (time_t)notBefore) != NULL &&
+        ASN1_TIME_set(X509_getm_notAfter(certificate), (time_t)notAfter) != NULL &&
+        X509_set_pubkey(certificate, subjectKey) == 1;
+    BN_free(number);
+    ASN1_INTEGER_free(integer);
+    if (!ok) { X509_free(certificate); return NULL; }
+    return certificate;
+}
+
+/// Appends `field=value` (e.g. "CN") to the subject name; 1 on success.
+static inline int kbs_certificate_add_subject(X509 *certificate, const char *field, const char *value) {
+    return X509_NAME_add_entry_by_txt(X509_get_subject_name(certificate), field, MBSTRING_UTF8,
+        (const unsigned char *)value, -1, -1, 0);
+}
+
+/// Sets the issuer name to `issuer`'s subject (pass the certificate itself for a self-signed one).
+static inline int kbs_certificate_set_issuer(X509 *certificate, X509 *issuer) {
+    return X509_set_issuer_name(certificate, X509_get_subject_name(issuer));
+}
+
+/// Adds an extension whose extnValue is exactly the DER bytes given.
+static inline int kbs_certificate_add_extension(X509 *certificate, const char *oid, const unsigned char *der, int length,
+    int critical) {
+    ASN1_OBJECT *object = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+    int ok = 0;
+    if (object != NULL && value != NULL && ASN1_OCTET_STRING_set(value, der, length) == 1) {
+        X509_EXTENSION *extension = X509_EXTENSION_create_by_OBJ(NULL, object, critical, value);
+        if (extension != NULL) {
+            ok = X509_add_ext(certificate, extension, -1);
+            X509_EXTENSION_free(extension);
+        }
+    }
+    ASN1_OBJECT_free(object);
+    ASN1_OCTET_STRING_free(value);
+    return ok;
+}
+
+/// Signs with `key` (ECDSA) over SHA-384 when `sha384`, else SHA-256; 1 on success.
+static inline int kbs_certificate_sign(X509 *certificate, EVP_PKEY *key, int sha384) {
+    return X509_sign(certificate, key, sha384 ? EVP_sha384() : EVP_sha256()) > 0 ? 1 : 0;
 }
 
 #endif

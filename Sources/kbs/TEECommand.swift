@@ -7,6 +7,62 @@ struct TEECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tee",
         abstract: "Simulate TEE evidence for development and tests.",
-        subcommands: []
+        subcommands: [Simulate.self]
     )
+
+    struct Simulate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write simulated evidence, its endorsements and the simulator's test roots to a directory.",
+            discussion: """
+                Writes DIR/evidence (the TEE's wire format), DIR/rcar-evidence.json (Trustee's tee-evidence JSON form),
+                DIR/endorsements/* (device certificates) and DIR/trust-anchors/* (the simulator's roots, made afresh on
+                every run). Verify with:
+                  kbs evidence verify --kind K --evidence DIR/evidence --endorsement DIR/endorsements/… --trust-anchor DIR/trust-anchors/…
+                The roots are the simulator's own: the evidence never verifies against the vendors' roots.
+                """)
+
+        @Option(help: "What to imitate: \(TEESimulator.kinds.map(\.rawValue).joined(separator: ", ")).")
+        var kind: String
+
+        @Option(help: "The report data as hex (snp and tdx pad it to 64 bytes, nvidia cuts it to the 32-byte nonce).")
+        var reportData: String
+
+        @Option(help: "The launch measurement as hex (snp, tdx: 48 bytes; nvidia: the FWID); a fixed default otherwise.")
+        var measurement: String?
+
+        @Flag(help: "Mark the guest debuggable (snp policy bit 19, tdx TD attribute DEBUG).")
+        var debug = false
+
+        @Option(help: "The directory to write (created when missing).")
+        var out: String
+
+        func run() async throws {
+            guard let kind = EvidenceKind(rawValue: kind), TEESimulator.kinds.contains(kind) else {
+                throw Refusal(code: "usage", message: "unknown kind `\(kind)`; expected one of \(TEESimulator.kinds.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let data = Hex.decode(reportData), data.count <= 64 else {
+                throw Refusal(code: "usage", message: "--report-data must be hex of at most 64 bytes")
+            }
+            var launch: [UInt8]?
+            if let measurement {
+                guard let bytes = Hex.decode(measurement), bytes.count == 48 else {
+                    throw Refusal(code: "usage", message: "--measurement must be 48 bytes of hex")
+                }
+                launch = bytes
+            }
+            if debug && kind == .nvidia {
+                throw Refusal(code: "usage", message: "--debug applies to snp and tdx")
+            }
+            let simulated: SimulatedEvidence
+            do throws(EvidenceError) {
+                simulated = try TEESimulator.simulate(kind: kind, reportData: data, measurement: launch, debug: debug, now: Date())
+            } catch {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            }
+            do { try TEESimulator.write(simulated, to: URL(fileURLWithPath: out)) } catch {
+                throw Refusal(code: "io", message: "cannot write \(out): \(error.localizedDescription)")
+            }
+            Console.err("wrote \(kind.rawValue) evidence to \(out)/evidence")
+        }
+    }
 }
