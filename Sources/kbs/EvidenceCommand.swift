@@ -8,20 +8,11 @@ struct EvidenceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evidence",
         abstract: "Verify attestation evidence: SEV-SNP, TDX, SGX, NVIDIA GPUs, Arm CCA, Azure vTPM, TPM.",
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, Bench.self]
     )
 
-    struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Verify one piece of evidence and print its claims as JSON.",
-            discussion: """
-                Endorsements are what the vendor signed for this device (VCEK/VLEK, PCK chain, TCB info, QE identity,
-                CRLs, the GPU's certificate chain, RIMs); trust anchors are vendor roots (AMD ASK/ARK bundles, the Intel
-                SGX root, NVIDIA device and RIM roots, CCA trust-anchor stores). Give each file with its own option;
-                verifiers recognise them by content. docs/evidence.md lists what each kind reads.
-                A refusal prints `error: <reason>: <message>` and exits 1; reasons: \(EvidenceError.Reason.allCases.map(\.rawValue).joined(separator: ", ")).
-                """)
-
+    /// The inputs of one verification, shared by `verify` and `bench`.
+    struct Inputs: ParsableArguments {
         @Option(help: "The evidence kind: \(EvidenceKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         var kind: String
 
@@ -52,8 +43,9 @@ struct EvidenceCommand: AsyncParsableCommand {
         /// The largest evidence or endorsement file read.
         static let maximumFileBytes = 8 << 20
 
-        func run() async throws {
-            guard let kind = EvidenceKind(rawValue: kind) else {
+        /// The kind, the evidence bytes and the context, or a usage refusal.
+        func load() throws -> (EvidenceKind, [UInt8], VerificationContext) {
+            guard let parsedKind = EvidenceKind(rawValue: kind) else {
                 throw Refusal(code: "usage", message: "unknown kind `\(kind)`; expected one of \(EvidenceKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             var time = Date()
@@ -79,13 +71,7 @@ struct EvidenceCommand: AsyncParsableCommand {
                 collateral: collateralCache.map { DiskCollateralCache(directory: URL(fileURLWithPath: $0)) },
                 allowSimulator: allowSimulator)
             context.ignoresCollateralSignerExpiry = ignoreCollateralSignerExpiry
-            let verified: VerifiedEvidence
-            do throws(EvidenceError) {
-                verified = try await EvidenceVerifiers.verify(evidenceBytes, kind: kind, context: context)
-            } catch {
-                throw Refusal(code: error.reason.rawValue, message: error.message)
-            }
-            Console.out(verified.json)
+            return (parsedKind, evidenceBytes, context)
         }
 
         static func read(_ path: String, what: String) throws -> [UInt8] {
@@ -107,6 +93,86 @@ struct EvidenceCommand: AsyncParsableCommand {
                 throw Refusal(code: "malformed", message: "the \(what) file \(path) is over \(maximumFileBytes) bytes")
             }
             return Array(data)
+        }
+    }
+
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time verifications of one piece of evidence and print the figures as JSON.",
+            discussion: """
+                `cold_us` is the first verification in this process (certificate parsing, library set-up, collateral read \
+                from the files given); `p50_us`/`p99_us` are the verifications after it, with the same collateral \
+                already in memory (what a server with cached collateral pays). The evidence must verify.
+                """)
+
+        @OptionGroup var inputs: Inputs
+
+        @Option(help: "How many timed verifications after the first.")
+        var iterations = 200
+
+        func run() async throws {
+            guard iterations > 0, iterations <= 1_000_000 else {
+                throw Refusal(code: "usage", message: "--iterations must be 1…1000000")
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            let (kind, evidence, context) = try inputs.load()
+            do throws(EvidenceError) {
+                _ = try await EvidenceVerifiers.verify(evidence, kind: kind, context: context)
+                let cold = start.duration(to: clock.now)
+                var samples: [Double] = []
+                samples.reserveCapacity(iterations)
+                let loop = clock.now
+                for _ in 0..<iterations {
+                    let began = clock.now
+                    _ = try await EvidenceVerifiers.verify(evidence, kind: kind, context: context)
+                    samples.append(Self.microseconds(began.duration(to: clock.now)))
+                }
+                let total = Self.microseconds(loop.duration(to: clock.now))
+                samples.sort()
+                func percentile(_ p: Double) -> Double { samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+                let fields = [
+                    "\"kind\":\"\(kind.rawValue)\"", "\"iterations\":\(iterations)",
+                    "\"cold_us\":\(Self.rounded(Self.microseconds(cold)))", "\"p50_us\":\(Self.rounded(percentile(0.5)))",
+                    "\"p99_us\":\(Self.rounded(percentile(0.99)))",
+                    "\"verifications_per_second\":\(Self.rounded(Double(iterations) / total * 1_000_000))",
+                ]
+                Console.out("{" + fields.joined(separator: ",") + "}")
+            } catch {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            }
+        }
+
+        static func microseconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) * 1_000_000 + Double(duration.components.attoseconds) / 1e12
+        }
+
+        static func rounded(_ value: Double) -> String { String(format: "%.1f", value) }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify one piece of evidence and print its claims as JSON.",
+            discussion: """
+                Endorsements are what the vendor signed for this device (VCEK/VLEK, PCK chain, TCB info, QE identity, \
+                CRLs, the GPU's certificate chain, RIMs); trust anchors are vendor roots (AMD ASK/ARK bundles, the Intel \
+                SGX root, NVIDIA device and RIM roots, CCA trust-anchor stores). Give each file with its own option; \
+                verifiers recognise them by content. docs/evidence.md lists what each kind reads.
+
+                A refusal prints `error: <reason>: <message>` and exits 1; reasons: \(EvidenceError.Reason.allCases.map(\.rawValue).joined(separator: ", ")).
+                """)
+
+        @OptionGroup var inputs: Inputs
+
+        func run() async throws {
+            let (kind, evidence, context) = try inputs.load()
+            let verified: VerifiedEvidence
+            do throws(EvidenceError) {
+                verified = try await EvidenceVerifiers.verify(evidence, kind: kind, context: context)
+            } catch {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            }
+            Console.out(verified.json)
         }
     }
 }

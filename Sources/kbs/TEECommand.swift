@@ -14,8 +14,8 @@ struct TEECommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write simulated evidence, its endorsements and the simulator's test roots to a directory.",
             discussion: """
-                Writes DIR/evidence (the TEE's wire format), DIR/rcar-evidence.json (Trustee's tee-evidence JSON form),
-                DIR/endorsements/* (device certificates) and DIR/trust-anchors/* (the simulator's roots, made afresh on
+                Writes DIR/evidence (the TEE's wire format), DIR/rcar-evidence.json (Trustee's tee-evidence JSON form), \
+                DIR/endorsements/* (device certificates) and DIR/trust-anchors/* (the simulator's roots, made afresh on \
                 every run). Verify with:
                   kbs evidence verify --kind K --evidence DIR/evidence --endorsement DIR/endorsements/… --trust-anchor DIR/trust-anchors/…
                 The roots are the simulator's own: the evidence never verifies against the vendors' roots.
