@@ -99,4 +99,12 @@ if Context.environment["KBS_FUZZ"] != nil {
             swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
         )
     )
+    package.targets.append(
+        .executableTarget(
+            name: "KBSEvidenceFuzz",
+            dependencies: ["KBSEvidence", "KBSClaims"],
+            path: "Fuzz/Evidence",
+            swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
 }
