@@ -8,6 +8,10 @@ public struct SimulatedEvidence: Sendable {
     public var evidence: [UInt8]
     /// The same evidence in Trustee's RCAR `tee-evidence` JSON form (`DIR/rcar-evidence.json`).
     public var rcarEvidence: [UInt8]
+    /// The `sim` kind's envelope around `evidence` (`DIR/sim-evidence.json`).
+    public var simEvidence: [UInt8] {
+        Array(#"{"tee":"\#(kind.rawValue)","evidence":"\#(Data(evidence).base64EncodedString())"}"#.utf8)
+    }
     /// Device certificates (VCEK, PCK chain, GPU chain), by file name (`DIR/endorsements/NAME`).
     public var endorsements: [EvidenceFile]
     /// The simulator's roots, by file name (`DIR/trust-anchors/NAME`).
@@ -35,7 +39,8 @@ public enum TEESimulator {
         }
     }
 
-    /// Writes `simulated` under `directory`: `evidence`, `rcar-evidence.json`, `endorsements/*`, `trust-anchors/*`.
+    /// Writes `simulated` under `directory`: `evidence`, `rcar-evidence.json`, `sim-evidence.json`, `endorsements/*`,
+    /// `trust-anchors/*`.
     public static func write(_ simulated: SimulatedEvidence, to directory: URL) throws {
         let manager = FileManager.default
         for sub in ["endorsements", "trust-anchors"] {
@@ -43,6 +48,7 @@ public enum TEESimulator {
         }
         try Data(simulated.evidence).write(to: directory.appendingPathComponent("evidence"), options: .atomic)
         try Data(simulated.rcarEvidence).write(to: directory.appendingPathComponent("rcar-evidence.json"), options: .atomic)
+        try Data(simulated.simEvidence).write(to: directory.appendingPathComponent("sim-evidence.json"), options: .atomic)
         for file in simulated.endorsements {
             try Data(file.bytes).write(to: directory.appendingPathComponent("endorsements/" + file.name), options: .atomic)
         }
