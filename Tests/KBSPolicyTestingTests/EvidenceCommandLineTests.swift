@@ -28,9 +28,10 @@ struct EvidenceCommandLineTests {
         var testDescription: String { "\(kind): \(evidence)" }
 
         func arguments(evidence path: String) -> [String] {
-            ["evidence", "verify", "--kind", kind, "--evidence", path, "--at", at]
-                + endorsements.flatMap { ["--endorsement", EvidenceCommandLineTests.fixtures + "/" + $0] }
-                + anchors.flatMap { ["--trust-anchor", EvidenceCommandLineTests.fixtures + "/" + $0] } + flags
+            var arguments: [String] = ["evidence", "verify", "--kind", kind, "--evidence", path, "--at", at]
+            for file in endorsements { arguments += ["--endorsement", EvidenceCommandLineTests.fixtures + "/" + file] }
+            for file in anchors { arguments += ["--trust-anchor", EvidenceCommandLineTests.fixtures + "/" + file] }
+            return arguments + flags
         }
     }
 
