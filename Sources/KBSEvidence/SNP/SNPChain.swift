@@ -1,0 +1,65 @@
+import Foundation
+
+/// The AMD certificate chain behind a VCEK or VLEK: VEK ← ASK (VCEK) or ASVK (VLEK) ← ARK.
+///
+/// Trust comes only from the trust-anchor files (AMD's `{milan,genoa,turin}_ask_ark_asvk.pem` bundles): the ARK must
+/// be one of them and self-signed. The intermediate is picked by name from the trust anchors, else from the
+/// endorsements (a KDS `cert_chain` PEM); either way the pinned ARK must have signed it. All links are RSA-PSS,
+/// which OpenSSL verifies.
+enum SNPChain {
+    /// The pieces of a verified chain.
+    struct Verified {
+        var intermediate: Certificate
+        var ark: Certificate
+    }
+
+    /// Verifies `vek` for `signingKey` and `product` at `context.time`, then any CRLs among the endorsements.
+    static func verify(
+        vek: Certificate, signingKey: SNPReport.SigningKey, product: SNPProduct, context: VerificationContext
+    ) throws(EvidenceError) -> Verified {
+        let anchors = CertificateChain.anchors(from: context.trustAnchors)
+        guard !anchors.isEmpty else { throw EvidenceError(.chain, "SNP: no AMD trust anchor (ARK/ASK bundle) configured") }
+        let endorsed = context.endorsements.flatMap { (try? Certificate.parseAll($0.bytes)) ?? [] }.filter { $0.isCA == true }
+        guard let intermediate = (anchors + endorsed).first(where: { $0.subject == vek.issuer && $0.subject != $0.issuer }) else {
+            throw EvidenceError(.chain, "SNP: the \(signingKey.rawValue.uppercased()) issuer \(vek.issuer) is not among the trust anchors")
+        }
+        // An ASVK signs only VLEKs and an ASK only VCEKs: a VCEK under an ASVK (or the reverse) is the wrong key role.
+        let isASVK = intermediate.commonName.hasPrefix("SEV-VLEK-")
+        guard isASVK == (signingKey == .vlek) else {
+            throw EvidenceError(
+                .chain, "SNP: report is signed by a \(signingKey.rawValue.uppercased()) but its certificate is issued by \(intermediate.commonName)")
+        }
+        guard let ark = anchors.first(where: { $0.subject == intermediate.issuer && $0.subject == $0.issuer }) else {
+            throw EvidenceError(.chain, "SNP: no self-issued ARK \(intermediate.issuer) among the trust anchors")
+        }
+        guard ark.isSigned(by: ark) else { throw EvidenceError(.chain, "SNP: ARK \(ark.commonName) is not self-signed") }
+        guard ark.commonName == product.arkName else {
+            throw EvidenceError(.chain, "SNP: report is from a \(product.rawValue) but its chain ends at \(ark.commonName)")
+        }
+        try CertificateChain.verify([vek, intermediate, ark], anchors: [ark], at: context.time, what: "SNP \(signingKey.rawValue.uppercased()) chain")
+        try checkRevocation(vek: vek, intermediate: intermediate, ark: ark, context: context)
+        return Verified(intermediate: intermediate, ark: ark)
+    }
+
+    /// Applies every CRL among the endorsements issued by the ARK (it lists ASKs/ASVKs) or by the intermediate.
+    /// CRLs from other issuers are for other evidence and are left alone.
+    static func checkRevocation(
+        vek: Certificate, intermediate: Certificate, ark: Certificate, context: VerificationContext
+    ) throws(EvidenceError) {
+        for file in context.endorsements {
+            guard let crl = try? RevocationList(file.bytes) else { continue }
+            if crl.issuer == ark.subject {
+                try crl.check(intermediate, issuer: ark, at: context.time, what: "SNP \(file.name)")
+            } else if crl.issuer == intermediate.subject {
+                try crl.check(vek, issuer: intermediate, at: context.time, what: "SNP \(file.name)")
+            }
+        }
+    }
+
+    /// The one product whose ARK is among the trust anchors, for a version-2 report with no VEK at hand.
+    static func onlyProduct(in anchors: [EvidenceFile]) -> SNPProduct? {
+        let names = Set(CertificateChain.anchors(from: anchors).filter { $0.subject == $0.issuer }.map(\.commonName))
+        let products = SNPProduct.allCases.filter { names.contains($0.arkName) }
+        return products.count == 1 ? products[0] : nil
+    }
+}
