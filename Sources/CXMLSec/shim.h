@@ -141,4 +141,51 @@ static inline int kbs_xmlsec_verify(xmlNodePtr signature, const unsigned char *p
     return result;
 }
 
+/// Initialises libxml2, xmlsec and its OpenSSL back end for a second user in the process (the NVIDIA RIM
+/// verifier), skipping xmlsec's own initialisation when the SAML verifier already did it: xmlSecInit re-creates
+/// the global transform and key-data registries, which must not happen under a verification in flight. 0 on success.
+static inline int kbs_xmlsec_init_shared(void) {
+    xmlInitParser();
+    xmlSetGenericErrorFunc(NULL, kbs_xml_quiet);
+    if (xmlSecPtrListGetSize(xmlSecTransformIdsGet()) > 0) return 0;
+    return kbs_xmlsec_init();
+}
+
+/// Verifies the enveloped ds:Signature element `signature` of an NVIDIA RIM (SWID tag) with the key of the PEM
+/// certificate `pem`. Allows only whole-document references (URI=""), the enveloped transform, inclusive C14N 1.0
+/// and 1.1, SHA-384/SHA-256 digests and ECDSA-SHA384. Returns a KBS_XMLSEC_* outcome; INVALID covers both a
+/// reference digest and a signature value that do not match.
+static inline int kbs_xmlsec_verify_rim(xmlNodePtr signature, const unsigned char *pem, size_t pemLength) {
+    xmlSecKeyPtr key = xmlSecOpenSSLAppKeyLoadMemory(pem, (xmlSecSize)pemLength, xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
+    if (key == NULL) return KBS_XMLSEC_NO_KEY;
+    xmlSecDSigCtxPtr context = xmlSecDSigCtxCreate(NULL);
+    if (context == NULL) { xmlSecKeyDestroy(key); return KBS_XMLSEC_NO_MEMORY; }
+    context->signKey = key;  // the context owns it now
+    context->flags = XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES;
+    context->enabledReferenceUris = xmlSecTransformUriTypeEmpty;
+    if (xmlSecDSigCtxEnableReferenceTransform(context, xmlSecTransformEnvelopedGetKlass()) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(context, xmlSecTransformInclC14N11GetKlass()) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(context, xmlSecTransformInclC14NGetKlass()) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(context, xmlSecOpenSSLTransformSha384GetKlass()) < 0 ||
+        xmlSecDSigCtxEnableReferenceTransform(context, xmlSecOpenSSLTransformSha256GetKlass()) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(context, xmlSecTransformInclC14N11GetKlass()) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(context, xmlSecTransformInclC14NGetKlass()) < 0 ||
+        xmlSecDSigCtxEnableSignatureTransform(context, xmlSecOpenSSLTransformEcdsaSha384GetKlass()) < 0) {
+        xmlSecDSigCtxDestroy(context);
+        return KBS_XMLSEC_NO_MEMORY;
+    }
+    int result;
+    if (xmlSecDSigCtxVerify(context, signature) < 0) {
+        result = KBS_XMLSEC_REFUSED;
+    } else if (xmlSecPtrListGetSize(&context->signedInfoReferences) != 1) {
+        result = KBS_XMLSEC_REFUSED;
+    } else if (context->status != xmlSecDSigStatusSucceeded) {
+        result = KBS_XMLSEC_INVALID;
+    } else {
+        result = KBS_XMLSEC_VALID;
+    }
+    xmlSecDSigCtxDestroy(context);
+    return result;
+}
+
 #endif
