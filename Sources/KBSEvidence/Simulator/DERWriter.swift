@@ -1,6 +1,6 @@
 /// Just enough DER encoding to write the vendor extensions of simulated certificates (AMD TCB and hwID, Intel's SGX
 /// extension, the TCG DICE TcbInfo FWID).
-enum DER {
+enum DERWriter {
     static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
         var out = [tag]
         let count = content.count

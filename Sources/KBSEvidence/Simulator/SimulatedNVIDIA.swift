@@ -19,10 +19,10 @@ enum SimulatedNVIDIA {
         let brom = try TestChain.issue(commonName: "GH100 A01 GSP BROM", key: key(), issuer: provisioner,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
         let fwid = TEESimulator.fitted(measurement ?? TEESimulator.defaultMeasurement(48), 48)
-        let tcbInfo = DER.sequence([
-            DER.context(0, constructed: false, Array("NVIDIA".utf8)),
-            DER.context(1, constructed: false, Array("GH100".utf8)),
-            DER.context(6, constructed: true, DER.sequence([DER.oid("2.16.840.1.101.3.4.2.2"), DER.octetString(fwid)])),
+        let tcbInfo = DERWriter.sequence([
+            DERWriter.context(0, constructed: false, Array("NVIDIA".utf8)),
+            DERWriter.context(1, constructed: false, Array("GH100".utf8)),
+            DERWriter.context(6, constructed: true, DERWriter.sequence([DERWriter.oid("2.16.840.1.101.3.4.2.2"), DERWriter.octetString(fwid)])),
         ])
         let leafKey = P384.Signing.PrivateKey()
         let leaf = try TestChain.issue(commonName: "GH100 A01 GSP FMC LF", key: .p384(leafKey), issuer: brom,

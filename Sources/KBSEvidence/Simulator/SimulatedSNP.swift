@@ -20,12 +20,12 @@ enum SimulatedSNP {
         let vcek = try TestChain.issue(
             commonName: "SEV-VCEK", key: .p384(vcekKey), issuer: ask, serial: [0], isCA: false,
             extensions: [
-                .init(oid: amd + ".1", value: DER.integer(1)),
-                .init(oid: amd + ".2", value: DER.ia5String("Milan-B0")),
-                .init(oid: amd + ".3.1", value: DER.integer(Int(tcb[0]))),
-                .init(oid: amd + ".3.2", value: DER.integer(Int(tcb[1]))),
-                .init(oid: amd + ".3.3", value: DER.integer(Int(tcb[6]))),
-                .init(oid: amd + ".3.8", value: DER.integer(Int(tcb[7]))),
+                .init(oid: amd + ".1", value: DERWriter.integer(1)),
+                .init(oid: amd + ".2", value: DERWriter.ia5String("Milan-B0")),
+                .init(oid: amd + ".3.1", value: DERWriter.integer(Int(tcb[0]))),
+                .init(oid: amd + ".3.2", value: DERWriter.integer(Int(tcb[1]))),
+                .init(oid: amd + ".3.3", value: DERWriter.integer(Int(tcb[6]))),
+                .init(oid: amd + ".3.8", value: DERWriter.integer(Int(tcb[7]))),
                 .init(oid: amd + ".4", value: chipID),
             ],
             notBefore: now - 86400, notAfter: now + 7 * year)

@@ -74,16 +74,16 @@ enum SimulatedTDX {
 
     /// Intel's SGX extension: PPID, TCB (16 component SVNs, PCESVN, CPUSVN), PCE-ID, FMSPC, SGX type.
     static func sgxExtensionValue() -> [UInt8] {
-        func member(_ arc: String, _ value: [UInt8]) -> [UInt8] { DER.sequence([DER.oid(sgxExtension + "." + arc), value]) }
-        var tcb: [[UInt8]] = (1...16).map { member("2.\($0)", DER.integer($0 <= 2 ? 3 : 0)) }
-        tcb.append(member("2.17", DER.integer(13)))
-        tcb.append(member("2.18", DER.octetString([3, 3] + [UInt8](repeating: 0, count: 14))))
-        return DER.sequence([
-            member("1", DER.octetString(TEESimulator.random(16))),
-            member("2", DER.sequence(tcb)),
-            member("3", DER.octetString([0, 0])),
-            member("4", DER.octetString(fmspc)),
-            member("5", DER.enumerated(0)),
+        func member(_ arc: String, _ value: [UInt8]) -> [UInt8] { DERWriter.sequence([DERWriter.oid(sgxExtension + "." + arc), value]) }
+        var tcb: [[UInt8]] = (1...16).map { member("2.\($0)", DERWriter.integer($0 <= 2 ? 3 : 0)) }
+        tcb.append(member("2.17", DERWriter.integer(13)))
+        tcb.append(member("2.18", DERWriter.octetString([3, 3] + [UInt8](repeating: 0, count: 14))))
+        return DERWriter.sequence([
+            member("1", DERWriter.octetString(TEESimulator.random(16))),
+            member("2", DERWriter.sequence(tcb)),
+            member("3", DERWriter.octetString([0, 0])),
+            member("4", DERWriter.octetString(fmspc)),
+            member("5", DERWriter.enumerated(0)),
         ])
     }
 }

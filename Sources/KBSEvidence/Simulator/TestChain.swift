@@ -60,8 +60,8 @@ struct TestChain {
         guard kbs_certificate_set_issuer(handle, issuerHandle) == 1 else { throw failure("issuer of \(commonName)") }
         var all = extensions
         if isCA {
-            all.append(Extension(oid: "2.5.29.19", value: DER.sequence([DER.boolean(true)]), critical: true))
-            all.append(Extension(oid: "2.5.29.15", value: DER.tlv(0x03, [0x01, 0x06]), critical: true))  // keyCertSign, cRLSign
+            all.append(Extension(oid: "2.5.29.19", value: DERWriter.sequence([DERWriter.boolean(true)]), critical: true))
+            all.append(Extension(oid: "2.5.29.15", value: DERWriter.tlv(0x03, [0x01, 0x06]), critical: true))  // keyCertSign, cRLSign
         }
         for item in all {
             let added = item.value.withUnsafeBufferPointer {
