@@ -83,6 +83,12 @@ struct NVIDIAVerifierTests {
         #expect(result.reason == .chain || result.reason == .signature, "\(result.message)")
     }
 
+    /// A complete, valid chain of another GPU: its leaf did not sign the report.
+    @Test func anotherDevicesChain() async throws {
+        let result = try await F.verify(report: "trustee-hopperAttestationReport.txt", chain: "attestation-sdk-hopperCertChain.txt")
+        #expect(result.reason == .signature)
+    }
+
     /// A report without any chain, or with the chain not ending at the configured root, is a chain error.
     @Test func missingChainOrAnchor() async throws {
         #expect(try await F.verify(report: "trustee-hopperAttestationReport.txt").reason == .chain)
