@@ -182,7 +182,9 @@ struct CCAVerifierTests {
         let anchors = try CCATrustAnchors([try EvidenceFixtures.file("cca/rust-ccatoken-ta-tfa.json")])
         #expect(platformSign1.isSigned(by: anchors.anchors[0].key))
         #expect(platform.softwareComponents.count == 16)
-        #expect(platform.softwareComponents.allSatisfy { $0.type?.hasPrefix("RSS_") == true })
+        // SOURCES.md says "16 RSS_* sw-components": 16 components, of which the first four are RSS_* (the rest AP/SCP/RMM/configs).
+        #expect(platform.softwareComponents.prefix(4).map(\.type) == ["RSS_BL1_2", "RSS_BL2", "RSS_S", "RSS_NS"])
+        #expect(platform.softwareComponents.last?.type == "NT_FW_CONFIG")
     }
 
     @Test func trusteeStoreIsTheTFAStore() throws {

@@ -45,7 +45,8 @@ struct CCAClaimReader {
             throw EvidenceError(.malformed, "\(what) \(name) (\(key)) is \(value.typeName), not a byte string")
         }
         if let sizes, !sizes.contains(bytes.count) {
-            throw EvidenceError(.malformed, "\(what) \(name) (\(key)) is \(bytes.count) bytes, not \(sizes.sorted().map(String.init).joined(separator: "/"))")
+            let allowed = sizes.sorted().map(String.init).joined(separator: "/")
+            throw EvidenceError(.malformed, "\(what) \(name) (\(key)) is \(bytes.count) bytes, not \(allowed)")
         }
         return bytes
     }

@@ -34,7 +34,8 @@ public struct CCAVerifier: EvidenceVerifier {
         guard rakHash == platform.challenge else {
             throw EvidenceError(
                 .binding,
-                "platform challenge \(Hex.encode(platform.challenge)) is not \(realm.rakHashAlgorithm.rawValue)(RAK) \(Hex.encode(rakHash))")
+                "platform challenge \(Hex.encode(platform.challenge)) is not "
+                    + "\(realm.rakHashAlgorithm.rawValue)(RAK) \(Hex.encode(rakHash))")
         }
         // (3) The platform token is signed by a CPAK the deployment trusts for this implementation and instance.
         let anchors = try CCATrustAnchors(context.trustAnchors)
@@ -42,11 +43,13 @@ public struct CCAVerifier: EvidenceVerifier {
         guard !candidates.isEmpty else {
             throw EvidenceError(
                 .chain,
-                "no trust anchor for implementation-id \(Hex.encode(platform.implementationID)) instance-id \(Hex.encode(platform.instanceID)) (\(anchors.anchors.count) CCA anchors given)")
+                "no trust anchor for implementation-id \(Hex.encode(platform.implementationID)) instance-id "
+                    + "\(Hex.encode(platform.instanceID)) (\(anchors.anchors.count) CCA anchors given)")
         }
         guard candidates.contains(where: { platformSign1.isSigned(by: $0.key) }) else {
             let keys = candidates.map { "\($0.source) (\($0.key.curveName))" }.joined(separator: ", ")
-            throw EvidenceError(.signature, "platform token signature (\(platformSign1.algorithm.name)) verifies with no matching trust anchor: \(keys)")
+            throw EvidenceError(
+                .signature, "platform token signature (\(platformSign1.algorithm.name)) verifies with no matching trust anchor: \(keys)")
         }
         // (4) The realm challenge carries the caller's report data.
         try context.checkReportData(realm.challenge, kind: .cca)

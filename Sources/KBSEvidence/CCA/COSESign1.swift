@@ -66,7 +66,8 @@ struct COSESign1 {
             throw EvidenceError(.unsupported, "\(what) is signed with COSE alg \(label), not ES256/ES384/ES512")
         }
         guard signature.count == 2 * algorithm.fieldSize else {
-            throw EvidenceError(.malformed, "\(what) \(algorithm.name) signature is \(signature.count) bytes, not \(2 * algorithm.fieldSize)")
+            throw EvidenceError(
+                .malformed, "\(what) \(algorithm.name) signature is \(signature.count) bytes, not \(2 * algorithm.fieldSize)")
         }
         self.protected = protected
         self.payload = payload
@@ -128,9 +129,15 @@ enum COSEPublicKey: Sendable {
     init?(curve: String, x: [UInt8], y: [UInt8]) {
         let point = [0x04] + x + y
         switch (curve, x.count, y.count) {
-        case ("P-256", 32, 32): guard let key = try? P256.Signing.PublicKey(x963Representation: point) else { return nil }; self = .p256(key)
-        case ("P-384", 48, 48): guard let key = try? P384.Signing.PublicKey(x963Representation: point) else { return nil }; self = .p384(key)
-        case ("P-521", 66, 66): guard let key = try? P521.Signing.PublicKey(x963Representation: point) else { return nil }; self = .p521(key)
+        case ("P-256", 32, 32):
+            guard let key = try? P256.Signing.PublicKey(x963Representation: point) else { return nil }
+            self = .p256(key)
+        case ("P-384", 48, 48):
+            guard let key = try? P384.Signing.PublicKey(x963Representation: point) else { return nil }
+            self = .p384(key)
+        case ("P-521", 66, 66):
+            guard let key = try? P521.Signing.PublicKey(x963Representation: point) else { return nil }
+            self = .p521(key)
         default: return nil
         }
     }
