@@ -175,6 +175,68 @@ struct AzureVTPMTests {
         #expect(error?.message.contains(sample.isSNP ? "`snp`" : "`tdx`") == true)
     }
 
+    /// The whole verification with a stand-in hardware verifier that returns what the real one reads from the
+    /// hardware report: exercises the hand-over (report bytes, VCEK, context) and the claims without `snp`/`tdx`.
+    @Test(arguments: AzureVTPMSample.all)
+    func composesWithTheHardwareVerifier(_ sample: AzureVTPMSample) async throws {
+        let bytes = try EvidenceFixtures.bytes(sample.file)
+        let evidence = try sample.evidence()
+        let hcl = try HCLReport(evidence.hclReport)
+        let reportData = try sample.hardwareReportData(evidence, hcl)
+        let context = try EvidenceFixtures.context(
+            at: AzureVTPMSample.time, endorsements: ["az-vtpm/trustee-az-snp-vtpm-vcek.pem"], anchors: [sample.anchor], reportData: sample.nonce)
+        var hardwareDetails = ClaimRecord()
+        hardwareDetails["stand_in"] = .bool(true)
+        let standIn: AzureVTPM.HardwareVerifier = { [hardwareDetails] report, sub throws(EvidenceError) in
+            #expect(sub.time == context.time)
+            #expect(sub.expectedReportData == nil)
+            #expect(sub.trustAnchors.map(\.name) == [sample.anchor])
+            if sample.isSNP {
+                #expect(report == hcl.hardwareReport)
+                #expect(sub.endorsements.map(\.name) == ["vcek (from the evidence)", "az-vtpm/trustee-az-snp-vtpm-vcek.pem"])
+                #expect(sub.endorsements.first?.bytes == evidence.vcek)
+                let vcekStart: [UInt8] = sample.version == 0 ? Array("-----BEGIN CERTIFICATE-----".utf8) : [0x30, 0x82]
+                #expect(sub.endorsements.first.map { Array($0.bytes.prefix(vcekStart.count)) } == vcekStart)
+            } else {
+                #expect(report == evidence.tdQuote)
+                #expect(sub.endorsements.map(\.name) == ["az-vtpm/trustee-az-snp-vtpm-vcek.pem"])
+            }
+            return VerifiedEvidence(
+                kind: sample.isSNP ? .snp : .tdx, measurement: Hex.decode(sample.measurement) ?? [], debug: false, tcbSVN: 7,
+                reportData: reportData, hostData: [1, 2], tcbStatus: "UpToDate", details: hardwareDetails)
+        }
+        let verifier: any EvidenceVerifier =
+            sample.isSNP ? AzureSNPvTPMVerifier(hardwareVerifier: standIn) : AzureTDXvTPMVerifier(hardwareVerifier: standIn)
+        let verified = try await verifier.verify(bytes, context: context)
+        #expect(verified.kind == sample.kind)
+        #expect(Hex.encode(verified.measurement) == sample.measurement)
+        #expect(verified.tcbSVN == 7)
+        #expect(verified.debug == false)
+        #expect(verified.hostData == [1, 2])
+        #expect(verified.tcbStatus == "UpToDate")
+        #expect(verified.reportData == sample.nonce)
+        #expect(verified.details[sample.hardwareKey] == .record(hardwareDetails))
+        #expect(verified.details.value(at: "vm_configuration.vm_unique_id") == .string(sample.vmUniqueId))
+        var ownDetails = verified.details
+        ownDetails[sample.hardwareKey] = nil
+        #expect(tpmSchemaViolations(ownDetails, verifier.schema.record) == [])
+        #expect(verifier.schema.record.field(named: sample.hardwareKey)?.isOptional == true)
+
+        // Report data that is not SHA-256(var_data) binds nothing; a hardware refusal is passed on as it is.
+        var wrong = reportData
+        wrong[3] ^= 1
+        let unbound: AzureVTPM.HardwareVerifier = { [wrong] _, _ throws(EvidenceError) in
+            VerifiedEvidence(kind: .snp, measurement: [], debug: false, tcbSVN: 0, reportData: wrong, details: ClaimRecord())
+        }
+        let refusing: AzureVTPM.HardwareVerifier = { _, _ throws(EvidenceError) in throw EvidenceError(.tcb, "stand-in refusal") }
+        for (hardware, reason) in [(unbound, EvidenceError.Reason.binding), (refusing, .tcb)] {
+            let other: any EvidenceVerifier =
+                sample.isSNP ? AzureSNPvTPMVerifier(hardwareVerifier: hardware) : AzureTDXvTPMVerifier(hardwareVerifier: hardware)
+            let error = await evidenceError { () async throws(EvidenceError) in try await other.verify(bytes, context: context) }
+            #expect(error?.reason == reason)
+        }
+    }
+
     /// The vTPM quote's signed region is its whole TPMS_ATTEST `message`; flips there or in the signature are refused.
     @Test(arguments: AzureVTPMSample.all)
     func byteFlipsInTheQuoteAreRefused(_ sample: AzureVTPMSample) throws {

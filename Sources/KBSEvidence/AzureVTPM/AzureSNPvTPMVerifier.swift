@@ -10,8 +10,20 @@ public import KBSClaims
 public struct AzureSNPvTPMVerifier: EvidenceVerifier {
     public let kind = EvidenceKind.azSNPvTPM
 
+    /// Verifies the hardware report: the registry's `snp` verifier, or a stand-in a test supplies.
+    let hardwareVerifier: AzureVTPM.HardwareVerifier
+
     /// Creates the verifier.
-    public init() {}
+    public init() {
+        hardwareVerifier = { evidence, context throws(EvidenceError) in
+            try await EvidenceVerifiers.verify(evidence, kind: .snp, context: context)
+        }
+    }
+
+    /// A verifier that checks the hardware report with `hardwareVerifier` (tests).
+    init(hardwareVerifier: @escaping AzureVTPM.HardwareVerifier) {
+        self.hardwareVerifier = hardwareVerifier
+    }
 
     public var schema: ClaimSchema {
         AzureVTPM.schema(
@@ -24,7 +36,7 @@ public struct AzureSNPvTPMVerifier: EvidenceVerifier {
         let checked = try AzureVTPM.checkQuote(parsed, expecting: .snp, context: context, kind: kind)
         let vcek = parsed.vcek.map { [EvidenceFile(name: "vcek (from the evidence)", bytes: $0)] } ?? []
         let report = checked.hcl.hardwareReport
-        let hardware = try await EvidenceVerifiers.verify(report, kind: .snp, context: AzureVTPM.hardwareContext(context, endorsements: vcek))
+        let hardware = try await hardwareVerifier(report, AzureVTPM.hardwareContext(context, endorsements: vcek))
         try Self.checkVMPL(report)
         try AzureVTPM.checkVarDataBinding(checked.hcl, hardwareReportData: hardware.reportData)
         return VerifiedEvidence(

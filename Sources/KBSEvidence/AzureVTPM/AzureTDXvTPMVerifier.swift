@@ -13,8 +13,20 @@ public struct AzureTDXvTPMVerifier: EvidenceVerifier {
     /// `REPORTMACSTRUCT.REPORTDATA` inside a TDREPORT.
     static let tdReportDataRange = 128..<192
 
+    /// Verifies the hardware report: the registry's `tdx` verifier, or a stand-in a test supplies.
+    let hardwareVerifier: AzureVTPM.HardwareVerifier
+
     /// Creates the verifier.
-    public init() {}
+    public init() {
+        hardwareVerifier = { evidence, context throws(EvidenceError) in
+            try await EvidenceVerifiers.verify(evidence, kind: .tdx, context: context)
+        }
+    }
+
+    /// A verifier that checks the hardware report with `hardwareVerifier` (tests).
+    init(hardwareVerifier: @escaping AzureVTPM.HardwareVerifier) {
+        self.hardwareVerifier = hardwareVerifier
+    }
 
     public var schema: ClaimSchema {
         AzureVTPM.schema(
@@ -26,7 +38,7 @@ public struct AzureTDXvTPMVerifier: EvidenceVerifier {
         let parsed = try AzureVTPMEvidence.tdx(evidence)
         let checked = try AzureVTPM.checkQuote(parsed, expecting: .tdx, context: context, kind: kind)
         guard let tdQuote = parsed.tdQuote else { throw EvidenceError(.malformed, "az-tdx-vtpm evidence has no TD quote") }
-        let hardware = try await EvidenceVerifiers.verify(tdQuote, kind: .tdx, context: AzureVTPM.hardwareContext(context, endorsements: []))
+        let hardware = try await hardwareVerifier(tdQuote, AzureVTPM.hardwareContext(context, endorsements: []))
         try AzureVTPM.checkVarDataBinding(checked.hcl, hardwareReportData: hardware.reportData)
         try Self.checkTDReport(checked.hcl.hardwareReport, quoteReportData: hardware.reportData)
         return VerifiedEvidence(

@@ -2,6 +2,9 @@ import KBSClaims
 
 /// The checks both Azure vTPM kinds share: everything but the hardware report, which the SNP or TDX verifier checks.
 enum AzureVTPM {
+    /// Checks a hardware report (SNP report, TD quote) in a context.
+    typealias HardwareVerifier = @Sendable (_ evidence: [UInt8], _ context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence
+
     /// What passed before the hardware report is checked.
     struct Checked {
         var evidence: AzureVTPMEvidence
