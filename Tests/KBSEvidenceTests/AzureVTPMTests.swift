@@ -307,6 +307,48 @@ struct AzureVTPMTests {
         }
     }
 
+    /// Random single-byte changes anywhere in the HCL report and the quote parse or fail with an `EvidenceError`;
+    /// none traps. Changes inside the authenticated parts never pass every check.
+    @Test(arguments: AzureVTPMSample.all)
+    func randomDamageNeverTraps(_ sample: AzureVTPMSample) throws {
+        let evidence = try sample.evidence()
+        let hcl = try HCLReport(evidence.hclReport)
+        let reportData = try sample.hardwareReportData(evidence, hcl)
+        let varData = HCLReport.varDataOffset..<HCLReport.varDataOffset + hcl.varData.count
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<400 {
+            var changed = evidence
+            let inHCL = next(2) == 0
+            let position: Int
+            if inHCL {
+                position = next(changed.hclReport.count)
+                changed.hclReport[position] &+= UInt8(1 + next(255))
+            } else {
+                position = next(changed.quote.message.count)
+                changed.quote.message[position] &+= UInt8(1 + next(255))
+            }
+            let passed: Bool
+            do {
+                let checked = try AzureVTPM.checkQuote(changed, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
+                try AzureVTPM.checkVarDataBinding(checked.hcl, hardwareReportData: reportData)
+                passed = true
+            } catch {
+                passed = false
+            }
+            if !inHCL || varData.contains(position) { #expect(!passed, "\(inHCL ? "HCL" : "message") byte \(position) passed") }
+        }
+        // Truncated documents of every kind of length are refused as malformed.
+        let bytes = try EvidenceFixtures.bytes(sample.file)
+        for _ in 0..<60 {
+            let prefix = Array(bytes.prefix(next(bytes.count)))
+            #expect(throws: EvidenceError.self) { sample.isSNP ? try AzureVTPMEvidence.snp(prefix) : try AzureVTPMEvidence.tdx(prefix) }
+        }
+    }
+
     @Test func v2UserDataMustStartWithTheNonce() throws {
         let nonce = AzureVTPMSample.all[2].nonce
         try AzureVTPM.checkUserData(nonce + [UInt8](repeating: 0, count: 16), nonce: nonce)
