@@ -156,6 +156,19 @@ struct TPMQuoteTests {
         #expect(await evidenceError { () async throws(EvidenceError) in try await Self.verify(rsapss) }?.reason == .unsupported)
     }
 
+    @Test func attestationKeysOtherThanRSAAreRefused() async throws {
+        var root = try Self.json()
+        root["ak_public"] = P256.Signing.PrivateKey().publicKey.derRepresentation.base64EncodedString()
+        let ecc = try Self.encode(root)
+        #expect(await evidenceError { () async throws(EvidenceError) in try await Self.verify(ecc) }?.reason == .unsupported)
+        root["ak_public"] = Data([0x30, 0x03, 0x02, 0x01, 0x01]).base64EncodedString()
+        let junk = try Self.encode(root)
+        #expect(await evidenceError { () async throws(EvidenceError) in try await Self.verify(junk) }?.reason == .malformed)
+        root["ak_public"] = "not base64!"
+        let text = try Self.encode(root)
+        #expect(await evidenceError { () async throws(EvidenceError) in try await Self.verify(text) }?.reason == .malformed)
+    }
+
     @Test func aChangedPCRValueIsAMeasurementError() async throws {
         var root = try Self.json()
         var quote = try #require(root["tpm_quote"] as? [String: Any])

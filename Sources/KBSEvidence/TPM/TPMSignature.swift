@@ -1,3 +1,4 @@
+import Crypto
 import CryptoExtras
 import Foundation
 
@@ -29,6 +30,9 @@ enum TPMSignature {
     /// An RSA public key from DER SubjectPublicKeyInfo (the form `ak_public` and PEM `PUBLIC KEY` files use).
     static func rsaKey(spki der: [UInt8], what: String) throws(EvidenceError) -> _RSA.Signing.PublicKey {
         do { return try _RSA.Signing.PublicKey(derRepresentation: der) } catch {
+            if (try? P256.Signing.PublicKey(derRepresentation: der)) != nil || (try? P384.Signing.PublicKey(derRepresentation: der)) != nil {
+                throw EvidenceError(.unsupported, "\(what) is an ECC key; only RSA attestation keys (RSASSA quotes) are supported")
+            }
             throw EvidenceError(.malformed, "\(what) is not an RSA public key of 2048 bits or more")
         }
     }
