@@ -77,4 +77,28 @@ struct SNPLayoutTests {
         let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(report, context: context) }
         #expect(error == nil)
     }
+
+    /// A CRL naming ARK-Milan as issuer but signed by another key (made with `openssl ca -gencrl` for this test).
+    static let forgedARKCRL = """
+        -----BEGIN X509 CRL-----
+        MIIBFjCBvAIBATAKBggqhkjOPQQDAjB7MRQwEgYDVQQLDAtFbmdpbmVlcmluZzEL
+        MAkGA1UEBhMCVVMxFDASBgNVBAcMC1NhbnRhIENsYXJhMQswCQYDVQQIDAJDQTEf
+        MB0GA1UECgwWQWR2YW5jZWQgTWljcm8gRGV2aWNlczESMBAGA1UEAwwJQVJLLU1p
+        bGFuFw0yNjExMjcxMjMyMjJaGA8yMTI2MTEwMzEyMzIyMlqgDjAMMAoGA1UdFAQD
+        AgEBMAoGCCqGSM49BAMCA0kAMEYCIQCk+jZFLhw1KKBzvCY32iEr2P5oPBEF7yL/
+        jXuMEaDYvAIhAPONUc977OS7f8q8627sUF8oDyGpRp0LPpWVaj8cgB/7
+        -----END X509 CRL-----
+        """
+
+    @Test func crlClaimingTheARKMustBeSignedByIt() async throws {
+        let crl = try RevocationList(Array(Self.forgedARKCRL.utf8))
+        let ark = try Certificate.parseAll(try EvidenceFixtures.bytes("snp/trustee-milan_ask_ark_asvk.pem"))[1]
+        #expect(crl.issuer == ark.subject)
+        var context = try EvidenceFixtures.context(
+            at: "2024-06-01T00:00:00Z", endorsements: ["snp/trustee-test-vcek.der"], anchors: ["snp/trustee-milan_ask_ark_asvk.pem"])
+        context.endorsements.append(EvidenceFile(name: "forged.crl", bytes: Array(Self.forgedARKCRL.utf8)))
+        let report = try EvidenceFixtures.bytes("snp/trustee-test-report.bin")
+        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(report, context: context) }
+        #expect(error?.reason == .collateral)
+    }
 }
