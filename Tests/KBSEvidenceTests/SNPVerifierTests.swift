@@ -108,6 +108,23 @@ struct SNPVerifierTests {
         #expect(await verify(anchor: genoa[1])?.reason == .chain)
     }
 
+    @Test func vcekAsPEMWithItsChainInOneEndorsement() async throws {
+        let der = try EvidenceFixtures.bytes("snp/trustee-test-vcek.der")
+        let base64 = Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+        let pem = "-----BEGIN CERTIFICATE-----\n\(base64)\n-----END CERTIFICATE-----\n"
+        // KDS's cert_chain order puts the ASK and ARK beside the leaf; the leaf is picked, trust still comes from the anchors.
+        let bundle = String(decoding: try EvidenceFixtures.bytes(Self.milan), as: UTF8.self)
+        let context = VerificationContext(
+            time: EvidenceFixtures.time("2024-06-01T00:00:00Z"),
+            endorsements: [EvidenceFile(name: "vcek.pem", bytes: Array((bundle + pem).utf8))],
+            trustAnchors: [try EvidenceFixtures.file(Self.milan)])
+        let report = try EvidenceFixtures.bytes("snp/trustee-test-report.bin")
+        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+            try await SNPVerifier().verify(report, context: context)
+        }
+        #expect(error == nil)
+    }
+
     @Test func invalidVCEKsAreChainErrors() async throws {
         for vcek in ["snp/trustee-test-vcek-invalid-legacy.der", "snp/trustee-test-vcek-invalid-new.der"] {
             let result = try await verify("snp/trustee-test-report.bin", endorsements: [vcek])

@@ -27,7 +27,8 @@ enum SNPChain {
         let isASVK = intermediate.commonName.hasPrefix("SEV-VLEK-")
         guard isASVK == (signingKey == .vlek) else {
             throw EvidenceError(
-                .chain, "SNP: report is signed by a \(signingKey.rawValue.uppercased()) but its certificate is issued by \(intermediate.commonName)")
+                .chain,
+                "SNP: report is signed by a \(signingKey.rawValue.uppercased()) but its certificate is issued by \(intermediate.commonName)")
         }
         guard let ark = anchors.first(where: { $0.subject == intermediate.issuer && $0.subject == $0.issuer }) else {
             throw EvidenceError(.chain, "SNP: no self-issued ARK \(intermediate.issuer) among the trust anchors")
@@ -36,7 +37,8 @@ enum SNPChain {
         guard ark.commonName == product.arkName else {
             throw EvidenceError(.chain, "SNP: report is from a \(product.rawValue) but its chain ends at \(ark.commonName)")
         }
-        try CertificateChain.verify([vek, intermediate, ark], anchors: [ark], at: context.time, what: "SNP \(signingKey.rawValue.uppercased()) chain")
+        try CertificateChain.verify(
+            [vek, intermediate, ark], anchors: [ark], at: context.time, what: "SNP \(signingKey.rawValue.uppercased()) chain")
         try checkRevocation(vek: vek, intermediate: intermediate, ark: ark, context: context)
         return Verified(intermediate: intermediate, ark: ark)
     }

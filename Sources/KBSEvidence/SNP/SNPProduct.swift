@@ -1,5 +1,5 @@
 /// The AMD EPYC generations whose SEV-SNP reports this verifier knows; each has its own ARK/ASK and TCB layout.
-public enum SNPProduct: String, Sendable, CaseIterable {
+enum SNPProduct: String, Sendable, CaseIterable {
     case milan = "Milan"
     case genoa = "Genoa"
     case turin = "Turin"

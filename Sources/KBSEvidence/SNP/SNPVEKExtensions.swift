@@ -39,7 +39,8 @@ struct SNPVEKExtensions: Sendable {
         case 66 where value[0] == 0x04 && value[1] == 0x40: return Array(value[2...])
         case 10 where value[0] == 0x04 && value[1] == 0x08: return Array(value[2...])
         default:
-            throw EvidenceError(.malformed, "VEK hwID extension is \(value.count) bytes, neither a raw chip id nor a DER OCTET STRING of one")
+            throw EvidenceError(
+                .malformed, "VEK hwID extension is \(value.count) bytes, neither a raw chip id nor a DER OCTET STRING of one")
         }
     }
 

@@ -17,14 +17,17 @@ public struct SNPVerifier: EvidenceVerifier {
     public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         if SNPTrusteeEvidence.looksLikeJSON(evidence) {
             let parsed = try SNPTrusteeEvidence(evidence)
-            let embedded = parsed.certificates.filter { $0.type == "VCEK" || $0.type == "VLEK" }.compactMap { try? Certificate(der: $0.der) }
+            let embedded = parsed.certificates.filter { $0.type == "VCEK" || $0.type == "VLEK" }
+                .compactMap { try? Certificate(der: $0.der) }
             return try await verifyReport(parsed.report, embedded: embedded, context: context)
         }
         return try await verifyReport(evidence, embedded: [], context: context)
     }
 
     /// Verifies a raw report; `embedded` are VEK candidates that came with the evidence (after the endorsements).
-    func verifyReport(_ bytes: [UInt8], embedded: [Certificate], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    func verifyReport(
+        _ bytes: [UInt8], embedded: [Certificate], context: VerificationContext
+    ) async throws(EvidenceError) -> VerifiedEvidence {
         let report = try SNPReport(bytes)
         let vek = try await endorsementKey(for: report, embedded: embedded, context: context)
         let extensions = try SNPVEKExtensions(vek)
@@ -60,7 +63,9 @@ public struct SNPVerifier: EvidenceVerifier {
     }
 
     /// The VCEK/VLEK: from the endorsements, then the evidence's certificate table, then AMD KDS via the collateral.
-    func endorsementKey(for report: SNPReport, embedded: [Certificate], context: VerificationContext) async throws(EvidenceError) -> Certificate {
+    func endorsementKey(
+        for report: SNPReport, embedded: [Certificate], context: VerificationContext
+    ) async throws(EvidenceError) -> Certificate {
         let expectedName = report.signingKey == .vcek ? "SEV-VCEK" : "SEV-VLEK"
         let endorsed = context.endorsements.flatMap { (try? Certificate.parseAll($0.bytes)) ?? [] }
         for candidates in [endorsed, embedded] {
@@ -71,7 +76,8 @@ public struct SNPVerifier: EvidenceVerifier {
             throw EvidenceError(.collateral, "SNP: no \(expectedName) among the endorsements or the evidence, and no collateral source")
         }
         guard report.signingKey == .vcek else {
-            throw EvidenceError(.collateral, "SNP: the VLEK must come with the endorsements or the evidence (KDS serves it only to the cloud provider)")
+            throw EvidenceError(
+                .collateral, "SNP: the VLEK must come with the endorsements or the evidence (KDS serves it only to the cloud provider)")
         }
         let chipID = report.chipID
         guard chipID.contains(where: { $0 != 0 }) else {
