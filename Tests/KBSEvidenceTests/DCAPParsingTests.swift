@@ -48,3 +48,68 @@ struct DCAPParsingTests {
         #expect(try DCAPQuote(try EvidenceFixtures.bytes("sgx/trustee-occlum_quote.dat")).signedRegion.count == 432)
     }
 }
+
+/// Intel's TCB evaluation rules on hand-made (unsigned) TCB info: level order, the TEE_TCB_SVN[0…1] skip when a
+/// module identity applies, module levels, and status convergence.
+struct DCAPTCBEvaluationTests {
+    static func info(_ json: String) throws -> DCAPTCBInfo {
+        let bytes = Array(json.utf8)
+        let collateral = try #require(try SignedCollateral.parse(bytes, member: "tcbInfo", name: "test"))
+        return try DCAPTCBInfo(collateral)
+    }
+
+    static func components(_ values: [Int]) -> String {
+        "[" + values.map { "{\"svn\":\($0)}" }.joined(separator: ",") + "]"
+    }
+
+    static let signature = String(repeating: "00", count: 64)
+
+    static func document(levels: [(sgx: Int, pce: Int, tdx: [Int], status: String)]) -> String {
+        let levelText = levels.map { level in
+            "{\"tcb\":{\"sgxtcbcomponents\":\(components(Array(repeating: level.sgx, count: 16))),\"pcesvn\":\(level.pce),"
+                + "\"tdxtcbcomponents\":\(components(level.tdx + Array(repeating: 0, count: 16 - level.tdx.count)))},"
+                + "\"tcbDate\":\"2024-01-01T00:00:00Z\",\"tcbStatus\":\"\(level.status)\",\"advisoryIDs\":[\"INTEL-SA-1\"]}"
+        }.joined(separator: ",")
+        let zeros = String(repeating: "0", count: 96)
+        return """
+            {"tcbInfo":{"id":"TDX","version":3,"issueDate":"2024-01-01T00:00:00Z","nextUpdate":"2024-02-01T00:00:00Z",\
+            "fmspc":"00A06D080000","pceId":"0000","tcbLevels":[\(levelText)],"tdxModuleIdentities":[{"id":"TDX_01",\
+            "mrsigner":"\(zeros)","attributes":"0000000000000000","attributesMask":"FFFFFFFFFFFFFFFF","tcbLevels":\
+            [{"tcb":{"isvsvn":4},"tcbStatus":"UpToDate"},{"tcb":{"isvsvn":2},"tcbStatus":"OutOfDate"}]}]},"signature":"\(signature)"}
+            """
+    }
+
+    @Test func levelsInOrderWithModuleSkip() throws {
+        let info = try Self.info(Self.document(levels: [
+            (sgx: 3, pce: 13, tdx: [9, 9, 3], status: "UpToDate"), (sgx: 2, pce: 11, tdx: [0, 0, 2], status: "OutOfDate"),
+        ]))
+        let der = try #require(try Certificate.parseAll(try DCAPQuote(try EvidenceFixtures.bytes("tdx/trustee-tdx_quote_4.dat")).pckChainPEM)[0]
+            .extensionValue(PCKExtension.oid))
+        var pck = try PCKExtension(der: der)
+        pck.sgxComponents = Array(repeating: 3, count: 16)
+        pck.pceSVN = 13
+        // TEE_TCB_SVN[1] > 0: bytes 0 and 1 are the module's and are not compared with the platform level.
+        let svn: [UInt8] = [2, 1, 3] + Array(repeating: 0, count: 13)
+        #expect(try DCAPTCBEvaluation.platformLevel(info, pck: pck, teeTCBSVN: svn).tcbStatus == "UpToDate")
+        // TEE_TCB_SVN[1] == 0: byte 0 counts, and 2 < 9 drops to the second level.
+        let old: [UInt8] = [2, 0, 3] + Array(repeating: 0, count: 13)
+        #expect(try DCAPTCBEvaluation.platformLevel(info, pck: pck, teeTCBSVN: old).tcbStatus == "OutOfDate")
+        pck.pceSVN = 10
+        #expect(throws: EvidenceError.self) { try DCAPTCBEvaluation.platformLevel(info, pck: pck, teeTCBSVN: svn) }
+        #expect(info.moduleIdentities.first?.tcbLevels.map(\.isvSVN) == [4, 2])
+    }
+
+    @Test func convergence() {
+        #expect(DCAPTCBEvaluation.converge("UpToDate", with: "UpToDate") == "UpToDate")
+        #expect(DCAPTCBEvaluation.converge("UpToDate", with: "OutOfDate") == "OutOfDate")
+        #expect(DCAPTCBEvaluation.converge("SWHardeningNeeded", with: "OutOfDate") == "OutOfDate")
+        #expect(DCAPTCBEvaluation.converge("ConfigurationNeeded", with: "OutOfDate") == "OutOfDateConfigurationNeeded")
+        #expect(DCAPTCBEvaluation.converge("OutOfDate", with: nil) == "OutOfDate")
+    }
+
+    @Test func mistypedCollateralIsMalformed() {
+        #expect(throws: EvidenceError.self) { try Self.info("{\"tcbInfo\":{\"version\":3},\"signature\":\"\(Self.signature)\"}") }
+        #expect(throws: EvidenceError.self) { try Self.info("{\"tcbInfo\":{\"version\":2},\"signature\":\"\(Self.signature)\"}") }
+        #expect(throws: EvidenceError.self) { try SignedCollateral.parse(Array("{\"tcbInfo\":{},\"signature\":\"zz\"}".utf8), member: "tcbInfo", name: "t") }
+    }
+}
