@@ -36,6 +36,8 @@ struct TDXVerifierTests {
         #expect(DCAP.string(details["qe_tcb_status"]) == "UpToDate")
         #expect(details["tcb_date"] == .time(EvidenceFixtures.time("2023-02-15T00:00:00Z")))
         #expect(DCAP.bool(details["rtmr_replayed"]) == false)
+        #expect(DCAP.int(details["tcb_evaluation_data_number"]) == 15)
+        #expect(DCAP.hex(details["qe_vendor_id"]) == "939a7233f79c4ca9940a0db3957f0607")
         #expect(result.tcbSVN == 3)
         DCAP.expectMatches(details, TDXVerifier().schema.record)
         DCAP.expectMatches(result.claims, EvidenceSchemas.all[0].record)

@@ -15,6 +15,8 @@ enum DCAPClaims {
             .init("platform_tcb_status", .string, optional: true, doc: "the matched platform TCB level's own status, before QE/module convergence"),
             .init("qe_tcb_status", .string, optional: true, doc: "QE TCB status when QE identity collateral was at hand"),
             .init("tcb_date", .time, optional: true, doc: "tcbDate of the matched platform TCB level"),
+            .init("tcb_evaluation_data_number", .int, optional: true, doc: "tcbEvaluationDataNumber of the TCB info used"),
+            .init("qe_vendor_id", .hex, doc: "QE vendor ID from the quote header (Intel: 939a7233f79c4ca9940a0db3957f0607)"),
             .init("advisory_ids", .list(.string), optional: true, doc: "Intel security advisories of the matched levels"),
         ]
     }
@@ -27,9 +29,11 @@ enum DCAPClaims {
         record["sgx_tcb_components"] = .list(outcome.pck.sgxComponents.map { .int($0) })
         if let type = outcome.pck.sgxType { record["pck_sgx_type"] = .int(type) }
         record["qe_svn"] = .int(Int64(outcome.qeReport.isvSVN))
+        record["qe_vendor_id"] = .hex(outcome.quote.qeVendorID)
         if let tcb = outcome.tcb {
             record["tcb_status"] = .string(tcb.status)
             record["platform_tcb_status"] = .string(tcb.platformLevel.tcbStatus)
+            if let number = tcb.evaluationDataNumber { record["tcb_evaluation_data_number"] = .int(number) }
             if let date = tcb.platformLevel.tcbDate { record["tcb_date"] = .time(date) }
             record["advisory_ids"] = .list(Array(Set(tcb.advisoryIDs)).sorted().map { .string($0) })
         }

@@ -11,6 +11,8 @@ enum DCAPTCBEvaluation {
         var platformLevel: DCAPTCBLevel
         var qeStatus: String?
         var moduleStatus: String?
+        /// The TCB info's tcbEvaluationDataNumber (Intel's TCB recovery generation).
+        var evaluationDataNumber: Int64?
         var advisoryIDs: [String]
     }
 

@@ -15,8 +15,6 @@ enum DCAPVerification {
         var rtmrReplayed: Bool
     }
 
-    static let intelQEVendorID: [UInt8] = [0x93, 0x9A, 0x72, 0x33, 0xF7, 0x9C, 0x4C, 0xA9, 0x94, 0x0A, 0x0D, 0xB3, 0x95, 0x7F, 0x06, 0x07]
-
     static func verify(_ evidence: [UInt8], kind: EvidenceKind, context: VerificationContext) async throws(EvidenceError) -> Outcome {
         let quote = try DCAPQuote(evidence)
         switch (kind, quote.body) {
@@ -121,6 +119,7 @@ enum DCAPVerification {
             status = DCAPTCBEvaluation.converge(status, with: qeLevel?.tcbStatus)
             result = DCAPTCBEvaluation.Result(
                 status: status, platformLevel: platform, qeStatus: qeLevel?.tcbStatus, moduleStatus: module?.tcbStatus,
+                evaluationDataNumber: info.evaluationDataNumber,
                 advisoryIDs: platform.advisoryIDs + (module?.advisoryIDs ?? []) + (qeLevel?.advisoryIDs ?? []))
         }
 
