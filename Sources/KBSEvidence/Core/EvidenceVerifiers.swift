@@ -1,7 +1,7 @@
 /// The registry of evidence verifiers, one per ``EvidenceKind``.
 public enum EvidenceVerifiers {
     /// Every verifier this build has.
-    public static let all: [any EvidenceVerifier] = [SNPVerifier(), NVIDIAVerifier(), CCAVerifier(), AzureSNPvTPMVerifier(), AzureTDXvTPMVerifier(), TPMVerifier(), SimVerifier()]
+    public static let all: [any EvidenceVerifier] = [SNPVerifier(), TDXVerifier(), SGXVerifier(), NVIDIAVerifier(), CCAVerifier(), AzureSNPvTPMVerifier(), AzureTDXvTPMVerifier(), TPMVerifier(), SimVerifier()]
 
     /// The verifier for `kind`; `unsupported` when this build has none.
     public static func verifier(for kind: EvidenceKind) throws(EvidenceError) -> any EvidenceVerifier {

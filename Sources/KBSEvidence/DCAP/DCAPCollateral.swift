@@ -1,0 +1,206 @@
+import Foundation
+import KBSClaims
+
+/// One TCB level of Intel collateral: what a platform (or QE, or TDX module) must reach, and the status it then has.
+struct DCAPTCBLevel: Sendable {
+    var sgxComponents: [Int64] = []
+    var pceSVN: Int64 = 0
+    var tdxComponents: [Int64]?
+    /// QE identity and TDX module levels.
+    var isvSVN: Int64 = 0
+    var tcbDate: Date?
+    var tcbStatus: String
+    var advisoryIDs: [String]
+}
+
+/// A TDX module identity of TDX TCB info (`TDX_01`, `TDX_03`…).
+struct DCAPModuleIdentity: Sendable {
+    var id: String
+    var mrSigner: [UInt8]
+    var attributes: [UInt8]
+    var attributesMask: [UInt8]
+    var tcbLevels: [DCAPTCBLevel]
+}
+
+/// Signed Intel PCS collateral: TCB info or enclave (QE) identity, with the exact bytes its signature covers.
+struct SignedCollateral: Sendable {
+    var name: String
+    /// The served bytes of the `tcbInfo` / `enclaveIdentity` member value.
+    var signedBytes: [UInt8]
+    var signature: [UInt8]
+    var body: JSONNode
+
+    /// Parses `{"<member>":{…},"signature":"hex"}`; nil when `bytes` is JSON without `member`.
+    static func parse(_ bytes: [UInt8], member: String, name: String) throws(EvidenceError) -> SignedCollateral? {
+        guard bytes.count <= 1 << 20 else { throw EvidenceError(.malformed, "\(name): collateral over 1 MiB") }
+        let root: JSONNode
+        do { root = try JSONNode.parse(bytes) } catch { throw EvidenceError(.malformed, "\(name): not JSON: \(error.message)") }
+        guard let body = root[member] else { return nil }
+        guard case .object = body.value, body.range.lowerBound >= 0, body.range.upperBound <= bytes.count else {
+            throw EvidenceError(.malformed, "\(name): `\(member)` is not an object")
+        }
+        guard let signatureText = root["signature"]?.stringValue, let signature = Hex.decode(signatureText), signature.count == 64 else {
+            throw EvidenceError(.malformed, "\(name): `signature` is not 64 bytes of hex")
+        }
+        return SignedCollateral(name: name, signedBytes: Array(bytes[body.range]), signature: signature, body: body)
+    }
+
+    /// Checks the signature with `signer` (the TCB Signing certificate).
+    func verifySignature(signer: Certificate) throws(EvidenceError) {
+        guard ECDSA.verify(signature, message: signedBytes, publicKey: signer.subjectPublicKeyInfo, curve: .p256) else {
+            throw EvidenceError(.signature, "\(name): collateral signature does not verify with \(signer.commonName)")
+        }
+    }
+
+    /// Requires `time` within issueDate…nextUpdate.
+    func checkFreshness(at time: Date) throws(EvidenceError) {
+        let issued = try Self.date(body["issueDate"], "\(name) issueDate")
+        let next = try Self.date(body["nextUpdate"], "\(name) nextUpdate")
+        guard issued <= time, time <= next else {
+            throw EvidenceError(.expired, "\(name): collateral is current \(issued)…\(next), not at \(time)")
+        }
+    }
+
+    // MARK: Field readers (all throw `malformed` on a missing or mistyped member)
+
+    static func string(_ node: JSONNode?, _ what: String) throws(EvidenceError) -> String {
+        guard let text = node?.stringValue else { throw EvidenceError(.malformed, "\(what) is missing or not a string") }
+        return text
+    }
+
+    static func int(_ node: JSONNode?, _ what: String) throws(EvidenceError) -> Int64 {
+        guard let node, case .number(let value?, _) = node.value else { throw EvidenceError(.malformed, "\(what) is missing or not an integer") }
+        return value
+    }
+
+    static func hex(_ node: JSONNode?, _ what: String, count: Int) throws(EvidenceError) -> [UInt8] {
+        guard let bytes = Hex.decode(try string(node, what)), bytes.count == count else {
+            throw EvidenceError(.malformed, "\(what) is not \(count) bytes of hex")
+        }
+        return bytes
+    }
+
+    static func date(_ node: JSONNode?, _ what: String) throws(EvidenceError) -> Date {
+        guard let nanos = Timestamp.nanoseconds(fromRFC3339: try string(node, what)) else {
+            throw EvidenceError(.malformed, "\(what) is not an RFC 3339 time")
+        }
+        return Date(timeIntervalSince1970: Double(nanos) / 1e9)
+    }
+
+    static func array(_ node: JSONNode?, _ what: String) throws(EvidenceError) -> [JSONNode] {
+        guard let node, case .array(let elements) = node.value else { throw EvidenceError(.malformed, "\(what) is missing or not an array") }
+        guard elements.count <= 256 else { throw EvidenceError(.malformed, "\(what) has too many entries") }
+        return elements
+    }
+
+    /// A TCB level's common members: tcbDate, tcbStatus, advisoryIDs.
+    static func level(_ node: JSONNode, _ what: String) throws(EvidenceError) -> DCAPTCBLevel {
+        let status = try string(node["tcbStatus"], "\(what) tcbStatus")
+        var date: Date?
+        if node["tcbDate"] != nil { date = try self.date(node["tcbDate"], "\(what) tcbDate") }
+        var advisories: [String] = []
+        if node["advisoryIDs"] != nil {
+            for item in try array(node["advisoryIDs"], "\(what) advisoryIDs") { advisories.append(try string(item, "\(what) advisory ID")) }
+        }
+        return DCAPTCBLevel(tcbDate: date, tcbStatus: status, advisoryIDs: advisories)
+    }
+
+    /// The 16 `svn` values of an `sgxtcbcomponents` / `tdxtcbcomponents` array.
+    static func components(_ node: JSONNode?, _ what: String) throws(EvidenceError) -> [Int64] {
+        let items = try array(node, what)
+        guard items.count == 16 else { throw EvidenceError(.malformed, "\(what) has \(items.count) components, not 16") }
+        var values: [Int64] = []
+        for item in items { values.append(try int(item["svn"], "\(what) svn")) }
+        return values
+    }
+}
+
+/// Intel TCB info (`tcbInfo` v3, SGX or TDX).
+struct DCAPTCBInfo: Sendable {
+    var collateral: SignedCollateral
+    var id: String
+    var fmspc: [UInt8]
+    var pceID: [UInt8]
+    var evaluationDataNumber: Int64?
+    var levels: [DCAPTCBLevel]
+    var moduleIdentities: [DCAPModuleIdentity]
+
+    init(_ collateral: SignedCollateral) throws(EvidenceError) {
+        let body = collateral.body
+        let name = collateral.name
+        self.collateral = collateral
+        let version = try SignedCollateral.int(body["version"], "\(name) version")
+        guard version == 3 else { throw EvidenceError(.unsupported, "\(name): TCB info version \(version) (only 3 is handled)") }
+        id = try SignedCollateral.string(body["id"], "\(name) id")
+        fmspc = try SignedCollateral.hex(body["fmspc"], "\(name) fmspc", count: 6)
+        pceID = try SignedCollateral.hex(body["pceId"], "\(name) pceId", count: 2)
+        evaluationDataNumber = nil
+        if body["tcbEvaluationDataNumber"] != nil {
+            evaluationDataNumber = try SignedCollateral.int(body["tcbEvaluationDataNumber"], "\(name) tcbEvaluationDataNumber")
+        }
+        var levels: [DCAPTCBLevel] = []
+        for node in try SignedCollateral.array(body["tcbLevels"], "\(name) tcbLevels") {
+            var level = try SignedCollateral.level(node, "\(name) tcbLevel")
+            let tcb = node["tcb"]
+            level.sgxComponents = try SignedCollateral.components(tcb?["sgxtcbcomponents"], "\(name) sgxtcbcomponents")
+            level.pceSVN = try SignedCollateral.int(tcb?["pcesvn"], "\(name) pcesvn")
+            if tcb?["tdxtcbcomponents"] != nil {
+                level.tdxComponents = try SignedCollateral.components(tcb?["tdxtcbcomponents"], "\(name) tdxtcbcomponents")
+            }
+            levels.append(level)
+        }
+        self.levels = levels
+        var modules: [DCAPModuleIdentity] = []
+        if body["tdxModuleIdentities"] != nil {
+            for node in try SignedCollateral.array(body["tdxModuleIdentities"], "\(name) tdxModuleIdentities") {
+                let id = try SignedCollateral.string(node["id"], "\(name) module id")
+                var moduleLevels: [DCAPTCBLevel] = []
+                for levelNode in try SignedCollateral.array(node["tcbLevels"], "\(name) \(id) tcbLevels") {
+                    var level = try SignedCollateral.level(levelNode, "\(name) \(id) tcbLevel")
+                    level.isvSVN = try SignedCollateral.int(levelNode["tcb"]?["isvsvn"], "\(name) \(id) isvsvn")
+                    moduleLevels.append(level)
+                }
+                modules.append(DCAPModuleIdentity(
+                    id: id,
+                    mrSigner: try SignedCollateral.hex(node["mrsigner"], "\(name) \(id) mrsigner", count: 48),
+                    attributes: try SignedCollateral.hex(node["attributes"], "\(name) \(id) attributes", count: 8),
+                    attributesMask: try SignedCollateral.hex(node["attributesMask"], "\(name) \(id) attributesMask", count: 8),
+                    tcbLevels: moduleLevels))
+            }
+        }
+        moduleIdentities = modules
+    }
+}
+
+/// Intel enclave identity of the Quoting Enclave (`TD_QE` for TDX, `QE` for SGX).
+struct DCAPQEIdentity: Sendable {
+    var collateral: SignedCollateral
+    var id: String
+    var miscSelect: [UInt8]
+    var miscSelectMask: [UInt8]
+    var attributes: [UInt8]
+    var attributesMask: [UInt8]
+    var mrSigner: [UInt8]
+    var isvProdID: Int64
+    var levels: [DCAPTCBLevel]
+
+    init(_ collateral: SignedCollateral) throws(EvidenceError) {
+        let body = collateral.body
+        let name = collateral.name
+        self.collateral = collateral
+        id = try SignedCollateral.string(body["id"], "\(name) id")
+        miscSelect = try SignedCollateral.hex(body["miscselect"], "\(name) miscselect", count: 4)
+        miscSelectMask = try SignedCollateral.hex(body["miscselectMask"], "\(name) miscselectMask", count: 4)
+        attributes = try SignedCollateral.hex(body["attributes"], "\(name) attributes", count: 16)
+        attributesMask = try SignedCollateral.hex(body["attributesMask"], "\(name) attributesMask", count: 16)
+        mrSigner = try SignedCollateral.hex(body["mrsigner"], "\(name) mrsigner", count: 32)
+        isvProdID = try SignedCollateral.int(body["isvprodid"], "\(name) isvprodid")
+        var levels: [DCAPTCBLevel] = []
+        for node in try SignedCollateral.array(body["tcbLevels"], "\(name) tcbLevels") {
+            var level = try SignedCollateral.level(node, "\(name) tcbLevel")
+            level.isvSVN = try SignedCollateral.int(node["tcb"]?["isvsvn"], "\(name) isvsvn")
+            levels.append(level)
+        }
+        self.levels = levels
+    }
+}
