@@ -24,7 +24,7 @@ enum NVIDIADeviceIdentity {
     static func fwid(of leaf: Certificate) throws(EvidenceError) -> [UInt8]? {
         for oid in tcbInfoOIDs {
             guard let value = try leaf.extensionValue(oid) else { continue }
-            guard let digest = try DER.firstDigest(in: value, length: 48) else {
+            guard let digest = try TcbInfoDER.firstDigest(in: value, length: 48) else {
                 throw EvidenceError(.malformed, "leaf TcbInfo extension \(oid) holds no 48-byte FWID")
             }
             return digest
@@ -34,7 +34,7 @@ enum NVIDIADeviceIdentity {
 }
 
 /// Just enough DER to walk a TcbInfo extension: bounded, depth-limited, never traps.
-enum DER {
+enum TcbInfoDER {
     struct Element {
         var tag: UInt8
         var content: [UInt8]
@@ -43,21 +43,11 @@ enum DER {
 
     /// The elements that `bytes` consists of, in order.
     static func elements(_ bytes: [UInt8]) throws(EvidenceError) -> [Element] {
-        var reader = ByteReader(bytes, what: "DER")
+        var reader = DERReader(bytes[...], what: "DICE TcbInfo")
         var result: [Element] = []
-        while reader.remaining > 0 {
-            let tag = try reader.u8()
-            guard tag & 0x1F != 0x1F else { throw EvidenceError(.malformed, "DER: multi-byte tags are not expected here") }
-            let first = try reader.u8()
-            var length = 0
-            if first < 0x80 {
-                length = Int(first)
-            } else {
-                let count = Int(first & 0x7F)
-                guard (1...3).contains(count) else { throw EvidenceError(.malformed, "DER: unsupported length form") }
-                for byte in try reader.bytes(count) { length = length << 8 | Int(byte) }
-            }
-            result.append(Element(tag: tag, content: try reader.bytes(length)))
+        while !reader.isAtEnd {
+            let element = try reader.next()
+            result.append(Element(tag: element.tag, content: Array(element.content)))
         }
         return result
     }

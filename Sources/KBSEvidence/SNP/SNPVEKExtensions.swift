@@ -46,8 +46,8 @@ struct SNPVEKExtensions: Sendable {
 
     /// A security patch level: a DER INTEGER 0…255.
     static func spl(_ value: [UInt8], what: String) throws(EvidenceError) -> UInt8 {
-        var reader = DERReader(value)
-        let content = try reader.element(tag: 0x02, what: what)
+        var reader = DERReader(value[...], what: "VEK \(what)")
+        let content = Array(try reader.next(tag: DERReader.integer).content)
         guard reader.isAtEnd else { throw EvidenceError(.malformed, "VEK \(what) has bytes after its INTEGER") }
         // Minimal two's-complement: 0…127 in one byte, 128…255 as 00 xx.
         switch content.count {
@@ -59,44 +59,14 @@ struct SNPVEKExtensions: Sendable {
 
     /// An IA5String or UTF8String.
     static func string(_ value: [UInt8], what: String) throws(EvidenceError) -> String {
-        var reader = DERReader(value)
+        var reader = DERReader(value[...], what: "VEK \(what)")
         guard let tag = value.first, tag == 0x16 || tag == 0x0C else {
             throw EvidenceError(.malformed, "VEK \(what) is not a string")
         }
-        let content = try reader.element(tag: tag, what: what)
+        let content = try reader.next(tag: tag).content
         guard reader.isAtEnd, content.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
             throw EvidenceError(.malformed, "VEK \(what) is not a printable string")
         }
         return String(decoding: content, as: UTF8.self)
-    }
-}
-
-/// Just enough DER to read one short primitive element (the VEK extension values): definite lengths up to 0xFFFF.
-struct DERReader {
-    let bytes: [UInt8]
-    var offset = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var isAtEnd: Bool { offset == bytes.count }
-
-    mutating func element(tag: UInt8, what: String) throws(EvidenceError) -> [UInt8] {
-        guard offset + 2 <= bytes.count, bytes[offset] == tag else {
-            throw EvidenceError(.malformed, "VEK \(what): expected DER tag 0x\(Hex.encode([tag]))")
-        }
-        var length = Int(bytes[offset + 1])
-        offset += 2
-        if length >= 0x80 {
-            let count = length & 0x7F
-            guard count >= 1, count <= 2, offset + count <= bytes.count else {
-                throw EvidenceError(.malformed, "VEK \(what): bad DER length")
-            }
-            length = 0
-            for byte in bytes[offset..<offset + count] { length = length << 8 | Int(byte) }
-            offset += count
-        }
-        guard length <= bytes.count - offset else { throw EvidenceError(.malformed, "VEK \(what): DER element overruns its value") }
-        defer { offset += length }
-        return Array(bytes[offset..<offset + length])
     }
 }

@@ -1,4 +1,5 @@
-/// A minimal, bounded DER reader for the few structures DCAP needs from certificates (the PCK SGX extension).
+/// A minimal, bounded DER reader for the few certificate structures verifiers read themselves (AMD VEK extension
+/// values, the PCK SGX extension, the DICE TcbInfo FWID).
 ///
 /// Only low-tag-number forms and definite lengths are accepted; every read is checked, and nesting is bounded by the
 /// caller walking it, so hostile input gives `malformed`, never a trap.
