@@ -25,6 +25,8 @@ struct EvidenceCommandLineTests {
         var signed: [Range<Int>]
         /// Whether the fixture is hex text to decode before flipping (the verifier takes the binary form too).
         var hexText = false
+        /// For JSON evidence: string members whose characters (all, or the given range of them) encode signed bytes.
+        var signedMembers: [(key: String, characters: Range<Int>?)] = []
         var testDescription: String { "\(kind): \(evidence)" }
 
         func arguments(evidence path: String) -> [String] {
@@ -36,9 +38,55 @@ struct EvidenceCommandLineTests {
     }
 
     static let samples: [Sample] = [
+        // The report body 0x000..0x29F and the signature r, s (72 little-endian bytes each, zero above 48).
         Sample(kind: "snp", evidence: "snp/trustee-test-report.bin", endorsements: ["snp/trustee-test-vcek.der"],
             anchors: ["snp/trustee-milan_ask_ark_asvk.pem"], at: "2024-06-01T00:00:00Z", signed: [0..<0x330]),
+        // Header and TD body (quote signature), then signature, attestation key, QE report and its PCK signature.
+        Sample(kind: "tdx", evidence: "tdx/trustee-tdx_quote_4.dat", anchors: ["tdx/go-tdx-guest-trusted_root.pem"],
+            at: "2023-07-01T00:00:00Z", signed: [0..<632, 636..<764, 770..<1218]),
+        Sample(kind: "sgx", evidence: "sgx/trustee-occlum_quote.dat", anchors: ["tdx/go-tdx-guest-trusted_root.pem"],
+            at: "2023-07-01T00:00:00Z", signed: [0..<432, 436..<1012]),
+        // SPDM request ‖ response and the 96-byte signature over their SHA-384.
+        Sample(kind: "nvidia", evidence: "nvidia-gpu/trustee-hopperAttestationReport.txt",
+            endorsements: ["nvidia-gpu/trustee-hopper_cert_chain_case1.txt"], anchors: ["nvidia-gpu/trustee-nvidia_device_root.pem"],
+            at: "2025-06-01T00:00:00Z", signed: [0..<4117], hexText: true),
+        // Both COSE_Sign1 messages (protected headers, payloads, signatures) and the structure around them.
+        Sample(kind: "cca", evidence: "cca/trustee-cca-example-token.cbor", anchors: ["cca/trustee-tastore.json"],
+            at: "2025-06-01T00:00:00Z", signed: [0..<0x8ba]),
+        // The quote message (TPMS_ATTEST) and signature, base64 in the JSON.
+        Sample(kind: "tpm", evidence: "other/trustee-tpm_evidence.json", at: "2025-06-01T00:00:00Z", signed: [],
+            signedMembers: [("message", nil), ("signature", nil)]),
+        // The vTPM quote (hex) and the SNP report inside the HCL report (base64url characters 43..<939 hold bytes
+        // 0x20..<0x2C0: the report and its signature).
+        Sample(kind: "az-snp-vtpm", evidence: "az-vtpm/trustee-az-snp-vtpm-evidence-v1.json",
+            anchors: ["snp/trustee-milan_ask_ark_asvk.pem"], at: "2025-06-01T00:00:00Z", signed: [],
+            signedMembers: [("message", nil), ("signature", nil), ("hcl_report", 43..<939)]),
+        // The vTPM quote and the TD quote's header and body (base64url characters 0..<842 hold bytes 0..<632).
+        Sample(kind: "az-tdx-vtpm", evidence: "az-vtpm/trustee-az-tdx-vtpm-evidence-v1.json",
+            anchors: ["tdx/go-tdx-guest-trusted_root.pem"], at: "2025-06-01T00:00:00Z", signed: [],
+            signedMembers: [("message", nil), ("signature", nil), ("td_quote", 0..<842)]),
     ]
+
+    /// The byte ranges of the file holding the characters of each signed JSON string member.
+    static func memberRanges(_ bytes: [UInt8], _ members: [(key: String, characters: Range<Int>?)]) -> [Range<Int>] {
+        let text = Array(bytes)
+        var ranges: [Range<Int>] = []
+        for member in members {
+            let needle = Array("\"\(member.key)\": \"".utf8)
+            guard let start = (0...(text.count - needle.count)).first(where: { text[$0..<$0 + needle.count].elementsEqual(needle) }) else {
+                continue
+            }
+            let valueStart = start + needle.count
+            guard let valueEnd = text[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { continue }
+            let whole = valueStart..<valueEnd
+            if let characters = member.characters {
+                ranges.append((valueStart + characters.lowerBound)..<min(valueEnd, valueStart + characters.upperBound))
+            } else {
+                ranges.append(whole)
+            }
+        }
+        return ranges
+    }
 
     static let enabled = CommandLineTests.binary != nil && fixturesPresent
 
@@ -60,7 +108,9 @@ struct EvidenceCommandLineTests {
 
         // Positions spread evenly over every signed range, plus both ends of each.
         var positions: [Int] = []
-        for range in sample.signed {
+        let members = Self.memberRanges(bytes, sample.signedMembers)
+        #expect(members.count == sample.signedMembers.count, "signed members not found in \(sample.evidence)")
+        for range in sample.signed + members {
             let clamped = range.clamped(to: 0..<bytes.count)
             guard !clamped.isEmpty else { continue }
             let step = max(1, clamped.count / 24)
