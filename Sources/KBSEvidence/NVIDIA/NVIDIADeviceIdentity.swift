@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The device side of NVIDIA evidence: the 5-certificate device chain and the FWID its leaf carries.
 enum NVIDIADeviceIdentity {

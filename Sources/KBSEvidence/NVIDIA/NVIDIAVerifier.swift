@@ -1,5 +1,5 @@
 import Crypto
-public import Foundation
+import Foundation
 public import KBSClaims
 
 /// Verifies NVIDIA GPU (Hopper, Blackwell) and NVSwitch (LS10) SPDM attestation evidence.
