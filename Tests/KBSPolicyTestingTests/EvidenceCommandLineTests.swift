@@ -160,6 +160,18 @@ struct EvidenceCommandLineTests {
         #expect(wrongData.status == 1)
         #expect(wrongData.err.hasPrefix("error: binding: "), "\(wrongData.err)")
 
+        // Simulated evidence is held to the same checks: a flipped byte anywhere in its signed region is refused.
+        let evidence = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/evidence")))
+        let signedEnd = ["snp": 0x330, "tdx": 632, "nvidia": evidence.count][kind] ?? evidence.count
+        let flipped = directory + "/flipped"
+        for position in Set(stride(from: 0, to: signedEnd, by: max(1, signedEnd / 16)).map { $0 } + [signedEnd - 1]).sorted() {
+            var copy = evidence
+            copy[position] ^= 0x01
+            try Data(copy).write(to: URL(fileURLWithPath: flipped))
+            let result = try CommandLineTests.run(["evidence", "verify", "--kind", kind, "--evidence", flipped] + endorsements + anchors)
+            #expect(result.status == 1, "simulated \(kind): byte \(position) flipped still verifies")
+        }
+
         let sim = ["evidence", "verify", "--kind", "sim", "--evidence", directory + "/sim-evidence.json"] + endorsements + anchors
         let refused = try CommandLineTests.run(sim)
         #expect(refused.err.hasPrefix("error: configuration: "), "\(refused.err)")
