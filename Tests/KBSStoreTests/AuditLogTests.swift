@@ -260,6 +260,19 @@ struct AuditLogTests {
             == #"{"a":{"x":"q\"\n"},"b":1,"c":null,"d":false}"#)
     }
 
+    /// Hashes computed independently (Python's hashlib over the encoding docs/audit.md describes), so the
+    /// documented format and the code cannot drift apart.
+    @Test func hashesMatchTheDocumentedEncoding() throws {
+        let (store, directory) = try temporaryStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try store.appendAudit(AuditEntry(at: 1_790_000_000_000, kind: .decision, actor: "workload-1", action: "release",
+            resource: "kbs/keys/app-1", outcome: .permit, details: ["tier": 3]))
+        let second = try store.appendAudit(AuditEntry(at: 1_790_000_000_001, kind: .keyOperation, actor: "hmac:0011", action: "unwrap",
+            resource: "kbs/keys/app-1", outcome: .success, details: ["rules": ["release.allow"]]))
+        #expect(first.hashHex == "e090ffa4d62c23c48ca66fec60d4456d23e24a50491c9eb9bef1828577c46599")
+        #expect(second.hashHex == "1b866d47ab78a8a7c251aeaabdfdf6a182a99f50874863edb4fced835a48c775")
+    }
+
     @Test func aReadOnlyStoreRefusesAppendsAndWritesNothing() throws {
         let (store, directory) = try Self.filledStore(3)
         defer { try? FileManager.default.removeItem(atPath: directory) }
