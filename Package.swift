@@ -49,7 +49,10 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .target(name: "KBSStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "KBSStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "KBSServer",
             dependencies: [
@@ -68,14 +71,17 @@ let package = Package(
         .executableTarget(
             name: "kbs",
             dependencies: [
-                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSIdentity", "KBSEvidence",
+                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSIdentity", "KBSEvidence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
-        .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
-        .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
+        .testTarget(
+            name: "KBSPolicyTestingTests",
+            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting"]),

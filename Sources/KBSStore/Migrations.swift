@@ -61,6 +61,26 @@ enum Migrations {
                     CREATE INDEX single_use_by_expiry ON single_use (expires_at);
                     """)
         }
+        migrator.registerMigration("v3-audit-log") { db in
+            try db.execute(
+                sql: """
+                    -- The audit log: append-only, each row's hash covers its fields and the previous row's hash
+                    -- (AuditChain documents the encoding). seq is assigned by appendAudit as the last seq + 1,
+                    -- never by AUTOINCREMENT, so a gap always means a removed row.
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        resource TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        details TEXT NOT NULL,
+                        prev_hash BLOB NOT NULL,
+                        hash BLOB NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -11,25 +11,29 @@ public final class Store: Sendable {
     private let pool: DatabasePool
 
     /// Opens (creating when absent) the store at `path` and applies pending migrations.
-    public init(path: String) throws(StoreError) {
+    ///
+    /// With `readOnly`, the file must exist, nothing is migrated and every write throws; a running server's
+    /// store can be read this way (WAL lets readers and the writer work side by side).
+    public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
+        configuration.readonly = readOnly
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Migrations.migrator.migrate(pool)
+            if !readOnly { try Migrations.migrator.migrate(pool) }
         } catch {
             throw StoreError(.database, "cannot open \(path): \(Store.describe(error))")
         }
     }
 
     /// Opens the store in a data directory, as `DIR/kbs.sqlite`.
-    public convenience init(directory: String) throws(StoreError) {
-        try self.init(path: directory + "/kbs.sqlite")
+    public convenience init(directory: String, readOnly: Bool = false) throws(StoreError) {
+        try self.init(path: directory + "/kbs.sqlite", readOnly: readOnly)
     }
 
     /// The journal mode SQLite reports (`wal` once open).
@@ -55,6 +59,27 @@ public final class Store: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, Store.describe(error))
+        }
+    }
+
+    /// Runs `body` in an IMMEDIATE transaction: the write lock is taken before the first read, so a
+    /// read-then-write (the audit chain's last hash) cannot interleave with another connection's, even from
+    /// another `Store` or process on the same file.
+    func writeImmediate<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw StoreError(.database, "transaction produced no result") }
+                return result
+            }
         } catch let error as StoreError {
             throw error
         } catch {

@@ -7,7 +7,9 @@ struct KBSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kbs",
         abstract: "Hanzo KBS: a key broker and policy engine.",
-        subcommands: [PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TEECommand.self, ServeCommand.self]
+        subcommands: [
+            PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TEECommand.self, ServeCommand.self, AuditCommand.self,
+        ]
     )
 
     /// Parses and runs, mapping outcomes to the exit codes every `kbs` command keeps:

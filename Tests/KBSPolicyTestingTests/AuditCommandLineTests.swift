@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import KBSStore
+import Testing
+
+/// `kbs audit verify` on a data directory whose store stays open, as a running server's would.
+struct AuditCommandLineTests {
+    static func dataDirectory(records: Int) throws -> (Store, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-audit-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try Store(directory: directory)
+        for index in 0..<records {
+            try store.appendAudit(AuditEntry(kind: .decision, actor: "workload", action: "release",
+                resource: "kbs/keys/app-\(index)", outcome: .permit, details: ["tier": 3]))
+        }
+        return (store, directory)
+    }
+
+    @Test(.enabled(if: CommandLineTests.binary != nil)) func verifyPrintsTheHeadOfAGoodChain() throws {
+        let (store, directory) = try Self.dataDirectory(records: 5)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let head = try #require(try store.auditRecords(from: 5, limit: 1).first)
+        let result = try CommandLineTests.run(["audit", "verify", "--data-dir", directory])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == #"{"records":5,"head_seq":5,"head_hash":"\#(head.hashHex)"}"# + "\n")
+        // The store is still writable beside the reader.
+        #expect(try store.appendAudit(AuditEntry(kind: .admin, actor: "admin", action: "x", resource: "y", outcome: .success)).seq == 6)
+    }
+
+    @Test(.enabled(if: CommandLineTests.binary != nil)) func verifyNamesTheTamperedRecord() throws {
+        let (_, directory) = try Self.dataDirectory(records: 5)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try DatabaseQueue(path: directory + "/kbs.sqlite").write { db in
+            try db.execute(sql: "UPDATE audit SET outcome = 'deny' WHERE seq = 3")
+        }
+        let result = try CommandLineTests.run(["audit", "verify", "--data-dir", directory])
+        #expect(result.status == 1)
+        #expect(result.out.isEmpty)
+        #expect(result.err.hasPrefix("error: audit: record 3: "), "\(result.err)")
+    }
+
+    @Test(.enabled(if: CommandLineTests.binary != nil)) func anEmptyLogAndAMissingStore() throws {
+        let (_, directory) = try Self.dataDirectory(records: 0)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let empty = try CommandLineTests.run(["audit", "verify", "--data-dir", directory])
+        #expect(empty.status == 0, "\(empty.err)")
+        #expect(empty.out == #"{"records":0,"head_seq":null,"head_hash":null}"# + "\n")
+        let missing = try CommandLineTests.run(["audit", "verify", "--data-dir", directory + "/nowhere"])
+        #expect(missing.status == 1)
+        #expect(missing.err.hasPrefix("error: store: no store at "))
+        #expect(try CommandLineTests.run(["audit", "verify"]).status == 2)
+    }
+}
