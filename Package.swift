@@ -49,6 +49,14 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "KBSKeys",
+            dependencies: [
+                "KBSClaims",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .target(name: "KBSStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "KBSServer",
@@ -75,6 +83,7 @@ let package = Package(
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
+        .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims"]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
