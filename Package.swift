@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(name: "KBSPolicyTestingTests", dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims"]),
-        .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims"]),
+        .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore"]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 @testable import KBSKeys
 
@@ -10,9 +11,21 @@ let day: TimeInterval = 86_400
 /// Scrypt parameters cheap enough for tests (1 MiB, a few milliseconds).
 let cheapScrypt = ScryptParameters(log2N: 10, r: 8, p: 1)
 
+/// One folder for this test process's sealed files; folders of earlier processes that have exited are removed.
+let testRoot: String = {
+    let temporary = FileManager.default.temporaryDirectory
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] {
+        guard name.hasPrefix("kbs-keys-tests-"), let pid = Int32(name.dropFirst("kbs-keys-tests-".count)) else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH {
+            try? FileManager.default.removeItem(atPath: temporary.appendingPathComponent(name).path)
+        }
+    }
+    return temporary.appendingPathComponent("kbs-keys-tests-\(getpid())").path
+}()
+
 /// A fresh folder under the temporary directory.
 func temporaryDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-keys-\(UUID())").path
+    let path = testRoot + "/\(UUID())"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

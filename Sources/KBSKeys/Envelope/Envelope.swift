@@ -46,18 +46,21 @@ enum Envelope {
         }
     }
 
-    /// Encrypts `plaintext` under `key`, naming it as version `keyVersion` of `keyID`.
+    /// Encrypts `plaintext` under `key`, naming it as version `keyVersion` of `keyID`, with a fresh random salt.
     static func seal(
         _ plaintext: some DataProtocol,
         key: borrowing SecretBytes,
         keyID: String,
         keyVersion: UInt32,
-        aad: [UInt8]
+        aad: [UInt8],
+        salt fixedSalt: [UInt8]? = nil
     ) throws(KeyError) -> [UInt8] {
         try KeyID.validate(keyID)
         var salt = [UInt8](repeating: 0, count: saltCount)
         var generator = SystemRandomNumberGenerator()
         for index in salt.indices { salt[index] = generator.next() }
+        // Only the known-answer tests fix the salt.
+        if let fixedSalt, fixedSalt.count == saltCount { salt = fixedSalt }
         let header = Header(keyID: keyID, keyVersion: keyVersion, salt: salt)
         let (messageKey, nonce) = derive(key: key, header: header)
         do {
