@@ -62,7 +62,7 @@ public struct KeyHierarchy: Sendable {
     /// Adds a fresh version to an enabled key and makes it current; older versions stay for decryption.
     ///
     /// Rotating a key-encryption key does not rewrap its data keys: their existing versions keep naming the KEK
-    /// version that wraps them, and their next rotation wraps under the new one.
+    /// version that wraps them, and their next rotation wraps under the new one; `rewrap` moves them all.
     public func rotate(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
         var record = try await load(id)
         try record.requireUsable()
@@ -77,6 +77,25 @@ public struct KeyHierarchy: Sendable {
         let revision = record.revision
         record.versions.append(KeyVersion(number: number, wrapped: wrapped, created: now))
         record.currentVersion = number
+        record.revision += 1
+        try await save(record, expectedRevision: revision)
+        return record
+    }
+
+    /// Rewraps every version of the enabled data key `id` under the current version of its key-encryption key, so
+    /// that older KEK versions no longer wrap anything. The data key's own material (and so every ciphertext) is
+    /// unchanged.
+    public func rewrap(_ id: String) async throws(KeyError) -> KeyRecord {
+        var record = try await load(id)
+        try record.requireDataKey()
+        try record.requireUsable()
+        guard case .dataEncryption(let parent) = record.kind else { return record }
+        let revision = record.revision
+        for index in record.versions.indices {
+            let number = record.versions[index].number
+            let material = try await dataKeyMaterial(record, version: number)
+            record.versions[index].wrapped = try await wrapUnderParent(material, parent: parent, id: id, version: number)
+        }
         record.revision += 1
         try await save(record, expectedRevision: revision)
         return record

@@ -55,6 +55,29 @@ struct KeyHierarchyTests {
         }
     }
 
+    @Test func rewrapMovesEveryDataKeyVersionToTheCurrentKEKVersion() async throws {
+        let (keys, _) = try await hierarchyWithKeys()
+        let first = try await keys.encrypt(keyID: "dek", plaintext: plaintext, aad: aad)
+        _ = try await keys.rotate("dek", now: epoch)
+        let second = try await keys.encrypt(keyID: "dek", plaintext: plaintext, aad: aad)
+        let keyBefore = try await keys.useKey("dek", version: 1) { Array($0) }
+        _ = try await keys.rotate("kek", now: epoch + day)
+        let rewrapped = try await keys.rewrap("dek")
+        #expect(try rewrapped.versions.map { try Envelope.header(of: $0.wrapped).header.keyVersion } == [2, 2])
+        #expect(try await keys.useKey("dek", version: 1) { Array($0) } == keyBefore)
+        #expect(try await keys.decrypt(first, aad: aad) == plaintext)
+        #expect(try await keys.decrypt(second, aad: aad) == plaintext)
+        await expectKeyError(.invalidState) { _ = try await keys.rewrap("kek") }
+    }
+
+    @Test func requiredTierIsOrdered() async throws {
+        let (keys, _) = try await hierarchyWithKeys()
+        let record = try await keys.record("dek")  // requires gpuConfidentialComputing (3)
+        #expect(!record.isReleasable(to: .hsm))
+        #expect(record.isReleasable(to: .gpuConfidentialComputing))
+        #expect(record.isReleasable(to: .gpuTEEIO))
+    }
+
     @Test func disabledKeysRefuseEncryptAndDecrypt() async throws {
         let (keys, _) = try await hierarchyWithKeys()
         let ciphertext = try await keys.encrypt(keyID: "dek", plaintext: plaintext)

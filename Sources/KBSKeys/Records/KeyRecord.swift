@@ -53,6 +53,11 @@ public struct KeyRecord: Sendable, Hashable, Codable {
     /// Bumped on every save; stores use it to refuse a save based on a stale read.
     public internal(set) var revision: Int
 
+    /// Whether a requester that achieved `tier` meets this key's required tier (tiers are ordered).
+    public func isReleasable(to tier: PrivacyTier) -> Bool {
+        tier >= requiredTier
+    }
+
     /// The version numbered `number`, if the record has it.
     public func version(_ number: UInt32) -> KeyVersion? {
         versions.first { $0.number == number }
