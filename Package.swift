@@ -50,6 +50,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "KBSKeys",
+            dependencies: [
+                "KBSClaims",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "KBSStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
@@ -81,6 +89,7 @@ let package = Package(
             name: "KBSPolicyTestingTests",
             dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,0 +1,51 @@
+/// Why a key operation was refused: the one error type of `KBSKeys`.
+///
+/// `reason` is a stable code that callers map to responses and tests assert; `message` says what was wrong in words
+/// and never contains key material.
+public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The stable reason codes.
+    public enum Reason: String, Sendable, CaseIterable {
+        /// No key record, key version or sealed file by that name.
+        case notFound
+        /// A record with that id already exists, or the sealed file already exists.
+        case alreadyExists
+        /// The key is disabled: it neither encrypts nor decrypts until enabled again.
+        case disabled
+        /// The key is scheduled for deletion: it neither encrypts nor decrypts until the deletion is cancelled.
+        case pendingDeletion
+        /// The key was destroyed: its material is gone for good.
+        case destroyed
+        /// The transition is not allowed from the key's current state (enable while pending deletion, destroy before
+        /// the date, encrypt with a key-encryption key).
+        case invalidState
+        /// An argument is out of range: a deletion window outside 7–30 days, a bad key id, a threshold above the
+        /// share count, KDF parameters outside their bounds.
+        case invalidArgument
+        /// The master key is sealed: the sealed file is missing or no provider was unsealed.
+        case sealed
+        /// The passphrase does not open the sealed master key.
+        case wrongPassphrase
+        /// The Shamir shares are too few, inconsistent, corrupted, or do not reconstruct the sealing key.
+        case shares
+        /// Authentication failed: a ciphertext, its additional data, key id or version, or wrapped key material was
+        /// altered, or the wrong key was used.
+        case integrity
+        /// Bytes that do not parse: a ciphertext, a share or a sealed file in an unknown or truncated format.
+        case malformed
+        /// The record store refused a save because the record changed since it was loaded; load it and try again.
+        case conflict
+        /// A file could not be read or written, or the record store failed.
+        case storage
+    }
+
+    public var reason: Reason
+    public var message: String
+
+    /// Creates an error.
+    public init(_ reason: Reason, _ message: String) {
+        self.reason = reason
+        self.message = message
+    }
+
+    public var description: String { "\(reason.rawValue): \(message)" }
+}

@@ -1,0 +1,305 @@
+public import Foundation
+public import KBSClaims
+
+/// The key hierarchy: a master key (held by a `MasterKeyProvider`) wraps key-encryption keys, which wrap
+/// data-encryption keys, which encrypt data. The one public entry point of `KBSKeys`.
+///
+/// Every key is 32 random bytes and every wrapping and encryption uses the envelope format (AES-256-GCM with a
+/// per-message key from HKDF-SHA256; see `docs/keys.md`). Wrapped material is bound to its record's id and version,
+/// so it cannot be moved to another record. Plaintext keys exist only as `SecretBytes` during one call and are wiped
+/// when it ends. No method reads the clock: callers pass `now`.
+public struct KeyHierarchy: Sendable {
+    /// Wraps and unwraps key-encryption keys.
+    public let master: any MasterKeyProvider
+    /// Keeps the records.
+    public let store: any KeyRecordStore
+
+    /// Creates a hierarchy over `store` rooted in `master`.
+    public init(master: any MasterKeyProvider, store: any KeyRecordStore) {
+        self.master = master
+        self.store = store
+    }
+
+    // MARK: Creating and rotating
+
+    /// Creates an enabled key-encryption key with one version, wrapped by the master key.
+    public func createKeyEncryptionKey(
+        id: String,
+        requiredTier: PrivacyTier = .open,
+        labels: [String: String] = [:],
+        now: Date
+    ) async throws(KeyError) -> KeyRecord {
+        try KeyID.validate(id)
+        let material = SecretBytes.random(count: 32)
+        let wrapped = try await wrapUnderMaster(material, id: id, version: 1)
+        let record = KeyRecord(
+            id: id, kind: .keyEncryption, versions: [KeyVersion(number: 1, wrapped: wrapped, created: now)],
+            currentVersion: 1, state: .enabled, requiredTier: requiredTier, labels: labels, created: now, revision: 1)
+        try await save(record, expectedRevision: nil)
+        return record
+    }
+
+    /// Creates an enabled data-encryption key with one version, wrapped by the current version of the enabled
+    /// key-encryption key `parent`.
+    public func createDataKey(
+        id: String,
+        parent: String,
+        requiredTier: PrivacyTier = .open,
+        labels: [String: String] = [:],
+        now: Date
+    ) async throws(KeyError) -> KeyRecord {
+        try KeyID.validate(id)
+        let material = SecretBytes.random(count: 32)
+        let wrapped = try await wrapUnderParent(material, parent: parent, id: id, version: 1)
+        let record = KeyRecord(
+            id: id, kind: .dataEncryption(parent: parent),
+            versions: [KeyVersion(number: 1, wrapped: wrapped, created: now)], currentVersion: 1, state: .enabled,
+            requiredTier: requiredTier, labels: labels, created: now, revision: 1)
+        try await save(record, expectedRevision: nil)
+        return record
+    }
+
+    /// Adds a fresh version to an enabled key and makes it current; older versions stay for decryption.
+    ///
+    /// Rotating a key-encryption key does not rewrap its data keys: their existing versions keep naming the KEK
+    /// version that wraps them, and their next rotation wraps under the new one; `rewrap` moves them all.
+    public func rotate(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
+        var record = try await load(id)
+        try record.requireUsable()
+        let number = (record.versions.map(\.number).max() ?? 0) + 1
+        let material = SecretBytes.random(count: 32)
+        let wrapped: [UInt8]
+        switch record.kind {
+        case .keyEncryption: wrapped = try await wrapUnderMaster(material, id: id, version: number)
+        case .dataEncryption(let parent):
+            wrapped = try await wrapUnderParent(material, parent: parent, id: id, version: number)
+        }
+        let revision = record.revision
+        record.versions.append(KeyVersion(number: number, wrapped: wrapped, created: now))
+        record.currentVersion = number
+        record.revision += 1
+        try await save(record, expectedRevision: revision)
+        return record
+    }
+
+    /// Rewraps every version of the enabled data key `id` under the current version of its key-encryption key, so
+    /// that older KEK versions no longer wrap anything. The data key's own material (and so every ciphertext) is
+    /// unchanged.
+    public func rewrap(_ id: String) async throws(KeyError) -> KeyRecord {
+        var record = try await load(id)
+        try record.requireDataKey()
+        try record.requireUsable()
+        guard case .dataEncryption(let parent) = record.kind else { return record }
+        let revision = record.revision
+        for index in record.versions.indices {
+            let number = record.versions[index].number
+            let material = try await dataKeyMaterial(record, version: number)
+            record.versions[index].wrapped = try await wrapUnderParent(material, parent: parent, id: id, version: number)
+        }
+        record.revision += 1
+        try await save(record, expectedRevision: revision)
+        return record
+    }
+
+    // MARK: State transitions
+
+    /// Disables an enabled key: it refuses encryption and decryption until enabled.
+    public func disable(_ id: String) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in try record.disable() }
+    }
+
+    /// Enables a disabled key. A key pending deletion must have its deletion cancelled first.
+    public func enable(_ id: String) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in try record.enable() }
+    }
+
+    /// Schedules destruction `days` days (7–30) after `now`; until then the key refuses use.
+    public func scheduleDeletion(_ id: String, days: Int, now: Date) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in _ = try record.scheduleDeletion(days: days, now: now) }
+    }
+
+    /// Cancels a scheduled deletion, leaving the key disabled (as AWS KMS does).
+    public func cancelDeletion(_ id: String) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in try record.cancelDeletion() }
+    }
+
+    /// Destroys a key whose deletion date is `now` or earlier, dropping the wrapped material of every version.
+    ///
+    /// Destroying a key-encryption key makes every data key under it undecryptable.
+    public func destroy(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in try record.destroy(now: now) }
+    }
+
+    /// Destroys every key whose deletion date has come and returns their ids; for a periodic sweeper.
+    public func destroyDue(now: Date) async throws(KeyError) -> [String] {
+        var destroyed: [String] = []
+        for record in try await records() {
+            guard case .pendingDeletion(let until) = record.state, now >= until else { continue }
+            _ = try await destroy(record.id, now: now)
+            destroyed.append(record.id)
+        }
+        return destroyed
+    }
+
+    // MARK: Reading records
+
+    /// The record of key `id`.
+    public func record(_ id: String) async throws(KeyError) -> KeyRecord {
+        try await load(id)
+    }
+
+    /// Every record, in id order.
+    public func records() async throws(KeyError) -> [KeyRecord] {
+        do { return try await store.list() } catch { throw Self.storeError(error) }
+    }
+
+    // MARK: Using keys
+
+    /// Encrypts `plaintext` with the current version of the enabled data key `keyID`, binding `aad`.
+    ///
+    /// The result names the key and version, so `decrypt` needs only the ciphertext and the same `aad`.
+    public func encrypt(keyID: String, plaintext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
+        let record = try await load(keyID)
+        try record.requireDataKey()
+        let key = try await dataKeyMaterial(record, version: record.currentVersion)
+        return try Envelope.seal(plaintext, key: key, keyID: keyID, keyVersion: record.currentVersion, aad: aad)
+    }
+
+    /// Decrypts what `encrypt` produced, with whichever version of the data key it names; the key must be enabled.
+    ///
+    /// Any change to the ciphertext, the `aad`, or the key id or version in its header fails with `integrity`
+    /// (or `notFound` when the changed id or version does not exist).
+    public func decrypt(_ ciphertext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
+        let (header, _) = try Envelope.header(of: ciphertext)
+        let record = try await load(header.keyID)
+        try record.requireDataKey()
+        let key = try await dataKeyMaterial(record, version: header.keyVersion)
+        return try Envelope.open(ciphertext, key: key, aad: aad)
+    }
+
+    /// Calls `body` with the plaintext of data key `id` (its current version, or `version`), then wipes it.
+    ///
+    /// The bytes are valid only inside `body`, which cannot escape; copying them out defeats the wiping and is the
+    /// caller's responsibility (see `SecretBytes` for what the wiping covers).
+    public func useKey<Result>(
+        _ id: String,
+        version: UInt32? = nil,
+        _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) async throws -> Result {
+        let record = try await load(id)
+        try record.requireDataKey()
+        let key = try await dataKeyMaterial(record, version: version ?? record.currentVersion)
+        return try key.withUnsafeBytes(body)
+    }
+
+    // MARK: Unwrapping
+
+    /// The plaintext of version `number` of a usable data key, through its KEK and the master key.
+    private func dataKeyMaterial(_ record: KeyRecord, version number: UInt32) async throws(KeyError) -> SecretBytes {
+        try record.requireUsable()
+        guard case .dataEncryption(let parentID) = record.kind else {
+            throw KeyError(.invalidState, "key \(record.id) is a key-encryption key")
+        }
+        let wrapped = try record.wrappedMaterial(number)
+        let (header, _) = try Envelope.header(of: wrapped)
+        guard header.keyID == parentID else {
+            throw KeyError(.integrity, "key \(record.id) version \(number) is wrapped by \(header.keyID), not \(parentID)")
+        }
+        let parent = try await load(parentID)
+        let kek = try await keyEncryptionKeyMaterial(parent, version: header.keyVersion)
+        return try Envelope.openSecret(wrapped, key: kek, aad: Self.context("dek", record.id, number))
+    }
+
+    /// The plaintext of version `number` of a usable key-encryption key, from the master key provider.
+    private func keyEncryptionKeyMaterial(_ record: KeyRecord, version number: UInt32) async throws(KeyError) -> SecretBytes {
+        try record.requireUsable()
+        guard case .keyEncryption = record.kind else {
+            throw KeyError(.integrity, "key \(record.id) wraps data keys but is itself a data key")
+        }
+        let wrapped = try record.wrappedMaterial(number)
+        do {
+            return try await master.unwrap(wrapped, context: Self.context("kek", record.id, number))
+        } catch {
+            throw Self.providerError(error)
+        }
+    }
+
+    private func wrapUnderMaster(_ key: borrowing SecretBytes, id: String, version: UInt32) async throws(KeyError) -> [UInt8] {
+        do {
+            return try await master.wrap(key, context: Self.context("kek", id, version))
+        } catch {
+            throw Self.providerError(error)
+        }
+    }
+
+    private func wrapUnderParent(
+        _ key: borrowing SecretBytes,
+        parent parentID: String,
+        id: String,
+        version: UInt32
+    ) async throws(KeyError) -> [UInt8] {
+        let parent = try await load(parentID)
+        guard case .keyEncryption = parent.kind else {
+            throw KeyError(.invalidArgument, "key \(parentID) is a data key; a data key's parent is a key-encryption key")
+        }
+        let kek = try await keyEncryptionKeyMaterial(parent, version: parent.currentVersion)
+        return try key.withUnsafeBytes { (bytes) throws(KeyError) in
+            try Envelope.seal(
+                bytes, key: kek, keyID: parentID, keyVersion: parent.currentVersion,
+                aad: Self.context("dek", id, version))
+        }
+    }
+
+    /// The additional data that binds wrapped material to its record and version.
+    private static func context(_ kind: String, _ id: String, _ version: UInt32) -> [UInt8] {
+        Array("kbs-keys/v1 \(kind)".utf8) + [0] + Array(id.utf8) + [0] + Array(String(version).utf8)
+    }
+
+    // MARK: Store access
+
+    private func load(_ id: String) async throws(KeyError) -> KeyRecord {
+        let record: KeyRecord?
+        do { record = try await store.load(id) } catch { throw Self.storeError(error) }
+        guard let record else { throw KeyError(.notFound, "no key \(id)") }
+        return record
+    }
+
+    private func save(_ record: KeyRecord, expectedRevision: Int?) async throws(KeyError) {
+        do { try await store.save(record, expectedRevision: expectedRevision) } catch { throw Self.storeError(error) }
+    }
+
+    private func update(
+        _ id: String,
+        _ change: (inout KeyRecord) throws(KeyError) -> Void
+    ) async throws(KeyError) -> KeyRecord {
+        var record = try await load(id)
+        let revision = record.revision
+        try change(&record)
+        record.revision += 1
+        try await save(record, expectedRevision: revision)
+        return record
+    }
+
+    private static func storeError(_ error: any Error) -> KeyError {
+        (error as? KeyError) ?? KeyError(.storage, "the key record store failed: \(error)")
+    }
+
+    private static func providerError(_ error: any Error) -> KeyError {
+        (error as? KeyError) ?? KeyError(.sealed, "the master key provider failed: \(error)")
+    }
+}
+
+extension KeyRecord {
+    func requireDataKey() throws(KeyError) {
+        guard case .dataEncryption = kind else {
+            throw KeyError(.invalidState, "key \(id) is a key-encryption key; it wraps data keys and encrypts nothing else")
+        }
+    }
+
+    /// The wrapped material of version `number`, refusing a missing version or wiped material.
+    func wrappedMaterial(_ number: UInt32) throws(KeyError) -> [UInt8] {
+        guard let version = version(number) else { throw KeyError(.notFound, "key \(id) has no version \(number)") }
+        guard !version.wrapped.isEmpty else { throw KeyError(.destroyed, "key \(id) version \(number) was destroyed") }
+        return version.wrapped
+    }
+}
