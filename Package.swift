@@ -62,6 +62,10 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "KBSBroker",
+            dependencies: ["KBSKeys", "KBSStore", "KBSClaims"]
+        ),
+        .target(
             name: "KBSServer",
             dependencies: [
                 "KBSPolicy", "KBSStore", "KBSClaims",
@@ -90,6 +94,7 @@ let package = Package(
             dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "KBSBrokerTests", dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims"]),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),

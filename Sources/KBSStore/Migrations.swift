@@ -81,6 +81,19 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v4-key-records") { db in
+            try db.execute(
+                sql: """
+                    -- Key records of the key hierarchy (KBSKeys), stored whole as JSON: only wrapped key material is
+                    -- ever in them. revision makes every save a compare-and-set, so two writers cannot both win.
+                    CREATE TABLE key_record (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        revision INTEGER NOT NULL,
+                        record BLOB NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

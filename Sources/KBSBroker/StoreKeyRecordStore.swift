@@ -1,0 +1,65 @@
+public import Foundation
+public import KBSKeys
+public import KBSStore
+
+/// The key hierarchy's records in the broker's SQLite store: `KBSKeys` and `KBSStore` know nothing of each other
+/// (DESIGN: the broker adapts the store to the libraries' protocols), so the records cross as JSON.
+///
+/// Every save is a compare-and-set in one IMMEDIATE transaction and is durable when it returns (SQLite WAL with
+/// synchronous commits), so an acknowledged key creation or rotation survives a crash.
+public struct StoreKeyRecordStore: KeyRecordStore {
+    let store: Store
+    /// Where `updated_at` comes from (records carry their own times; this only stamps the row).
+    let clock: @Sendable () -> Date
+
+    /// Adapts `store`.
+    public init(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.clock = clock
+    }
+
+    public func load(_ id: String) async throws -> KeyRecord? {
+        guard let stored = try mapped({ () throws(StoreError) in try store.keyRecord(id) }) else { return nil }
+        return try Self.decode(stored)
+    }
+
+    public func list() async throws -> [KeyRecord] {
+        try mapped { () throws(StoreError) in try store.keyRecords() }.map(Self.decode)
+    }
+
+    public func save(_ record: KeyRecord, expectedRevision: Int?) async throws {
+        let encoded: Data
+        do { encoded = try Self.encoder.encode(record) } catch {
+            throw KeyError(.storage, "key \(record.id) does not encode: \(error)")
+        }
+        let stored = StoredKeyRecord(id: record.id, revision: record.revision, record: Array(encoded))
+        let outcome = try mapped { () throws(StoreError) in try store.saveKeyRecord(stored, expectedRevision: expectedRevision, now: clock()) }
+        switch outcome {
+        case .saved: return
+        case .alreadyExists: throw KeyError(.alreadyExists, "key \(record.id) already exists")
+        case .notFound: throw KeyError(.notFound, "no key \(record.id)")
+        case .conflict(let current): throw KeyError(.conflict, "key \(record.id) changed since it was read (revision \(current))")
+        }
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    private static func decode(_ stored: StoredKeyRecord) throws -> KeyRecord {
+        let record: KeyRecord
+        do { record = try JSONDecoder().decode(KeyRecord.self, from: Data(stored.record)) } catch {
+            throw KeyError(.storage, "stored key \(stored.id) does not decode: \(error)")
+        }
+        guard record.id == stored.id, record.revision == stored.revision else {
+            throw KeyError(.storage, "stored key \(stored.id) disagrees with its row (id or revision)")
+        }
+        return record
+    }
+
+    private func mapped<T>(_ body: () throws(StoreError) -> T) throws(KeyError) -> T {
+        do { return try body() } catch { throw KeyError(.storage, "store: \(error.message)") }
+    }
+}
