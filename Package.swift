@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "kbs",
             dependencies: [
-                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSIdentity", "KBSEvidence",
+                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSIdentity", "KBSEvidence", "KBSKeys", "KBSBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,82 @@
+public import Foundation
+public import KBSClaims
+public import KBSKeys
+public import KBSStore
+
+/// The key hierarchy of one data directory, with every key operation audited: what `kbs keys …` and (later) the
+/// admin API drive.
+///
+/// The master key is sealed in `DATA_DIR/master.sealed` under a passphrase (created on first use); key records and
+/// the audit log live in the directory's SQLite store. An operation is acknowledged only after its record is durable
+/// and its audit record appended.
+public struct BrokerKeys: Sendable {
+    public let hierarchy: KeyHierarchy
+    let store: Store
+    let actor: String
+
+    /// The sealed master-key file in `directory`.
+    public static func masterPath(_ directory: String) -> String { directory + "/master.sealed" }
+
+    /// Opens `directory`'s hierarchy, unsealing the master key with `passphrase`; creates the sealed file when
+    /// `create` and none exists yet. `actor` names who acts, in the audit log.
+    public static func open(
+        directory: String, passphrase: [UInt8], create: Bool, actor: String, scrypt: ScryptParameters = .standard
+    ) throws -> BrokerKeys {
+        let path = masterPath(directory)
+        let master: LocalMasterKeyProvider
+        if FileManager.default.fileExists(atPath: path) {
+            master = try LocalMasterKeyProvider.unseal(at: path, passphrase: passphrase)
+        } else if create {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            master = try LocalMasterKeyProvider.create(at: path, passphrase: passphrase, scrypt: scrypt)
+        } else {
+            throw KeyError(.sealed, "no sealed master key at \(path): create a key first")
+        }
+        let store = try Store(directory: directory)
+        return BrokerKeys(hierarchy: KeyHierarchy(master: master, store: StoreKeyRecordStore(store)), store: store, actor: actor)
+    }
+
+    /// Runs `operation` on key `id` and audits it (success or the refusal's reason); rethrows a refusal after auditing it.
+    @discardableResult
+    public func audited(
+        _ action: String, _ id: String, _ operation: (KeyHierarchy) async throws -> KeyRecord
+    ) async throws -> KeyRecord {
+        do {
+            let record = try await operation(hierarchy)
+            try store.appendAudit(AuditEntry(
+                kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .success,
+                details: ["version": .integer(Int64(record.currentVersion)), "state": .string(Self.stateName(record.state))]))
+            return record
+        } catch let error as KeyError {
+            try store.appendAudit(AuditEntry(
+                kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .failure,
+                details: ["reason": .string(error.reason.rawValue)]))
+            throw error
+        }
+    }
+
+    /// A key record as JSON for people and scripts (no key material, wrapped or not).
+    public static func json(_ record: KeyRecord) -> String {
+        var object: [String: Any] = [
+            "id": record.id, "state": stateName(record.state), "current_version": Int(record.currentVersion),
+            "versions": record.versions.map { Int($0.number) }, "required_tier": record.requiredTier.rawValue,
+            "labels": record.labels,
+        ]
+        switch record.kind {
+        case .keyEncryption: object["kind"] = "kek"
+        case .dataEncryption(let parent): object["kind"] = "dek"; object["parent"] = parent
+        }
+        if case .pendingDeletion(let until) = record.state { object["deletion_date"] = ISO8601DateFormatter().string(from: until) }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func stateName(_ state: KeyState) -> String {
+        switch state {
+        case .enabled: "enabled"
+        case .disabled: "disabled"
+        case .pendingDeletion: "pending_deletion"
+        case .destroyed: "destroyed"
+        }
+    }
+}

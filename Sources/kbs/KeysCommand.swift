@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import KBSBroker
+import KBSClaims
+import KBSKeys
+import KBSStore
+
+/// `kbs keys …`: the key hierarchy of a data directory (works while the server runs: SQLite WAL, compare-and-set).
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list, rotate, disable, enable and schedule the deletion of keys.",
+        discussion: """
+            The master key is sealed in DATA_DIR/master.sealed under the passphrase in KBS_MASTER_PASSPHRASE (created \\
+            with the first key). Keys are KEKs (wrapped by the master key) or, with --parent, data keys wrapped by a \\
+            KEK. Every operation is appended to the audit log; each key is printed as JSON once it is durable.
+            """,
+        subcommands: [Create.self, List.self, Rotate.self, Disable.self, Enable.self, ScheduleDeletion.self, CancelDeletion.self]
+    )
+
+    struct Common: ParsableArguments {
+        @Option(help: "The data directory (the store and the sealed master key).") var dataDir: String
+
+        func open(create: Bool = false) throws -> BrokerKeys {
+            guard let passphrase = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"], !passphrase.isEmpty else {
+                throw Refusal(code: "usage", message: "set KBS_MASTER_PASSPHRASE to the master key's passphrase")
+            }
+            do {
+                return try BrokerKeys.open(directory: dataDir, passphrase: Array(passphrase.utf8), create: create, actor: "cli")
+            } catch let error as KeyError {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            } catch let error as StoreError {
+                throw Refusal(code: "store", message: error.message)
+            }
+        }
+    }
+
+    /// Runs `operation` for each id in order, printing each record as it is acknowledged.
+    static func each(_ ids: [String], _ keys: BrokerKeys, action: String, _ operation: @escaping (KeyHierarchy, String) async throws -> KeyRecord) async throws {
+        for id in ids {
+            do {
+                let record = try await keys.audited(action, id) { try await operation($0, id) }
+                Console.out(BrokerKeys.json(record))
+            } catch let error as KeyError {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            } catch let error as StoreError {
+                throw Refusal(code: "store", message: "\(id): \(error.message) (the operation was not acknowledged)")
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create keys (KEKs, or data keys under --parent).")
+        @OptionGroup var common: Common
+        @Argument(help: "Key ids: letters, digits, . _ - /") var ids: [String]
+        @Option(help: "The KEK that wraps these data keys.") var parent: String?
+        @Option(help: "The privacy tier (0-4 or a name) a release of the key needs.") var tier = "0"
+        @Option(help: "A label key=value (repeatable).") var label: [String] = []
+
+        func run() async throws {
+            guard let requiredTier = PrivacyTier(text: tier) else { throw Refusal(code: "usage", message: "--tier `\(tier)` is not a privacy tier") }
+            var labels: [String: String] = [:]
+            for item in label {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty else { throw Refusal(code: "usage", message: "--label `\(item)` is not key=value") }
+                labels[parts[0]] = parts[1]
+            }
+            let keys = try common.open(create: true)
+            try await KeysCommand.each(ids, keys, action: "create") { hierarchy, id in
+                if let parent {
+                    return try await hierarchy.createDataKey(id: id, parent: parent, requiredTier: requiredTier, labels: labels, now: Date())
+                }
+                return try await hierarchy.createKeyEncryptionKey(id: id, requiredTier: requiredTier, labels: labels, now: Date())
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print every key as one JSON object a line.")
+        @OptionGroup var common: Common
+        func run() async throws {
+            let keys = try common.open()
+            do {
+                for record in try await keys.hierarchy.records() { Console.out(BrokerKeys.json(record)) }
+            } catch {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new version current; old versions still decrypt.")
+        @OptionGroup var common: Common
+        @Argument var ids: [String]
+        func run() async throws {
+            try await KeysCommand.each(ids, try common.open(), action: "rotate") { try await $0.rotate($1, now: Date()) }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Refuse every use of the keys until enabled.")
+        @OptionGroup var common: Common
+        @Argument var ids: [String]
+        func run() async throws { try await KeysCommand.each(ids, try common.open(), action: "disable") { try await $0.disable($1) } }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Allow use of disabled keys again.")
+        @OptionGroup var common: Common
+        @Argument var ids: [String]
+        func run() async throws { try await KeysCommand.each(ids, try common.open(), action: "enable") { try await $0.enable($1) } }
+    }
+
+    struct ScheduleDeletion: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "schedule-deletion", abstract: "Destroy the keys after 7-30 days (cancellable).")
+        @OptionGroup var common: Common
+        @Argument var ids: [String]
+        @Option(help: "Days until destruction, 7-30.") var days = 30
+        func run() async throws {
+            try await KeysCommand.each(ids, try common.open(), action: "schedule_deletion") { try await $0.scheduleDeletion($1, days: days, now: Date()) }
+        }
+    }
+
+    struct CancelDeletion: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "cancel-deletion", abstract: "Keep keys pending deletion; they stay disabled.")
+        @OptionGroup var common: Common
+        @Argument var ids: [String]
+        func run() async throws { try await KeysCommand.each(ids, try common.open(), action: "cancel_deletion") { try await $0.cancelDeletion($1) } }
+    }
+}
