@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// The audit log's hash chain: how a record's hash is computed, and the value the first record chains from.
 ///
@@ -72,7 +73,7 @@ public enum AuditChain {
         case .null: out += Array("null".utf8)
         case .bool(let flag): out += Array((flag ? "true" : "false").utf8)
         case .integer(let number): out += Array(String(number).utf8)
-        case .string(let text): appendString(text, to: &out)
+        case .string(let text): JCS.appendString(text, to: &out)
         case .list(let elements):
             out.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
@@ -86,31 +87,11 @@ public enum AuditChain {
             let sorted = members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
             for (index, member) in sorted.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(member.key, to: &out)
+                JCS.appendString(member.key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 write(member.value, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
-    }
-
-    private static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case 0x22: out += [0x5C, 0x22]
-            case 0x5C: out += [0x5C, 0x5C]
-            case 0x08: out += [0x5C, UInt8(ascii: "b")]
-            case 0x09: out += [0x5C, UInt8(ascii: "t")]
-            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-            case 0x0C: out += [0x5C, UInt8(ascii: "f")]
-            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-            case ..<0x20:
-                let digits = Array("0123456789abcdef".utf8)
-                out += Array("\\u00".utf8) + [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

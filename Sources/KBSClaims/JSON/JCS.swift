@@ -40,8 +40,9 @@ public enum JCS {
         }
     }
 
-    /// A JSON string with only `"`, `\` and control characters escaped (the short forms where JSON has them).
-    static func appendString(_ text: String, to out: inout [UInt8]) {
+    /// A JSON string with only `"`, `\` and control characters escaped (the short forms where JSON has them): the
+    /// RFC 8785 form, also what the audit chain hashes.
+    public static func appendString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
