@@ -23,11 +23,11 @@ public enum ClaimValue: Sendable, Equatable {
         switch self {
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
-        case .string(let value): JSONText.appendString(value, to: &out)
+        case .string(let value): out += JSONString.quote(value)
         case .hex(let bytes): out += "\""; out += Hex.encode(bytes); out += "\""
         case .time(let date):
             let nanos = Int64((date.timeIntervalSince1970 * 1_000_000_000).rounded())
-            JSONText.appendString(Timestamp.rfc3339(nanos), to: &out)
+            out += JSONString.quote(Timestamp.rfc3339(nanos))
         case .list(let values):
             out += "["
             for (index, value) in values.enumerated() {
@@ -39,7 +39,7 @@ public enum ClaimValue: Sendable, Equatable {
             out += "{"
             for (index, field) in record.fields.enumerated() {
                 if index > 0 { out += "," }
-                JSONText.appendString(field.name, to: &out)
+                out += JSONString.quote(field.name)
                 out += ":"
                 field.value.write(to: &out)
             }
@@ -81,26 +81,5 @@ public struct ClaimRecord: Sendable, Equatable {
             current = next
         }
         return current
-    }
-}
-
-/// JSON string escaping for claim output.
-enum JSONText {
-    static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00"
-                out += Hex.encode([UInt8(scalar.value)])
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }
