@@ -63,12 +63,16 @@ let package = Package(
         ),
         .target(
             name: "KBSBroker",
-            dependencies: ["KBSKeys", "KBSStore", "KBSClaims"]
+            dependencies: [
+                "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "KBSServer",
             dependencies: [
-                "KBSPolicy", "KBSStore", "KBSClaims",
+                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -91,7 +95,7 @@ let package = Package(
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(
             name: "KBSPolicyTestingTests",
-            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSBrokerTests", dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims"]),

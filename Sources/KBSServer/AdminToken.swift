@@ -11,30 +11,8 @@ struct AdminToken: Sendable {
 
     /// Reads the token file, creating it with a fresh 256-bit token (mode 0600) when it does not exist.
     static func load(directory: String) throws(ServerError) -> (token: AdminToken, created: Bool) {
-        let path = directory + "/admin-token"
-        var generator = SystemRandomNumberGenerator()
-        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-        // O_EXCL: a token that already exists is never overwritten, even by two servers starting at once.
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if fd >= 0 {
-            let bytes = Array((fresh + "\n").utf8)
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            guard written == bytes.count else { throw ServerError(.internalServerError, "admin_token", "cannot write \(path)") }
-            return (AdminToken(fresh), true)
-        }
-        guard errno == EEXIST else {
-            throw ServerError(.internalServerError, "admin_token", "cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ServerError(.internalServerError, "admin_token", "cannot read \(path)")
-        }
-        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard token.utf8.count >= 16 else {
-            throw ServerError(.internalServerError, "admin_token", "\(path) holds fewer than 16 characters; delete it to generate a new token")
-        }
-        return (AdminToken(token), false)
+        let (text, created) = try SecretFile.readOrCreate(path: directory + "/admin-token", code: "admin_token")
+        return (AdminToken(text), created)
     }
 
     /// Whether `header` is `Bearer <token>`, compared in constant time over the token's length.
@@ -46,5 +24,36 @@ struct AdminToken: Sendable {
             difference |= secret[index] ^ (index < offered.count ? offered[index] : 0)
         }
         return difference == 0
+    }
+}
+
+/// A secret kept in a file of the data directory (the admin token, the generated master passphrase).
+enum SecretFile {
+    /// The file's text, trimmed; a fresh 256-bit hex secret written with mode 0600 when the file does not exist.
+    static func readOrCreate(path: String, code: String) throws(ServerError) -> (text: String, created: Bool) {
+        var generator = SystemRandomNumberGenerator()
+        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        // O_EXCL: a secret that already exists is never overwritten, even by two servers starting at once.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd >= 0 {
+            let bytes = Array((fresh + "\n").utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fsync(fd) == 0
+            close(fd)
+            guard written == bytes.count, synced else { throw ServerError(.internalServerError, code, "cannot write \(path)") }
+            return (fresh, true)
+        }
+        guard errno == EEXIST else {
+            throw ServerError(.internalServerError, code, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ServerError(.internalServerError, code, "cannot read \(path)")
+        }
+        let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard secret.utf8.count >= 16 else {
+            throw ServerError(.internalServerError, code, "\(path) holds fewer than 16 characters; delete it to generate a new one")
+        }
+        return (secret, false)
     }
 }

@@ -2,12 +2,13 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import HTTPTypes
+import KBSBroker
 import KBSPolicy
 import KBSStore
 public import Logging
 import NIOCore
 
-/// The `kbs serve` server: AuthZEN, the admin API, health and metrics on one port.
+/// The `kbs serve` server: AuthZEN, the KBS protocol, the admin API, health and metrics on one port.
 ///
 /// `init` opens the store, loads the policy bundle and the admin token, and fails with a reason when any of
 /// them cannot be had; `run` serves until SIGTERM or SIGINT.
@@ -19,6 +20,7 @@ public final class Server: Sendable {
     let metrics: ServerMetrics
     let log: DecisionLog
     let token: AdminToken
+    let broker: Broker
     let logger: Logger
 
     /// Prepares a server; nothing listens until ``run(onListening:)``.
@@ -58,6 +60,8 @@ public final class Server: Sendable {
                 logger.notice("generated the admin token", metadata: ["path": "\(configuration.dataDirectory)/admin-token", "mode": "0600"])
             }
         }
+        broker = try BrokerSetup.make(configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
+            logger: logger)
     }
 
     /// The policy set in service.
@@ -70,6 +74,8 @@ public final class Server: Sendable {
         let boundPort = BoundPort()
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
         AdminRoutes(decider: decider, store: store, configuration: configuration, token: token).add(to: router)
+        KBSProtocolRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
+        BrokerAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
         HealthRoutes(policies: policies, metrics: metrics).add(to: router)
         let responder = ServerResponder(router: router.buildResponder(), metrics: metrics)
         let app = Application(

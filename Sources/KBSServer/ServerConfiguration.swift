@@ -1,4 +1,5 @@
 public import KBSClaims
+public import KBSBroker
 
 /// How `kbs serve` runs: where the policies and data live, where it listens, its limits.
 public struct ServerConfiguration: Sendable {
@@ -25,6 +26,10 @@ public struct ServerConfiguration: Sendable {
     public var adminToken: String?
     /// The claim schemas policies are checked against: the standard ones plus those of the verifiers the caller links.
     public var claimSchemas: ClaimSchemaRegistry
+    /// Where trust in TEE evidence comes from (`TEE_MODE`): vendor roots only, or also the simulator CA.
+    public var teeMode: BrokerConfiguration.TEEMode
+    /// The master key's passphrase; nil reads `DATA_DIR/master-passphrase`, generating it on first start.
+    public var masterPassphrase: String?
 
     /// Creates a configuration with the defaults for everything but the folders.
     public init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
@@ -40,7 +45,12 @@ public struct ServerConfiguration: Sendable {
         self.publicURL = nil
         self.decisionLogQueueBytes = 16 << 20
         self.claimSchemas = .standard
+        self.teeMode = .hardware
+        self.masterPassphrase = nil
     }
+
+    /// The tier-rules bundle: `tiers/` inside the policy bundle.
+    public var tierPolicies: String { policies + "/tiers" }
 
     /// The decision log path this configuration resolves to.
     public var decisionLogPath: String { decisionLog ?? dataDirectory + "/decisions.log" }

@@ -29,6 +29,14 @@ final class ServerMetrics: Sendable {
     /// Decisions refused with 503 because the decision log's buffer was full.
     let decisionLogRefused: Metrics.Counter
 
+    /// Latency of resource requests (`/kbs/v0/resource`), released or refused.
+    let releaseLatency: Metrics.Timer
+    /// Resource requests the release policy denied.
+    let releaseDenies: Metrics.Counter
+    /// Steps refused because their audit record could not be written.
+    let auditFailures: Metrics.Counter
+    private let attestations = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
+
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -44,7 +52,26 @@ final class ServerMetrics: Sendable {
         reloadFailing = Metrics.Gauge(label: "kbs_policy_reload_failing", factory: factory)
         decisionLogWriteFailures = Metrics.Counter(label: "kbs_decision_log_write_failures_total", factory: factory)
         decisionLogRefused = Metrics.Counter(label: "kbs_decision_log_refused_total", factory: factory)
+        releaseLatency = Metrics.Timer(label: "kbs_release_duration_seconds", factory: factory)
+        releaseDenies = Metrics.Counter(label: "kbs_release_denies_total", factory: factory)
+        auditFailures = Metrics.Counter(label: "kbs_audit_failures_total", factory: factory)
         reloadFailing.record(0)
+    }
+
+    /// Counts an attestation by TEE kind and result, with its latency.
+    func recordAttestation(kind: String, success: Bool, nanoseconds: UInt64) {
+        let result = success ? "success" : "failure"
+        let (counter, timer) = attestations.withLock { cache in
+            if let found = cache[kind + "/" + result] { return found }
+            let made = (
+                Metrics.Counter(label: "kbs_attestations_total", dimensions: [("tee", kind), ("result", result)], factory: factory),
+                Metrics.Timer(label: "kbs_attestation_duration_seconds", dimensions: [("tee", kind)], factory: factory)
+            )
+            cache[kind + "/" + result] = made
+            return made
+        }
+        counter.increment()
+        timer.recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
     /// Counts one request and its latency under its route pattern (not its raw path, which would explode the label space).

@@ -94,6 +94,29 @@ enum Migrations {
                     );
                     """)
         }
+        migrator.registerMigration("v5-broker") { db in
+            try db.execute(
+                sql: """
+                    -- Resources the broker releases (RCAR repo/type/tag), each value sealed by the key hierarchy under
+                    -- a data key with the path as additional data: the database never holds a plaintext secret.
+                    CREATE TABLE resource (
+                        path TEXT PRIMARY KEY NOT NULL,
+                        sealed BLOB NOT NULL,
+                        required_tier INTEGER NOT NULL,
+                        labels TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    -- Reference values (allowed measurements and the like) added at run time, beside the bundle's data.
+                    CREATE TABLE reference_value (
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        added_at INTEGER NOT NULL,
+                        PRIMARY KEY (kind, name, value)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

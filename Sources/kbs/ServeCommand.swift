@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KBSBroker
 import KBSServer
 import Logging
 
@@ -7,10 +8,11 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve AuthZEN decisions and the admin API from a policy bundle and a SQLite store.",
+        abstract: "Serve key release (the KBS protocol), AuthZEN decisions and the admin API from a policy bundle and a SQLite store.",
         discussion: """
             The admin bearer token comes from KBS_ADMIN_TOKEN, else from DATA_DIR/admin-token, which is generated \
-            (mode 0600) on first start. The bundle is reloaded when its files change and on SIGHUP; a bundle that \
+            (mode 0600) on first start. The master key is sealed in DATA_DIR/master.sealed under KBS_MASTER_PASSPHRASE, \
+            else under a passphrase generated into DATA_DIR/master-passphrase (0600; for development). The bundle is reloaded when its files change and on SIGHUP; a bundle that \
             fails to compile is reported and the last good one keeps serving. SIGTERM or SIGINT stop the server.
             """
     )
@@ -39,6 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("decision-log-queue-bytes"), help: "Decision-log bytes held while the file cannot be written; past it, 503.")
     var decisionLogQueueBytes = 16 << 20
 
+    @Option(name: .customLong("tee-mode"), help: ArgumentHelp(
+        "hardware (vendor roots in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else hardware.",
+        valueName: "mode"))
+    var teeMode: String?
+
     @Option(name: .customLong("public-url"), help: "The URL clients use, for the AuthZEN issuer (default: from the Host header).")
     var publicURL: String?
 
@@ -47,6 +54,13 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard decisionLogQueueBytes >= 4096 else { throw ValidationError("--decision-log-queue-bytes must be at least 4096") }
         guard reloadIntervalMilliseconds >= 0 else { throw ValidationError("--reload-interval-ms must not be negative") }
+        guard BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) != nil else {
+            throw ValidationError("--tee-mode (or TEE_MODE) must be hardware or simulator, not \(resolvedTEEMode)")
+        }
+    }
+
+    private var resolvedTEEMode: String {
+        teeMode ?? ProcessInfo.processInfo.environment["TEE_MODE"].flatMap { $0.isEmpty ? nil : $0 } ?? "hardware"
     }
 
     func run() async throws {
@@ -64,6 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.decisionLogQueueBytes = decisionLogQueueBytes
         configuration.claimSchemas = PolicyCommand.registry
         configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.masterPassphrase = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.teeMode = BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) ?? .hardware
         let server: Server
         do {
             server = try Server(configuration: configuration)

@@ -15,8 +15,8 @@ struct TEECommand: AsyncParsableCommand {
             abstract: "Write simulated evidence, its endorsements and the simulator's test roots to a directory.",
             discussion: """
                 Writes DIR/evidence (the TEE's wire format), DIR/rcar-evidence.json (Trustee's tee-evidence JSON form), \
-                DIR/endorsements/* (device certificates) and DIR/trust-anchors/* (the simulator's roots, made afresh on \
-                every run). Verify with:
+                DIR/endorsements/* (device certificates) and DIR/trust-anchors/* (the simulator's roots: made afresh on \
+                every run, or those of --ca DIR). Verify with:
                   kbs evidence verify --kind K --evidence DIR/evidence --endorsement DIR/endorsements/… --trust-anchor DIR/trust-anchors/…
                 The roots are the simulator's own: the evidence never verifies against the vendors' roots.
                 """)
@@ -35,6 +35,11 @@ struct TEECommand: AsyncParsableCommand {
 
         @Option(help: "The directory to write (created when missing).")
         var out: String
+
+        @Option(help: ArgumentHelp(
+            "A simulator CA folder to sign with (created when missing), e.g. the one `kbs serve` keeps in DATA_DIR/simulator-ca under TEE_MODE=simulator; fresh roots otherwise.",
+            valueName: "dir"))
+        var ca: String?
 
         func run() async throws {
             guard let kind = EvidenceKind(rawValue: kind), TEESimulator.kinds.contains(kind) else {
@@ -55,7 +60,8 @@ struct TEECommand: AsyncParsableCommand {
             }
             let simulated: SimulatedEvidence
             do throws(EvidenceError) {
-                simulated = try TEESimulator.simulate(kind: kind, reportData: data, measurement: launch, debug: debug, now: Date())
+                let authority = try ca.map { dir throws(EvidenceError) in try SimulatorCA.openOrCreate(directory: dir) }
+                simulated = try TEESimulator.simulate(kind: kind, reportData: data, measurement: launch, debug: debug, now: Date(), ca: authority)
             } catch {
                 throw Refusal(code: error.reason.rawValue, message: error.message)
             }

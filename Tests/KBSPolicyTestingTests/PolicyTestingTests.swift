@@ -1,13 +1,18 @@
 import Foundation
+import KBSClaims
+import KBSEvidence
 import Testing
 @testable import KBSPolicy
 @testable import KBSPolicyTesting
 
 typealias Repository = RepositoryPaths
 
+/// The claim schemas `kbs policy test` checks bundles against: the standard ones and every evidence kind's.
+let evidenceRegistry = EvidenceSchemas.register(into: .standard)
+
 struct PolicyTestingTests {
     @Test func everyPolicyCasePasses() {
-        let report = PolicyTestRunner().runBundles(under: Repository.path("Policies"), coverage: true)
+        let report = PolicyTestRunner(registry: evidenceRegistry).runBundles(under: Repository.path("Policies"), coverage: true)
         for problem in report.problems { Issue.record("\(problem)") }
         for result in report.results where !result.passed { Issue.record("\(result.name): \(result.failure!)") }
         #expect(report.failed == 0)
@@ -15,7 +20,7 @@ struct PolicyTestingTests {
     }
 
     @Test func defaultBundleIsFullyCovered() throws {
-        let report = PolicyTestRunner().runBundles(under: Repository.path("Policies/default"), coverage: true)
+        let report = PolicyTestRunner(registry: evidenceRegistry).runBundles(under: Repository.path("Policies/default"), coverage: true)
         let recorder = try #require(report.coverage.first?.recorder)
         #expect(recorder.rules.allSatisfy { $0.matched > 0 })
         #expect(recorder.gaps() == [])

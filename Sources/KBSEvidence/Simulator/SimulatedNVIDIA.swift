@@ -7,7 +7,8 @@ enum SimulatedNVIDIA {
     static let blockCount = 8
     static let diceTcbInfo = "2.23.133.5.4.1"
 
-    static func make(reportData: [UInt8], measurement: [UInt8]?, now: Date) throws(EvidenceError) -> SimulatedEvidence {
+    /// The root, identity and provisioner CAs, root first.
+    static func authorities(now: Date) throws(EvidenceError) -> [TestChain.Issued] {
         let validity = (now - 86400, Date(timeIntervalSince1970: 253_402_300_799))  // device certificates: to 9999-12-31
         func key() -> TestChain.Key { .p384(P384.Signing.PrivateKey()) }
         let root = try TestChain.issue(commonName: "NVIDIA Device Identity CA", key: key(), issuer: nil,
@@ -16,6 +17,17 @@ enum SimulatedNVIDIA {
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
         let provisioner = try TestChain.issue(commonName: "NVIDIA GH100 Provisioner ICA 1", key: key(), issuer: identity,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
+        return [root, identity, provisioner]
+    }
+
+    static func make(
+        reportData: [UInt8], measurement: [UInt8]?, now: Date, authorities given: [TestChain.Issued]?
+    ) throws(EvidenceError) -> SimulatedEvidence {
+        let validity = (now - 86400, Date(timeIntervalSince1970: 253_402_300_799))
+        func key() -> TestChain.Key { .p384(P384.Signing.PrivateKey()) }
+        var authorities = given ?? []
+        if given == nil { authorities = try Self.authorities(now: now) }
+        let (root, identity, provisioner) = (authorities[0], authorities[1], authorities[2])
         let brom = try TestChain.issue(commonName: "GH100 A01 GSP BROM", key: key(), issuer: provisioner,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
         let fwid = TEESimulator.fitted(measurement ?? TEESimulator.defaultMeasurement(48), 48)

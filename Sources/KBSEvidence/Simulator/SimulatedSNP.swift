@@ -8,12 +8,18 @@ enum SimulatedSNP {
     /// Milan TCB_VERSION bytes: bootloader, tee, 4 reserved, snp, microcode.
     static let tcb: [UInt8] = [3, 0, 0, 0, 0, 0, 8, 115]
 
-    static func make(reportData: [UInt8], measurement: [UInt8]?, debug: Bool, now: Date) throws(EvidenceError) -> SimulatedEvidence {
+    /// The ARK and ASK, root first.
+    static func authorities(now: Date) throws(EvidenceError) -> [TestChain.Issued] {
+        try TestChain.authorityPair(root: "ARK-Milan", intermediate: "SEV-Milan", key: { .p384(P384.Signing.PrivateKey()) }, now: now)
+    }
+
+    static func make(
+        reportData: [UInt8], measurement: [UInt8]?, debug: Bool, now: Date, authorities given: [TestChain.Issued]?
+    ) throws(EvidenceError) -> SimulatedEvidence {
         let year: TimeInterval = 365 * 86400
-        let ark = try TestChain.issue(commonName: "ARK-Milan", key: .p384(P384.Signing.PrivateKey()), issuer: nil,
-            serial: TestChain.randomSerial(), isCA: true, notBefore: now - 86400, notAfter: now + 25 * year)
-        let ask = try TestChain.issue(commonName: "SEV-Milan", key: .p384(P384.Signing.PrivateKey()), issuer: ark,
-            serial: TestChain.randomSerial(), isCA: true, notBefore: now - 86400, notAfter: now + 25 * year)
+        var authorities = given ?? []
+        if given == nil { authorities = try Self.authorities(now: now) }
+        let (ark, ask) = (authorities[0], authorities[1])
         let chipID = TEESimulator.random(64)
         let vcekKey = P384.Signing.PrivateKey()
         let amd = "1.3.6.1.4.1.3704.1"

@@ -8,12 +8,19 @@ enum SimulatedTDX {
     static let qeVendorID: [UInt8] = [0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07]
     static let fmspc: [UInt8] = [0x00, 0x90, 0x6e, 0xd5, 0x00, 0x00]
 
-    static func make(reportData: [UInt8], measurement: [UInt8]?, debug: Bool, now: Date) throws(EvidenceError) -> SimulatedEvidence {
+    /// The root and the PCK platform CA, root first.
+    static func authorities(now: Date) throws(EvidenceError) -> [TestChain.Issued] {
+        try TestChain.authorityPair(root: "Intel SGX Root CA", intermediate: "Intel SGX PCK Platform CA", key: { .p256(P256.Signing.PrivateKey()) },
+            now: now)
+    }
+
+    static func make(
+        reportData: [UInt8], measurement: [UInt8]?, debug: Bool, now: Date, authorities given: [TestChain.Issued]?
+    ) throws(EvidenceError) -> SimulatedEvidence {
         let year: TimeInterval = 365 * 86400
-        let root = try TestChain.issue(commonName: "Intel SGX Root CA", key: .p256(P256.Signing.PrivateKey()), issuer: nil,
-            serial: TestChain.randomSerial(), isCA: true, notBefore: now - 86400, notAfter: now + 25 * year)
-        let platformCA = try TestChain.issue(commonName: "Intel SGX PCK Platform CA", key: .p256(P256.Signing.PrivateKey()),
-            issuer: root, serial: TestChain.randomSerial(), isCA: true, notBefore: now - 86400, notAfter: now + 25 * year)
+        var authorities = given ?? []
+        if given == nil { authorities = try Self.authorities(now: now) }
+        let (root, platformCA) = (authorities[0], authorities[1])
         let pckKey = P256.Signing.PrivateKey()
         let pck = try TestChain.issue(
             commonName: "Intel SGX PCK Certificate", key: .p256(pckKey), issuer: platformCA, serial: TestChain.randomSerial(),

@@ -26,14 +26,17 @@ public enum TEESimulator {
     /// The kinds the simulator imitates.
     public static let kinds: [EvidenceKind] = [.snp, .tdx, .nvidia]
 
-    /// Makes evidence of `kind` whose report-data field holds `reportData` (fitted as the kind fits it).
+    /// Makes evidence of `kind` whose report-data field holds `reportData` (fitted as the kind fits it), chained to
+    /// `ca`'s roots, or to roots made afresh when `ca` is nil.
     public static func simulate(
-        kind: EvidenceKind, reportData: [UInt8], measurement: [UInt8]? = nil, debug: Bool = false, now: Date
+        kind: EvidenceKind, reportData: [UInt8], measurement: [UInt8]? = nil, debug: Bool = false, now: Date,
+        ca: SimulatorCA? = nil
     ) throws(EvidenceError) -> SimulatedEvidence {
-        switch kind {
-        case .snp: try SimulatedSNP.make(reportData: reportData, measurement: measurement, debug: debug, now: now)
-        case .tdx: try SimulatedTDX.make(reportData: reportData, measurement: measurement, debug: debug, now: now)
-        case .nvidia: try SimulatedNVIDIA.make(reportData: reportData, measurement: measurement, now: now)
+        let authorities = ca?.authorities[kind]
+        return switch kind {
+        case .snp: try SimulatedSNP.make(reportData: reportData, measurement: measurement, debug: debug, now: now, authorities: authorities)
+        case .tdx: try SimulatedTDX.make(reportData: reportData, measurement: measurement, debug: debug, now: now, authorities: authorities)
+        case .nvidia: try SimulatedNVIDIA.make(reportData: reportData, measurement: measurement, now: now, authorities: authorities)
         default:
             throw EvidenceError(.unsupported, "the simulator makes \(kinds.map(\.rawValue).joined(separator: ", ")) evidence, not \(kind.rawValue)")
         }

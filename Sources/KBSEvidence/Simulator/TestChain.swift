@@ -80,6 +80,15 @@ struct TestChain {
         return Issued(certificate: try Certificate(der: der), key: key)
     }
 
+    /// A self-signed root and one CA under it, each with a fresh key from `key`, valid from a day ago for 25 years.
+    static func authorityPair(root: String, intermediate: String, key: () -> Key, now: Date) throws(EvidenceError) -> [Issued] {
+        let notAfter = now + 25 * 365 * 86400
+        let top = try issue(commonName: root, key: key(), issuer: nil, serial: randomSerial(), isCA: true, notBefore: now - 86400, notAfter: notAfter)
+        let below = try issue(commonName: intermediate, key: key(), issuer: top, serial: randomSerial(), isCA: true, notBefore: now - 86400,
+            notAfter: notAfter)
+        return [top, below]
+    }
+
     /// PEM text of certificates, in order.
     static func pem(_ certificates: [Certificate]) -> [UInt8] {
         var text = ""

@@ -1,0 +1,80 @@
+public import Foundation
+import Crypto
+import CryptoExtras
+import Glibc
+public import KBSKeys
+
+/// Encrypts a released secret to the TEE's key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's
+/// `kbs-types` `Response` has: `protected`, `encrypted_key`, `iv`, `ciphertext`, `tag` (no `aad` member).
+///
+/// Content encryption is A256GCM with a fresh random CEK; its additional data is the ASCII of the encoded protected
+/// header (§5.1 step 14). The CEK is wrapped with ECDH-ES+A256KW (RFC 7518 §4.6: an ephemeral key on the TEE key's
+/// curve, Concat KDF with SHA-256 and empty PartyU/PartyV, AES key wrap) or RSA-OAEP-256.
+public enum JWE {
+    /// The JWE for `plaintext`; the CEK and the key-agreement secret are wiped before returning.
+    public static func encrypt(_ plaintext: borrowing SecretBytes, to key: TEEPublicKey) throws(BrokerError) -> String {
+        let cek = SecretBytes.random(count: 32)
+        do {
+            var header: [String: Any] = ["alg": key.algorithm, "enc": "A256GCM"]
+            let encryptedKey: [UInt8]
+            switch key.key {
+            case .p256(let recipient):
+                let ephemeral = P256.KeyAgreement.PrivateKey()
+                header["epk"] = epk("P-256", ephemeral.publicKey.rawRepresentation)
+                encryptedKey = try wrap(cek, secret: try ephemeral.sharedSecretFromKeyAgreement(with: recipient))
+            case .p384(let recipient):
+                let ephemeral = P384.KeyAgreement.PrivateKey()
+                header["epk"] = epk("P-384", ephemeral.publicKey.rawRepresentation)
+                encryptedKey = try wrap(cek, secret: try ephemeral.sharedSecretFromKeyAgreement(with: recipient))
+            case .p521(let recipient):
+                let ephemeral = P521.KeyAgreement.PrivateKey()
+                header["epk"] = epk("P-521", ephemeral.publicKey.rawRepresentation)
+                encryptedKey = try wrap(cek, secret: try ephemeral.sharedSecretFromKeyAgreement(with: recipient))
+            case .rsa(let recipient):
+                encryptedKey = try cek.withUnsafeBytes { try Array(recipient.encrypt(Data($0), padding: .PKCS1_OAEP_SHA256)) }
+            }
+            let protected = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+            let sealed = try cek.withUnsafeBytes { cekBytes in
+                try plaintext.withUnsafeBytes { plain in
+                    try AES.GCM.seal(plain, using: SymmetricKey(data: cekBytes), nonce: AES.GCM.Nonce(),
+                        authenticating: Array(protected.utf8))
+                }
+            }
+            let object: [String: String] = [
+                "protected": protected, "encrypted_key": Base64URL.encode(encryptedKey), "iv": Base64URL.encode(Array(sealed.nonce)),
+                "ciphertext": Base64URL.encode(sealed.ciphertext), "tag": Base64URL.encode(sealed.tag),
+            ]
+            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.internalError, "jwe", "the secret could not be encrypted to the TEE key")
+        }
+    }
+
+    private static func epk(_ curve: String, _ raw: Data) -> [String: String] {
+        let half = raw.count / 2
+        return ["kty": "EC", "crv": curve, "x": Base64URL.encode(raw.prefix(half)), "y": Base64URL.encode(raw.suffix(half))]
+    }
+
+    /// AES-KW of the CEK under the Concat-KDF output of the agreed secret.
+    private static func wrap(_ cek: borrowing SecretBytes, secret: SharedSecret) throws -> [UInt8] {
+        var kek = secret.withUnsafeBytes { concatKDF(z: $0, algorithm: "ECDH-ES+A256KW", bits: 256) }
+        defer { kek.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        return try cek.withUnsafeBytes { Array(try AES.KeyWrap.wrap(SymmetricKey(data: $0), using: SymmetricKey(data: kek))) }
+    }
+
+    /// NIST SP 800-56A Concat KDF with SHA-256 as RFC 7518 §4.6.2 parameterises it: AlgorithmID, empty PartyUInfo and
+    /// PartyVInfo, SuppPubInfo = keydatalen in bits; 256 bits need one round.
+    static func concatKDF(z: UnsafeRawBufferPointer, algorithm: String, bits: Int) -> [UInt8] {
+        func bigEndian(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
+        var hash = SHA256()
+        hash.update(data: bigEndian(1))
+        hash.update(bufferPointer: z)
+        hash.update(data: bigEndian(UInt32(algorithm.utf8.count)) + Array(algorithm.utf8))
+        hash.update(data: bigEndian(0))  // PartyUInfo: empty
+        hash.update(data: bigEndian(0))  // PartyVInfo: empty
+        hash.update(data: bigEndian(UInt32(bits)))
+        return Array(hash.finalize().prefix(bits / 8))
+    }
+}

@@ -1,0 +1,109 @@
+public import Foundation
+public import KBSKeys
+public import KBSStore
+
+extension Broker {
+    /// A resource's description (never its value).
+    public struct ResourceInfo: Sendable {
+        public var path: String
+        public var requiredTier: Int
+        public var labelsJSON: String
+        public var created: Bool
+    }
+
+    /// Seals `value` under the resource data key (the path bound as additional data) and stores it; audited.
+    public func putResource(path: String, value: borrowing SecretBytes, requiredTier: Int, labels: [String: String], actor: String)
+        async throws(BrokerError) -> ResourceInfo
+    {
+        try Self.validatePath(path)
+        guard (0...4).contains(requiredTier) else { throw .badRequest("invalid_request", "`required_tier` must be 0 to 4") }
+        guard value.count <= 64 * 1024 else { throw .badRequest("invalid_request", "a resource value is at most 64 KiB") }
+        let labelsJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        var plaintext = value.withUnsafeBytes { Array($0) }
+        defer { Self.wipe(&plaintext) }
+        let keys = try await keys()
+        let sealed: [UInt8]
+        do { sealed = try await keys.encrypt(keyID: Self.resourceKeyID, plaintext: plaintext, aad: Array(path.utf8)) } catch {
+            try? audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .failure,
+                details: ["reason": .string(error.reason.rawValue)]))
+            throw BrokerError(.unavailable, "key_\(error.reason.rawValue)", "the resource key refuses use: \(error.message)")
+        }
+        // Audited first: a put that cannot be audited is not made.
+        try audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .success,
+            details: ["required_tier": .integer(Int64(requiredTier)), "bytes": .integer(Int64(value.count))]))
+        let existed: Bool
+        do { existed = try store.putResource(StoredResource(path: path, sealed: sealed, requiredTier: requiredTier, labelsJSON: labelsJSON)) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be stored: \(error.message)")
+        }
+        return ResourceInfo(path: path, requiredTier: requiredTier, labelsJSON: labelsJSON, created: !existed)
+    }
+
+    /// Deletes a resource; false when there was none. Audited.
+    public func deleteResource(path: String, actor: String) throws(BrokerError) -> Bool {
+        try Self.validatePath(path)
+        try audit(AuditEntry(kind: .admin, actor: actor, action: "delete_resource", resource: path, outcome: .success))
+        do { return try store.deleteResource(path) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be deleted: \(error.message)")
+        }
+    }
+
+    /// Every resource's path, tier and labels.
+    public func resources() throws(BrokerError) -> [ResourceInfo] {
+        do {
+            return try store.resources().map { ResourceInfo(path: $0.path, requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON, created: false) }
+        } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "resources cannot be read: \(error.message)")
+        }
+    }
+
+    /// The value of a resource, for `kbs secrets get` (an administrator holding the master passphrase).
+    public func resourceValue(path: String, actor: String) async throws(BrokerError) -> SecretBytes {
+        try Self.validatePath(path)
+        let stored: StoredResource?
+        do { stored = try store.resource(path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
+        guard let stored else { throw BrokerError(.notFound, "not_found", "no resource at \(path)") }
+        try audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
+        let keys = try await keys()
+        do {
+            var plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8))
+            defer { Self.wipe(&plaintext) }
+            return SecretBytes(copying: plaintext)
+        } catch {
+            throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
+        }
+    }
+
+    /// Adds allowed values (lowercase hex) for claim `name` of evidence `kind`; returns how many were new. Audited.
+    public func addReferenceValues(kind: String, name: String, values: [String], actor: String) throws(BrokerError) -> Int {
+        try Self.validateReferenceValues(kind: kind, name: name, values: values)
+        let normalized = values.map { $0.lowercased() }
+        try audit(AuditEntry(kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
+            details: ["values": .list(normalized.map { .string($0) })]))
+        do { return try store.addReferenceValues(kind: kind, name: name, values: normalized) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be stored: \(error.message)")
+        }
+    }
+
+    /// Every reference value added at run time: kind → name → values.
+    public func referenceValues() throws(BrokerError) -> [String: [String: [String]]] {
+        do { return try store.referenceValues() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
+    }
+
+    /// Kinds and names are identifiers (what the policy indexes by); values are hex of 1–128 bytes, since the
+    /// policy reads them as `hex` and one malformed value would make every decision fail to decode.
+    static func validateReferenceValues(kind: String, name: String, values: [String]) throws(BrokerError) {
+        func identifier(_ text: String) -> Bool {
+            !text.isEmpty && text.utf8.count <= 64
+                && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2D }
+        }
+        guard identifier(kind), identifier(name) else {
+            throw .badRequest("invalid_request", "`kind` and `name` are lowercase identifiers (letters, digits, `_`, `-`)")
+        }
+        guard !values.isEmpty, values.count <= 1000 else { throw .badRequest("invalid_request", "`values` holds 1 to 1000 hex strings") }
+        for value in values {
+            guard value.utf8.count % 2 == 0, (2...256).contains(value.utf8.count),
+                value.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) })
+            else { throw .badRequest("invalid_request", "reference value `\(value.prefix(80))` is not hex of 1 to 128 bytes") }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+public import Foundation
+import Crypto
+public import KBSClaims
+public import KBSEvidence
+public import KBSKeys
+public import KBSPolicy
+public import KBSStore
+
+/// The key broker: Trustee's RCAR protocol (auth → attest → resource) over the evidence verifiers, the key hierarchy
+/// and the release policy, with every step audited.
+///
+/// Fail closed: a step that cannot finish — evidence that does not verify, a binding that does not match, a policy
+/// error, a key that cannot be unwrapped, an audit record that cannot be written — releases nothing.
+public final class Broker: Sendable {
+    public let configuration: BrokerConfiguration
+    let store: Store
+    let keySource: KeySource
+    let releasePolicy: @Sendable () -> PolicySet
+    let tierRules: TierRules?
+    let entities: @Sendable () -> (any EntityProvider)?
+    let clock: @Sendable () -> Date
+    let sessions: RCARSessions
+    public let signer: AttestationTokenSigner
+    let metrics: BrokerMetrics
+
+    /// The data key that seals resource values, and the key-encryption key above it.
+    public static let resourceKeyID = "kbs-resources"
+    public static let resourceParentID = "kbs-resources-kek"
+
+    /// Creates a broker; `releasePolicy` returns the bundle in service for each decision (it may be swapped at any
+    /// time), `entities` the entity snapshot role checks read.
+    public init(
+        configuration: BrokerConfiguration, store: Store, keys: KeySource, releasePolicy: @escaping @Sendable () -> PolicySet,
+        tierRules: TierRules?, entities: @escaping @Sendable () -> (any EntityProvider)? = { nil },
+        metrics: BrokerMetrics = BrokerMetrics(), clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.keySource = keys
+        self.releasePolicy = releasePolicy
+        self.tierRules = tierRules
+        self.entities = entities
+        self.clock = clock
+        self.metrics = metrics
+        self.sessions = RCARSessions(capacity: configuration.maxSessions, lifetime: configuration.sessionLifetime)
+        self.signer = AttestationTokenSigner(lifetime: configuration.tokenLifetime)
+    }
+
+    /// The key hierarchy, with the resource keys in it (created on first use; another process may race to create
+    /// them, and its keys are as good).
+    func keys() async throws(BrokerError) -> KeyHierarchy {
+        let keys = try await keySource.hierarchy()
+        let now = clock()
+        do {
+            do { _ = try await keys.record(Self.resourceParentID) } catch let error where error.reason == .notFound {
+                _ = try? await keys.createKeyEncryptionKey(id: Self.resourceParentID, now: now)
+            }
+            do { _ = try await keys.record(Self.resourceKeyID) } catch let error where error.reason == .notFound {
+                _ = try? await keys.createDataKey(id: Self.resourceKeyID, parent: Self.resourceParentID, now: now)
+            }
+            _ = try await keys.record(Self.resourceKeyID)
+        } catch {
+            throw BrokerError(.unavailable, "keys", "the resource keys cannot be prepared: \(error.message)")
+        }
+        return keys
+    }
+
+    // MARK: RCAR
+
+    /// The challenge `POST /kbs/v0/auth` answers.
+    public struct Challenge: Sendable {
+        public var sessionID: String
+        public var nonce: String
+        public var expires: Date
+    }
+
+    /// `POST /kbs/v0/auth` `{"version": "0.4.0", "tee": KIND, "extra-params": …}`.
+    public func auth(_ body: [UInt8]) throws(BrokerError) -> Challenge {
+        let object = try Self.object(body)
+        guard let version = object["version"] as? String else { throw .badRequest("invalid_request", "`version` must be a string") }
+        guard version == "0.4.0" else {
+            throw .badRequest("protocol_version", "this server speaks KBS protocol 0.4.0, not \(version)")
+        }
+        guard let tee = object["tee"] as? String else { throw .badRequest("invalid_request", "`tee` must be a string") }
+        guard let kind = EvidenceKind(rawValue: tee), kind != .sim || configuration.teeMode == .simulator else {
+            throw .badRequest("unsupported_tee", "no verifier for TEE `\(tee)`; this server verifies "
+                + EvidenceKind.allCases.filter { $0 != .sim }.map(\.rawValue).joined(separator: ", "))
+        }
+        let session = sessions.open(tee: kind.rawValue, now: clock())
+        return Challenge(sessionID: session.id, nonce: session.nonce, expires: session.expires)
+    }
+
+    /// `POST /kbs/v0/attest`: verifies the evidence bound to the session's nonce and the TEE key; returns the token.
+    public func attest(sessionID: String?, body: [UInt8]) async throws(BrokerError) -> String {
+        let now = clock()
+        guard let sessionID, let session = sessions.session(sessionID, now: now) else {
+            throw .unauthorized("no_session", "no live session: POST /kbs/v0/auth first and send its kbs-session-id cookie")
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            let appraisal = try await appraise(session: session, body: body, now: now)
+            try audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
+                details: ["tier": .integer(Int64(appraisal.tier)), "measurement": .string(appraisal.claimsObject["measurement"] as? String ?? "")]))
+            let token = try signer.sign(appraisal)
+            sessions.attach(appraisal, to: session.id)
+            metrics.attested(kind: session.tee, success: true, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            return token
+        } catch {
+            metrics.attested(kind: session.tee, success: false, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            if error.code != "audit_unavailable" {
+                try? audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: "session",
+                    outcome: .failure, details: ["reason": .string(error.code)]))
+            }
+            throw error
+        }
+    }
+
+    private func appraise(session: RCARSessions.Session, body: [UInt8], now: Date) async throws(BrokerError) -> Appraisal {
+        let object = try Self.object(body)
+        if object["tee-pubkey"] != nil && object["runtime-data"] == nil {
+            throw .badRequest("protocol_version", "this is the pre-0.4 attestation shape; send `runtime-data` and `tee-evidence` (KBS protocol 0.4.0)")
+        }
+        guard object["init-data"] == nil || object["init-data"] is NSNull else {
+            throw .badRequest("unsupported_init_data", "init-data binding is not supported by this server yet")
+        }
+        guard let runtime = object["runtime-data"] as? [String: Any], let nonce = runtime["nonce"] as? String,
+            let jwk = runtime["tee-pubkey"] as? [String: Any]
+        else { throw .badRequest("invalid_request", "`runtime-data` needs `nonce` (string) and `tee-pubkey` (a JWK object)") }
+        guard let evidence = object["tee-evidence"] as? [String: Any], let primary = evidence["primary_evidence"] else {
+            throw .badRequest("invalid_request", "`tee-evidence` needs `primary_evidence`")
+        }
+        let additional: String
+        switch evidence["additional_evidence"] {
+        case nil, is NSNull: additional = ""
+        case let text as String: additional = text
+        default: throw .badRequest("invalid_request", "`additional_evidence` must be a JSON string (a map of TEE to evidence, serialised)")
+        }
+        guard Self.constantTimeEqual(Array(nonce.utf8), Array(session.nonce.utf8)) else {
+            throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
+        }
+        // One attempt per nonce, in this process and (through the store) in any process sharing the database.
+        guard sessions.beginAttempt(session.id) else { throw .unauthorized("nonce_used", "this session's nonce was already used; POST /kbs/v0/auth again") }
+        do {
+            guard try store.useOnce(nonce, namespace: "rcar-nonce", expiry: Int64(session.expires.timeIntervalSince1970 * 1000),
+                now: Int64(now.timeIntervalSince1970 * 1000))
+            else { throw BrokerError.unauthorized("nonce_used", "this nonce was already used; POST /kbs/v0/auth again") }
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the nonce cannot be recorded, so it cannot be accepted")
+        }
+        _ = try TEEPublicKey(jwk: jwk)  // refuse a bad key before the costly verification
+        guard let kind = EvidenceKind(rawValue: session.tee) else { throw .badRequest("unsupported_tee", "no verifier for TEE `\(session.tee)`") }
+        let primaryBytes = try Self.evidenceBytes(primary)
+        let primaryData = try Self.runtimeDigest(["tee-pubkey": jwk, "nonce": nonce, "additional-evidence": additional])
+        let verified = try await verify(primaryBytes, kind: kind, reportData: primaryData, now: now)
+        var devices: [VerifiedEvidence] = []
+        if !additional.isEmpty {
+            guard let map = try? JSONSerialization.jsonObject(with: Data(additional.utf8)) as? [String: Any] else {
+                throw .badRequest("invalid_request", "`additional_evidence` must hold a JSON object of TEE kind to evidence")
+            }
+            let deviceData = try Self.runtimeDigest(["tee-pubkey": jwk, "nonce": nonce])
+            for (name, value) in map.sorted(by: { $0.key < $1.key }) {
+                guard let deviceKind = EvidenceKind(rawValue: name), deviceKind != .sim || configuration.teeMode == .simulator else {
+                    throw .badRequest("unsupported_tee", "no verifier for additional evidence `\(name)`")
+                }
+                devices.append(try await verify(try Self.evidenceBytes(value), kind: deviceKind, reportData: deviceData, now: now))
+            }
+        }
+        let devicesJSON = devices.map(\.json)
+        let tier = tierRules?.tier(evidenceJSON: verified.json, devicesJSON: devicesJSON, now: now) ?? 0
+        let claims = (try? JSONSerialization.jsonObject(with: Data(verified.json.utf8)) as? [String: Any]) ?? [:]
+        let deviceClaims = devicesJSON.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+            .map(Appraisal.DeviceClaims.init(object:))
+        return try Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claimsObject: claims, deviceClaims: deviceClaims,
+            tier: tier, teePublicKeyJWK: jwk, attestedAt: now)
+    }
+
+    private func verify(_ evidence: [UInt8], kind: EvidenceKind, reportData: [UInt8], now: Date) async throws(BrokerError) -> VerifiedEvidence {
+        var context = VerificationContext(time: now, endorsements: configuration.endorsements, trustAnchors: configuration.anchors(for: kind),
+            expectedReportData: reportData, collateral: configuration.collateral, allowSimulator: configuration.teeMode == .simulator)
+        context.ignoresCollateralSignerExpiry = false
+        do {
+            return try await EvidenceVerifiers.verify(evidence, kind: kind, context: context)
+        } catch {
+            throw BrokerError(.unauthorized, "evidence_\(error.reason.rawValue)", "\(kind.rawValue) evidence refused: \(error.message)")
+        }
+    }
+
+    // MARK: Release
+
+    /// `GET /kbs/v0/resource/{repo}/{type}/{tag}`: decides, then returns the value as a JWE to the attested TEE key.
+    public func release(path: String, sessionID: String?, bearer: String?) async throws(BrokerError) -> String {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { metrics.released(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
+        try Self.validatePath(path)
+        let now = clock()
+        let appraisal = try appraisal(sessionID: sessionID, bearer: bearer, now: now)
+        let stored: StoredResource?
+        do { stored = try store.resource(path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
+        guard let stored else {
+            try audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
+            throw BrokerError(.notFound, "not_found", "no resource at \(path)")
+        }
+        let decision = try decide(path: path, stored: stored, appraisal: appraisal, now: now)
+        try audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path,
+            outcome: decision.isPermitted ? .permit : .deny,
+            details: ["rules": .list(decision.deciding.map { .string($0.name) }), "tier": .integer(Int64(appraisal.tier)),
+                "required_tier": .integer(Int64(stored.requiredTier)), "appraisal": .string(appraisal.id), "policy": .string(decision.policyHash),
+                "errors": .integer(Int64(decision.errors.count))]))
+        guard decision.isPermitted else {
+            metrics.denied()
+            throw BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
+        }
+        let keys = try await keys()
+        var plaintext: [UInt8]
+        do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8)) } catch {
+            try? audit(AuditEntry(kind: .keyOperation, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
+                details: ["reason": .string(error.reason.rawValue)]))
+            throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
+        }
+        let secret = SecretBytes(copying: plaintext)
+        Self.wipe(&plaintext)
+        let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)
+        // The release is acknowledged in the audit log before the secret leaves; if that fails, nothing leaves.
+        try audit(AuditEntry(kind: .keyOperation, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .success,
+            details: ["alg": .string(appraisal.teePublicKey.algorithm), "appraisal": .string(appraisal.id)]))
+        return jwe
+    }
+
+    private func appraisal(sessionID: String?, bearer: String?, now: Date) throws(BrokerError) -> Appraisal {
+        if let bearer { return try signer.verify(bearer, now: now) }
+        guard let sessionID, let session = sessions.session(sessionID, now: now) else {
+            throw .unauthorized("no_session", "send the kbs-session-id cookie of an attested session, or `Authorization: Bearer <attestation token>`")
+        }
+        guard let appraisal = session.appraisal else { throw .unauthorized("not_attested", "this session has not attested; POST /kbs/v0/attest first") }
+        guard now.timeIntervalSince(appraisal.attestedAt) <= configuration.appraisalLifetime else {
+            throw .unauthorized("attestation_expired", "this session's attestation is over \(Int(configuration.appraisalLifetime)) s old; authenticate and attest again")
+        }
+        return appraisal
+    }
+
+    private func decide(path: String, stored: StoredResource, appraisal: Appraisal, now: Date) throws(BrokerError) -> Decision {
+        let references: [String: [String: [String]]]
+        do { references = try store.referenceValues() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
+        let referencesJSON = (try? JSONSerialization.data(withJSONObject: references, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        var input = "{\"action\":\"release\",\"evidence\":\(appraisal.claimsJSON),\"resource\":{\"path\":"
+        input += JSONString.quote(path) + ",\"required_tier\":\(stored.requiredTier),\"labels\":\(stored.labelsJSON)},"
+        input += "\"tier\":\(appraisal.tier),\"reference_values\":\(referencesJSON)}"
+        return releasePolicy().decide(json: Array(input.utf8),
+            options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: entities(), explain: false))
+    }
+
+    // MARK: Helpers
+
+    /// Appends to the audit log, or refuses the step with 503.
+    func audit(_ entry: AuditEntry) throws(BrokerError) {
+        do { try store.appendAudit(entry) } catch {
+            metrics.auditFailed()
+            throw BrokerError(.unavailable, "audit_unavailable", "the audit log cannot be written, so nothing is released")
+        }
+    }
+
+    static func object(_ body: [UInt8]) throws(BrokerError) -> [String: Any] {
+        guard let value = try? JSONSerialization.jsonObject(with: Data(body)) else {
+            throw .badRequest("invalid_json", "the request body is not valid JSON")
+        }
+        guard let object = value as? [String: Any] else { throw .badRequest("invalid_request", "the request body must be a JSON object") }
+        return object
+    }
+
+    /// The evidence's bytes for its verifier: a string as its UTF-8 (a base64 quote, say), anything else as JSON.
+    static func evidenceBytes(_ value: Any) throws(BrokerError) -> [UInt8] {
+        if let text = value as? String { return Array(text.utf8) }
+        guard JSONSerialization.isValidJSONObject(value), let data = try? JSONSerialization.data(withJSONObject: value) else {
+            throw .badRequest("invalid_request", "the evidence must be a JSON object, array or string")
+        }
+        return Array(data)
+    }
+
+    /// SHA-384 of the JCS form of a runtime-data object (Trustee's built-in verifier hash).
+    static func runtimeDigest(_ object: [String: Any]) throws(BrokerError) -> [UInt8] {
+        guard let data = try? JSONSerialization.data(withJSONObject: object), let canonical = try? JCS.canonicalize(Array(data)) else {
+            throw .badRequest("invalid_request", "`runtime-data` cannot be canonicalised")
+        }
+        return Array(SHA384.hash(data: canonical))
+    }
+
+    /// `repo/type/tag`, each part letters, digits, `.`, `_`, `-`, and none of them `.` or `..`.
+    public static func validatePath(_ path: String) throws(BrokerError) {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts.allSatisfy({ part in
+            !part.isEmpty && part.utf8.count <= 128 && part != "." && part != ".."
+                && part.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
+        }) else {
+            throw .badRequest("invalid_path", "a resource path is repo/type/tag, each of letters, digits, `.`, `_`, `-` (at most 128)")
+        }
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    static func wipe(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+    }
+}

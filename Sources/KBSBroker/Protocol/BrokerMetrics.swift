@@ -1,0 +1,19 @@
+/// Where the broker reports what it does; the server points these at its Prometheus registry.
+public struct BrokerMetrics: Sendable {
+    /// An attestation finished: TEE kind, whether it verified, how long it took.
+    public var attestation: @Sendable (_ kind: String, _ success: Bool, _ nanoseconds: UInt64) -> Void = { _, _, _ in }
+    /// A resource request finished (released or not), with its latency.
+    public var release: @Sendable (_ nanoseconds: UInt64) -> Void = { _ in }
+    /// The release policy denied a request.
+    public var deny: @Sendable () -> Void = {}
+    /// An audit record could not be written (the step was refused).
+    public var auditFailure: @Sendable () -> Void = {}
+
+    /// Metrics that go nowhere.
+    public init() {}
+
+    func attested(kind: String, success: Bool, nanoseconds: UInt64) { attestation(kind, success, nanoseconds) }
+    func released(nanoseconds: UInt64) { release(nanoseconds) }
+    func denied() { deny() }
+    func auditFailed() { auditFailure() }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import KBSBroker
+import KBSClaims
+import KBSKeys
+import KBSPolicy
+
+/// The admin API for the broker under `/kbs/v1/`: resources (sealed secrets) and reference values.
+struct BrokerAdminRoutes: Sendable {
+    let broker: Broker
+    let configuration: ServerConfiguration
+    let token: AdminToken
+
+    func add(to router: Router<BasicRequestContext>) {
+        let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
+        admin.get("/resources") { _, _ in try listResources() }
+        admin.post("/resources/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
+        admin.delete("/resources/{repo}/{type}/{tag}") { _, context in try deleteResource(context) }
+        admin.get("/reference-values") { _, _ in try listReferenceValues() }
+        admin.post("/reference-values") { request, _ in try await addReferenceValues(request) }
+    }
+
+    /// `{"value": "<base64>", "required_tier": N, "labels": {…}}`.
+    private func putResource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+        let path = try KBSProtocolRoutes.path(context)
+        var request = request
+        var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
+        defer { body.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw .badRequest("invalid_json", "the body must be a JSON object {\"value\", \"required_tier\", \"labels\"}")
+        }
+        for member in object.keys where !["value", "required_tier", "labels"].contains(member) {
+            throw .badRequest("invalid_request", "unknown member `\(member)`; a resource has value, required_tier and labels")
+        }
+        guard let encoded = object["value"] as? String, var decoded = Data(base64Encoded: encoded).map(Array.init) else {
+            throw .badRequest("invalid_request", "`value` must be the secret as standard base64")
+        }
+        defer { decoded.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        let tier: Int
+        switch object["required_tier"] {
+        case nil: tier = 0
+        case let number as NSNumber where number.doubleValue == Double(number.intValue):
+            tier = number.intValue
+        case let text as String:
+            guard let parsed = PrivacyTier(text: text) else { throw .badRequest("invalid_request", "`required_tier` `\(text)` is not a tier") }
+            tier = parsed.rawValue
+        default: throw .badRequest("invalid_request", "`required_tier` must be an integer from 0 to 4")
+        }
+        var labels: [String: String] = [:]
+        if let given = object["labels"] {
+            guard let map = given as? [String: Any], map.values.allSatisfy({ $0 is String }) else {
+                throw .badRequest("invalid_request", "`labels` must be an object of strings")
+            }
+            labels = map.mapValues { $0 as? String ?? "" }
+        }
+        let value = SecretBytes(copying: decoded)
+        let info = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.putResource(path: path, value: value, requiredTier: tier, labels: labels, actor: "admin")
+        }
+        return JSONResponse.make(Self.render(info), status: info.created ? .created : .ok)
+    }
+
+    private func deleteResource(_ context: BasicRequestContext) throws(ServerError) -> Response {
+        let path = try KBSProtocolRoutes.path(context)
+        guard try KBSProtocolRoutes.brokering({ () throws(BrokerError) in try broker.deleteResource(path: path, actor: "admin") }) else {
+            throw .notFound("no resource at \(path)")
+        }
+        return Response(status: .noContent)
+    }
+
+    private func listResources() throws(ServerError) -> Response {
+        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.resources() }
+        return JSONResponse.make("{\"resources\":[" + all.map(Self.render).joined(separator: ",") + "]}")
+    }
+
+    /// `{"kind": "snp", "name": "measurement", "values": ["<hex>", …]}`.
+    private func addReferenceValues(_ request: Request) async throws(ServerError) -> Response {
+        var request = request
+        let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw .badRequest("invalid_json", "the body must be a JSON object {\"kind\", \"name\", \"values\"}")
+        }
+        guard let kind = object["kind"] as? String, let name = object["name"] as? String, let values = object["values"] as? [String] else {
+            throw .badRequest("invalid_request", "reference values need `kind` and `name` strings and `values`, a list of hex strings")
+        }
+        let added = try KBSProtocolRoutes.brokering { () throws(BrokerError) in
+            try broker.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
+        }
+        return JSONResponse.make("{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
+    }
+
+    private func listReferenceValues() throws(ServerError) -> Response {
+        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.referenceValues() }
+        let data = (try? JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return JSONResponse.make("{\"reference_values\":" + String(decoding: data, as: UTF8.self) + "}")
+    }
+
+    static func render(_ info: Broker.ResourceInfo) -> String {
+        "{\"path\":\(JSONText.quote(info.path)),\"required_tier\":\(info.requiredTier),\"labels\":\(info.labelsJSON)}"
+    }
+}

@@ -1,0 +1,77 @@
+import CoreMetrics
+import Foundation
+import HTTPTypes
+import KBSBroker
+import KBSEvidence
+import KBSKeys
+import KBSPolicy
+import KBSStore
+import Logging
+
+/// Builds the broker of a data directory: unseals the master key, loads trust anchors, the simulator CA and the
+/// tier rules.
+enum BrokerSetup {
+    static func make(
+        configuration: ServerConfiguration, store: Store, policies: PolicyHolder, entities: EntityView, metrics: ServerMetrics, logger: Logger
+    ) throws(ServerError) -> Broker {
+        let directory = configuration.dataDirectory
+        var passphrase = configuration.masterPassphrase
+        if passphrase == nil {
+            let (text, created) = try SecretFile.readOrCreate(path: directory + "/master-passphrase", code: "master_key")
+            passphrase = text
+            if created {
+                logger.warning("generated a master passphrase beside the data; set KBS_MASTER_PASSPHRASE (and remove the file) in production",
+                    metadata: ["path": "\(directory)/master-passphrase", "mode": "0600"])
+            }
+        }
+        let secret = Array((passphrase ?? "").utf8)
+        let keys = KeySource {
+            try BrokerKeys.open(directory: directory, passphrase: secret, create: true, actor: "kbs-serve").hierarchy
+        }
+        var broker = BrokerConfiguration(
+            teeMode: configuration.teeMode, trustAnchors: try files(in: directory + "/trust-anchors"),
+            endorsements: try files(in: directory + "/endorsements"),
+            collateral: DiskCollateralCache(directory: URL(fileURLWithPath: directory + "/collateral")))
+        if configuration.teeMode == .simulator {
+            do { broker.simulatorCA = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca") } catch {
+                throw ServerError(.internalServerError, "simulator_ca", error.message)
+            }
+            logger.warning("TEE_MODE=simulator: evidence signed by the simulator CA is trusted; never run so in production",
+                metadata: ["ca": "\(directory)/simulator-ca"])
+        }
+        var tierRules: TierRules?
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: configuration.tierPolicies, isDirectory: &isDirectory), isDirectory.boolValue {
+            switch PolicySet.load(directory: configuration.tierPolicies, registry: configuration.claimSchemas) {
+            case .success(let policy): tierRules = TierRules(policy: policy)
+            case .failure(let error):
+                throw ServerError(.internalServerError, "policy", "the tier rules in \(configuration.tierPolicies) do not compile:\n\(error)")
+            }
+        } else {
+            logger.warning("no tier rules (\(configuration.tierPolicies)): every attestation reaches tier 0")
+        }
+        var hooks = BrokerMetrics()
+        hooks.attestation = { kind, success, nanoseconds in metrics.recordAttestation(kind: kind, success: success, nanoseconds: nanoseconds) }
+        hooks.release = { nanoseconds in metrics.releaseLatency.recordNanoseconds(Int64(nanoseconds)) }
+        hooks.deny = { metrics.releaseDenies.increment() }
+        hooks.auditFailure = { metrics.auditFailures.increment() }
+        return Broker(configuration: broker, store: store, keys: keys, releasePolicy: { policies.current }, tierRules: tierRules,
+            entities: { entities.snapshot() }, metrics: hooks)
+    }
+
+    /// Every regular file in `directory` (none when it does not exist), in name order.
+    private static func files(in directory: String) throws(ServerError) -> [EvidenceFile] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        var result: [EvidenceFile] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = directory + "/" + name
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ServerError(.internalServerError, "trust", "cannot read \(path)")
+            }
+            result.append(EvidenceFile(name: path, bytes: Array(data)))
+        }
+        return result
+    }
+}

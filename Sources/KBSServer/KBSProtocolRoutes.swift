@@ -1,0 +1,124 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import KBSBroker
+import KBSKeys
+import KBSPolicy
+import NIOCore
+
+/// Trustee's RCAR protocol v0.4.0 under `/kbs/v0/`: auth, attest, resource (and the admin resource writes Trustee
+/// puts on the same path).
+struct KBSProtocolRoutes: Sendable {
+    let broker: Broker
+    let configuration: ServerConfiguration
+    let token: AdminToken
+
+    static let cookieName = "kbs-session-id"
+
+    func add(to router: Router<BasicRequestContext>) {
+        let group = router.group("/kbs/v0")
+        group.post("/auth") { request, _ in try await auth(request) }
+        group.post("/attest") { request, _ in try await attest(request) }
+        group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
+        group.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
+        group.delete("/resource/{repo}/{type}/{tag}") { request, context in try deleteResource(request, context) }
+    }
+
+    private func auth(_ request: Request) async throws(ServerError) -> Response {
+        var request = request
+        let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
+        let challenge = try Self.brokering { () throws(BrokerError) in try broker.auth(body) }
+        let text = "{\"nonce\":\(JSONText.quote(challenge.nonce)),\"extra-params\":\"\"}"
+        return JSONResponse.make(text, headers: [.setCookie: Self.cookie(challenge.sessionID, expires: challenge.expires)])
+    }
+
+    private func attest(_ request: Request) async throws(ServerError) -> Response {
+        var request = request
+        let session = Self.sessionID(request)
+        let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
+        let token = try await Self.brokering { () async throws(BrokerError) in try await broker.attest(sessionID: session, body: body) }
+        return JSONResponse.make("{\"token\":\(JSONText.quote(token))}")
+    }
+
+    private func resource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+        let path = try Self.path(context)
+        var bearer: String?
+        if let header = request.headers[.authorization] {
+            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+                throw ServerError(.unauthorized, "invalid_token", "`Authorization` must be `Bearer <attestation token>`")
+            }
+            bearer = String(header.dropFirst(7))
+        }
+        let session = Self.sessionID(request)
+        let jwe = try await Self.brokering { () async throws(BrokerError) in try await broker.release(path: path, sessionID: session, bearer: bearer) }
+        return JSONResponse.make(jwe, headers: [.cacheControl: "no-store"])
+    }
+
+    /// Trustee's admin write: the raw body is the value; tier 0 and no labels (use `/kbs/v1/resources` for more).
+    private func putResource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+        guard token.accepts(authorization: request.headers[.authorization]) else {
+            throw ServerError(.unauthorized, "unauthorized", "writing resources needs `Authorization: Bearer <admin token>`")
+        }
+        let path = try Self.path(context)
+        var request = request
+        var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
+        let value = SecretBytes(copying: body)
+        body.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+        let info = try await Self.brokering { () async throws(BrokerError) in
+            try await broker.putResource(path: path, value: value, requiredTier: 0, labels: [:], actor: "admin")
+        }
+        return JSONResponse.make(BrokerAdminRoutes.render(info), status: info.created ? .created : .ok)
+    }
+
+    private func deleteResource(_ request: Request, _ context: BasicRequestContext) throws(ServerError) -> Response {
+        guard token.accepts(authorization: request.headers[.authorization]) else {
+            throw ServerError(.unauthorized, "unauthorized", "deleting resources needs `Authorization: Bearer <admin token>`")
+        }
+        let path = try Self.path(context)
+        guard try Self.brokering({ () throws(BrokerError) in try broker.deleteResource(path: path, actor: "admin") }) else {
+            throw .notFound("no resource at \(path)")
+        }
+        return Response(status: .noContent)
+    }
+
+    // MARK: Helpers
+
+    static func path(_ context: BasicRequestContext) throws(ServerError) -> String {
+        guard let repo = context.parameters.get("repo"), let type = context.parameters.get("type"), let tag = context.parameters.get("tag") else {
+            throw .badRequest("invalid_path", "a resource path is /{repo}/{type}/{tag}")
+        }
+        return "\(repo)/\(type)/\(tag)"
+    }
+
+    /// The `kbs-session-id` cookie's value, if the request carries one.
+    static func sessionID(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let trimmed = pair.trimmingCharacters(in: .whitespaces)
+                if trimmed.hasPrefix(cookieName + "=") { return String(trimmed.dropFirst(cookieName.count + 1)) }
+            }
+        }
+        return nil
+    }
+
+    static func cookie(_ id: String, expires: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return "\(cookieName)=\(id); Expires=\(formatter.string(from: expires)); Path=/kbs; HttpOnly; SameSite=Strict"
+    }
+
+    /// Runs a broker step, mapping its refusal onto HTTP.
+    static func brokering<T>(_ body: () async throws(BrokerError) -> T) async throws(ServerError) -> T {
+        do { return try await body() } catch { throw serverError(error) }
+    }
+
+    static func brokering<T>(_ body: () throws(BrokerError) -> T) throws(ServerError) -> T {
+        do { return try body() } catch { throw serverError(error) }
+    }
+
+    static func serverError(_ error: BrokerError) -> ServerError {
+        ServerError(HTTPResponse.Status(code: error.status.rawValue), error.code, error.message)
+    }
+}

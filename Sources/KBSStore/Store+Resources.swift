@@ -1,0 +1,123 @@
+public import Foundation
+import GRDB
+
+/// A resource as stored: its sealed value and what the policy reads about it.
+public struct StoredResource: Sendable, Equatable {
+    /// `repo/type/tag`.
+    public var path: String
+    /// The value as the key hierarchy sealed it; opaque to the store.
+    public var sealed: [UInt8]
+    public var requiredTier: Int
+    /// The labels as a JSON object of strings.
+    public var labelsJSON: String
+    /// Milliseconds since 1970.
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    /// Creates a stored resource.
+    public init(path: String, sealed: [UInt8], requiredTier: Int, labelsJSON: String, createdAt: Int64 = 0, updatedAt: Int64 = 0) {
+        self.path = path
+        self.sealed = sealed
+        self.requiredTier = requiredTier
+        self.labelsJSON = labelsJSON
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+extension Store {
+    /// The largest sealed value accepted.
+    public static let maximumResourceBytes = 1 << 20
+
+    /// Creates or replaces the resource at `resource.path`; returns whether it existed before.
+    @discardableResult
+    public func putResource(_ resource: StoredResource) throws(StoreError) -> Bool {
+        guard !resource.path.isEmpty, resource.path.utf8.count <= 1024 else { throw StoreError(.invalid, "resource path must be 1…1024 bytes") }
+        guard resource.sealed.count <= Self.maximumResourceBytes else {
+            throw StoreError(.invalid, "resource \(resource.path) is over \(Self.maximumResourceBytes) bytes sealed")
+        }
+        let now = Store.now
+        return try writeImmediate { db in
+            let existed = try Int64.fetchOne(db, sql: "SELECT created_at FROM resource WHERE path = ?", arguments: [resource.path])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO resource (path, sealed, required_tier, labels, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [resource.path, Data(resource.sealed), resource.requiredTier, resource.labelsJSON, existed ?? now, now])
+            return existed != nil
+        }
+    }
+
+    /// The resource at `path`, or nil.
+    public func resource(_ path: String) throws(StoreError) -> StoredResource? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM resource WHERE path = ?", arguments: [path]).map(Self.resource)
+        }
+    }
+
+    /// Every resource's path, tier and labels (sealed values left empty), in path order.
+    public func resources() throws(StoreError) -> [StoredResource] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT path, X'' AS sealed, required_tier, labels, created_at, updated_at FROM resource ORDER BY path")
+                .map(Self.resource)
+        }
+    }
+
+    /// Deletes the resource at `path`; returns whether there was one.
+    public func deleteResource(_ path: String) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM resource WHERE path = ?", arguments: [path])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Adds `values` to the reference values `kind`.`name` (idempotent); returns how many were new.
+    @discardableResult
+    public func addReferenceValues(kind: String, name: String, values: [String]) throws(StoreError) -> Int {
+        for text in [kind, name] + values where text.isEmpty || text.utf8.count > 1024 {
+            throw StoreError(.invalid, "reference value kinds, names and values must be 1…1024 bytes")
+        }
+        let now = Store.now
+        return try writeImmediate { db in
+            var added = 0
+            for value in values {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO reference_value (kind, name, value, added_at) VALUES (?, ?, ?, ?)",
+                    arguments: [kind, name, value, now])
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    /// Removes `values` from `kind`.`name`; returns how many were there.
+    @discardableResult
+    public func removeReferenceValues(kind: String, name: String, values: [String]) throws(StoreError) -> Int {
+        try write { db in
+            var removed = 0
+            for value in values {
+                try db.execute(sql: "DELETE FROM reference_value WHERE kind = ? AND name = ? AND value = ?", arguments: [kind, name, value])
+                removed += db.changesCount
+            }
+            return removed
+        }
+    }
+
+    /// Every reference value: kind → name → values, values sorted.
+    public func referenceValues() throws(StoreError) -> [String: [String: [String]]] {
+        try read { db in
+            var result: [String: [String: [String]]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, name, value FROM reference_value ORDER BY kind, name, value") {
+                result[row["kind"], default: [:]][row["name"], default: []].append(row["value"])
+            }
+            return result
+        }
+    }
+
+    private static func resource(_ row: Row) -> StoredResource {
+        let sealed: Data = row["sealed"] ?? Data()
+        return StoredResource(path: row["path"], sealed: Array(sealed), requiredTier: row["required_tier"], labelsJSON: row["labels"],
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}
