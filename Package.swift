@@ -98,7 +98,10 @@ let package = Package(
             dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "KBSBrokerTests", dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims"]),
+        .testTarget(
+            name: "KBSBrokerTests",
+            dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]
+        ),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),

@@ -57,17 +57,17 @@ struct BrokerEndToEndTests {
         }
     }
 
-    @Test("attested SNP evidence with an allowed measurement gets the secret, decrypted by joserfc; P-384 and P-521 keys too")
+    @Test("attested SNP evidence with an allowed measurement gets the secret, decrypted by joserfc; P-384, P-521 and RSA keys too")
     func release() async throws {
         let fixture = try await Fixture()
         defer { fixture.server.stop() }
-        for curve in ["P-256", "P-384", "P-521"] {
+        for curve in ["P-256", "P-384", "P-521", "RSA"] {
             let report = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/app", "--curve", curve])
             #expect(report["auth"] as? Int == 200)
             #expect(report["attest"] as? Int == 200, "\(report["attest_body"] ?? "")")
             let result = Fixture.resource(report, "demo/keys/app")
             #expect(result["status"] as? Int == 200, "\(result)")
-            #expect(result["alg"] as? String == "ECDH-ES+A256KW")
+            #expect(result["alg"] as? String == (curve == "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW"))
             #expect(result["enc"] as? String == "A256GCM")
             let plaintext = (result["plaintext"] as? String).flatMap { Data(base64Encoded: $0) }
             #expect(plaintext == Data(fixture.secret.utf8), "joserfc must decrypt the JWE to the bytes put through the admin API")

@@ -6,7 +6,7 @@ HASH(JCS({"tee-pubkey", "nonce", "additional-evidence"})), attests, fetches reso
 each JWE with joserfc (an independent JOSE library). It prints one JSON object describing every step.
 
 Usage: rcar-client.py --url URL --kbs KBS_BINARY --ca CA_DIR --path repo/type/tag [--path …]
-                      [--measurement HEX] [--curve P-256|P-384|P-521] [--replay] [--bearer]
+                      [--measurement HEX] [--curve P-256|P-384|P-521|RSA] [--replay] [--bearer]
 """
 import argparse
 import base64
@@ -19,9 +19,9 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwe
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 
 def b64url(data: bytes) -> str:
@@ -55,7 +55,8 @@ def main():
     parser.add_argument("--ca", required=True)
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--measurement")
-    parser.add_argument("--curve", default="P-256", choices=["P-256", "P-384", "P-521"])
+    parser.add_argument("--curve", default="P-256", choices=["P-256", "P-384", "P-521", "RSA"],
+                        help="the TEE key: an EC curve (ECDH-ES+A256KW) or RSA 2048 (RSA-OAEP-256)")
     parser.add_argument("--replay", action="store_true")
     parser.add_argument("--bearer", action="store_true")
     args = parser.parse_args()
@@ -70,12 +71,22 @@ def main():
     nonce = json.loads(body)["nonce"]
     cookie = headers.get("Set-Cookie", headers.get("set-cookie", "")).split(";")[0]
 
-    curve = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}[args.curve]
-    private = ec.generate_private_key(curve)
-    numbers = private.public_key().public_numbers()
-    size = (private.curve.key_size + 7) // 8
-    tee_pubkey = {"kty": "EC", "crv": args.curve, "alg": "ECDH-ES+A256KW",
-                  "x": b64url(numbers.x.to_bytes(size, "big")), "y": b64url(numbers.y.to_bytes(size, "big"))}
+    if args.curve == "RSA":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        numbers = private.public_key().public_numbers()
+        tee_pubkey = {"kty": "RSA", "alg": "RSA-OAEP-256", "n": b64url(numbers.n.to_bytes(256, "big")),
+                      "e": b64url(numbers.e.to_bytes(3, "big"))}
+        key = RSAKey.import_key(private)
+        algorithms = ["RSA-OAEP-256", "A256GCM"]
+    else:
+        curve = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}[args.curve]
+        private = ec.generate_private_key(curve)
+        numbers = private.public_key().public_numbers()
+        size = (private.curve.key_size + 7) // 8
+        tee_pubkey = {"kty": "EC", "crv": args.curve, "alg": "ECDH-ES+A256KW",
+                      "x": b64url(numbers.x.to_bytes(size, "big")), "y": b64url(numbers.y.to_bytes(size, "big"))}
+        key = ECKey.import_key(private)
+        algorithms = ["ECDH-ES+A256KW", "A256GCM"]
     report_data = hashlib.sha384(jcs({"tee-pubkey": tee_pubkey, "nonce": nonce, "additional-evidence": ""})).hexdigest()
 
     with tempfile.TemporaryDirectory() as work:
@@ -108,7 +119,6 @@ def main():
         out["replay_new_session"] = status
         out["replay_new_session_body"] = body.decode(errors="replace")
 
-    key = ECKey.import_key(private)
     results = {}
     for path in args.path:
         if args.bearer and token:
@@ -119,7 +129,7 @@ def main():
         if status == 200:
             response = json.loads(body)
             header = json.loads(base64.urlsafe_b64decode(response["protected"] + "=="))
-            decrypted = jwe.decrypt_json(response, key, algorithms=["ECDH-ES+A256KW", "A256GCM"])
+            decrypted = jwe.decrypt_json(response, key, algorithms=algorithms)
             result["alg"] = header["alg"]
             result["enc"] = header["enc"]
             result["plaintext"] = base64.b64encode(decrypted.plaintext).decode()

@@ -64,16 +64,17 @@ public enum JWE {
         return try cek.withUnsafeBytes { Array(try AES.KeyWrap.wrap(SymmetricKey(data: $0), using: SymmetricKey(data: kek))) }
     }
 
-    /// NIST SP 800-56A Concat KDF with SHA-256 as RFC 7518 §4.6.2 parameterises it: AlgorithmID, empty PartyUInfo and
-    /// PartyVInfo, SuppPubInfo = keydatalen in bits; 256 bits need one round.
-    static func concatKDF(z: UnsafeRawBufferPointer, algorithm: String, bits: Int) -> [UInt8] {
+    /// NIST SP 800-56A Concat KDF with SHA-256 as RFC 7518 §4.6.2 parameterises it: AlgorithmID, PartyUInfo and
+    /// PartyVInfo (empty here: the broker sends no `apu`/`apv`), SuppPubInfo = keydatalen in bits; up to 256 bits take
+    /// one round.
+    static func concatKDF(z: UnsafeRawBufferPointer, algorithm: String, partyU: [UInt8] = [], partyV: [UInt8] = [], bits: Int) -> [UInt8] {
         func bigEndian(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
         var hash = SHA256()
         hash.update(data: bigEndian(1))
         hash.update(bufferPointer: z)
         hash.update(data: bigEndian(UInt32(algorithm.utf8.count)) + Array(algorithm.utf8))
-        hash.update(data: bigEndian(0))  // PartyUInfo: empty
-        hash.update(data: bigEndian(0))  // PartyVInfo: empty
+        hash.update(data: bigEndian(UInt32(partyU.count)) + partyU)
+        hash.update(data: bigEndian(UInt32(partyV.count)) + partyV)
         hash.update(data: bigEndian(UInt32(bits)))
         return Array(hash.finalize().prefix(bits / 8))
     }

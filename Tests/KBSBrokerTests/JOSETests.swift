@@ -1,0 +1,134 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import KBSKeys
+import Testing
+@testable import KBSBroker
+
+@Suite struct JOSETests {
+    @Test("Concat KDF gives RFC 7518 Appendix C's key")
+    func concatKDFVector() {
+        let z: [UInt8] = [158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128, 106, 72,
+            246, 218, 167, 121, 140, 254, 144, 196]
+        let key = z.withUnsafeBytes { JWE.concatKDF(z: $0, algorithm: "A128GCM", partyU: Array("Alice".utf8), partyV: Array("Bob".utf8), bits: 128) }
+        #expect(Base64URL.encode(key) == "VqqN6vgjbSBcIijNcacQGg")
+    }
+
+    static func jwk(_ key: P256.KeyAgreement.PrivateKey) -> [String: Any] {
+        let raw = key.publicKey.rawRepresentation
+        return ["kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32))]
+    }
+
+    /// Decrypts an ECDH-ES+A256KW / A256GCM flattened JWE the way RFC 7516 §5.2 says.
+    static func decrypt(_ text: String, with key: P256.KeyAgreement.PrivateKey) throws -> [UInt8] {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+        let protected = try #require(object["protected"])
+        let headerBytes = try #require(Base64URL.decode(protected))
+        let header = try #require(try JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any])
+        #expect(header["alg"] as? String == "ECDH-ES+A256KW")
+        #expect(header["enc"] as? String == "A256GCM")
+        let epk = try #require(header["epk"] as? [String: String])
+        let x = try #require(Base64URL.decode(epk["x"] ?? ""))
+        let y = try #require(Base64URL.decode(epk["y"] ?? ""))
+        let ephemeral = try P256.KeyAgreement.PublicKey(rawRepresentation: x + y)
+        let secret = try key.sharedSecretFromKeyAgreement(with: ephemeral)
+        let kek = secret.withUnsafeBytes { JWE.concatKDF(z: $0, algorithm: "ECDH-ES+A256KW", bits: 256) }
+        let wrapped = try #require(Base64URL.decode(object["encrypted_key"] ?? ""))
+        let iv = try #require(Base64URL.decode(object["iv"] ?? ""))
+        let ciphertext = try #require(Base64URL.decode(object["ciphertext"] ?? ""))
+        let tag = try #require(Base64URL.decode(object["tag"] ?? ""))
+        let cek = try AES.KeyWrap.unwrap(wrapped, using: SymmetricKey(data: kek))
+        let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag)
+        return Array(try AES.GCM.open(box, using: cek, authenticating: Array(protected.utf8)))
+    }
+
+    @Test("a JWE to an EC key opens with the recipient's key, and not once its protected header changes")
+    func ecRoundTrip() throws {
+        let recipient = P256.KeyAgreement.PrivateKey()
+        let key = try TEEPublicKey(jwk: Self.jwk(recipient))
+        let text = try JWE.encrypt(SecretBytes(copying: Array("the secret".utf8)), to: key)
+        #expect(try Self.decrypt(text, with: recipient) == Array("the secret".utf8))
+        #expect(throws: (any Error).self) { try Self.decrypt(text, with: P256.KeyAgreement.PrivateKey()) }
+        // The header is the GCM additional data: re-encoding it (here with an extra member) must break the tag.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+        var header = try #require(try JSONSerialization.jsonObject(with: Data(Base64URL.decode(object["protected"]!)!)) as? [String: Any])
+        header["kid"] = "x"
+        object["protected"] = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        let altered = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        #expect(throws: (any Error).self) { try Self.decrypt(altered, with: recipient) }
+    }
+
+    @Test("TEE keys: private members, unknown types, wrong sizes, points off the curve, short RSA and mismatched alg are refused")
+    func keyRefusals() throws {
+        let good = Self.jwk(P256.KeyAgreement.PrivateKey())
+        #expect(try TEEPublicKey(jwk: good).algorithm == "ECDH-ES+A256KW")
+        func code(_ jwk: [String: Any]) -> String? {
+            do { _ = try TEEPublicKey(jwk: jwk); return nil } catch { return error.code }
+        }
+        #expect(code(good.merging(["d": "AAAA"]) { $1 }) == "invalid_tee_pubkey")
+        #expect(code(["kty": "oct", "k": "AAAA"]) == "invalid_tee_pubkey")
+        #expect(code(good.merging(["crv": "P-384"]) { $1 }) == "invalid_tee_pubkey")
+        #expect(code(good.merging(["alg": "RSA-OAEP-256"]) { $1 }) == "unsupported_alg")
+        #expect(code(good.merging(["x": "not base64url!"]) { $1 }) == "invalid_tee_pubkey")
+        var offCurve = good
+        offCurve["y"] = Base64URL.encode([UInt8](repeating: 7, count: 32))
+        #expect(code(offCurve) == "invalid_tee_pubkey")
+        #expect(code(["kty": "RSA", "n": Base64URL.encode([UInt8](repeating: 0xC3, count: 128)), "e": "AQAB"]) == "invalid_tee_pubkey")
+    }
+
+    static func appraisal(at time: Date) throws -> Appraisal {
+        try Appraisal(id: "a1", kind: "snp", claimsObject: ["kind": "snp", "measurement": "ab", "debug": false, "tcb_svn": 8], deviceClaims: [],
+            tier: 2, teePublicKeyJWK: jwk(P256.KeyAgreement.PrivateKey()), attestedAt: time)
+    }
+
+    @Test("attestation tokens verify only unaltered, unexpired and from this signer")
+    func tokens() throws {
+        let signer = AttestationTokenSigner(lifetime: 300)
+        let now = Date()
+        let token = try signer.sign(try Self.appraisal(at: now))
+        let back = try signer.verify(token, now: now + 10)
+        #expect(back.tier == 2 && back.kind == "snp" && back.id == "a1")
+        #expect(back.claimsObject["measurement"] as? String == "ab")
+        func code(_ token: String, at time: Date, signer: AttestationTokenSigner) -> String? {
+            do { _ = try signer.verify(token, now: time); return nil } catch { return error.code }
+        }
+        #expect(code(token, at: now + 301, signer: signer) == "token_expired")
+        #expect(code(token, at: now, signer: AttestationTokenSigner()) == "invalid_token")
+        let parts = token.split(separator: ".").map(String.init)
+        var payload = try #require(try JSONSerialization.jsonObject(with: Data(Base64URL.decode(parts[1])!)) as? [String: Any])
+        payload["kbs.tier"] = 4
+        let raised = parts[0] + "." + Base64URL.encode(try JSONSerialization.data(withJSONObject: payload)) + "." + parts[2]
+        #expect(code(raised, at: now, signer: signer) == "invalid_token", "a holder cannot raise its tier")
+        #expect(code("a.b", at: now, signer: signer) == "invalid_token")
+        #expect(code(parts[0] + "." + parts[1] + ".", at: now, signer: signer) == "invalid_token")
+    }
+
+    @Test("sessions are bounded, expire, and allow one attestation attempt")
+    func sessions() {
+        let sessions = RCARSessions(capacity: 3, lifetime: 300)
+        let now = Date()
+        let first = sessions.open(tee: "snp", now: now)
+        for _ in 0..<5 { _ = sessions.open(tee: "snp", now: now + 1) }
+        #expect(sessions.count == 3)
+        #expect(sessions.session(first.id, now: now + 2) == nil, "the oldest went first")
+        let live = sessions.open(tee: "tdx", now: now)
+        #expect(Data(base64Encoded: live.nonce)?.count == 32)
+        #expect(sessions.session(live.id, now: now + 299) != nil)
+        #expect(sessions.beginAttempt(live.id))
+        #expect(!sessions.beginAttempt(live.id))
+        #expect(sessions.session(live.id, now: now + 301) == nil)
+    }
+
+    @Test("resource paths and reference values are checked before they reach the store or the policy")
+    func validation() {
+        for good in ["repo/key/tag", "default/aa.bb/v1_2-3"] { #expect(throws: Never.self) { try Broker.validatePath(good) } }
+        for bad in ["repo/key", "a/b/c/d", "a//c", "../b/c", "a/./c", "a/b c/d", "a/b/\u{00e9}", String(repeating: "x", count: 129) + "/b/c"] {
+            #expect(throws: BrokerError.self) { try Broker.validatePath(bad) }
+        }
+        #expect(throws: Never.self) { try Broker.validateReferenceValues(kind: "snp", name: "measurement", values: ["ABcd"]) }
+        #expect(throws: BrokerError.self) { try Broker.validateReferenceValues(kind: "snp", name: "measurement", values: ["xyz1"]) }
+        #expect(throws: BrokerError.self) { try Broker.validateReferenceValues(kind: "snp", name: "measurement", values: ["abc"]) }
+        #expect(throws: BrokerError.self) { try Broker.validateReferenceValues(kind: "SNP", name: "measurement", values: ["ab"]) }
+        #expect(throws: BrokerError.self) { try Broker.validateReferenceValues(kind: "snp", name: "m", values: []) }
+    }
+}
