@@ -56,21 +56,21 @@ struct BrokerAdminRoutes: Sendable {
         }
         let value = SecretBytes(copying: decoded)
         let info = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
-            try await broker.putResource(path: path, value: value, requiredTier: tier, labels: labels, actor: "admin")
+            try await broker.vault.putResource(path: path, value: value, requiredTier: tier, labels: labels, actor: "admin")
         }
         return JSONResponse.make(Self.render(info), status: info.created ? .created : .ok)
     }
 
     private func deleteResource(_ context: BasicRequestContext) throws(ServerError) -> Response {
         let path = try KBSProtocolRoutes.path(context)
-        guard try KBSProtocolRoutes.brokering({ () throws(BrokerError) in try broker.deleteResource(path: path, actor: "admin") }) else {
+        guard try KBSProtocolRoutes.brokering({ () throws(BrokerError) in try broker.vault.deleteResource(path: path, actor: "admin") }) else {
             throw .notFound("no resource at \(path)")
         }
         return Response(status: .noContent)
     }
 
     private func listResources() throws(ServerError) -> Response {
-        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.resources() }
+        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.vault.resources() }
         return JSONResponse.make("{\"resources\":[" + all.map(Self.render).joined(separator: ",") + "]}")
     }
 
@@ -85,18 +85,18 @@ struct BrokerAdminRoutes: Sendable {
             throw .badRequest("invalid_request", "reference values need `kind` and `name` strings and `values`, a list of hex strings")
         }
         let added = try KBSProtocolRoutes.brokering { () throws(BrokerError) in
-            try broker.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
+            try broker.vault.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
         }
         return JSONResponse.make("{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
     }
 
     private func listReferenceValues() throws(ServerError) -> Response {
-        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.referenceValues() }
+        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.vault.referenceValues() }
         let data = (try? JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])) ?? Data("{}".utf8)
         return JSONResponse.make("{\"reference_values\":" + String(decoding: data, as: UTF8.self) + "}")
     }
 
-    static func render(_ info: Broker.ResourceInfo) -> String {
+    static func render(_ info: ResourceVault.ResourceInfo) -> String {
         "{\"path\":\(JSONText.quote(info.path)),\"required_tier\":\(info.requiredTier),\"labels\":\(info.labelsJSON)}"
     }
 }

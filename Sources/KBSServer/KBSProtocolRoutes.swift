@@ -65,7 +65,7 @@ struct KBSProtocolRoutes: Sendable {
         let value = SecretBytes(copying: body)
         body.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
         let info = try await Self.brokering { () async throws(BrokerError) in
-            try await broker.putResource(path: path, value: value, requiredTier: 0, labels: [:], actor: "admin")
+            try await broker.vault.putResource(path: path, value: value, requiredTier: 0, labels: [:], actor: "admin")
         }
         return JSONResponse.make(BrokerAdminRoutes.render(info), status: info.created ? .created : .ok)
     }
@@ -75,7 +75,7 @@ struct KBSProtocolRoutes: Sendable {
             throw ServerError(.unauthorized, "unauthorized", "deleting resources needs `Authorization: Bearer <admin token>`")
         }
         let path = try Self.path(context)
-        guard try Self.brokering({ () throws(BrokerError) in try broker.deleteResource(path: path, actor: "admin") }) else {
+        guard try Self.brokering({ () throws(BrokerError) in try broker.vault.deleteResource(path: path, actor: "admin") }) else {
             throw .notFound("no resource at \(path)")
         }
         return Response(status: .noContent)

@@ -8,7 +8,8 @@ struct KBSCommand: AsyncParsableCommand {
         commandName: "kbs",
         abstract: "Hanzo KBS: a key broker and policy engine.",
         subcommands: [
-            PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TEECommand.self, KeysCommand.self, AuditCommand.self,
+            PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TEECommand.self, KeysCommand.self, SecretsCommand.self,
+            RefvalsCommand.self, AuditCommand.self,
             ServeCommand.self,
         ]
     )

@@ -11,9 +11,9 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys",
         abstract: "Create, list, rotate, disable, enable and schedule the deletion of keys.",
         discussion: """
-            The master key is sealed in DATA_DIR/master.sealed under the passphrase in KBS_MASTER_PASSPHRASE (created \\
-            with the first key). Keys are KEKs (wrapped by the master key) or, with --parent, data keys wrapped by a \\
-            KEK. Every operation is appended to the audit log; each key is printed as JSON once it is durable.
+            The master key is sealed in DATA_DIR/master.sealed under the passphrase in KBS_MASTER_PASSPHRASE, else the \
+            one `kbs serve` generated in DATA_DIR/master-passphrase (created with the first key). Keys are KEKs \
+            (wrapped by the master key) or, with --parent, data keys wrapped by a KEK. Every operation is appended to the audit log; each key is printed as JSON once it is durable.
             """,
         subcommands: [Create.self, List.self, Rotate.self, Disable.self, Enable.self, ScheduleDeletion.self, CancelDeletion.self]
     )
@@ -22,17 +22,26 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The data directory (the store and the sealed master key).") var dataDir: String
 
         func open(create: Bool = false) throws -> BrokerKeys {
-            guard let passphrase = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"], !passphrase.isEmpty else {
-                throw Refusal(code: "usage", message: "set KBS_MASTER_PASSPHRASE to the master key's passphrase")
-            }
+            let passphrase = try KeysCommand.passphrase(dataDir: dataDir)
             do {
-                return try BrokerKeys.open(directory: dataDir, passphrase: Array(passphrase.utf8), create: create, actor: "cli")
+                return try BrokerKeys.open(directory: dataDir, passphrase: passphrase, create: create, actor: "cli")
             } catch let error as KeyError {
                 throw Refusal(code: error.reason.rawValue, message: error.message)
             } catch let error as StoreError {
                 throw Refusal(code: "store", message: error.message)
             }
         }
+    }
+
+    /// The master passphrase: KBS_MASTER_PASSPHRASE, else the one `kbs serve` generated into DATA_DIR/master-passphrase.
+    static func passphrase(dataDir: String) throws -> [UInt8] {
+        if let given = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"], !given.isEmpty { return Array(given.utf8) }
+        if let data = FileManager.default.contents(atPath: dataDir + "/master-passphrase"),
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+        {
+            return Array(text.utf8)
+        }
+        throw Refusal(code: "usage", message: "set KBS_MASTER_PASSPHRASE to the master key's passphrase (or keep the DATA_DIR/master-passphrase `kbs serve` made)")
     }
 
     /// Runs `operation` for each id in order, printing each record as it is acknowledged.

@@ -14,7 +14,8 @@ public import KBSStore
 public final class Broker: Sendable {
     public let configuration: BrokerConfiguration
     let store: Store
-    let keySource: KeySource
+    /// Resources and reference values.
+    public let vault: ResourceVault
     let releasePolicy: @Sendable () -> PolicySet
     let tierRules: TierRules?
     let entities: @Sendable () -> (any EntityProvider)?
@@ -22,10 +23,6 @@ public final class Broker: Sendable {
     let sessions: RCARSessions
     public let signer: AttestationTokenSigner
     let metrics: BrokerMetrics
-
-    /// The data key that seals resource values, and the key-encryption key above it.
-    public static let resourceKeyID = "kbs-resources"
-    public static let resourceParentID = "kbs-resources-kek"
 
     /// Creates a broker; `releasePolicy` returns the bundle in service for each decision (it may be swapped at any
     /// time), `entities` the entity snapshot role checks read.
@@ -36,7 +33,6 @@ public final class Broker: Sendable {
     ) {
         self.configuration = configuration
         self.store = store
-        self.keySource = keys
         self.releasePolicy = releasePolicy
         self.tierRules = tierRules
         self.entities = entities
@@ -44,25 +40,7 @@ public final class Broker: Sendable {
         self.metrics = metrics
         self.sessions = RCARSessions(capacity: configuration.maxSessions, lifetime: configuration.sessionLifetime)
         self.signer = AttestationTokenSigner(lifetime: configuration.tokenLifetime)
-    }
-
-    /// The key hierarchy, with the resource keys in it (created on first use; another process may race to create
-    /// them, and its keys are as good).
-    func keys() async throws(BrokerError) -> KeyHierarchy {
-        let keys = try await keySource.hierarchy()
-        let now = clock()
-        do {
-            do { _ = try await keys.record(Self.resourceParentID) } catch let error where error.reason == .notFound {
-                _ = try? await keys.createKeyEncryptionKey(id: Self.resourceParentID, now: now)
-            }
-            do { _ = try await keys.record(Self.resourceKeyID) } catch let error where error.reason == .notFound {
-                _ = try? await keys.createDataKey(id: Self.resourceKeyID, parent: Self.resourceParentID, now: now)
-            }
-            _ = try await keys.record(Self.resourceKeyID)
-        } catch {
-            throw BrokerError(.unavailable, "keys", "the resource keys cannot be prepared: \(error.message)")
-        }
-        return keys
+        self.vault = ResourceVault(store: store, keys: keys, clock: clock, onAuditFailure: { metrics.auditFailed() })
     }
 
     // MARK: RCAR
@@ -213,7 +191,7 @@ public final class Broker: Sendable {
             metrics.denied()
             throw BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
         }
-        let keys = try await keys()
+        let keys = try await vault.keys()
         var plaintext: [UInt8]
         do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8)) } catch {
             try? audit(AuditEntry(kind: .keyOperation, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
@@ -256,10 +234,7 @@ public final class Broker: Sendable {
 
     /// Appends to the audit log, or refuses the step with 503.
     func audit(_ entry: AuditEntry) throws(BrokerError) {
-        do { try store.appendAudit(entry) } catch {
-            metrics.auditFailed()
-            throw BrokerError(.unavailable, "audit_unavailable", "the audit log cannot be written, so nothing is released")
-        }
+        try vault.audit(entry)
     }
 
     static func object(_ body: [UInt8]) throws(BrokerError) -> [String: Any] {

@@ -2,7 +2,59 @@ public import Foundation
 public import KBSKeys
 public import KBSStore
 
-extension Broker {
+/// Resources (secrets sealed by the key hierarchy) and run-time reference values in a data directory's store, every
+/// change audited: what the admin API and `kbs secrets` / `kbs refvals` drive, while a server runs or not.
+public struct ResourceVault: Sendable {
+    let store: Store
+    let keySource: KeySource
+    let clock: @Sendable () -> Date
+    let onAuditFailure: @Sendable () -> Void
+
+    /// The data key that seals resource values, and the key-encryption key above it.
+    public static let resourceKeyID = "kbs-resources"
+    public static let resourceParentID = "kbs-resources-kek"
+
+    /// Creates a vault over `store` whose key hierarchy `keys` opens on first use.
+    public init(store: Store, keys: KeySource, clock: @escaping @Sendable () -> Date = { Date() }, onAuditFailure: @escaping @Sendable () -> Void = {}) {
+        self.store = store
+        self.keySource = keys
+        self.clock = clock
+        self.onAuditFailure = onAuditFailure
+    }
+
+    /// The key hierarchy, with the resource keys in it (created on first use; another process may race to create
+    /// them, and its keys are as good).
+    func keys() async throws(BrokerError) -> KeyHierarchy {
+        let keys = try await keySource.hierarchy()
+        let now = clock()
+        var created: [String] = []
+        do {
+            do { _ = try await keys.record(Self.resourceParentID) } catch let error where error.reason == .notFound {
+                if (try? await keys.createKeyEncryptionKey(id: Self.resourceParentID, now: now)) != nil { created.append(Self.resourceParentID) }
+            }
+            do { _ = try await keys.record(Self.resourceKeyID) } catch let error where error.reason == .notFound {
+                if (try? await keys.createDataKey(id: Self.resourceKeyID, parent: Self.resourceParentID, now: now)) != nil {
+                    created.append(Self.resourceKeyID)
+                }
+            }
+            _ = try await keys.record(Self.resourceKeyID)
+        } catch {
+            throw BrokerError(.unavailable, "keys", "the resource keys cannot be prepared: \(error.message)")
+        }
+        for id in created {
+            try audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
+        }
+        return keys
+    }
+
+    /// Appends to the audit log, or refuses the step with 503.
+    func audit(_ entry: AuditEntry) throws(BrokerError) {
+        do { try store.appendAudit(entry) } catch {
+            onAuditFailure()
+            throw BrokerError(.unavailable, "audit_unavailable", "the audit log cannot be written, so nothing is released")
+        }
+    }
+
     /// A resource's description (never its value).
     public struct ResourceInfo: Sendable {
         public var path: String
@@ -15,12 +67,12 @@ extension Broker {
     public func putResource(path: String, value: borrowing SecretBytes, requiredTier: Int, labels: [String: String], actor: String)
         async throws(BrokerError) -> ResourceInfo
     {
-        try Self.validatePath(path)
+        try Broker.validatePath(path)
         guard (0...4).contains(requiredTier) else { throw .badRequest("invalid_request", "`required_tier` must be 0 to 4") }
         guard value.count <= 64 * 1024 else { throw .badRequest("invalid_request", "a resource value is at most 64 KiB") }
         let labelsJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
         var plaintext = value.withUnsafeBytes { Array($0) }
-        defer { Self.wipe(&plaintext) }
+        defer { Broker.wipe(&plaintext) }
         let keys = try await keys()
         let sealed: [UInt8]
         do { sealed = try await keys.encrypt(keyID: Self.resourceKeyID, plaintext: plaintext, aad: Array(path.utf8)) } catch {
@@ -40,7 +92,7 @@ extension Broker {
 
     /// Deletes a resource; false when there was none. Audited.
     public func deleteResource(path: String, actor: String) throws(BrokerError) -> Bool {
-        try Self.validatePath(path)
+        try Broker.validatePath(path)
         try audit(AuditEntry(kind: .admin, actor: actor, action: "delete_resource", resource: path, outcome: .success))
         do { return try store.deleteResource(path) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be deleted: \(error.message)")
@@ -58,15 +110,15 @@ extension Broker {
 
     /// The value of a resource, for `kbs secrets get` (an administrator holding the master passphrase).
     public func resourceValue(path: String, actor: String) async throws(BrokerError) -> SecretBytes {
-        try Self.validatePath(path)
+        try Broker.validatePath(path)
         let stored: StoredResource?
         do { stored = try store.resource(path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
         guard let stored else { throw BrokerError(.notFound, "not_found", "no resource at \(path)") }
-        try audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
         let keys = try await keys()
+        try audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
         do {
             var plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8))
-            defer { Self.wipe(&plaintext) }
+            defer { Broker.wipe(&plaintext) }
             return SecretBytes(copying: plaintext)
         } catch {
             throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
@@ -75,7 +127,7 @@ extension Broker {
 
     /// Adds allowed values (lowercase hex) for claim `name` of evidence `kind`; returns how many were new. Audited.
     public func addReferenceValues(kind: String, name: String, values: [String], actor: String) throws(BrokerError) -> Int {
-        try Self.validateReferenceValues(kind: kind, name: name, values: values)
+        try Broker.validateReferenceValues(kind: kind, name: name, values: values)
         let normalized = values.map { $0.lowercased() }
         try audit(AuditEntry(kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
             details: ["values": .list(normalized.map { .string($0) })]))
@@ -88,7 +140,9 @@ extension Broker {
     public func referenceValues() throws(BrokerError) -> [String: [String: [String]]] {
         do { return try store.referenceValues() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
     }
+}
 
+extension Broker {
     /// Kinds and names are identifiers (what the policy indexes by); values are hex of 1–128 bytes, since the
     /// policy reads them as `hex` and one malformed value would make every decision fail to decode.
     static func validateReferenceValues(kind: String, name: String, values: [String]) throws(BrokerError) {

@@ -1,0 +1,63 @@
+import Foundation
+import KBSPolicyTesting
+import Testing
+
+/// `kbs secrets …` and `kbs refvals …` through the built binary.
+struct SecretsCommandLineTests {
+    static func temporary() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("kbs-secrets-\(UUID())").path
+    }
+
+    @Test("secrets: put from a file, get the same bytes, list without values, delete; refusals exit 1 with a reason; all audited")
+    func secrets() throws {
+        let data = Self.temporary()
+        let value = Data("cli-secret-\(UUID())\u{0}\u{FF}".utf8)
+        let file = data + "-value"
+        try value.write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+
+        let put = try KeysCommandLineTests.run(["secrets", "put", "demo/db/password", "--file", file, "--tier", "3", "--label", "role=dba", "--data-dir", data])
+        #expect(put.status == 0, "\(put.err)")
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(put.out.utf8)) as? [String: Any])
+        #expect(info["required_tier"] as? Int == 3)
+        #expect((info["labels"] as? [String: String])?["role"] == "dba")
+
+        let out = data + "/value-copy"
+        let get = try KeysCommandLineTests.run(["secrets", "get", "demo/db/password", "--out", out, "--data-dir", data])
+        #expect(get.status == 0, "\(get.err)")
+        #expect(FileManager.default.contents(atPath: out) == value)
+        let mode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let list = try KeysCommandLineTests.run(["secrets", "list", "--data-dir", data])
+        #expect(list.status == 0)
+        #expect(list.out.contains("demo/db/password") && !list.out.contains("cli-secret"))
+
+        for (arguments, code) in [
+            (["secrets", "get", "demo/db/none"], "not_found"),
+            (["secrets", "put", "demo/../x", "--file", file], "invalid_path"),
+            (["secrets", "put", "demo/db/x", "--file", file, "--tier", "9"], "usage"),
+            (["refvals", "add", "--kind", "snp", "--name", "measurement", "0xab"], "invalid_request"),
+        ] {
+            let refused = try KeysCommandLineTests.run(arguments + ["--data-dir", data])
+            #expect(refused.status == 1)
+            #expect(refused.err.hasPrefix("error: \(code): "), "\(arguments): \(refused.err)")
+        }
+
+        let added = try KeysCommandLineTests.run(["refvals", "add", "--kind", "snp", "--name", "measurement", "AB01", "ab01", "cd02", "--data-dir", data])
+        #expect(added.out.contains("\"added\":2"), "\(added.out) \(added.err)")
+        let values = try KeysCommandLineTests.run(["refvals", "list", "--data-dir", data])
+        #expect(values.out.contains(#"{"snp":{"measurement":["ab01","cd02"]}}"#))
+
+        let deleted = try KeysCommandLineTests.run(["secrets", "delete", "demo/db/password", "--data-dir", data])
+        #expect(deleted.status == 0)
+        #expect(try KeysCommandLineTests.run(["secrets", "get", "demo/db/password", "--data-dir", data]).status == 1)
+
+        let audit = try KeysCommandLineTests.run(["audit", "verify", "--data-dir", data])
+        #expect(audit.status == 0, "\(audit.err)")
+        for name in ["kbs.sqlite", "kbs.sqlite-wal"] {
+            guard let store = FileManager.default.contents(atPath: data + "/" + name) else { continue }
+            #expect(store.range(of: Data("cli-secret".utf8)) == nil, "\(name) never holds the value in the clear")
+        }
+    }
+}
