@@ -129,8 +129,8 @@ struct BrokerEndToEndTests {
         let database = fixture.server.dataDirectory + "/kbs.sqlite"
         let encodedSecret = Data(fixture.secret.utf8).base64EncodedString()
 
-        // Every audit append fails (the decision's), then only the release record's (after the JWE is built).
-        for condition in ["1", "NEW.kind = 'key_operation'"] {
+        // Every audit append fails, then only the permit's (written after the JWE is built, before it is sent).
+        for condition in ["1", "NEW.outcome = 'permit'"] {
             try Self.sql(database, "CREATE TRIGGER block_audit BEFORE INSERT ON audit WHEN \(condition) BEGIN SELECT RAISE(ABORT, 'audit disabled by the test'); END;")
             let blocked = try await fixture.server.request("GET", "/kbs/v0/resource/demo/keys/app", headers: ["Authorization": "Bearer \(token)"])
             #expect(blocked.status == 503, "\(blocked.body)")

@@ -182,28 +182,29 @@ public final class Broker: Sendable {
             throw BrokerError(.notFound, "not_found", "no resource at \(path)")
         }
         let decision = try decide(path: path, stored: stored, appraisal: appraisal, now: now)
-        try audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path,
-            outcome: decision.isPermitted ? .permit : .deny,
-            details: ["rules": .list(decision.deciding.map { .string($0.name) }), "tier": .integer(Int64(appraisal.tier)),
-                "required_tier": .integer(Int64(stored.requiredTier)), "appraisal": .string(appraisal.id), "policy": .string(decision.policyHash),
-                "errors": .integer(Int64(decision.errors.count))]))
+        var details: [String: AuditValue] = [
+            "rules": .list(decision.deciding.map { .string($0.name) }), "tier": .integer(Int64(appraisal.tier)),
+            "required_tier": .integer(Int64(stored.requiredTier)), "appraisal": .string(appraisal.id), "policy": .string(decision.policyHash),
+        ]
+        if !decision.errors.isEmpty { details["errors"] = .integer(Int64(decision.errors.count)) }
         guard decision.isPermitted else {
             metrics.denied()
+            try audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny, details: details))
             throw BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
         }
         let keys = try await vault.keys()
         var plaintext: [UInt8]
         do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8)) } catch {
-            try? audit(AuditEntry(kind: .keyOperation, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
-                details: ["reason": .string(error.reason.rawValue)]))
+            details["reason"] = .string(error.reason.rawValue)
+            try? audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error, details: details))
             throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
         }
         let secret = SecretBytes(copying: plaintext)
         Self.wipe(&plaintext)
         let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)
-        // The release is acknowledged in the audit log before the secret leaves; if that fails, nothing leaves.
-        try audit(AuditEntry(kind: .keyOperation, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .success,
-            details: ["alg": .string(appraisal.teePublicKey.algorithm), "appraisal": .string(appraisal.id)]))
+        // One record for the decision and the release, durable before the secret leaves; if it fails, nothing leaves.
+        details["alg"] = .string(appraisal.teePublicKey.algorithm)
+        try audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .permit, details: details))
         return jwe
     }
 
