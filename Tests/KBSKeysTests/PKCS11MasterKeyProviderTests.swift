@@ -162,6 +162,23 @@ struct PKCS11MasterKeyProviderTests {
         await expectKeyError(.integrity) { _ = try other.unwrap(wrapped, context: context) }
     }
 
+    @Test func theLibraryUnderAnotherPathIsTheSameModule() async throws {
+        let token = try SoftHSMToken.shared.get()
+        let configuration = token.configuration()
+        let provider = try PKCS11MasterKeyProvider.create(configuration, pin: SoftHSMToken.pin)
+        let wrapped = try provider.wrap(SecretBytes.random(count: 32), context: context)
+        // Debian's path is a symbolic link; the real file is the same library, with the same login state.
+        let resolved = try #require(realpath(configuration.modulePath, nil))
+        defer { free(resolved) }
+        var direct = configuration
+        direct.modulePath = String(cString: resolved)
+        #expect(direct.modulePath != configuration.modulePath)
+        #expect(try PKCS11Module.load(direct.modulePath) === PKCS11Module.load(configuration.modulePath))
+        let other = try PKCS11MasterKeyProvider.open(direct, pin: SoftHSMToken.pin)
+        #expect(try other.unwrap(wrapped, context: context).count == 32)
+        await expectKeyError(.wrongPassphrase) { _ = try PKCS11MasterKeyProvider.open(direct, pin: Array("kbs-user-pin-2".utf8)) }
+    }
+
     @Test func createRefusesAnExistingLabelAndOpenAMissingOne() async throws {
         let token = try SoftHSMToken.shared.get()
         let configuration = token.configuration()

@@ -11,7 +11,7 @@ import Synchronization
 /// may still use them, and `C_Finalize` would close every session of every provider at once.
 final class PKCS11Module: @unchecked Sendable {
     // @unchecked: the function list is immutable after C_GetFunctionList and is only called through while holding
-    // `state`'s lock; the dlopen handle is kept only so the library is never unloaded.
+    // `state`'s lock; the library is never dlclosed, so the pointer stays valid for the life of the process.
 
     /// The login bookkeeping for one slot, guarded by the module lock.
     struct SlotLogin {
@@ -40,19 +40,27 @@ final class PKCS11Module: @unchecked Sendable {
 
     // MARK: Loading
 
-    private static let loaded = Mutex<[String: PKCS11Module]>([:])
+    /// The modules loaded so far, by `dlopen` handle (one per library however it was named).
+    private static let loaded = Mutex<[UInt: PKCS11Module]>([:])
 
-    /// The module at `path`, loaded and initialized on first use; later calls with the same path share it.
+    /// The module at `path`, loaded and initialized on first use; later calls for the same library share it, whatever
+    /// path (a symbolic link, the real file) names it, since the login state they share is the library's.
     ///
     /// A library that cannot be loaded, lacks `C_GetFunctionList` or fails `C_Initialize` is `sealed`: the master
     /// key is out of reach.
     static func load(_ path: String) throws(KeyError) -> PKCS11Module {
         try loaded.withLock { (modules) throws(KeyError) -> PKCS11Module in
-            if let module = modules[path] { return module }
             guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
                 let reason = dlerror().map { String(cString: $0) } ?? "unknown dlopen error"
                 throw KeyError(.sealed, "cannot load the PKCS#11 module \(path): \(reason)")
             }
+            if let module = modules[UInt(bitPattern: library)] {
+                // Loaded before: give back the reference this dlopen added; the module keeps its own.
+                dlclose(library)
+                return module
+            }
+            var keep = false
+            defer { if !keep { dlclose(library) } }
             guard let symbol = dlsym(library, "C_GetFunctionList") else {
                 throw KeyError(.sealed, "\(path) is not a PKCS#11 module (no C_GetFunctionList)")
             }
@@ -87,7 +95,8 @@ final class PKCS11Module: @unchecked Sendable {
                 throw KeyError(.sealed, "C_Initialize of \(path) failed: \(PKCS11ReturnCode.name(initialized))")
             }
             let module = PKCS11Module(path: path, functions: list)
-            modules[path] = module
+            modules[UInt(bitPattern: library)] = module
+            keep = true
             return module
         }
     }
