@@ -49,10 +49,12 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // PKCS#11 types and constants only: the module (SoftHSM2, an HSM's library) is dlopened at run time.
+        .systemLibrary(name: "CPKCS11", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
         .target(
             name: "KBSKeys",
             dependencies: [
-                "KBSClaims",
+                "KBSClaims", "CPKCS11",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -97,7 +99,7 @@ let package = Package(
             name: "KBSPolicyTestingTests",
             dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", "CPKCS11", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "KBSBrokerTests",
             dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]

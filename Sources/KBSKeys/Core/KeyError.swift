@@ -21,9 +21,10 @@ public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
         /// An argument is out of range: a deletion window outside 7–30 days, a bad key id, a threshold above the
         /// share count, KDF parameters outside their bounds.
         case invalidArgument
-        /// The master key is sealed: the sealed file is missing or no provider was unsealed.
+        /// The master key is sealed or out of reach: the sealed file is missing, no provider was unsealed, or the
+        /// PKCS#11 module or token failed or refused (the message names the function and return code).
         case sealed
-        /// The passphrase does not open the sealed master key.
+        /// The passphrase does not open the sealed master key, or the token rejects the PKCS#11 user PIN.
         case wrongPassphrase
         /// The Shamir shares are too few, inconsistent, corrupted, or do not reconstruct the sealing key.
         case shares
