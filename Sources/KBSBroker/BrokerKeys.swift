@@ -55,6 +55,29 @@ public struct BrokerKeys: Sendable {
         }
     }
 
+    /// Creates a key (a KEK, or a data key under `parent`) at the best tier this platform offers at or below
+    /// `requested`; a lower tier is recorded in the key's labels (`tier_requested`) and in the audit record.
+    public func createWithFallback(
+        id: String, parent: String?, requested: PrivacyTier, labels: [String: String], platform: PlatformCapabilities, now: Date
+    ) async throws -> KeyRecord {
+        let (granted, degraded) = platform.fallback(for: requested)
+        var labels = labels
+        if degraded { labels["tier_requested"] = String(requested.rawValue) }
+        let record = try await audited("create", id) { hierarchy in
+            if let parent {
+                return try await hierarchy.createDataKey(id: id, parent: parent, requiredTier: granted, labels: labels, now: now)
+            }
+            return try await hierarchy.createKeyEncryptionKey(id: id, requiredTier: granted, labels: labels, now: now)
+        }
+        if degraded {
+            try store.appendAudit(AuditEntry(
+                kind: .keyOperation, actor: actor, action: "tier_fallback", resource: id, outcome: .success,
+                details: ["requested": .integer(Int64(requested.rawValue)), "granted": .integer(Int64(granted.rawValue)),
+                    "platform_tier": .integer(Int64(platform.tier.rawValue))]))
+        }
+        return record
+    }
+
     /// A key record as JSON for people and scripts (no key material, wrapped or not).
     public static func json(_ record: KeyRecord) -> String {
         var object: [String: Any] = [

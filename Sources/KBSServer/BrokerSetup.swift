@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import KBSBroker
 import KBSEvidence
+import KBSClaims
 import KBSKeys
 import KBSPolicy
 import KBSStore
@@ -50,6 +51,9 @@ enum BrokerSetup {
         } else {
             logger.warning("no tier rules (\(configuration.tierPolicies)): every attestation reaches tier 0")
         }
+        let platform = PlatformProbe(pkcs11Module: configuration.pkcs11Module).detect()
+        metrics.recordPlatform(platform)
+        logger.info("platform", metadata: ["capabilities": "\(platform.json)", "tier": "\(platform.tier.rawValue)"])
         var hooks = BrokerMetrics()
         hooks.attestation = { kind, success, nanoseconds in metrics.recordAttestation(kind: kind, success: success, nanoseconds: nanoseconds) }
         hooks.release = { nanoseconds in metrics.releaseLatency.recordNanoseconds(Int64(nanoseconds)) }

@@ -1,4 +1,6 @@
 import CoreMetrics
+import KBSClaims
+import KBSKeys
 import Metrics
 import Prometheus
 import Synchronization
@@ -56,6 +58,18 @@ final class ServerMetrics: Sendable {
         releaseDenies = Metrics.Counter(label: "kbs_release_denies_total", factory: factory)
         auditFailures = Metrics.Counter(label: "kbs_audit_failures_total", factory: factory)
         reloadFailing.record(0)
+    }
+
+    /// What this machine offers (detected at start): 1 or 0 per facility, and the tier keys here can be held at.
+    func recordPlatform(_ platform: PlatformCapabilities) {
+        let facilities: [(String, Bool)] = [
+            ("sev-snp", platform.sevSNPGuest), ("tdx", platform.tdxGuest), ("configfs-tsm", platform.configfsTSM), ("tpm", platform.tpm),
+            ("pkcs11", platform.pkcs11Module != nil), ("gpu-cc", platform.gpuConfidentialComputing), ("gpu-tee-io", platform.gpuTEEIO),
+        ]
+        for (name, present) in facilities {
+            Metrics.Gauge(label: "kbs_tee_available", dimensions: [("tee", name)], factory: factory).record(present ? 1 : 0)
+        }
+        Metrics.Gauge(label: "kbs_platform_tier", factory: factory).record(platform.tier.rawValue)
     }
 
     /// Counts an attestation by TEE kind and result, with its latency.

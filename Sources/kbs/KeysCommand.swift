@@ -65,6 +65,8 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The KEK that wraps these data keys.") var parent: String?
         @Option(help: "The privacy tier (0-4 or a name) a release of the key needs.") var tier = "0"
         @Option(help: "A label key=value (repeatable).") var label: [String] = []
+        @Flag(help: "Create at the best tier this machine offers at or below --tier (see `kbs tee detect`); a lower tier is labelled and audited.")
+        var fallback = false
 
         func run() async throws {
             guard let requiredTier = PrivacyTier(text: tier) else { throw Refusal(code: "usage", message: "--tier `\(tier)` is not a privacy tier") }
@@ -75,6 +77,21 @@ struct KeysCommand: AsyncParsableCommand {
                 labels[parts[0]] = parts[1]
             }
             let keys = try common.open(create: true)
+            if fallback {
+                let platform = TEECommand.Detect.probe().detect()
+                for id in ids {
+                    do {
+                        let record = try await keys.createWithFallback(id: id, parent: parent, requested: requiredTier, labels: labels,
+                            platform: platform, now: Date())
+                        Console.out(BrokerKeys.json(record))
+                    } catch let error as KeyError {
+                        throw Refusal(code: error.reason.rawValue, message: error.message)
+                    } catch let error as StoreError {
+                        throw Refusal(code: "store", message: "\(id): \(error.message) (the operation was not acknowledged)")
+                    }
+                }
+                return
+            }
             try await KeysCommand.each(ids, keys, action: "create") { hierarchy, id in
                 if let parent {
                     return try await hierarchy.createDataKey(id: id, parent: parent, requiredTier: requiredTier, labels: labels, now: Date())

@@ -1,14 +1,34 @@
 import ArgumentParser
 import Foundation
 import KBSEvidence
+import KBSKeys
 
 /// `kbs tee …`: the TEE simulator, so the key-release flow runs on machines without a TEE.
 struct TEECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tee",
-        abstract: "Simulate TEE evidence for development and tests.",
-        subcommands: [Simulate.self]
+        abstract: "Detect this machine's TEEs and simulate TEE evidence for development and tests.",
+        subcommands: [Detect.self, Simulate.self]
     )
+
+    struct Detect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print what this machine offers to protect keys, and the privacy tier it reaches, as JSON.",
+            discussion: """
+                Looks for /dev/sev-guest, /dev/tdx_guest, /sys/kernel/config/tsm/report, /dev/tpmrm0 or /dev/tpm0, the \
+                PKCS#11 module in KBS_PKCS11_MODULE, and NVIDIA GPUs with `nvidia-smi` (confidential-computing status from \
+                `nvidia-smi conf-compute -f`). Tier: 4 CPU TEE + Blackwell TEE-I/O, 3 CPU TEE + GPU CC mode, 2 CPU TEE, \
+                TPM or PKCS#11, 1 otherwise.
+                """)
+
+        static func probe() -> PlatformProbe {
+            PlatformProbe(pkcs11Module: ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 })
+        }
+
+        func run() throws {
+            Console.out(Self.probe().detect().json)
+        }
+    }
 
     struct Simulate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

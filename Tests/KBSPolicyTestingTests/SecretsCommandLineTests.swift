@@ -61,3 +61,29 @@ struct SecretsCommandLineTests {
         }
     }
 }
+
+/// `kbs tee detect` and `kbs keys create --fallback`: a key asking for more than this machine offers gets the best
+/// tier there is, labelled and audited.
+struct TierFallbackCommandLineTests {
+    @Test("create --fallback --tier 4 gets min(4, detected tier), with tier_requested and a tier_fallback audit record")
+    func fallback() throws {
+        let detect = try KeysCommandLineTests.run(["tee", "detect"])
+        #expect(detect.status == 0)
+        let platform = try #require(try JSONSerialization.jsonObject(with: Data(detect.out.utf8)) as? [String: Any])
+        let available = try #require(platform["tier"] as? Int)
+        #expect((1...4).contains(available))
+
+        let data = SecretsCommandLineTests.temporary()
+        let created = try KeysCommandLineTests.run(["keys", "create", "wrap-key", "--tier", "4", "--fallback", "--data-dir", data])
+        #expect(created.status == 0, "\(created.err)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+        #expect(record["required_tier"] as? Int == min(4, available))
+        let labels = record["labels"] as? [String: String] ?? [:]
+        #expect((labels["tier_requested"] == "4") == (available < 4))
+
+        let audit = try KeysCommandLineTests.run(["audit", "verify", "--data-dir", data])
+        #expect(audit.status == 0)
+        let files = ["kbs.sqlite", "kbs.sqlite-wal"].compactMap { FileManager.default.contents(atPath: data + "/" + $0) }
+        #expect(files.contains { $0.range(of: Data("tier_fallback".utf8)) != nil } == (available < 4))
+    }
+}
