@@ -1,0 +1,224 @@
+import Foundation
+import Testing
+@testable import KBSKeys
+
+/// The Swift client and `InfisicalKMSBackend` against the stand-in, cross-checked with the official client.
+@Suite(InfisicalTools.needed)
+struct InfisicalKMSBackendTests {
+    let plaintext = Array("\u{0}\u{1} a KEK's worth of bytes \u{7F}".utf8)
+
+    @Test func encryptsAndDecryptsThroughInfisical() async throws {
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let client = standIn.client()
+        let key = try await client.createKey(name: "kbs-round-trip")
+        #expect(key.name == "kbs-round-trip" && key.projectID == InfisicalTools.projectID && !key.isDisabled)
+        #expect(try await client.key(named: "kbs-round-trip") == key)
+        #expect(try await client.key(id: key.id) == key)
+        let kms = InfisicalKMSBackend(client: client)
+        var ciphertext = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))
+        #expect(!ciphertext.containsBytes(plaintext))
+        #expect(copied(try await kms.decrypt(keyID: key.id, ciphertext: ciphertext)) == plaintext)
+        // Another key, or an altered byte, does not decrypt.
+        let other = try await client.createKey(name: "kbs-other")
+        await expectKeyError(.integrity) { _ = try await kms.decrypt(keyID: other.id, ciphertext: ciphertext) }
+        ciphertext[13] ^= 1
+        await expectKeyError(.integrity) { _ = try await kms.decrypt(keyID: key.id, ciphertext: ciphertext) }
+        // Infisical's limit is checked before anything is sent.
+        await expectKeyError(.invalidArgument) {
+            _ = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(zeros: 4097))
+        }
+        #expect(await client.tokens.logins == 1)
+    }
+
+    @Test func ciphertextsCrossBetweenSwiftAndTheOfficialClient() async throws {
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let client = standIn.client()
+        let key = try await client.createKey(name: "kbs-cross")
+        let kms = InfisicalKMSBackend(client: client)
+
+        let fromSDK = try standIn.sdk(["encrypt", key.id, Data(plaintext).base64EncodedString()])
+        #expect(fromSDK.status == 0, "\(fromSDK.output)")
+        let sdkCiphertext = try #require(Data(base64Encoded: fromSDK.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(copied(try await kms.decrypt(keyID: key.id, ciphertext: Array(sdkCiphertext))) == plaintext)
+
+        let swiftCiphertext = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))
+        let toSDK = try standIn.sdk(["decrypt", key.id, Data(swiftCiphertext).base64EncodedString()])
+        #expect(toSDK.status == 0, "\(toSDK.output)")
+        #expect(Data(base64Encoded: toSDK.output.trimmingCharacters(in: .whitespacesAndNewlines)) == Data(plaintext))
+    }
+
+    @Test func putsAndReadsSecrets() async throws {
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let secrets = InfisicalKMSBackend(client: standIn.client())
+        // Quotes, backslashes, control characters and non-ASCII exercise the JSON escaping of secret values.
+        let first = "pa\"ss\\word\n\t\u{1}é✓"
+        try await secrets.putSecret(name: "DB_PASSWORD", value: SecretBytes(copying: Array(first.utf8)))
+        #expect(copied(try await secrets.secret(name: "DB_PASSWORD")) == Array(first.utf8))
+        let read = try standIn.sdk(["get-secret", "dev", "/", "DB_PASSWORD"])
+        #expect(read.status == 0 && read.output == first + "\n", "\(read.output)")
+
+        try await secrets.putSecret(name: "DB_PASSWORD", value: SecretBytes(copying: Array("second".utf8)))
+        #expect(copied(try await secrets.secret(name: "DB_PASSWORD")) == Array("second".utf8))
+        #expect(try standIn.sdk(["get-secret", "dev", "/", "DB_PASSWORD"]).output == "second\n")
+
+        // Secrets are per environment.
+        let staging = InfisicalKMSBackend(client: standIn.client(environment: "staging"))
+        await expectKeyError(.notFound) { _ = try await staging.secret(name: "DB_PASSWORD") }
+        await expectKeyError(.notFound) { _ = try await secrets.secret(name: "NO_SUCH_SECRET") }
+        await expectKeyError(.invalidArgument) {
+            try await secrets.putSecret(name: "BINARY", value: SecretBytes(copying: [0xFF, 0xFE]))
+        }
+    }
+
+    @Test func wrongCredentialsAreRefusedWithoutEchoingThem() async throws {
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let wrongSecret = "wrong-secret-9f8e7d6c"
+        let client = standIn.client(secret: wrongSecret)
+        do {
+            try await client.login()
+            Issue.record("a wrong client secret logged in")
+        } catch {
+            #expect(error.reason == .unauthenticated, "\(error)")
+            #expect(error.message.contains("401"), "\(error)")
+            #expect(!error.message.contains(wrongSecret))
+        }
+        await expectKeyError(.unauthenticated) {
+            _ = try await InfisicalKMSBackend(client: client).secret(name: "ANY")
+        }
+    }
+
+    @Test func unknownKeysAreNotFound() async throws {
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let client = standIn.client()
+        let kms = InfisicalKMSBackend(client: client)
+        let missing = UUID().uuidString.lowercased()
+        await expectKeyError(.notFound) {
+            _ = try await kms.encrypt(keyID: missing, plaintext: SecretBytes(copying: plaintext))
+        }
+        await expectKeyError(.notFound) { _ = try await kms.decrypt(keyID: missing, ciphertext: [1, 2, 3]) }
+        await expectKeyError(.notFound) { _ = try await client.key(named: "no-such-key") }
+    }
+
+    @Test func reLogsInOnceWhenInfisicalRefusesAnExpiredToken() async throws {
+        // The stand-in expires the token while the client believes it fresh (its clock stands still), so only
+        // Infisical's 403 TokenError can make it log in again.
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let clock = TestClock()
+        let client = standIn.client(now: { clock.now })
+        let key = try await client.createKey(name: "kbs-expiry")
+        #expect(await client.tokens.logins == 1)
+        try standIn.expireTokens()
+        let kms = InfisicalKMSBackend(client: client)
+        let ciphertext = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))
+        #expect(await client.tokens.logins == 2)
+        #expect(copied(try await kms.decrypt(keyID: key.id, ciphertext: ciphertext)) == plaintext)
+    }
+
+    @Test func aTokenRefusedAgainAfterReLoginIsUnauthenticated() async throws {
+        // A server that issues tokens but honours none (as Infisical does for an identity whose access was revoked
+        // between login and use): the client logs in, is refused, logs in once more, and gives up.
+        let script = """
+            import json, signal, sys
+            from http.server import BaseHTTPRequestHandler, HTTPServer
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            class H(BaseHTTPRequestHandler):
+                def log_message(self, *a): pass
+                def do_POST(self):
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    if self.path.endswith("/universal-auth/login"):
+                        status, body = 200, {"accessToken": "t", "expiresIn": 600, "accessTokenMaxTTL": 600,
+                                             "tokenType": "Bearer"}
+                    else:
+                        status, body = 401, {"reqId": "r", "statusCode": 401, "message": "Token revoked",
+                                             "error": "UnauthorizedError"}
+                    data = json.dumps(body).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+            server = HTTPServer(("127.0.0.1", 0), H)
+            print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+            server.serve_forever()
+            """
+        let refusing = try InfisicalStandIn(pythonArguments: ["-c", script])
+        defer { refusing.stop() }
+        let client = refusing.client()
+        do {
+            _ = try await InfisicalKMSBackend(client: client).encrypt(
+                keyID: "any", plaintext: SecretBytes(copying: plaintext))
+            Issue.record("a refused token encrypted")
+        } catch {
+            #expect(error.reason == .unauthenticated, "\(error)")
+            #expect(error.message.contains("Token revoked"), "\(error)")
+        }
+        #expect(await client.tokens.logins == 2)
+    }
+
+    @Test func renewsTheTokenBeforeItExpiresAndSharesOneLogin() async throws {
+        let standIn = try InfisicalStandIn(tokenTTL: 600)
+        defer { standIn.stop() }
+        let clock = TestClock()
+        let client = standIn.client(now: { clock.now })
+        let key = try await client.createKey(name: "kbs-renewal")
+        let kms = InfisicalKMSBackend(client: client)
+        // Concurrent first requests on a fresh client share one login.
+        let fresh = standIn.client(now: { clock.now })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask { _ = try await fresh.key(id: key.id) }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await fresh.tokens.logins == 1)
+        // The token is reused while fresh, and renewed a minute before its ten minutes are up.
+        _ = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))
+        clock.advance(530)
+        _ = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))
+        #expect(await client.tokens.logins == 1)
+        clock.advance(20)
+        _ = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))
+        #expect(await client.tokens.logins == 2)
+    }
+}
+
+/// Configuration needs no server.
+struct InfisicalConfigurationTests {
+    let variables = [
+        "INFISICAL_API_URL": "https://infisical.example.com",
+        "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID": "identity-1",
+        "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET": "s3cr3t-value",
+        "INFISICAL_PROJECT_ID": "project-1",
+        "INFISICAL_ENVIRONMENT": "staging",
+    ]
+
+    @Test func readsTheEnvironmentAndNeverShowsTheSecret() throws {
+        let configuration = try InfisicalConfiguration(environment: variables)
+        #expect(configuration.apiURL.absoluteString == "https://infisical.example.com")
+        #expect(configuration.clientID == "identity-1" && configuration.clientSecret == "s3cr3t-value")
+        #expect(configuration.projectID == "project-1" && configuration.environment == "staging")
+        #expect(configuration.secretPath == "/")
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in [configuration.description, String(reflecting: configuration), "\(configuration)", dumped] {
+            #expect(!text.contains("s3cr3t-value"), "\(text)")
+        }
+    }
+
+    @Test func refusesMissingOrBadSettings() async {
+        for name in ["INFISICAL_API_URL", "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", "INFISICAL_PROJECT_ID"] {
+            var partial = variables
+            partial[name] = nil
+            await expectKeyError(.invalidArgument) { _ = try InfisicalConfiguration(environment: partial) }
+        }
+        var bad = variables
+        bad["INFISICAL_API_URL"] = "ftp://infisical.example.com"
+        await expectKeyError(.invalidArgument) { _ = try InfisicalConfiguration(environment: bad) }
+    }
+}
