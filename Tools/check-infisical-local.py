@@ -10,6 +10,8 @@ Python SDK, `infisicalsdk`, so that the stand-in's wire format is checked by a c
       print the ciphertext / base64 plaintext, for cross-checks with the Swift client.
   check-infisical-local.py URL CLIENT_ID CLIENT_SECRET PROJECT_ID get-secret ENVIRONMENT PATH NAME
       print the secret's value.
+  check-infisical-local.py URL CLIENT_ID CLIENT_SECRET PROJECT_ID disable-key KEY_ID
+      disable the KMS key and print `disabled`.
 """
 
 import base64
@@ -113,6 +115,9 @@ def main(argv):
         secret = client(url, client_id, client_secret).secrets.get_secret_by_name(
             secret_name=rest[2], project_id=project, environment_slug=rest[0], secret_path=rest[1])
         print(secret.secretValue)
+    elif command == "disable-key" and len(rest) == 1:
+        key = client(url, client_id, client_secret).kms.update_key(key_id=rest[0], is_disabled=True)
+        print("disabled" if key.isDisabled else "still enabled")
     else:
         print(__doc__, file=sys.stderr)
         return 2

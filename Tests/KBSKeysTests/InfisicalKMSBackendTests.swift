@@ -40,7 +40,8 @@ struct InfisicalKMSBackendTests {
 
         let fromSDK = try standIn.sdk(["encrypt", key.id, Data(plaintext).base64EncodedString()])
         #expect(fromSDK.status == 0, "\(fromSDK.output)")
-        let sdkCiphertext = try #require(Data(base64Encoded: fromSDK.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let sdkText = fromSDK.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sdkCiphertext = try #require(Data(base64Encoded: sdkText))
         #expect(copied(try await kms.decrypt(keyID: key.id, ciphertext: Array(sdkCiphertext))) == plaintext)
 
         let swiftCiphertext = try await kms.encrypt(keyID: key.id, plaintext: SecretBytes(copying: plaintext))

@@ -82,6 +82,22 @@ struct InfisicalMasterKeyProviderTests {
         await expectKeyError(.integrity) { _ = try await keys.encrypt(keyID: "dek", plaintext: plaintext) }
     }
 
+    @Test func aDisabledInfisicalKeyIsRefused() async throws {
+        let standIn = try InfisicalStandIn()
+        defer { standIn.stop() }
+        let client = standIn.client()
+        let provider = try await InfisicalMasterKeyProvider.connect(client: client, keyName: "kbs-master", create: true)
+        let wrapped = try await provider.wrap(SecretBytes.random(count: 32), context: [1])
+        let disabled = try standIn.sdk(["disable-key", provider.keyID])
+        #expect(disabled.status == 0 && disabled.output == "disabled\n", "\(disabled.output)")
+        await expectKeyError(.disabled) {
+            _ = try await InfisicalMasterKeyProvider.connect(client: client, keyName: "kbs-master")
+        }
+        // A provider made before the key was disabled gets Infisical's refusal.
+        await expectKeyError(.disabled) { _ = try await provider.wrap(SecretBytes.random(count: 32), context: [1]) }
+        await expectKeyError(.disabled) { _ = try await provider.unwrap(wrapped, context: [1]) }
+    }
+
     @Test func aMissingKeyIsNotCreatedUnlessAsked() async throws {
         let standIn = try InfisicalStandIn()
         defer { standIn.stop() }

@@ -106,14 +106,17 @@ final class InfisicalStandIn: @unchecked Sendable {
     ) -> InfisicalClient {
         InfisicalClient(
             configuration: InfisicalConfiguration(
-                apiURL: url, clientID: InfisicalTools.clientID, clientSecret: secret, projectID: InfisicalTools.projectID,
-                environment: environment),
+                apiURL: url, clientID: InfisicalTools.clientID, clientSecret: secret,
+                projectID: InfisicalTools.projectID, environment: environment),
             now: now)
     }
 
     /// Runs `Tools/check-infisical-local.py` (the official `infisicalsdk`) against this stand-in with `arguments`
     /// after the connection ones; returns its exit status and its standard output and error together.
-    func sdk(_ arguments: [String], secret: String = InfisicalTools.clientSecret) throws -> (status: Int32, output: String) {
+    func sdk(
+        _ arguments: [String],
+        secret: String = InfisicalTools.clientSecret
+    ) throws -> (status: Int32, output: String) {
         let checker = Process()
         checker.executableURL = URL(fileURLWithPath: InfisicalTools.python)
         checker.arguments =

@@ -8,9 +8,9 @@ public import Foundation
 ///
 /// The access token is cached and renewed shortly before it expires; if Infisical refuses it anyway (401, or 403
 /// `TokenError`, which is how Infisical answers an expired token), the client logs in again once and retries, and
-/// a second refusal is `unauthenticated`. Other failures: 404 is `notFound`, a body that does not parse is
-/// `malformed`, a KMS decrypt refused with 400 is `integrity` (the ciphertext was altered or belongs to another key),
-/// and any other status is `storage` with the status and Infisical's message. No message carries the token, the
+/// a second refusal is `unauthenticated`. Other failures: 404 is `notFound`, a disabled KMS key is `disabled`, a body
+/// that does not parse is `malformed`, a KMS decrypt refused with 400 is `integrity` (the ciphertext was altered or
+/// belongs to another key), and any other status is `storage` with the status and Infisical's message. No message carries the token, the
 /// client secret, a plaintext or a secret value.
 ///
 /// - Warning: buffers this client owns that held plaintext or secret values (request bodies, base64, decoded bytes)
@@ -219,6 +219,7 @@ public final class InfisicalClient: Sendable {
             let reason: KeyError.Reason =
                 switch response.status {
                 case 404: .notFound
+                case 400 where Self.errorBody(response)?.message == Self.disabledKeyMessage: .disabled
                 case 400: badRequest
                 default: .storage
                 }
@@ -227,17 +228,24 @@ public final class InfisicalClient: Sendable {
         return response
     }
 
+    /// Infisical's message when a KMS key is disabled (a 400 like any other bad request, so only the text tells).
+    static let disabledKeyMessage = "Key is disabled"
+
+    static func errorBody(_ response: InfisicalHTTP.Response) -> InfisicalErrorBody? {
+        try? JSONDecoder().decode(InfisicalErrorBody.self, from: response.body)
+    }
+
     /// 401, or 403 with `TokenError`: Infisical's answers to a missing, unknown or expired access token.
     private static func refusesToken(_ response: InfisicalHTTP.Response) -> Bool {
         if response.status == 401 { return true }
         guard response.status == 403 else { return false }
-        return (try? JSONDecoder().decode(InfisicalErrorBody.self, from: response.body))?.error == "TokenError"
+        return errorBody(response)?.error == "TokenError"
     }
 
     /// The status and Infisical's error name and message, cut short; never the request.
     static func describe(_ response: InfisicalHTTP.Response) -> String {
-        guard let body = try? JSONDecoder().decode(InfisicalErrorBody.self, from: response.body) else {
-            return "HTTP \(response.status) "
+        guard let body = errorBody(response) else {
+            return "HTTP \(response.status) (no Infisical error body)"
         }
         let message = body.message.count > 300 ? body.message.prefix(300) + "…" : Substring(body.message)
         return "HTTP \(response.status) \(body.error ?? "error"): \(message)"

@@ -44,8 +44,8 @@ struct InfisicalHTTP: Sendable {
         } catch let error as KeyError {
             throw error
         } catch {
-            throw KeyError(
-                .storage, "Infisical at \(host) is unreachable for \(method) \(route(segments)): \(Self.describe(error))")
+            let problem = Self.describe(error)
+            throw KeyError(.storage, "Infisical at \(host) is unreachable for \(method) \(route(segments)): \(problem)")
         }
     }
 

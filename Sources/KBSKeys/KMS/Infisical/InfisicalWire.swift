@@ -68,8 +68,8 @@ struct InfisicalErrorBody: Decodable {
         var message: String?
 
         var description: String {
-            let where_ = (path ?? []).map(\.text).joined(separator: ".")
-            return where_.isEmpty ? (message ?? "invalid") : "\(where_): \(message ?? "invalid")"
+            let location = (path ?? []).map(\.text).joined(separator: ".")
+            return location.isEmpty ? (message ?? "invalid") : "\(location): \(message ?? "invalid")"
         }
     }
 

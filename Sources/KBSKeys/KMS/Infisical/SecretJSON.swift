@@ -11,7 +11,9 @@ enum SecretJSON {
         secret: UnsafeRawBufferPointer
     ) throws(KeyError) -> Data {
         guard isUTF8(secret) else { throw KeyError(.invalidArgument, "a secret value for Infisical must be UTF-8") }
-        var out = Data(capacity: 64 + secret.count * 6 + members.reduce(0) { $0 + ($1.0.utf8.count + $1.1.utf8.count) * 6 })
+        // Room for the worst case (every byte escaped as \u00XX), so the buffer never grows and leaves a copy behind.
+        let memberBytes = members.reduce(0) { $0 + ($1.0.utf8.count + $1.1.utf8.count) * 6 + 8 }
+        var out = Data(capacity: 16 + (secretName.utf8.count + secret.count) * 6 + memberBytes)
         out.append(UInt8(ascii: "{"))
         for (name, value) in members {
             appendString(value.utf8, name: name, to: &out)
