@@ -10,8 +10,8 @@ public import Foundation
 /// `TokenError`, which is how Infisical answers an expired token), the client logs in again once and retries, and
 /// a second refusal is `unauthenticated`. Other failures: 404 is `notFound`, a disabled KMS key is `disabled`, a body
 /// that does not parse is `malformed`, a KMS decrypt refused with 400 is `integrity` (the ciphertext was altered or
-/// belongs to another key), and any other status is `storage` with the status and Infisical's message. No message carries the token, the
-/// client secret, a plaintext or a secret value.
+/// belongs to another key), and any other status is `storage` with the status and Infisical's message. No message
+/// carries the token, the client secret, a plaintext or a secret value.
 ///
 /// - Warning: buffers this client owns that held plaintext or secret values (request bodies, base64, decoded bytes)
 ///   are wiped after use, but Foundation's own copies (URLSession's, and the `String`s JSONDecoder makes of
