@@ -43,7 +43,8 @@ final class InfisicalStandIn: @unchecked Sendable {
         ])
     }
 
-    /// Runs the venv's Python with `pythonArguments`; it must print `listening on URL` first.
+    /// Runs the venv's Python with `pythonArguments` (the stand-in, or a scripted server); it must print
+    /// `listening on URL` first.
     init(pythonArguments: [String]) throws {
         let directory = try temporaryDirectory()
         stderrPath = directory + "/infisical-local.stderr"
