@@ -35,8 +35,11 @@ public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
         case malformed
         /// The record store refused a save because the record changed since it was loaded; load it and try again.
         case conflict
-        /// A file could not be read or written, or the record store failed.
+        /// A file could not be read or written, the record store failed, or a remote key service (Infisical) could
+        /// not be reached or refused the request.
         case storage
+        /// A remote key service (Infisical) refused the credentials, or refused the access token issued for them.
+        case unauthenticated
     }
 
     public var reason: Reason
