@@ -22,18 +22,35 @@ public struct BrokerKeys: Sendable {
     public static func open(
         directory: String, passphrase: [UInt8], create: Bool, actor: String, scrypt: ScryptParameters = .standard
     ) throws -> BrokerKeys {
-        let path = masterPath(directory)
-        let master: LocalMasterKeyProvider
-        if FileManager.default.fileExists(atPath: path) {
-            master = try LocalMasterKeyProvider.unseal(at: path, passphrase: passphrase)
-        } else if create {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            master = try LocalMasterKeyProvider.create(at: path, passphrase: passphrase, scrypt: scrypt)
-        } else {
-            throw KeyError(.sealed, "no sealed master key at \(path): create a key first")
-        }
+        try open(directory: directory, master: try localProvider(directory: directory, passphrase: passphrase, create: create, scrypt: scrypt),
+            actor: actor)
+    }
+
+    /// Opens `directory`'s hierarchy under the master-key provider the environment selects (``MasterKeySelection``).
+    public static func open(
+        directory: String, environment: [String: String], create: Bool, actor: String, passphrase: () throws -> [UInt8]
+    ) async throws -> BrokerKeys {
+        let master = try await MasterKeySelection.provider(directory: directory, environment: environment, create: create, passphrase: passphrase)
+        return try open(directory: directory, master: master, actor: actor)
+    }
+
+    /// Opens `directory`'s hierarchy under `master`.
+    public static func open(directory: String, master: any MasterKeyProvider, actor: String) throws -> BrokerKeys {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let store = try Store(directory: directory)
         return BrokerKeys(hierarchy: KeyHierarchy(master: master, store: StoreKeyRecordStore(store)), store: store, actor: actor)
+    }
+
+    /// The sealed-file provider of `directory`, created when `create` and missing.
+    static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider {
+        let path = masterPath(directory)
+        if FileManager.default.fileExists(atPath: path) {
+            return try LocalMasterKeyProvider.unseal(at: path, passphrase: passphrase)
+        } else if create {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            return try LocalMasterKeyProvider.create(at: path, passphrase: passphrase, scrypt: scrypt)
+        }
+        throw KeyError(.sealed, "no sealed master key at \(path): create a key first")
     }
 
     /// Runs `operation` on key `id` and audits it (success or the refusal's reason); rethrows a refusal after auditing it.

@@ -26,8 +26,10 @@ enum BrokerSetup {
             }
         }
         let secret = Array((passphrase ?? "").utf8)
+        let environment = configuration.environment
         let keys = KeySource {
-            try BrokerKeys.open(directory: directory, passphrase: secret, create: true, actor: "kbs-serve").hierarchy
+            try await BrokerKeys.open(directory: directory, environment: environment, create: true, actor: "kbs-serve", passphrase: { secret })
+                .hierarchy
         }
         var broker = BrokerConfiguration(
             teeMode: configuration.teeMode, trustAnchors: try files(in: directory + "/trust-anchors"),

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var claimSchemas: ClaimSchemaRegistry
     /// Where trust in TEE evidence comes from (`TEE_MODE`): vendor roots only, or also the simulator CA.
     public var teeMode: BrokerConfiguration.TEEMode
+    /// The environment the master-key provider is chosen from (`KBS_MASTER_KEY`, see `MasterKeySelection`).
+    public var environment: [String: String] = [:]
     /// The PKCS#11 module to report as available (`KBS_PKCS11_MODULE`), for the platform's tier.
     public var pkcs11Module: String?
     /// The master key's passphrase; nil reads `DATA_DIR/master-passphrase`, generating it on first start.

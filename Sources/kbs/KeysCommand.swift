@@ -21,10 +21,11 @@ struct KeysCommand: AsyncParsableCommand {
     struct Common: ParsableArguments {
         @Option(help: "The data directory (the store and the sealed master key).") var dataDir: String
 
-        func open(create: Bool = false) throws -> BrokerKeys {
-            let passphrase = try KeysCommand.passphrase(dataDir: dataDir)
+        func open(create: Bool = false) async throws -> BrokerKeys {
+            let directory = dataDir
             do {
-                return try BrokerKeys.open(directory: dataDir, passphrase: passphrase, create: create, actor: "cli")
+                return try await BrokerKeys.open(directory: directory, environment: ProcessInfo.processInfo.environment, create: create,
+                    actor: "cli", passphrase: { try KeysCommand.passphrase(dataDir: directory) })
             } catch let error as KeyError {
                 throw Refusal(code: error.reason.rawValue, message: error.message)
             } catch let error as StoreError {
@@ -76,7 +77,7 @@ struct KeysCommand: AsyncParsableCommand {
                 guard parts.count == 2, !parts[0].isEmpty else { throw Refusal(code: "usage", message: "--label `\(item)` is not key=value") }
                 labels[parts[0]] = parts[1]
             }
-            let keys = try common.open(create: true)
+            let keys = try await common.open(create: true)
             if fallback {
                 let platform = TEECommand.Detect.probe().detect()
                 for id in ids {
@@ -105,7 +106,7 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print every key as one JSON object a line.")
         @OptionGroup var common: Common
         func run() async throws {
-            let keys = try common.open()
+            let keys = try await common.open()
             do {
                 for record in try await keys.hierarchy.records() { Console.out(BrokerKeys.json(record)) }
             } catch {
@@ -119,7 +120,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var common: Common
         @Argument var ids: [String]
         func run() async throws {
-            try await KeysCommand.each(ids, try common.open(), action: "rotate") { try await $0.rotate($1, now: Date()) }
+            try await KeysCommand.each(ids, try await common.open(), action: "rotate") { try await $0.rotate($1, now: Date()) }
         }
     }
 
@@ -127,14 +128,14 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Refuse every use of the keys until enabled.")
         @OptionGroup var common: Common
         @Argument var ids: [String]
-        func run() async throws { try await KeysCommand.each(ids, try common.open(), action: "disable") { try await $0.disable($1) } }
+        func run() async throws { try await KeysCommand.each(ids, try await common.open(), action: "disable") { try await $0.disable($1) } }
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Allow use of disabled keys again.")
         @OptionGroup var common: Common
         @Argument var ids: [String]
-        func run() async throws { try await KeysCommand.each(ids, try common.open(), action: "enable") { try await $0.enable($1) } }
+        func run() async throws { try await KeysCommand.each(ids, try await common.open(), action: "enable") { try await $0.enable($1) } }
     }
 
     struct ScheduleDeletion: AsyncParsableCommand {
@@ -143,7 +144,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument var ids: [String]
         @Option(help: "Days until destruction, 7-30.") var days = 30
         func run() async throws {
-            try await KeysCommand.each(ids, try common.open(), action: "schedule_deletion") { try await $0.scheduleDeletion($1, days: days, now: Date()) }
+            try await KeysCommand.each(ids, try await common.open(), action: "schedule_deletion") { try await $0.scheduleDeletion($1, days: days, now: Date()) }
         }
     }
 
@@ -151,6 +152,6 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "cancel-deletion", abstract: "Keep keys pending deletion; they stay disabled.")
         @OptionGroup var common: Common
         @Argument var ids: [String]
-        func run() async throws { try await KeysCommand.each(ids, try common.open(), action: "cancel_deletion") { try await $0.cancelDeletion($1) } }
+        func run() async throws { try await KeysCommand.each(ids, try await common.open(), action: "cancel_deletion") { try await $0.cancelDeletion($1) } }
     }
 }

@@ -23,9 +23,12 @@ struct SecretsCommand: AsyncParsableCommand {
 
         func vault(create: Bool = false) throws -> ResourceVault {
             let directory = dataDir
-            let passphrase = try KeysCommand.passphrase(dataDir: directory)
             let store = try SecretsCommand.store(directory, create: create)
-            let keys = KeySource { try BrokerKeys.open(directory: directory, passphrase: passphrase, create: true, actor: "cli").hierarchy }
+            let environment = ProcessInfo.processInfo.environment
+            let keys = KeySource {
+                try await BrokerKeys.open(directory: directory, environment: environment, create: true, actor: "cli",
+                    passphrase: { try KeysCommand.passphrase(dataDir: directory) }).hierarchy
+            }
             return ResourceVault(store: store, keys: keys)
         }
     }

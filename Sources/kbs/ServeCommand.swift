@@ -80,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.masterPassphrase = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.teeMode = BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) ?? .hardware
+        configuration.environment = ProcessInfo.processInfo.environment
         configuration.pkcs11Module = ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
         let server: Server
         do {
