@@ -130,6 +130,14 @@ if Context.environment["KBS_FUZZ"] != nil {
     )
     package.targets.append(
         .executableTarget(
+            name: "KBSBrokerFuzz",
+            dependencies: ["KBSBroker", "KBSEvidence", "KBSKeys", "KBSStore", "KBSPolicy", "KBSClaims"],
+            path: "Fuzz/Broker",
+            swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
+        )
+    )
+    package.targets.append(
+        .executableTarget(
             name: "KBSEvidenceFuzz",
             dependencies: ["KBSEvidence", "KBSClaims"],
             path: "Fuzz/Evidence",

@@ -60,7 +60,7 @@ public struct AttestationTokenSigner: Sendable {
     }
 
     /// The appraisal a token this signer issued carries, when its signature holds and it has not expired.
-    func verify(_ token: String, now: Date) throws(BrokerError) -> Appraisal {
+    package func verify(_ token: String, now: Date) throws(BrokerError) -> Appraisal {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count <= 256 * 1024, parts.count == 3,
             let header = Base64URL.decode(String(parts[0])), let payload = Base64URL.decode(String(parts[1])),

@@ -20,7 +20,7 @@ public final class Broker: Sendable {
     let tierRules: TierRules?
     let entities: @Sendable () -> (any EntityProvider)?
     let clock: @Sendable () -> Date
-    let sessions: RCARSessions
+    package let sessions: RCARSessions
     public let signer: AttestationTokenSigner
     let metrics: BrokerMetrics
 
@@ -256,7 +256,7 @@ public final class Broker: Sendable {
     }
 
     /// SHA-384 of the JCS form of a runtime-data object (Trustee's built-in verifier hash).
-    static func runtimeDigest(_ object: [String: Any]) throws(BrokerError) -> [UInt8] {
+    package static func runtimeDigest(_ object: [String: Any]) throws(BrokerError) -> [UInt8] {
         guard let data = try? JSONSerialization.data(withJSONObject: object), let canonical = try? JCS.canonicalize(Array(data)) else {
             throw .badRequest("invalid_request", "`runtime-data` cannot be canonicalised")
         }

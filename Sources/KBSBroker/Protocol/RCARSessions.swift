@@ -1,13 +1,13 @@
-import Foundation
+package import Foundation
 import Synchronization
 
 /// The RCAR sessions in flight (`kbs-session-id` cookie → nonce, TEE kind, state), bounded in number and lifetime.
 ///
 /// A session lives five minutes from `/auth`; its nonce can be attested once; the appraisal it then holds serves
 /// resource requests for a minute. Sessions are memory only: a restart ends them, and clients authenticate again.
-final class RCARSessions: Sendable {
-    struct Session: Sendable {
-        let id: String
+package final class RCARSessions: Sendable {
+    package struct Session: Sendable {
+        package let id: String
         let nonce: String
         let tee: String
         let expires: Date
@@ -24,15 +24,16 @@ final class RCARSessions: Sendable {
         self.lifetime = lifetime
     }
 
-    /// Opens a session; when full, expired sessions go first, then the oldest.
-    func open(tee: String, now: Date) -> Session {
+    /// Opens a session; when full, expired sessions go first, then the oldest. `fixedNonce` is for the fuzz harness,
+    /// which needs inputs bound to a nonce it knows in advance.
+    package func open(tee: String, now: Date, fixedNonce: String? = nil) -> Session {
         var idBytes = [UInt8](repeating: 0, count: 16)
         var nonceBytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in idBytes.indices { idBytes[index] = generator.next() }
         for index in nonceBytes.indices { nonceBytes[index] = generator.next() }
-        let session = Session(id: idBytes.map { String(format: "%02x", $0) }.joined(), nonce: Data(nonceBytes).base64EncodedString(),
-            tee: tee, expires: now + lifetime)
+        let session = Session(id: idBytes.map { String(format: "%02x", $0) }.joined(),
+            nonce: fixedNonce ?? Data(nonceBytes).base64EncodedString(), tee: tee, expires: now + lifetime)
         sessions.withLock { table in
             if table.count >= capacity {
                 table = table.filter { $0.value.expires > now }
