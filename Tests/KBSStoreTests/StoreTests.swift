@@ -16,10 +16,10 @@ struct StoreTests {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker"])
+        #expect(try store.appliedMigrations() == ["v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens"])
         // Opening again applies nothing new and keeps the schema.
         let again = try Store(directory: directory)
-        #expect(try again.appliedMigrations() == ["v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker"])
+        #expect(try again.appliedMigrations() == ["v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens"])
     }
 
     @Test func entitiesAndRolesRoundTripAndSurviveReopening() throws {
