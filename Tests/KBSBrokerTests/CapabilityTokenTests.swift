@@ -20,6 +20,7 @@ struct CapabilityTokenTests {
     struct Fixture {
         let directory: String
         let store: Store
+        let hierarchy: KeyHierarchy
         let authority: CapabilityAuthority
         let clock: TestClock
 
@@ -32,9 +33,8 @@ struct CapabilityTokenTests {
             let master = try LocalMasterKeyProvider.create(at: directory + "/master.sealed", passphrase: Self.passphrase, scrypt: StoreKeyRecordStoreTests.cheap)
             clock = TestClock()
             let clock = clock
-            authority = CapabilityAuthority(
-                store: store, keys: KeySource(KeyHierarchy(master: master, store: StoreKeyRecordStore(store))), clock: { clock.now },
-                cacheCapacity: cacheCapacity)
+            hierarchy = KeyHierarchy(master: master, store: StoreKeyRecordStore(store))
+            authority = CapabilityAuthority(store: store, keys: KeySource(hierarchy), clock: { clock.now }, cacheCapacity: cacheCapacity)
         }
 
         /// Another store and authority on the same file, as the CLI beside a server has (its own cache, same clock).
@@ -321,6 +321,31 @@ struct CapabilityTokenTests {
         var wide = original
         wide["caps"] = many
         #expect(await Self.verifyCode(fixture.authority, try Self.token(wide)) == "invalid_token")
+    }
+
+    /// A rotation of the root key leaves issued tokens valid (the store names the version that signed each); a
+    /// disabled root key verifies nothing it has not just verified; an `iat` ahead of the clock is refused.
+    @Test func rootKeyRotationDisablingAndFutureIssue() async throws {
+        let fixture = try Fixture(cacheCapacity: 0)
+        defer { fixture.remove() }
+        let old = try await fixture.authority.issue(agent: "agent", capabilities: ["read:x"], lifetime: 600, actor: "test")
+        _ = try await fixture.hierarchy.rotate(CapabilityAuthority.rootKeyID, now: fixture.clock.now)
+        let new = try await fixture.authority.issue(agent: "agent", capabilities: ["read:x"], lifetime: 600, actor: "test")
+        #expect(try fixture.store.capabilityToken(new.id)?.keyVersion == 2)
+        _ = try await fixture.authority.verify(old.token)
+        _ = try await fixture.authority.verify(new.token)
+        #expect(try fixture.store.capabilityToken(old.id)?.keyVersion == 1)
+
+        fixture.clock.advance(-120)
+        #expect(await Self.verifyCode(fixture.authority, new.token) == "invalid_token")
+        fixture.clock.advance(120)
+
+        _ = try await fixture.hierarchy.disable(CapabilityAuthority.rootKeyID)
+        #expect(await Self.verifyCode(fixture.authority, old.token) == "key_disabled")
+        let refused = await Self.code { () async throws(BrokerError) in
+            _ = try await fixture.authority.issue(agent: "agent", capabilities: ["read:x"], lifetime: 60, actor: "test")
+        }
+        #expect(refused == "key_disabled")
     }
 
     @Test func theCacheIsBoundedAndAgesOut() async throws {
