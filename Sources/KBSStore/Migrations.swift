@@ -117,6 +117,25 @@ enum Migrations {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v6-capability-tokens") { db in
+            try db.execute(
+                sql: """
+                    -- Capability tokens issued to agents: metadata only. The token text and its signature chain are never
+                    -- stored, so the database cannot hand out a live token. key_version names the version of the root
+                    -- data key that signed it (a rotation leaves issued tokens verifiable until they expire). Times in
+                    -- seconds since 1970, as in the token.
+                    CREATE TABLE capability_token (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        subject TEXT NOT NULL,
+                        capabilities TEXT NOT NULL,
+                        key_version INTEGER NOT NULL,
+                        issued_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        revoked_at INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX capability_token_by_expiry ON capability_token (expires_at);
+                    """)
+        }
         return migrator
     }
 }

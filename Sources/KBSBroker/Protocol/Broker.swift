@@ -16,6 +16,8 @@ public final class Broker: Sendable {
     let store: Store
     /// Resources and reference values.
     public let vault: ResourceVault
+    /// Capability tokens for agents, over the same store and key hierarchy.
+    public let capabilities: CapabilityAuthority
     let releasePolicy: @Sendable () -> PolicySet
     let tierRules: TierRules?
     let entities: @Sendable () -> (any EntityProvider)?
@@ -41,6 +43,7 @@ public final class Broker: Sendable {
         self.sessions = RCARSessions(capacity: configuration.maxSessions, lifetime: configuration.sessionLifetime)
         self.signer = AttestationTokenSigner(lifetime: configuration.tokenLifetime)
         self.vault = ResourceVault(store: store, keys: keys, clock: clock, onAuditFailure: { metrics.auditFailed() })
+        self.capabilities = CapabilityAuthority(store: store, keys: keys, clock: clock, onAuditFailure: { metrics.auditFailed() })
     }
 
     // MARK: RCAR

@@ -1,4 +1,5 @@
 public import KBSKeys
+import Foundation
 import Synchronization
 
 /// The key hierarchy, opened on first use: unsealing the master key derives a scrypt key (a second or more), which a
@@ -31,5 +32,27 @@ public final class KeySource: Sendable {
             let reason = (error as? KeyError)?.message ?? "\(error)"
             throw BrokerError(.unavailable, "master_key", "the key hierarchy cannot be opened: \(reason)")
         }
+    }
+}
+
+extension KeySource {
+    /// The hierarchy with data key `id` under key-encryption key `parent` in it, each created when missing; also the
+    /// ids this call created, for the caller to audit. Another process may race to create them, and its keys are as
+    /// good.
+    func hierarchy(dataKey id: String, parent: String, now: Date) async throws(BrokerError) -> (KeyHierarchy, created: [String]) {
+        let keys = try await hierarchy()
+        var created: [String] = []
+        do {
+            do { _ = try await keys.record(parent) } catch let error where error.reason == .notFound {
+                if (try? await keys.createKeyEncryptionKey(id: parent, now: now)) != nil { created.append(parent) }
+            }
+            do { _ = try await keys.record(id) } catch let error where error.reason == .notFound {
+                if (try? await keys.createDataKey(id: id, parent: parent, now: now)) != nil { created.append(id) }
+            }
+            _ = try await keys.record(id)
+        } catch {
+            throw BrokerError(.unavailable, "keys", "the key \(id) cannot be prepared: \(error.message)")
+        }
+        return (keys, created)
     }
 }

@@ -22,25 +22,9 @@ public struct ResourceVault: Sendable {
         self.onAuditFailure = onAuditFailure
     }
 
-    /// The key hierarchy, with the resource keys in it (created on first use; another process may race to create
-    /// them, and its keys are as good).
+    /// The key hierarchy, with the resource keys in it (created on first use, audited).
     func keys() async throws(BrokerError) -> KeyHierarchy {
-        let keys = try await keySource.hierarchy()
-        let now = clock()
-        var created: [String] = []
-        do {
-            do { _ = try await keys.record(Self.resourceParentID) } catch let error where error.reason == .notFound {
-                if (try? await keys.createKeyEncryptionKey(id: Self.resourceParentID, now: now)) != nil { created.append(Self.resourceParentID) }
-            }
-            do { _ = try await keys.record(Self.resourceKeyID) } catch let error where error.reason == .notFound {
-                if (try? await keys.createDataKey(id: Self.resourceKeyID, parent: Self.resourceParentID, now: now)) != nil {
-                    created.append(Self.resourceKeyID)
-                }
-            }
-            _ = try await keys.record(Self.resourceKeyID)
-        } catch {
-            throw BrokerError(.unavailable, "keys", "the resource keys cannot be prepared: \(error.message)")
-        }
+        let (keys, created) = try await keySource.hierarchy(dataKey: Self.resourceKeyID, parent: Self.resourceParentID, now: clock())
         for id in created {
             try audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
         }

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import KBSBroker
+
+/// The admin API for capability tokens under `/kbs/v1/`: issue, verify, revoke, list.
+struct TokenAdminRoutes: Sendable {
+    let broker: Broker
+    let configuration: ServerConfiguration
+    let token: AdminToken
+
+    func add(to router: Router<BasicRequestContext>) {
+        let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
+        admin.get("/tokens") { _, _ in try listTokens() }
+        admin.post("/tokens") { request, _ in try await issue(request) }
+        admin.post("/tokens/verify") { request, _ in try await verify(request) }
+        admin.delete("/tokens/{id}") { _, context in try revoke(context) }
+    }
+
+    /// `{"agent", "capabilities": [...], "ttl_seconds"}` → 201 `{"token","id","expires"}`.
+    private func issue(_ request: Request) async throws(ServerError) -> Response {
+        let object = try await Self.object(request, members: ["agent", "capabilities", "ttl_seconds"], limit: configuration.maxBodyBytes)
+        guard let agent = object["agent"] as? String, let capabilities = object["capabilities"] as? [String] else {
+            throw .badRequest("invalid_request", "a token needs `agent` (a string) and `capabilities` (a list of `action:resource` strings)")
+        }
+        let lifetime: TimeInterval
+        switch object["ttl_seconds"] {
+        case nil: lifetime = 900
+        case let number as NSNumber where number.doubleValue == number.doubleValue.rounded():
+            lifetime = number.doubleValue
+        default: throw .badRequest("invalid_request", "`ttl_seconds` must be a whole number of seconds")
+        }
+        let issued = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.capabilities.issue(agent: agent, capabilities: capabilities, lifetime: lifetime, actor: "admin")
+        }
+        return JSONResponse.make(CapabilityAuthority.json(issued), status: .created, headers: [.cacheControl: "no-store"])
+    }
+
+    /// `{"token", "capability"?}` → 200 with what the token allows, or the refusal.
+    private func verify(_ request: Request) async throws(ServerError) -> Response {
+        let object = try await Self.object(request, members: ["token", "capability"], limit: configuration.maxBodyBytes)
+        guard let text = object["token"] as? String else { throw .badRequest("invalid_request", "`token` must be a string") }
+        let capability: String?
+        switch object["capability"] {
+        case nil: capability = nil
+        case let given as String: capability = given
+        default: throw .badRequest("invalid_request", "`capability` must be a string `action:resource`")
+        }
+        let verified = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.capabilities.verify(text, capability: capability)
+        }
+        return JSONResponse.make(CapabilityAuthority.json(verified))
+    }
+
+    private func revoke(_ context: BasicRequestContext) throws(ServerError) -> Response {
+        let id = context.parameters.get("id") ?? ""
+        guard try KBSProtocolRoutes.brokering({ () throws(BrokerError) in try broker.capabilities.revoke(id, actor: "admin") }) else {
+            throw .notFound("no token \(id.prefix(64)) was issued here")
+        }
+        return Response(status: .noContent)
+    }
+
+    private func listTokens() throws(ServerError) -> Response {
+        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.capabilities.tokens() }
+        return JSONResponse.make("{\"tokens\":[" + all.map(CapabilityAuthority.json).joined(separator: ",") + "]}")
+    }
+
+    /// The body as a JSON object holding only `members`.
+    private static func object(_ request: Request, members: Set<String>, limit: Int) async throws(ServerError) -> [String: Any] {
+        var request = request
+        let body = try await request.bodyBytes(limit: limit)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            throw .badRequest("invalid_json", "the body must be a JSON object with " + members.sorted().joined(separator: ", "))
+        }
+        for member in object.keys where !members.contains(member) {
+            throw .badRequest("invalid_request", "unknown member `\(member)`; expected " + members.sorted().joined(separator: ", "))
+        }
+        return object
+    }
+}

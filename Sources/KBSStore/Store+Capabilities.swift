@@ -1,0 +1,83 @@
+import GRDB
+
+/// An issued capability token as stored: what it grants and whether it was revoked, never the token or its signature.
+public struct StoredCapabilityToken: Sendable, Equatable {
+    /// The token's id (a UUID).
+    public var id: String
+    /// The agent it was issued to.
+    public var subject: String
+    /// The capabilities it was issued with, as a JSON array of strings (caveats a holder added are not known here).
+    public var capabilitiesJSON: String
+    /// The version of the root data key that signed it.
+    public var keyVersion: UInt32
+    /// Seconds since 1970.
+    public var issuedAt: Int64
+    public var expiresAt: Int64
+    /// Seconds since 1970; nil while the token stands.
+    public var revokedAt: Int64?
+
+    /// Creates a stored token.
+    public init(
+        id: String, subject: String, capabilitiesJSON: String, keyVersion: UInt32, issuedAt: Int64, expiresAt: Int64,
+        revokedAt: Int64? = nil
+    ) {
+        self.id = id
+        self.subject = subject
+        self.capabilitiesJSON = capabilitiesJSON
+        self.keyVersion = keyVersion
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+extension Store {
+    /// Records a newly issued token; an id already present is refused (ids are random, so that means a bug or replay).
+    public func insertCapabilityToken(_ token: StoredCapabilityToken) throws(StoreError) {
+        guard !token.id.isEmpty, token.id.utf8.count <= 64 else { throw StoreError(.invalid, "a token id must be 1…64 bytes") }
+        guard !token.subject.isEmpty, token.subject.utf8.count <= 1024, token.capabilitiesJSON.utf8.count <= 64 * 1024 else {
+            throw StoreError(.invalid, "a token's subject must be 1…1024 bytes and its capabilities at most 64 KiB")
+        }
+        try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM capability_token WHERE id = ?", arguments: [token.id]) != nil {
+                throw StoreError(.invalid, "a token with id \(token.id) exists already")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO capability_token (id, subject, capabilities, key_version, issued_at, expires_at, revoked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [token.id, token.subject, token.capabilitiesJSON, Int64(token.keyVersion), token.issuedAt, token.expiresAt, token.revokedAt])
+        }
+    }
+
+    /// The token with `id`, or nil. One primary-key read: cheap enough to run on every verification, which is what
+    /// makes a revocation by any process sharing the file effective at once.
+    public func capabilityToken(_ id: String) throws(StoreError) -> StoredCapabilityToken? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM capability_token WHERE id = ?", arguments: [id]).map(Self.capabilityToken)
+        }
+    }
+
+    /// Every issued token, oldest first.
+    public func capabilityTokens() throws(StoreError) -> [StoredCapabilityToken] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM capability_token ORDER BY issued_at, id").map(Self.capabilityToken)
+        }
+    }
+
+    /// Marks the token `id` revoked at `at` (a second revocation keeps the first time); returns whether it exists.
+    public func revokeCapabilityToken(_ id: String, at: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE capability_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [at, id])
+            return db.changesCount > 0
+        }
+    }
+
+    private static func capabilityToken(_ row: Row) -> StoredCapabilityToken {
+        let version: Int64 = row["key_version"]
+        return StoredCapabilityToken(
+            id: row["id"], subject: row["subject"], capabilitiesJSON: row["capabilities"], keyVersion: UInt32(clamping: version),
+            issuedAt: row["issued_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+    }
+}
