@@ -36,7 +36,10 @@ struct KBSProtocolRoutes: Sendable {
         var request = request
         let session = Self.sessionID(request)
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let token = try await Self.brokering { () async throws(BrokerError) in try await broker.attest(sessionID: session, body: body) }
+        let authorization = request.headers[.authorization]
+        let token = try await Self.brokering { () async throws(BrokerError) in
+            try await broker.attest(sessionID: session, body: body, authorization: authorization)
+        }
         return JSONResponse.make("{\"token\":\(JSONText.quote(token))}")
     }
 

@@ -105,6 +105,56 @@ struct BrokerEndToEndTests {
         #expect(Fixture.resource(now, "demo/keys/app")["status"] as? Int == 200)
     }
 
+    @Test("a capability token names the workload: a role-labelled key goes to its role holder, within the token's grant, until revoked")
+    func identity() async throws {
+        let fixture = try await Fixture()
+        defer { fixture.server.stop() }
+        let roleSecret = "e2e-role-secret-\(UUID().uuidString)"
+        let put = try await fixture.server.request("POST", "/kbs/v1/resources/demo/db/password",
+            body: #"{"value":"\#(Data(roleSecret.utf8).base64EncodedString())","required_tier":2,"labels":{"role":"db-reader"}}"#, admin: true)
+        #expect(put.status == 201)
+        let entity = try await fixture.server.request("POST", "/kbs/v1/entities",
+            body: #"{"type":"Workload","id":"agent-7","attributes":{"team":"e2e"},"roles":[{"role":"db-reader","scope":"demo/db/**"}]}"#, admin: true)
+        #expect(entity.status == 201, "\(entity.body)")
+        func issue(_ capabilities: String) async throws -> (token: String, id: String) {
+            let issued = try await fixture.server.request("POST", "/kbs/v1/tokens",
+                body: #"{"agent":"agent-7","capabilities":\#(capabilities),"ttl_seconds":600}"#, admin: true)
+            #expect(issued.status == 201, "\(issued.body)")
+            let object = try ServerProcess.object(issued.body)
+            return (try #require(object["token"] as? String), try #require(object["id"] as? String))
+        }
+        let granted = try await issue(#"["release:demo/*"]"#)
+
+        // Without an identity the role-labelled key is denied; with the agent's token it is released.
+        let anonymous = try fixture.run(["--measurement", Self.measurement, "--path", "demo/db/password"])
+        #expect(Fixture.resource(anonymous, "demo/db/password")["status"] as? Int == 403)
+        let named = try fixture.run(["--measurement", Self.measurement, "--path", "demo/db/password", "--authorization", granted.token])
+        #expect(named["attest"] as? Int == 200, "\(named["attest_body"] ?? "")")
+        let plaintext = (Fixture.resource(named, "demo/db/password")["plaintext"] as? String).flatMap { Data(base64Encoded: $0) }
+        #expect(plaintext == Data(roleSecret.utf8))
+        // The attestation token carries the identity, for bearer use, but never the capability token itself.
+        let attestation = try #require(named["token"] as? String)
+        let payload = try #require(Self.base64URL(String(attestation.split(separator: ".")[1])))
+        #expect(String(decoding: payload, as: UTF8.self).contains("agent-7"))
+        #expect(!String(decoding: payload, as: UTF8.self).contains(granted.token))
+
+        // A token that does not grant the path: 403 capability_denied, even for a key without a role label.
+        let narrow = try await issue(#"["release:other/*"]"#)
+        let denied = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/app", "--authorization", narrow.token])
+        let refusal = Fixture.resource(denied, "demo/keys/app")
+        #expect(refusal["status"] as? Int == 403)
+        #expect(try ServerProcess.errorCode(refusal["body"] as? String ?? "") == "capability_denied")
+
+        // Revoking the token stops releases at once, on the session and through the attestation token.
+        let revoked = try await fixture.server.request("DELETE", "/kbs/v1/tokens/\(granted.id)", admin: true)
+        #expect(revoked.status == 204)
+        let after = try await fixture.server.request("GET", "/kbs/v0/resource/demo/db/password", headers: ["Authorization": "Bearer \(attestation)"])
+        #expect(after.status == 401)
+        #expect(try ServerProcess.errorCode(after.body) == "token_revoked")
+        let again = try fixture.run(["--measurement", Self.measurement, "--path", "demo/db/password", "--authorization", granted.token])
+        #expect(again["attest"] as? Int == 401, "a revoked token no longer names anyone")
+    }
+
     @Test("a used nonce is refused: again on its session, and on a fresh session")
     func replay() async throws {
         let fixture = try await Fixture()
@@ -168,6 +218,12 @@ struct BrokerEndToEndTests {
                 #expect(bytes.range(of: Data(needle.utf8)) == nil, "\(file) holds a secret or token (\(needle.prefix(12))…)")
             }
         }
+    }
+
+    static func base64URL(_ text: String) -> Data? {
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while standard.count % 4 != 0 { standard += "=" }
+        return Data(base64Encoded: standard)
     }
 
     /// Runs SQL on the server's database from another connection (Python's sqlite3), as an operator's mistake would.

@@ -6,7 +6,7 @@ HASH(JCS({"tee-pubkey", "nonce", "additional-evidence"})), attests, fetches reso
 each JWE with joserfc (an independent JOSE library). It prints one JSON object describing every step.
 
 Usage: rcar-client.py --url URL --kbs KBS_BINARY --ca CA_DIR --path repo/type/tag [--path …]
-                      [--measurement HEX] [--curve P-256|P-384|P-521|RSA] [--replay] [--bearer]
+                      [--measurement HEX] [--curve P-256|P-384|P-521|RSA] [--replay] [--bearer] [--authorization TOKEN]
 """
 import argparse
 import base64
@@ -28,12 +28,14 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def request(method, url, body=None, cookie=None, bearer=None):
+def request(method, url, body=None, cookie=None, bearer=None, authorization=None):
     headers = {"Content-Type": "application/json"}
     if cookie:
         headers["Cookie"] = cookie
     if bearer:
         headers["Authorization"] = "Bearer " + bearer
+    if authorization:
+        headers["Authorization"] = "Bearer " + authorization
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
@@ -59,6 +61,7 @@ def main():
                         help="the TEE key: an EC curve (ECDH-ES+A256KW) or RSA 2048 (RSA-OAEP-256)")
     parser.add_argument("--replay", action="store_true")
     parser.add_argument("--bearer", action="store_true")
+    parser.add_argument("--authorization", help="a capability token naming the workload, sent on attest")
     args = parser.parse_args()
     out = {}
 
@@ -99,7 +102,7 @@ def main():
 
     attestation = {"runtime-data": {"nonce": nonce, "tee-pubkey": tee_pubkey},
                    "tee-evidence": {"primary_evidence": evidence, "additional_evidence": ""}}
-    status, _, body = request("POST", args.url + "/kbs/v0/attest", attestation, cookie=cookie)
+    status, _, body = request("POST", args.url + "/kbs/v0/attest", attestation, cookie=cookie, authorization=args.authorization)
     out["attest"] = status
     token = None
     if status == 200:

@@ -39,7 +39,7 @@ public struct AttestationTokenSigner: Sendable {
             ],
         ]
         if !appraisal.deviceClaims.isEmpty { submod["kbs.devices"] = appraisal.deviceClaims.map(\.object) }
-        let claims: [String: Any] = [
+        var claims: [String: Any] = [
             "eat_profile": Self.profile,
             "iat": Int(appraisal.attestedAt.timeIntervalSince1970),
             "exp": Int(appraisal.attestedAt.timeIntervalSince1970 + lifetime),
@@ -48,6 +48,11 @@ public struct AttestationTokenSigner: Sendable {
             "submods": ["cpu0": submod],
             "kbs.tier": appraisal.tier,
         ]
+        if let identity = appraisal.identity {
+            // The token id, not the capability token itself: a bearer of this JWT must not hold the agent's credential.
+            claims["kbs.subject"] = ["id": identity.subject, "issuer": identity.issuer, "capability_token": identity.tokenID,
+                "capabilities": identity.capabilities]
+        }
         do {
             let header = try JSONSerialization.data(withJSONObject: ["alg": "ES256", "typ": "JWT", "jwk": publicJWK], options: [.sortedKeys])
             let payload = try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])
@@ -81,7 +86,14 @@ public struct AttestationTokenSigner: Sendable {
         else { throw .unauthorized("invalid_token", "the attestation token lacks the claims this server puts in it") }
         guard Double(exp) > now.timeIntervalSince1970 else { throw .unauthorized("token_expired", "the attestation token has expired; attest again") }
         let devices = (cpu["kbs.devices"] as? [[String: Any]] ?? []).map(Appraisal.DeviceClaims.init(object:))
-        return try Appraisal(id: id, kind: kind, claimsObject: evidenceObject, deviceClaims: devices, tier: tier,
+        var appraisal = try Appraisal(id: id, kind: kind, claimsObject: evidenceObject, deviceClaims: devices, tier: tier,
             teePublicKeyJWK: jwk, attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
+        if let subject = claims["kbs.subject"] as? [String: Any] {
+            guard let id = subject["id"] as? String, let issuer = subject["issuer"] as? String,
+                let tokenID = subject["capability_token"] as? String, let capabilities = subject["capabilities"] as? [String]
+            else { throw .unauthorized("invalid_token", "the attestation token's subject is malformed") }
+            appraisal.identity = Appraisal.Identity(subject: id, issuer: issuer, tokenID: tokenID, token: nil, capabilities: capabilities)
+        }
+        return appraisal
     }
 }

@@ -23,6 +23,20 @@ public struct Appraisal: @unchecked Sendable {
     public let teePublicKeyJWK: [String: Any]
     public let teePublicKey: TEEPublicKey
     public let attestedAt: Date
+    /// Who the workload is, when it presented a capability token at attestation.
+    public var identity: Identity?
+
+    /// The workload's identity from a capability token: the agent, and the token (kept to re-check at every release,
+    /// so a revocation or an expiry takes effect at once).
+    public struct Identity: Sendable {
+        public var subject: String
+        public var issuer: String
+        public var tokenID: String
+        /// The token as presented; nil when the identity came back from an attestation token (which holds only the id).
+        public var token: String?
+        /// What the token granted at attestation.
+        public var capabilities: [String]
+    }
 
     init(id: String, kind: String, claimsObject: [String: Any], deviceClaims: [DeviceClaims], tier: Int, teePublicKeyJWK: [String: Any],
         attestedAt: Date) throws(BrokerError)

@@ -72,16 +72,25 @@ public final class Broker: Sendable {
     }
 
     /// `POST /kbs/v0/attest`: verifies the evidence bound to the session's nonce and the TEE key; returns the token.
-    public func attest(sessionID: String?, body: [UInt8]) async throws(BrokerError) -> String {
+    ///
+    /// `authorization` is the request's `Authorization` header: `Bearer kbsc1.…` (a capability token) names the
+    /// workload, whose roles the release policy may then ask for; no header attests the hardware alone.
+    public func attest(sessionID: String?, body: [UInt8], authorization: String? = nil) async throws(BrokerError) -> String {
         let now = clock()
         guard let sessionID, let session = sessions.session(sessionID, now: now) else {
             throw .unauthorized("no_session", "no live session: POST /kbs/v0/auth first and send its kbs-session-id cookie")
         }
         let started = DispatchTime.now().uptimeNanoseconds
         do {
-            let appraisal = try await appraise(session: session, body: body, now: now)
+            let identity = try await identify(authorization)
+            var appraisal = try await appraise(session: session, body: body, now: now)
+            appraisal.identity = identity
+            var details: [String: AuditValue] = [
+                "tier": .integer(Int64(appraisal.tier)), "measurement": .string(appraisal.claimsObject["measurement"] as? String ?? ""),
+            ]
+            if let identity { details["subject"] = .string(identity.subject); details["capability_id"] = .string(identity.tokenID) }
             try audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
-                details: ["tier": .integer(Int64(appraisal.tier)), "measurement": .string(appraisal.claimsObject["measurement"] as? String ?? "")]))
+                details: details))
             let token = try signer.sign(appraisal)
             sessions.attach(appraisal, to: session.id)
             metrics.attested(kind: session.tee, success: true, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
@@ -94,6 +103,39 @@ public final class Broker: Sendable {
             }
             throw error
         }
+    }
+
+    /// The workload named by a capability token in `Authorization`, verified (signature chain, revocation, expiry).
+    private func identify(_ authorization: String?) async throws(BrokerError) -> Appraisal.Identity? {
+        guard let authorization else { return nil }
+        guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+            throw .unauthorized("invalid_credential", "`Authorization` on attest must be `Bearer <capability token>`")
+        }
+        let token = String(authorization.dropFirst(7))
+        guard token.hasPrefix("kbsc1.") else {
+            throw .unauthorized("unsupported_credential", "attest accepts capability tokens (kbsc1.…) as the workload's identity")
+        }
+        let verified = try await capabilities.verify(token)
+        return Appraisal.Identity(subject: verified.subject, issuer: "kbs-capability", tokenID: verified.id, token: token,
+            capabilities: verified.capabilities.map(\.description))
+    }
+
+    /// Re-checks the identity at release: the token must still verify (not revoked, not expired) and grant
+    /// `release:<path>`; from an attestation token, the id must not be revoked and the granted list must cover the path.
+    private func checkIdentity(_ identity: Appraisal.Identity, path: String, now: Date) async throws(BrokerError) {
+        if let token = identity.token {
+            _ = try await capabilities.verify(token, capability: "release:" + path)
+            return
+        }
+        let stored: StoredCapabilityToken?
+        do { stored = try store.capabilityToken(identity.tokenID) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the token store cannot be read")
+        }
+        guard let stored else { throw .unauthorized("invalid_token", "the capability token behind this attestation is unknown") }
+        if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(identity.tokenID) was revoked") }
+        guard let wanted = Capability("release:" + path),
+            identity.capabilities.compactMap(Capability.init).contains(where: { $0.covers(wanted) })
+        else { throw BrokerError(.forbidden, "capability_denied", "capability token \(identity.tokenID) does not grant release:\(path)") }
     }
 
     private func appraise(session: RCARSessions.Session, body: [UInt8], now: Date) async throws(BrokerError) -> Appraisal {
@@ -184,6 +226,13 @@ public final class Broker: Sendable {
                 details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
             throw BrokerError(.notFound, "not_found", "no resource at \(path)")
         }
+        if let identity = appraisal.identity {
+            do { try await checkIdentity(identity, path: path, now: now) } catch {
+                try audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                    details: ["reason": .string(error.code), "appraisal": .string(appraisal.id)]))
+                throw error
+            }
+        }
         let decision = try decide(path: path, stored: stored, appraisal: appraisal, now: now)
         var details: [String: AuditValue] = [
             "rules": .list(decision.deciding.map { .string($0.name) }), "tier": .integer(Int64(appraisal.tier)),
@@ -229,7 +278,11 @@ public final class Broker: Sendable {
         let referencesJSON = (try? JSONSerialization.data(withJSONObject: references, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         var input = "{\"action\":\"release\",\"evidence\":\(appraisal.claimsJSON),\"resource\":{\"path\":"
         input += JSONString.quote(path) + ",\"required_tier\":\(stored.requiredTier),\"labels\":\(stored.labelsJSON)},"
-        input += "\"tier\":\(appraisal.tier),\"reference_values\":\(referencesJSON)}"
+        input += "\"tier\":\(appraisal.tier),\"reference_values\":\(referencesJSON)"
+        if let identity = appraisal.identity {
+            input += ",\"subject\":{\"id\":" + JSONString.quote(identity.subject) + ",\"issuer\":" + JSONString.quote(identity.issuer) + "}"
+        }
+        input += "}"
         return releasePolicy().decide(json: Array(input.utf8),
             options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: entities(), explain: false))
     }
