@@ -1,7 +1,7 @@
 public import Foundation
 public import KBSClaims
 public import KBSKeys
-public import KBSStore
+import KBSStore
 
 /// The key hierarchy of one data directory, with every key operation audited: what `kbs keys …` and (later) the
 /// admin API drive.

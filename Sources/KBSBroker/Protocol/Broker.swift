@@ -1,8 +1,8 @@
 public import Foundation
 import Crypto
-public import KBSClaims
-public import KBSEvidence
-public import KBSKeys
+import KBSClaims
+import KBSEvidence
+import KBSKeys
 public import KBSPolicy
 public import KBSStore
 

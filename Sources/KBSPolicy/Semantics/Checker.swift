@@ -118,7 +118,7 @@ struct Checker {
         }
 
         var checkedRules: [CheckedRule] = []
-        for (rule, span) in rules {
+        for (rule, _) in rules {
             beginRule()
             let body = checkBlock(rule.body, name: rule.name.text, keepScope: true)
             defer {
