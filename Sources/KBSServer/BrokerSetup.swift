@@ -61,6 +61,7 @@ enum BrokerSetup {
         hooks.release = { nanoseconds in metrics.releaseLatency.recordNanoseconds(Int64(nanoseconds)) }
         hooks.deny = { metrics.releaseDenies.increment() }
         hooks.auditFailure = { metrics.auditFailures.increment() }
+        hooks.keyOperation = { operation in metrics.recordKeyOperation(operation) }
         return Broker(configuration: broker, store: store, keys: keys, releasePolicy: { policies.current }, tierRules: tierRules,
             entities: { entities.snapshot() }, metrics: hooks)
     }

@@ -76,6 +76,7 @@ public final class Server: Sendable {
         AdminRoutes(decider: decider, store: store, configuration: configuration, token: token).add(to: router)
         KBSProtocolRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
         BrokerAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
+        KeyAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
         TokenAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
         HealthRoutes(policies: policies, metrics: metrics).add(to: router)
         let responder = ServerResponder(router: router.buildResponder(), metrics: metrics)

@@ -38,6 +38,18 @@ final class ServerMetrics: Sendable {
     /// Steps refused because their audit record could not be written.
     let auditFailures: Metrics.Counter
     private let attestations = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
+    private let keyOperations = Mutex<[String: Metrics.Counter]>([:])
+
+    /// Counts a successful key operation by name (rate() of it is key operations per second).
+    func recordKeyOperation(_ operation: String) {
+        let counter = keyOperations.withLock { cache in
+            if let found = cache[operation] { return found }
+            let made = Metrics.Counter(label: "kbs_key_operations_total", dimensions: [("operation", operation)], factory: factory)
+            cache[operation] = made
+            return made
+        }
+        counter.increment()
+    }
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)

@@ -1,4 +1,6 @@
 import Foundation
+import KBSBroker
+import KBSKeys
 import KBSPolicyTesting
 import Testing
 
@@ -174,7 +176,12 @@ struct BrokerEndToEndTests {
     func auditAndSecrets() async throws {
         let fixture = try await Fixture()
         defer { fixture.server.stop() }
-        let report = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/app"])
+        // An agent's capability token names the workload on attest; it must not be written anywhere either.
+        let issued = try await fixture.server.request("POST", "/kbs/v1/tokens",
+            body: #"{"agent":"agent-grep","capabilities":["release:demo/*"],"ttl_seconds":600}"#, admin: true)
+        let capability = try #require(try ServerProcess.object(issued.body)["token"] as? String)
+        let report = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/app", "--authorization", capability])
+        #expect(Fixture.resource(report, "demo/keys/app")["status"] as? Int == 200)
         let token = try #require(report["token"] as? String)
         let database = fixture.server.dataDirectory + "/kbs.sqlite"
         let encodedSecret = Data(fixture.secret.utf8).base64EncodedString()
@@ -205,7 +212,13 @@ struct BrokerEndToEndTests {
         fixture.server.stop()
         let passphrase = try String(contentsOfFile: fixture.server.dataDirectory + "/master-passphrase", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let needles = [fixture.secret, encodedSecret, fixture.gpuSecret, token, String(token.split(separator: ".")[2]), ServerProcess.adminToken, passphrase]
+        // The data key that seals the resources, read through the hierarchy (as only a holder of the passphrase can).
+        let keys = try BrokerKeys.open(directory: fixture.server.dataDirectory, passphrase: Array(passphrase.utf8), create: false, actor: "test")
+        let dataKey = try await keys.hierarchy.useKey(ResourceVault.resourceKeyID) { Data($0) }
+        let capabilityJSON = try #require(Self.base64URL(String(capability.dropFirst("kbsc1.".count))))
+        let capabilitySignature = try #require(try ServerProcess.object(String(decoding: capabilityJSON, as: UTF8.self))["sig"] as? String)
+        let needles = [fixture.secret, encodedSecret, fixture.gpuSecret, token, String(token.split(separator: ".")[2]), ServerProcess.adminToken,
+            passphrase, capability, capabilitySignature, dataKey.base64EncodedString(), dataKey.map { String(format: "%02x", $0) }.joined()]
         var files = [fixture.server.stderrPath]
         for name in try FileManager.default.contentsOfDirectory(atPath: fixture.server.dataDirectory)
         where !["master-passphrase", "simulator-ca"].contains(name) && !name.hasPrefix("stderr-") {
@@ -217,6 +230,7 @@ struct BrokerEndToEndTests {
             for needle in needles {
                 #expect(bytes.range(of: Data(needle.utf8)) == nil, "\(file) holds a secret or token (\(needle.prefix(12))…)")
             }
+            #expect(bytes.range(of: dataKey) == nil, "\(file) holds the raw data key")
         }
     }
 

@@ -251,6 +251,7 @@ public final class Broker: Sendable {
             try? audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error, details: details))
             throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
         }
+        metrics.keyOperated("unseal")
         let secret = SecretBytes(copying: plaintext)
         Self.wipe(&plaintext)
         let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)

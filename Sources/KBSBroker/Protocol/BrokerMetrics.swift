@@ -8,6 +8,8 @@ public struct BrokerMetrics: Sendable {
     public var deny: @Sendable () -> Void = {}
     /// An audit record could not be written (the step was refused).
     public var auditFailure: @Sendable () -> Void = {}
+    /// A key operation succeeded: `create`, `rotate`, …, `seal` (a resource written), `unseal` (a resource released).
+    public var keyOperation: @Sendable (_ operation: String) -> Void = { _ in }
 
     /// Metrics that go nowhere.
     public init() {}
@@ -16,4 +18,5 @@ public struct BrokerMetrics: Sendable {
     func released(nanoseconds: UInt64) { release(nanoseconds) }
     func denied() { deny() }
     func auditFailed() { auditFailure() }
+    func keyOperated(_ operation: String) { keyOperation(operation) }
 }
