@@ -1,6 +1,7 @@
 public import Foundation
 public import KBSKeys
 public import KBSStore
+import Synchronization
 
 /// The key hierarchy's records in the broker's SQLite store: `KBSKeys` and `KBSStore` know nothing of each other
 /// (DESIGN: the broker adapts the store to the libraries' protocols), so the records cross as JSON.
@@ -11,6 +12,9 @@ public struct StoreKeyRecordStore: KeyRecordStore {
     let store: Store
     /// Where `updated_at` comes from (records carry their own times; this only stamps the row).
     let clock: @Sendable () -> Date
+    /// Decoded records by id, reused while the row's bytes are unchanged: every release loads the same two records, and
+    /// decoding JSON dominated the release path (the row is still read each time, so another writer is seen at once).
+    private let decoded = DecodedRecords()
 
     /// Adapts `store`.
     public init(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -20,7 +24,13 @@ public struct StoreKeyRecordStore: KeyRecordStore {
 
     public func load(_ id: String) async throws -> KeyRecord? {
         guard let stored = try mapped({ () throws(StoreError) in try store.keyRecord(id) }) else { return nil }
-        return try Self.decode(stored)
+        if let hit = decoded.table.withLock({ $0[id] }), hit.bytes == stored.record { return hit.record }
+        let record = try Self.decode(stored)
+        decoded.table.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
+            cache[id] = (stored.record, record)
+        }
+        return record
     }
 
     public func list() async throws -> [KeyRecord] {
@@ -62,4 +72,9 @@ public struct StoreKeyRecordStore: KeyRecordStore {
     private func mapped<T>(_ body: () throws(StoreError) -> T) throws(KeyError) -> T {
         do { return try body() } catch { throw KeyError(.storage, "store: \(error.message)") }
     }
+}
+
+/// The decoded-record cache of a ``StoreKeyRecordStore`` (a class, so the store stays a copyable value).
+private final class DecodedRecords: Sendable {
+    let table = Mutex<[String: (bytes: [UInt8], record: KeyRecord)]>([:])
 }

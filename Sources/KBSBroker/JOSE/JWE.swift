@@ -33,18 +33,17 @@ public enum JWE {
             case .rsa(let recipient):
                 encryptedKey = try cek.withUnsafeBytes { try Array(recipient.encrypt(Data($0), padding: .PKCS1_OAEP_SHA256)) }
             }
-            let protected = Base64URL.encode(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+            // No sortedKeys: Foundation sorts through ICU string comparison, and JWE needs no member order.
+            let protected = Base64URL.encode(try JSONSerialization.data(withJSONObject: header))
             let sealed = try cek.withUnsafeBytes { cekBytes in
                 try plaintext.withUnsafeBytes { plain in
                     try AES.GCM.seal(plain, using: SymmetricKey(data: cekBytes), nonce: AES.GCM.Nonce(),
                         authenticating: Array(protected.utf8))
                 }
             }
-            let object: [String: String] = [
-                "protected": protected, "encrypted_key": Base64URL.encode(encryptedKey), "iv": Base64URL.encode(Array(sealed.nonce)),
-                "ciphertext": Base64URL.encode(sealed.ciphertext), "tag": Base64URL.encode(sealed.tag),
-            ]
-            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            // Every member is base64url text, which needs no JSON escaping.
+            return "{\"protected\":\"\(protected)\",\"encrypted_key\":\"\(Base64URL.encode(encryptedKey))\",\"iv\":\"\(Base64URL.encode(Array(sealed.nonce)))\","
+                + "\"ciphertext\":\"\(Base64URL.encode(sealed.ciphertext))\",\"tag\":\"\(Base64URL.encode(sealed.tag))\"}"
         } catch let error as BrokerError {
             throw error
         } catch {

@@ -38,9 +38,12 @@ public struct Appraisal: @unchecked Sendable {
         public var capabilities: [String]
     }
 
-    init(id: String, kind: String, claimsObject: [String: Any], deviceClaims: [DeviceClaims], tier: Int, teePublicKeyJWK: [String: Any],
-        attestedAt: Date) throws(BrokerError)
+    init(id: String, kind: String, claimsObject: [String: Any], claimsJSON: String? = nil, deviceClaims: [DeviceClaims], tier: Int,
+        teePublicKeyJWK: [String: Any], attestedAt: Date) throws(BrokerError)
     {
+        // Unsorted on purpose: sorting keys makes Foundation compare strings through ICU, the policy reads any order.
+        self.claimsJSON = claimsJSON
+            ?? (try? JSONSerialization.data(withJSONObject: claimsObject)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         self.id = id
         self.kind = kind
         self.claimsObject = claimsObject
@@ -51,8 +54,6 @@ public struct Appraisal: @unchecked Sendable {
         self.attestedAt = attestedAt
     }
 
-    /// The claims as JSON text.
-    var claimsJSON: String {
-        (try? JSONSerialization.data(withJSONObject: claimsObject, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
+    /// The claims as JSON text, made once: the release policy reads it on every request.
+    let claimsJSON: String
 }

@@ -195,7 +195,8 @@ public final class Broker: Sendable {
         let claims = (try? JSONSerialization.jsonObject(with: Data(verified.json.utf8)) as? [String: Any]) ?? [:]
         let deviceClaims = devicesJSON.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
             .map(Appraisal.DeviceClaims.init(object:))
-        return try Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claimsObject: claims, deviceClaims: deviceClaims,
+        return try Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claimsObject: claims, claimsJSON: verified.json,
+            deviceClaims: deviceClaims,
             tier: tier, teePublicKeyJWK: jwk, attestedAt: now)
     }
 
@@ -276,7 +277,7 @@ public final class Broker: Sendable {
     private func decide(path: String, stored: StoredResource, appraisal: Appraisal, now: Date) throws(BrokerError) -> Decision {
         let references: [String: [String: [String]]]
         do { references = try store.referenceValues() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
-        let referencesJSON = (try? JSONSerialization.data(withJSONObject: references, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let referencesJSON = (try? JSONSerialization.data(withJSONObject: references)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         var input = "{\"action\":\"release\",\"evidence\":\(appraisal.claimsJSON),\"resource\":{\"path\":"
         input += JSONString.quote(path) + ",\"required_tier\":\(stored.requiredTier),\"labels\":\(stored.labelsJSON)},"
         input += "\"tier\":\(appraisal.tier),\"reference_values\":\(referencesJSON)"
