@@ -83,7 +83,7 @@ struct BrokerEndToEndTests {
         #expect(Fixture.resource(missing, "demo/keys/none")["status"] as? Int == 404)
     }
 
-    @Test("a measurement not in the reference values gets 403; a tier below the key's gets 403")
+    @Test("a measurement not in the reference values gets 403; a tier below the key's gets 403; a GPU raises the tier to 3")
     func refusals() async throws {
         let fixture = try await Fixture()
         defer { fixture.server.stop() }
@@ -98,6 +98,11 @@ struct BrokerEndToEndTests {
         let low = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/gpu", "--path", "demo/keys/app"])
         #expect(Fixture.resource(low, "demo/keys/gpu")["status"] as? Int == 403)
         #expect(Fixture.resource(low, "demo/keys/app")["status"] as? Int == 200, "the same session still gets the tier-2 key")
+        // With a simulated H100 as additional evidence (bound to JCS({"tee-pubkey","nonce"})) the tier rules give 3.
+        let gpu = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/gpu", "--gpu"])
+        #expect(gpu["attest"] as? Int == 200, "\(gpu["attest_body"] ?? "")")
+        let gpuPlaintext = (Fixture.resource(gpu, "demo/keys/gpu")["plaintext"] as? String).flatMap { Data(base64Encoded: $0) }
+        #expect(gpuPlaintext == Data(fixture.gpuSecret.utf8))
 
         // Adding the measurement at run time lets it through.
         let added = try await fixture.server.request("POST", "/kbs/v1/reference-values",

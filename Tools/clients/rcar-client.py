@@ -62,6 +62,7 @@ def main():
     parser.add_argument("--replay", action="store_true")
     parser.add_argument("--bearer", action="store_true")
     parser.add_argument("--authorization", help="a capability token naming the workload, sent on attest")
+    parser.add_argument("--gpu", action="store_true", help="add simulated H100 evidence as additional evidence")
     args = parser.parse_args()
     out = {}
 
@@ -90,7 +91,16 @@ def main():
                       "x": b64url(numbers.x.to_bytes(size, "big")), "y": b64url(numbers.y.to_bytes(size, "big"))}
         key = ECKey.import_key(private)
         algorithms = ["ECDH-ES+A256KW", "A256GCM"]
-    report_data = hashlib.sha384(jcs({"tee-pubkey": tee_pubkey, "nonce": nonce, "additional-evidence": ""})).hexdigest()
+    additional = ""
+    if args.gpu:
+        # Each additional device binds JCS({"tee-pubkey", "nonce"}); the primary evidence binds the string as sent.
+        device_data = hashlib.sha384(jcs({"tee-pubkey": tee_pubkey, "nonce": nonce})).hexdigest()
+        with tempfile.TemporaryDirectory() as work:
+            subprocess.run([args.kbs, "tee", "simulate", "--kind", "nvidia", "--report-data", device_data, "--ca", args.ca, "--out", work],
+                           check=True, capture_output=True)
+            with open(os.path.join(work, "rcar-evidence.json")) as handle:
+                additional = json.dumps({"nvidia": json.load(handle)})
+    report_data = hashlib.sha384(jcs({"tee-pubkey": tee_pubkey, "nonce": nonce, "additional-evidence": additional})).hexdigest()
 
     with tempfile.TemporaryDirectory() as work:
         command = [args.kbs, "tee", "simulate", "--kind", "snp", "--report-data", report_data, "--ca", args.ca, "--out", work]
@@ -101,7 +111,7 @@ def main():
             evidence = json.load(handle)
 
     attestation = {"runtime-data": {"nonce": nonce, "tee-pubkey": tee_pubkey},
-                   "tee-evidence": {"primary_evidence": evidence, "additional_evidence": ""}}
+                   "tee-evidence": {"primary_evidence": evidence, "additional_evidence": additional}}
     status, _, body = request("POST", args.url + "/kbs/v0/attest", attestation, cookie=cookie, authorization=args.authorization)
     out["attest"] = status
     token = None
