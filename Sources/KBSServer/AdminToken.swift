@@ -47,6 +47,14 @@ enum SecretFile {
         guard errno == EEXIST else {
             throw ServerError(.internalServerError, code, "cannot create \(path): \(String(cString: strerror(errno)))")
         }
+        // A secret others can read is no secret: refuse it rather than serve with it.
+        guard let permissions = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else {
+            throw ServerError(.internalServerError, code, "cannot read \(path)")
+        }
+        guard permissions & 0o077 == 0 else {
+            let mode = String(permissions & 0o777, radix: 8)
+            throw ServerError(.internalServerError, code, "\(path) is open to group or others (mode 0\(mode)); run `chmod 600 \(path)`")
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ServerError(.internalServerError, code, "cannot read \(path)")
         }

@@ -133,4 +133,19 @@ struct AdminAPITests {
         #expect(listed.status == 200)
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains(token))
     }
+
+    @Test func anAdminTokenFileOthersCanReadIsRefused() throws {
+        let data = ServerProcess.temporaryDirectory("kbs-data")
+        let path = data + "/admin-token"
+        FileManager.default.createFile(atPath: path, contents: Data("a-token-that-leaked-0123456789\n".utf8),
+            attributes: [.posixPermissions: 0o644])
+        do {
+            let server = try ServerProcess(policies: RepositoryPaths.path("Policies/authzen-todo"), dataDirectory: data, token: nil)
+            server.stop()
+            Issue.record("the server started with a world-readable admin token")
+        } catch {
+            #expect("\(error)".contains("chmod 600"), "\(error)")
+            #expect(!"\(error)".contains("a-token-that-leaked"))
+        }
+    }
 }
