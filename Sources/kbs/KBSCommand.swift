@@ -26,7 +26,8 @@ struct KBSCommand: AsyncParsableCommand {
             }
         } catch let refusal as Refusal {
             FileHandle.standardError.write(Data("error: \(refusal.code): \(refusal.message)\n".utf8))
-            Foundation.exit(1)
+            // DESIGN's contract: 2 for a usage error (a bad option value, an unknown kind), 1 for a reasoned refusal.
+            Foundation.exit(refusal.code == "usage" ? 2 : 1)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

@@ -183,14 +183,14 @@ struct EvidenceCommandLineTests {
 
     @Test(.enabled(if: CommandLineTests.binary != nil)) func badInputIsAClearError() throws {
         let unknown = try CommandLineTests.run(["evidence", "verify", "--kind", "sev", "--evidence", "/dev/null"])
-        #expect(unknown.status == 1)
+        #expect(unknown.status == 2)
         #expect(unknown.err.hasPrefix("error: usage: unknown kind `sev`"))
         let missing = try CommandLineTests.run(["evidence", "verify", "--kind", "snp", "--evidence", "/nonexistent"])
         #expect(missing.err.hasPrefix("error: usage: cannot read the evidence file /nonexistent"))
         let time = try CommandLineTests.run(["evidence", "verify", "--kind", "snp", "--evidence", "/dev/null", "--at", "soon"])
         #expect(time.err.hasPrefix("error: usage: --at `soon`"))
         let simulate = try CommandLineTests.run(["tee", "simulate", "--kind", "cca", "--report-data", "00", "--out", "/tmp/x"])
-        #expect(simulate.status == 1)
+        #expect(simulate.status == 2)
         #expect(simulate.err.hasPrefix("error: usage: unknown kind `cca`"))
     }
 

@@ -67,7 +67,7 @@ struct IdentityCommandLineTests {
 
     @Test(.enabled(if: CommandLineTests.binary != nil)) func badUsageIsAClearError() throws {
         let unknown = try CommandLineTests.run(["identity", "verify", "--kind", "kerberos", "--credential", "/dev/null"])
-        #expect(unknown.status == 1)
+        #expect(unknown.status == 2)
         #expect(unknown.err.hasPrefix("error: usage: unknown kind `kerberos`"))
         let missing = try CommandLineTests.run(["identity", "verify", "--kind", "jwt", "--credential", "/dev/null"])
         #expect(missing.status == 1)
