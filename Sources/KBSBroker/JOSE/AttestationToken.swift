@@ -54,8 +54,9 @@ public struct AttestationTokenSigner: Sendable {
                 "capabilities": identity.capabilities]
         }
         do {
-            let header = try JSONSerialization.data(withJSONObject: ["alg": "ES256", "typ": "JWT", "jwk": publicJWK], options: [.sortedKeys])
-            let payload = try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])
+            // Unsorted: Foundation sorts keys through ICU collation, which cost more than the signature; JWTs need no order.
+            let header = try JSONSerialization.data(withJSONObject: ["alg": "ES256", "typ": "JWT", "jwk": publicJWK])
+            let payload = try JSONSerialization.data(withJSONObject: claims)
             let input = Base64URL.encode(header) + "." + Base64URL.encode(payload)
             let signature = try key.signature(for: Array(input.utf8))
             return input + "." + Base64URL.encode(signature.rawRepresentation)

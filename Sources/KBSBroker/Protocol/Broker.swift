@@ -174,7 +174,14 @@ public final class Broker: Sendable {
         }
         _ = try TEEPublicKey(jwk: jwk)  // refuse a bad key before the costly verification
         guard let kind = EvidenceKind(rawValue: session.tee) else { throw .badRequest("unsupported_tee", "no verifier for TEE `\(session.tee)`") }
-        let primaryBytes = try Self.evidenceBytes(primary)
+        // The evidence's bytes as sent, cut from the body (re-serialising a parsed SNP report's byte arrays through
+        // Foundation was most of an attestation's CPU); a string is its text (a base64 quote, say).
+        let primaryBytes: [UInt8]
+        if let node = (try? JSONNode.parse(body))?["tee-evidence"]?["primary_evidence"], node.stringValue == nil {
+            primaryBytes = Array(body[node.range])
+        } else {
+            primaryBytes = try Self.evidenceBytes(primary)
+        }
         let primaryData = try Self.runtimeDigest(["tee-pubkey": jwk, "nonce": nonce, "additional-evidence": additional])
         let verified = try await verify(primaryBytes, kind: kind, reportData: primaryData, now: now)
         var devices: [VerifiedEvidence] = []
