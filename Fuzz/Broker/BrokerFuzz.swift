@@ -10,6 +10,7 @@
 // an accepted attestation yields a token the same broker verifies.
 import Dispatch
 import Foundation
+import Synchronization
 import KBSClaims
 import KBSEvidence
 import KBSKeys
@@ -19,13 +20,23 @@ import KBSBroker
 
 let fixedNonce = "fuzz-nonce-0123456789abcdefABCDEF0123456789="
 
+/// The broker's clock: ten minutes later for every input, so the fixed nonce, spent in SQLite by each input that gets
+/// that far, has expired (sessions live five) before the next input.
+private let step = Mutex<Double>(0)
+private let start = Date()
+private func advance() { step.withLock { $0 += 1 } }
+private func fuzzNow() -> Date { start + step.withLock { $0 } * 600 }
+
 /// The harness's broker, data directory and signer, made before the first input.
 private let harness: (broker: Broker, directory: String) = {
     let directory = ProcessInfo.processInfo.environment["KBS_FUZZ_DATA"]
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("kbs-fuzz-broker").path
     try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     do {
-        let store = try Store(directory: directory)
+        // A store of this process's own: an earlier run's clock ran ahead, and its spent nonces would still count.
+        let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-fuzz-store-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
+        let store = try Store(directory: storeDirectory)
         let ca = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca")
         let registry = EvidenceSchemas.register(into: .standard)
         guard case .success(let tiers) = PolicySet.load(directory: "Policies/default/tiers", registry: registry),
@@ -34,7 +45,7 @@ private let harness: (broker: Broker, directory: String) = {
         let broker = Broker(
             configuration: BrokerConfiguration(teeMode: .simulator, simulatorCA: ca), store: store,
             keys: KeySource { throw KeyError(.sealed, "the attest harness releases nothing") }, releasePolicy: { release },
-            tierRules: TierRules(policy: tiers))
+            tierRules: TierRules(policy: tiers), clock: { fuzzNow() })
         return (broker, directory)
     } catch {
         setupFailure("cannot set up the broker in \(directory): \(error)")
@@ -53,7 +64,7 @@ private func seeds() -> (body: [UInt8], token: String) {
     let key = P256Seed.publicJWK
     let runtime: [String: Any] = ["tee-pubkey": key, "nonce": fixedNonce, "additional-evidence": ""]
     guard let digest = try? Broker.runtimeDigest(runtime),
-        let simulated = try? TEESimulator.simulate(kind: .snp, reportData: digest, measurement: nil, now: Date(),
+        let simulated = try? TEESimulator.simulate(kind: .snp, reportData: digest, measurement: nil, now: fuzzNow(),
             ca: try? SimulatorCA.openOrCreate(directory: harness.directory + "/simulator-ca")),
         let evidence = try? JSONSerialization.jsonObject(with: Data(simulated.rcarEvidence)),
         let body = try? JSONSerialization.data(withJSONObject: [
@@ -76,7 +87,8 @@ enum P256Seed {
 private final class Box<T>: @unchecked Sendable { var value: T?; init() {} }
 
 private func attest(_ body: [UInt8]) -> Result<String, BrokerError> {
-    let session = harness.broker.sessions.open(tee: "snp", now: Date(), fixedNonce: fixedNonce)
+    advance()
+    let session = harness.broker.sessions.open(tee: "snp", now: fuzzNow(), fixedNonce: fixedNonce)
     let box = Box<Result<String, BrokerError>>()
     let done = DispatchSemaphore(value: 0)
     Task {
@@ -110,12 +122,12 @@ public func fuzzBroker(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "rcar-attest":
         switch attest(input) {
         case .success(let token):
-            guard (try? harness.broker.signer.verify(token, now: Date())) != nil else { fuzzFailure("an issued token does not verify") }
+            guard (try? harness.broker.signer.verify(token, now: fuzzNow())) != nil else { fuzzFailure("an issued token does not verify") }
         case .failure(let error):
             check(error)
         }
     default:
-        do throws(BrokerError) { _ = try harness.broker.signer.verify(String(decoding: input, as: UTF8.self), now: Date()) } catch {
+        do throws(BrokerError) { _ = try harness.broker.signer.verify(String(decoding: input, as: UTF8.self), now: fuzzNow()) } catch {
             check(error)
         }
     }
