@@ -77,22 +77,21 @@ public struct BrokerKeys: Sendable {
     public func createWithFallback(
         id: String, parent: String?, requested: PrivacyTier, labels: [String: String], platform: PlatformCapabilities, now: Date
     ) async throws -> KeyRecord {
-        let (granted, degraded) = platform.fallback(for: requested)
-        var labels = labels
-        if degraded { labels["tier_requested"] = String(requested.rawValue) }
+        let fallback = TierFallback(requested: requested, labels: labels, platform: platform)
         let record = try await audited("create", id) { hierarchy in
-            if let parent {
-                return try await hierarchy.createDataKey(id: id, parent: parent, requiredTier: granted, labels: labels, now: now)
-            }
-            return try await hierarchy.createKeyEncryptionKey(id: id, requiredTier: granted, labels: labels, now: now)
+            try await hierarchy.createKey(id: id, parent: parent, requiredTier: fallback.granted, labels: fallback.labels, now: now)
         }
-        if degraded {
-            try store.appendAudit(AuditEntry(
-                kind: .keyOperation, actor: actor, action: "tier_fallback", resource: id, outcome: .success,
-                details: ["requested": .integer(Int64(requested.rawValue)), "granted": .integer(Int64(granted.rawValue)),
-                    "platform_tier": .integer(Int64(platform.tier.rawValue))]))
-        }
+        if fallback.degraded { try store.appendAudit(Self.fallbackAudit(id: id, actor: actor, fallback)) }
         return record
+    }
+
+    /// The audit record of a key created below the tier it asked for.
+    static func fallbackAudit(id: String, actor: String, _ fallback: TierFallback) -> AuditEntry {
+        var details: [String: AuditValue] = [
+            "requested": .integer(Int64(fallback.requested.rawValue)), "granted": .integer(Int64(fallback.granted.rawValue)),
+        ]
+        if let platform = fallback.platformTier { details["platform_tier"] = .integer(Int64(platform.rawValue)) }
+        return AuditEntry(kind: .keyOperation, actor: actor, action: "tier_fallback", resource: id, outcome: .success, details: details)
     }
 
     /// A key record as JSON for people and scripts (no key material, wrapped or not).

@@ -32,12 +32,11 @@ public enum MasterKeySelection {
                 tokenLabel: try required("KBS_PKCS11_TOKEN"),
                 keyLabel: environment["KBS_PKCS11_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "kbs-master")
             let pin = Array(try required("KBS_PKCS11_PIN").utf8)
-            let missing: Bool
+            // A plain `do`/`catch` with a rethrow: `catch … where` on this typed throw crashed the 6.3 compiler.
             do {
                 return try PKCS11MasterKeyProvider.open(configuration, pin: pin)
             } catch {
-                missing = error.reason == .notFound
-                if !(missing && create) { throw error }
+                if !(error.reason == .notFound && create) { throw error }
             }
             return try PKCS11MasterKeyProvider.create(configuration, pin: pin)
         case "infisical":

@@ -59,6 +59,14 @@ public struct KeyHierarchy: Sendable {
         return record
     }
 
+    /// Creates a key-encryption key, or a data key under `parent` when one is named.
+    public func createKey(
+        id: String, parent: String?, requiredTier: PrivacyTier, labels: [String: String], now: Date
+    ) async throws(KeyError) -> KeyRecord {
+        if let parent { return try await createDataKey(id: id, parent: parent, requiredTier: requiredTier, labels: labels, now: now) }
+        return try await createKeyEncryptionKey(id: id, requiredTier: requiredTier, labels: labels, now: now)
+    }
+
     /// Adds a fresh version to an enabled key and makes it current; older versions stay for decryption.
     ///
     /// Rotating a key-encryption key does not rewrap its data keys: their existing versions keep naming the KEK

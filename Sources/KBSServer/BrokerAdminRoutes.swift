@@ -26,7 +26,7 @@ struct BrokerAdminRoutes: Sendable {
         let path = try KBSProtocolRoutes.path(context)
         var request = request
         var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        defer { body.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        defer { SecretBytes.wipe(&body) }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
             throw .badRequest("invalid_json", "the body must be a JSON object {\"value\", \"required_tier\", \"labels\"}")
         }
@@ -36,7 +36,7 @@ struct BrokerAdminRoutes: Sendable {
         guard let encoded = object["value"] as? String, var decoded = Data(base64Encoded: encoded).map(Array.init) else {
             throw .badRequest("invalid_request", "`value` must be the secret as standard base64")
         }
-        defer { decoded.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        defer { SecretBytes.wipe(&decoded) }
         let tier: Int
         switch object["required_tier"] {
         case nil: tier = 0

@@ -66,7 +66,7 @@ struct KBSProtocolRoutes: Sendable {
         var request = request
         var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         let value = SecretBytes(copying: body)
-        body.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+        SecretBytes.wipe(&body)
         let info = try await Self.brokering { () async throws(BrokerError) in
             try await broker.vault.putResource(path: path, value: value, requiredTier: 0, labels: [:], actor: "admin")
         }

@@ -94,10 +94,7 @@ struct KeysCommand: AsyncParsableCommand {
                 return
             }
             try await KeysCommand.each(ids, keys, action: "create") { hierarchy, id in
-                if let parent {
-                    return try await hierarchy.createDataKey(id: id, parent: parent, requiredTier: requiredTier, labels: labels, now: Date())
-                }
-                return try await hierarchy.createKeyEncryptionKey(id: id, requiredTier: requiredTier, labels: labels, now: Date())
+                try await hierarchy.createKey(id: id, parent: parent, requiredTier: requiredTier, labels: labels, now: Date())
             }
         }
     }

@@ -72,7 +72,7 @@ struct SecretsCommand: AsyncParsableCommand {
             }
             var bytes = Array(handle.readDataToEndOfFile())
             let value = SecretBytes(copying: bytes)
-            bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+            SecretBytes.wipe(&bytes)
             let vault = try common.vault(create: true)
             do throws(BrokerError) {
                 let info = try await vault.putResource(path: path, value: value, requiredTier: requiredTier.rawValue, labels: labels, actor: "cli")

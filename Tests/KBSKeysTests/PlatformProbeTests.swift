@@ -10,7 +10,7 @@ struct PlatformProbeTests {
         for path in paths {
             let full = root + path
             try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: full, contents: nil)
+            _ = FileManager.default.createFile(atPath: full, contents: nil)
         }
         return root
     }

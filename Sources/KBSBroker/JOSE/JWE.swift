@@ -1,7 +1,6 @@
 import Foundation
 import Crypto
 import CryptoExtras
-import Glibc
 public import KBSKeys
 
 /// Encrypts a released secret to the TEE's key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's
@@ -59,7 +58,7 @@ public enum JWE {
     /// AES-KW of the CEK under the Concat-KDF output of the agreed secret.
     private static func wrap(_ cek: borrowing SecretBytes, secret: SharedSecret) throws -> [UInt8] {
         var kek = secret.withUnsafeBytes { concatKDF(z: $0, algorithm: "ECDH-ES+A256KW", bits: 256) }
-        defer { kek.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
+        defer { SecretBytes.wipe(&kek) }
         return try cek.withUnsafeBytes { Array(try AES.KeyWrap.wrap(SymmetricKey(data: $0), using: SymmetricKey(data: kek))) }
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import KBSClaims
 public import KBSKeys
 import KBSStore
@@ -30,22 +30,11 @@ extension Broker {
     public func createKey(id: String, parent: String?, requiredTier: PrivacyTier, labels: [String: String], platform: PlatformCapabilities?)
         async throws(BrokerError) -> KeyRecord
     {
-        var tier = requiredTier
-        var labels = labels
-        if let platform {
-            let (granted, degraded) = platform.fallback(for: requiredTier)
-            if degraded { labels["tier_requested"] = String(requiredTier.rawValue) }
-            tier = granted
-        }
-        let chosen = tier
+        let fallback = TierFallback(requested: requiredTier, labels: labels, platform: platform)
         let record = try await keyOperation("create", id) { keys, now throws(KeyError) in
-            if let parent { return try await keys.createDataKey(id: id, parent: parent, requiredTier: chosen, labels: labels, now: now) }
-            return try await keys.createKeyEncryptionKey(id: id, requiredTier: chosen, labels: labels, now: now)
+            try await keys.createKey(id: id, parent: parent, requiredTier: fallback.granted, labels: fallback.labels, now: now)
         }
-        if chosen < requiredTier {
-            try audit(AuditEntry(kind: .keyOperation, actor: "admin", action: "tier_fallback", resource: id, outcome: .success,
-                details: ["requested": .integer(Int64(requiredTier.rawValue)), "granted": .integer(Int64(chosen.rawValue))]))
-        }
+        if fallback.degraded { try audit(BrokerKeys.fallbackAudit(id: id, actor: "admin", fallback)) }
         return record
     }
 

@@ -261,7 +261,7 @@ public final class Broker: Sendable {
         }
         metrics.keyOperated("unseal")
         let secret = SecretBytes(copying: plaintext)
-        Self.wipe(&plaintext)
+        SecretBytes.wipe(&plaintext)
         let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)
         // One record for the decision and the release, durable before the secret leaves; if it fails, nothing leaves.
         details["alg"] = .string(appraisal.teePublicKey.algorithm)
@@ -346,7 +346,4 @@ public final class Broker: Sendable {
         return difference == 0
     }
 
-    static func wipe(_ bytes: inout [UInt8]) {
-        bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
-    }
 }

@@ -56,7 +56,7 @@ public struct ResourceVault: Sendable {
         guard value.count <= 64 * 1024 else { throw .badRequest("invalid_request", "a resource value is at most 64 KiB") }
         let labelsJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
         var plaintext = value.withUnsafeBytes { Array($0) }
-        defer { Broker.wipe(&plaintext) }
+        defer { SecretBytes.wipe(&plaintext) }
         let keys = try await keys()
         let sealed: [UInt8]
         do { sealed = try await keys.encrypt(keyID: Self.resourceKeyID, plaintext: plaintext, aad: Array(path.utf8)) } catch {
@@ -102,7 +102,7 @@ public struct ResourceVault: Sendable {
         try audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
         do {
             var plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8))
-            defer { Broker.wipe(&plaintext) }
+            defer { SecretBytes.wipe(&plaintext) }
             return SecretBytes(copying: plaintext)
         } catch {
             throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")

@@ -43,7 +43,7 @@ public struct SecretBytes: ~Copyable, @unchecked Sendable {
     }
 
     deinit {
-        wipe(storage)
+        KBSKeys.wipe(storage)
         storage.deallocate()
     }
 
@@ -76,4 +76,12 @@ func wipe(_ bytes: UnsafeMutableRawBufferPointer) {
 /// Overwrites an array's current buffer with zeros (its earlier copies, if the runtime made any, are out of reach).
 func wipe(_ array: inout [UInt8]) {
     array.withUnsafeMutableBytes { wipe($0) }
+}
+
+extension SecretBytes {
+    /// Overwrites plaintext a caller had to hold in an array (a request body, a decrypted value) with zeros that the
+    /// optimizer cannot drop; earlier copies of the array, if the runtime made any, are out of reach.
+    public static func wipe(_ array: inout [UInt8]) {
+        KBSKeys.wipe(&array)
+    }
 }

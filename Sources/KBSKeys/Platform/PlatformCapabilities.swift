@@ -55,6 +55,29 @@ public struct PlatformCapabilities: Sendable, Equatable {
     }
 }
 
+/// A key's tier and labels once fallen back to what the platform offers (`createWithFallback`): the granted tier, and
+/// the labels with `tier_requested` when it is lower than asked.
+public struct TierFallback: Sendable {
+    public let requested: PrivacyTier
+    public let granted: PrivacyTier
+    public let labels: [String: String]
+    /// The platform's tier, when a platform was consulted.
+    public let platformTier: PrivacyTier?
+
+    /// Falls `requested` back on `platform`; without a platform the key gets what it asks for.
+    public init(requested: PrivacyTier, labels: [String: String], platform: PlatformCapabilities?) {
+        self.requested = requested
+        self.granted = platform?.fallback(for: requested).granted ?? requested
+        self.platformTier = platform?.tier
+        var labels = labels
+        if granted < requested { labels["tier_requested"] = String(requested.rawValue) }
+        self.labels = labels
+    }
+
+    /// Whether the key got less than it asked for.
+    public var degraded: Bool { granted < requested }
+}
+
 /// Finds out what this machine offers, from device files and `nvidia-smi`; every probe is injectable for tests.
 public struct PlatformProbe: Sendable {
     /// Prefixed to every path looked at (tests point it at a fake tree).
