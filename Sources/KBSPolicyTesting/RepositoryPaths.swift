@@ -1,7 +1,6 @@
 import Foundation
 
-/// Locates the repository's own folders (`Policies/`, `Fixtures/`) and the shared fixtures beside it,
-/// from this file's path, so tests run from any working directory.
+/// Locates the repository's own folders (`Policies/`, `Fixtures/`) from this file's path, so tests run from any working directory.
 public enum RepositoryPaths {
     /// The repository root.
     public static let root: String = {
@@ -12,9 +11,4 @@ public enum RepositoryPaths {
 
     /// A path inside the repository.
     public static func path(_ relative: String) -> String { root + "/" + relative }
-
-    /// A path inside `../shared` beside the repository.
-    public static func shared(_ relative: String) -> String {
-        URL(fileURLWithPath: root).deletingLastPathComponent().appendingPathComponent("shared/" + relative).path
-    }
 }

@@ -4,7 +4,6 @@ import KBSEvidence
 import Testing
 
 /// The two standalone VCEK files beside the Azure evidence: valid chains to AMD's roots (SOURCES.md).
-@Suite(EvidenceFixtures.needed)
 struct AzureVCEKFileTests {
     /// The Genoa VCEK chains to ARK-Genoa through SEV-Genoa, and is the one the Genoa CVM's evidence carries.
     @Test func genoaVCEKChainsToTheGenoaARKAndMatchesTheEvidence() throws {

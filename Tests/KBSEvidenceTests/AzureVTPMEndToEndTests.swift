@@ -5,7 +5,6 @@ import Testing
 
 /// The Azure vTPM kinds end to end, hardware report included: these run once the `snp` and `tdx` verifiers are in
 /// the build (the Azure verifiers delegate the SNP report and the TD quote to them).
-@Suite(EvidenceFixtures.needed)
 struct AzureVTPMEndToEndTests {
     static var hasSNP: Bool { (try? EvidenceVerifiers.verifier(for: .snp)) != nil }
     static var hasTDX: Bool { (try? EvidenceVerifiers.verifier(for: .tdx)) != nil }

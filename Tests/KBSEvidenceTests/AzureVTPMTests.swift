@@ -96,7 +96,6 @@ struct AzureVTPMSample: Sendable, CustomTestStringConvertible {
 
 /// The Azure vTPM checks that need no hardware verifier: the vTPM quote (signature by HCLAkPub, PCR digest, nonce),
 /// the HCL report and its runtime claims, and the var_data binding against the report data the hardware report holds.
-@Suite(EvidenceFixtures.needed)
 struct AzureVTPMTests {
     @Test(arguments: AzureVTPMSample.all)
     func quoteAndHCLBindingCheckOut(_ sample: AzureVTPMSample) throws {

@@ -5,7 +5,6 @@ import Testing
 
 /// The reference-value stores are appraisal inputs for policies, not verifier inputs: these tests show that the
 /// claims of the verified tokens carry exactly what the stores pin, so a policy can compare them.
-@Suite(EvidenceFixtures.needed)
 struct CCAAppraisalTests {
     struct ReferenceValues {
         struct Component: Equatable {

@@ -4,7 +4,6 @@ import KBSClaims
 import Testing
 
 /// Refusals without crashes: flipped bytes, truncation, garbage, wrong tags, deep nesting; and the CBOR subset.
-@Suite(EvidenceFixtures.needed)
 struct CCARobustnessTests {
     static let valid: [(token: String, anchor: String)] = [
         ("trustee-cca-example-token.cbor", "trustee-tastore.json"),

@@ -53,7 +53,6 @@ enum CCAFixtures {
 }
 
 /// Every CCA fixture with the verdict and key claims SOURCES.md gives for it.
-@Suite(EvidenceFixtures.needed)
 struct CCAVerifierTests {
     @Test func trusteeExampleTokenIsValidWithTrusteeStore() async throws {
         let verified = try await CCAFixtures.verify("trustee-cca-example-token.cbor", anchors: ["trustee-tastore.json"])

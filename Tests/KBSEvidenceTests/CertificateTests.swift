@@ -3,7 +3,6 @@ import KBSEvidence
 import Testing
 
 /// The OpenSSL-backed X.509 layer on real vendor certificates: RSA-PSS chains, serial 0, CRLs.
-@Suite(EvidenceFixtures.needed)
 struct CertificateTests {
     /// AMD's ARK signs itself and the ASK with RSA-PSS (SHA-384, MGF1-SHA-384, salt 48); the VCEK has serial 0.
     @Test func amdMilanChainWithPSSAndSerialZero() throws {

@@ -3,7 +3,6 @@ import Foundation
 import Testing
 
 /// The DER reader and PCK extension parser on real and hostile input.
-@Suite(EvidenceFixtures.needed)
 struct DCAPParsingTests {
     @Test func pckExtensionOfQuote4() throws {
         let quote = try DCAPQuote(try EvidenceFixtures.bytes("tdx/trustee-tdx_quote_4.dat"))

@@ -4,19 +4,10 @@ import KBSEvidence
 import KBSPolicyTesting
 import Testing
 
-/// The real evidence under `../shared/fixtures/evidence/`, read in place.
+/// The real evidence under `Fixtures/evidence/` (provenance in its `SOURCES.md`), read in place.
 enum EvidenceFixtures {
     /// The fixture folder.
-    static let directory = RepositoryPaths.shared("fixtures/evidence")
-
-    /// Under CI the shared fixtures must be there (a missing file then fails the test that reads it); elsewhere their
-    /// absence skips the tests that need them.
-    static var available: Bool {
-        FileManager.default.fileExists(atPath: directory + "/SOURCES.md") || ProcessInfo.processInfo.environment["CI"] == "true"
-    }
-
-    /// The trait for tests that read them.
-    static let needed = Testing.ConditionTrait.enabled(if: available, "../shared/fixtures/evidence is not beside the repository")
+    static let directory = RepositoryPaths.path("Fixtures/evidence")
 
     /// The bytes of `relative` (e.g. `snp/trustee-test-report.bin`).
     static func bytes(_ relative: String) throws -> [UInt8] {

@@ -3,7 +3,6 @@ import KBSEvidence
 import Testing
 
 /// RIM files verified on their own with `NVIDIARIM.verify`: XML-DSig through xmlsec and the signing chain.
-@Suite(EvidenceFixtures.needed)
 struct NVIDIARIMTests {
     typealias F = NVIDIAFixtures
 

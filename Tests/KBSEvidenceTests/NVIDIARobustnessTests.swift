@@ -4,7 +4,6 @@ import KBSEvidence
 import Testing
 
 /// Tampering, truncation and garbage for the NVIDIA verifier, and its claims against its schema.
-@Suite(EvidenceFixtures.needed)
 struct NVIDIARobustnessTests {
     typealias F = NVIDIAFixtures
 

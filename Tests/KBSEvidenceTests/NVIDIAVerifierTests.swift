@@ -4,7 +4,6 @@ import KBSEvidence
 import Testing
 
 /// The NVIDIA verifier on every SPDM report and evidence file of `nvidia-gpu/`, at the pinned time 2025-06-01.
-@Suite(EvidenceFixtures.needed)
 struct NVIDIAVerifierTests {
     typealias F = NVIDIAFixtures
 

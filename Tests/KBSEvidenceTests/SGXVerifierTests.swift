@@ -4,7 +4,6 @@ import KBSClaims
 import Testing
 
 /// Intel SGX quotes against the fixtures' verdicts (SOURCES.md, sgx/).
-@Suite(EvidenceFixtures.needed)
 struct SGXVerifierTests {
     let occlum = "sgx/trustee-occlum_quote.dat"
 

@@ -4,7 +4,6 @@ import KBSClaims
 import Testing
 
 /// Report layouts no fixture covers — version 5, Turin's TCB bytes — and CRL handling, at the parser level.
-@Suite(EvidenceFixtures.needed)
 struct SNPLayoutTests {
     /// The Genoa fixture JSON turned into a Turin v5 report: CPUID family 0x1A, an FMC SPL in every TCB, mitigation
     /// vectors set.

@@ -6,7 +6,6 @@ import Testing
 
 /// The SNP claims through the policy language: SOURCES.md's policy-level verdicts (VMPL 1, DEBUG) are decided by a
 /// policy over verified claims, not by the verifier.
-@Suite(EvidenceFixtures.needed)
 struct SNPPolicyTests {
     static let policy = """
         input {

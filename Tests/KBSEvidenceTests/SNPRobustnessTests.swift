@@ -4,7 +4,6 @@ import KBSClaims
 import Testing
 
 /// Tampering, truncation, garbage and the claim schema for the SNP verifier.
-@Suite(EvidenceFixtures.needed)
 struct SNPRobustnessTests {
     /// The valid samples: evidence, endorsements, a time inside every certificate's validity.
     static let samples: [(evidence: String, endorsements: [String], time: String)] = [

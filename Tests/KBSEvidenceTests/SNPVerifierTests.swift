@@ -4,7 +4,6 @@ import KBSClaims
 import Testing
 
 /// SNP verification of every fixture in `snp/` at SOURCES.md's verdicts, with pinned times.
-@Suite(EvidenceFixtures.needed)
 struct SNPVerifierTests {
     static let milan = "snp/trustee-milan_ask_ark_asvk.pem"
     static let genoa = "snp/trustee-genoa_ask_ark_asvk.pem"

@@ -4,7 +4,6 @@ import KBSClaims
 import Testing
 
 /// Intel TDX quotes against the fixtures' verdicts (SOURCES.md, tdx/).
-@Suite(EvidenceFixtures.needed)
 struct TDXVerifierTests {
     let quote4 = "tdx/trustee-tdx_quote_4.dat"
     let quote5 = "tdx/trustee-tdx_quote_5.dat"

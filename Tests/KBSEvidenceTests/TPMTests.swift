@@ -6,7 +6,6 @@ import Testing
 
 /// Plain TPM 2.0 quotes (`tpm`): Trustee's `tpm_evidence.json`, signed by an RSA-2048 AK over a quote of all 24
 /// SHA-256 PCRs, with a 64-byte nonce (a 48-byte hash and 16 zero bytes).
-@Suite(EvidenceFixtures.needed)
 struct TPMQuoteTests {
     static let fixture = "other/trustee-tpm_evidence.json"
     static let nonce = Hex.decode(

@@ -6,12 +6,7 @@ import Testing
 /// flipping any single byte of its signed region makes it exit 1, and simulator output verifies against the
 /// simulator's roots and never against the vendors'.
 struct EvidenceCommandLineTests {
-    static let fixtures = RepositoryPaths.shared("fixtures/evidence")
-
-    /// Under CI the shared fixtures must be there; elsewhere their absence skips these tests.
-    static var fixturesPresent: Bool {
-        FileManager.default.fileExists(atPath: fixtures + "/SOURCES.md") || ProcessInfo.processInfo.environment["CI"] == "true"
-    }
+    static let fixtures = RepositoryPaths.path("Fixtures/evidence")
 
     /// A valid sample and where its signature reaches.
     struct Sample: CustomTestStringConvertible, Sendable {
@@ -88,7 +83,7 @@ struct EvidenceCommandLineTests {
         return ranges
     }
 
-    static let enabled = CommandLineTests.binary != nil && fixturesPresent
+    static let enabled = CommandLineTests.binary != nil
 
     @Test(.enabled(if: enabled), arguments: samples)
     func sampleVerifiesAndEveryFlippedSignedByteIsRefused(_ sample: Sample) throws {

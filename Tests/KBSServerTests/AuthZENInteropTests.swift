@@ -4,14 +4,9 @@ import Testing
 
 /// The AuthZEN working group's Todo interop decisions, over real HTTP against `kbs serve`.
 struct AuthZENInteropTests {
-    static let fixture = RepositoryPaths.shared("fixtures/authzen/todo-decisions-1_0-02.json")
+    static let fixture = RepositoryPaths.path("Fixtures/authzen/todo-decisions-1_0-02.json")
 
-    /// Under CI the shared fixture must be there; elsewhere its absence skips the test.
-    static var fixturePresent: Bool {
-        FileManager.default.fileExists(atPath: fixture) || ProcessInfo.processInfo.environment["CI"] == "true"
-    }
-
-    @Test(.enabled(if: fixturePresent, "../shared/fixtures/authzen is not beside the repository"))
+    @Test
     func allTodoDecisionsAsExpected() async throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Self.fixture))
         let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
