@@ -61,12 +61,14 @@ let package = Package(
         ),
         .target(
             name: "KBSStore",
-            dependencies: ["KBSClaims", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "KBSBroker", "KBSKeys", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "KBSBroker",
             dependencies: [
-                "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy",
+                "KBSKeys", "KBSClaims", "KBSEvidence", "KBSPolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -97,14 +99,14 @@ let package = Package(
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(
             name: "KBSPolicyTestingTests",
-            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSBroker", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", "CPKCS11", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "KBSBrokerTests",
             dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]
         ),
-        .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys"]),
@@ -131,7 +133,7 @@ if Context.environment["KBS_FUZZ"] != nil {
     package.targets.append(
         .executableTarget(
             name: "KBSBrokerFuzz",
-            dependencies: ["KBSBroker", "KBSEvidence", "KBSKeys", "KBSStore", "KBSPolicy", "KBSClaims"],
+            dependencies: ["KBSBroker", "KBSServer", "KBSEvidence", "KBSKeys", "KBSStore", "KBSPolicy", "KBSClaims"],
             path: "Fuzz/Broker",
             swiftSettings: sharedSwiftSettings + [.unsafeFlags(["-parse-as-library"])]
         )

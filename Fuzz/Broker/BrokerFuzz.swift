@@ -17,6 +17,7 @@ import KBSKeys
 import KBSPolicy
 import KBSStore
 import KBSBroker
+import KBSServer
 
 let fixedNonce = "fuzz-nonce-0123456789abcdefABCDEF0123456789="
 
@@ -43,9 +44,9 @@ private let harness: (broker: Broker, directory: String) = {
             case .success(let release) = PolicySet.load(directory: "Policies/default", registry: registry)
         else { setupFailure("run from the repository root: Policies/default and its tiers/ must compile") }
         let broker = Broker(
-            configuration: BrokerConfiguration(teeMode: .simulator, simulatorCA: ca), store: store,
+            configuration: BrokerConfiguration(teeMode: .simulator, simulatorCA: ca), ports: .sqlite(store, clock: { fuzzNow() }),
             keys: KeySource { throw KeyError(.sealed, "the attest harness releases nothing") }, releasePolicy: { release },
-            tierRules: TierRules(policy: tiers), clock: { fuzzNow() })
+            tierRules: TierRules(policy: tiers))
         return (broker, directory)
     } catch {
         setupFailure("cannot set up the broker in \(directory): \(error)")
@@ -62,8 +63,8 @@ private let target: String = {
 /// A valid attestation body bound to the fixed nonce, and a token the broker issued for it.
 private func seeds() -> (body: [UInt8], token: String) {
     let key = P256Seed.publicJWK
-    let runtime: [String: Any] = ["tee-pubkey": key, "nonce": fixedNonce, "additional-evidence": ""]
-    guard let digest = try? Broker.runtimeDigest(runtime),
+    guard let keyNode = try? JSONNode.parse(Array((try? JSONSerialization.data(withJSONObject: key)) ?? Data())),
+        let digest = try? Broker.runtimeDigest(teePublicKey: keyNode, nonce: fixedNonce, additionalEvidence: ""),
         let simulated = try? TEESimulator.simulate(kind: .snp, reportData: digest, measurement: nil, now: fuzzNow(),
             ca: try? SimulatorCA.openOrCreate(directory: harness.directory + "/simulator-ca")),
         let evidence = try? JSONSerialization.jsonObject(with: Data(simulated.rcarEvidence)),
@@ -89,10 +90,15 @@ private final class Box<T>: @unchecked Sendable { var value: T?; init() {} }
 private func attest(_ body: [UInt8]) -> Result<String, BrokerError> {
     advance()
     let session = harness.broker.sessions.open(tee: "snp", now: fuzzNow(), fixedNonce: fixedNonce)
+    // The server's decoder first, as a request meets it: its refusals are the transport's, reported as invalid requests.
+    let request: AttestRequest
+    do throws(ServerError) { request = try RCARRequestDecoding.attest(body) } catch {
+        return .failure(BrokerError(.invalidRequest, error.code, error.message))
+    }
     let box = Box<Result<String, BrokerError>>()
     let done = DispatchSemaphore(value: 0)
     Task {
-        do throws(BrokerError) { box.value = .success(try await harness.broker.attest(sessionID: session.id, body: body)) } catch {
+        do throws(BrokerError) { box.value = .success(try await harness.broker.attest(sessionID: session.id, request: request)) } catch {
             box.value = .failure(error)
         }
         done.signal()
@@ -137,7 +143,7 @@ public func fuzzBroker(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 private func check(_ error: BrokerError) {
     if error.code.isEmpty || error.message.isEmpty { fuzzFailure("a refusal without a code or message: \(error)") }
     // 503s are the store or audit failing, not the input; anything else 5xx is the input breaking the server.
-    if error.status.rawValue >= 500 && error.status != .unavailable { fuzzFailure("an input made the broker fail: \(error)") }
+    if error.kind == .failed { fuzzFailure("an input made the broker fail: \(error)") }
 }
 
 func fuzzFailure(_ message: String) -> Never { fatalError("fuzz invariant: \(message)") }

@@ -1,32 +1,40 @@
-/// Why the broker refused a step of a key release: the one error type of `KBSBroker`.
+/// Why the broker refused a step: the one error type of `KBSBroker`.
 ///
-/// `status` says which HTTP answer it maps to (the server decides the wire form); `code` is stable for scripts and
-/// tests; `message` never holds a secret, a nonce or a token.
+/// `kind` says what sort of refusal it is, independent of any transport (the server maps each kind to an HTTP status in
+/// one table); `code` is a stable snake_case name for scripts and tests; `message` never holds a secret, a nonce or a
+/// token.
 public struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// How a refusal maps onto HTTP.
-    public enum Status: Int, Sendable {
-        case badRequest = 400
-        case unauthorized = 401
-        case forbidden = 403
-        case notFound = 404
-        case conflict = 409
-        case internalError = 500
-        case unavailable = 503
+    /// What sort of refusal: the caller's input, its credentials, the policy, or the broker's own dependencies.
+    public enum Kind: Sendable, Hashable, CaseIterable {
+        /// The request is malformed or asks for something this broker does not do.
+        case invalidRequest
+        /// No credential, session or attestation, or one that does not verify.
+        case unauthenticated
+        /// The caller is known and the answer is no: the policy, a capability, a key's state.
+        case forbidden
+        /// Nothing by that name.
+        case notFound
+        /// The request conflicts with the current state (a key that exists, a record changed meanwhile).
+        case conflict
+        /// The broker failed where it should not (a token or JWE it cannot build).
+        case failed
+        /// A dependency is out of reach (the store, the audit log, the key service); trying again may work.
+        case unavailable
     }
 
-    public var status: Status
+    public var kind: Kind
     public var code: String
     public var message: String
 
     /// Creates an error.
-    public init(_ status: Status, _ code: String, _ message: String) {
-        self.status = status
+    public init(_ kind: Kind, _ code: String, _ message: String) {
+        self.kind = kind
         self.code = code
         self.message = message
     }
 
     public var description: String { "\(code): \(message)" }
 
-    static func badRequest(_ code: String, _ message: String) -> BrokerError { BrokerError(.badRequest, code, message) }
-    static func unauthorized(_ code: String, _ message: String) -> BrokerError { BrokerError(.unauthorized, code, message) }
+    static func badRequest(_ code: String, _ message: String) -> BrokerError { BrokerError(.invalidRequest, code, message) }
+    static func unauthorized(_ code: String, _ message: String) -> BrokerError { BrokerError(.unauthenticated, code, message) }
 }

@@ -1,48 +1,29 @@
 public import Foundation
 public import KBSClaims
 public import KBSKeys
-import KBSStore
 
-/// The key hierarchy of one data directory, with every key operation audited: what `kbs keys …` and (later) the
-/// admin API drive.
+/// A key hierarchy with every key operation audited: what `kbs keys …` drives.
 ///
-/// The master key is sealed in `DATA_DIR/master.sealed` under a passphrase (created on first use); key records and
-/// the audit log live in the directory's SQLite store. An operation is acknowledged only after its record is durable
-/// and its audit record appended.
+/// The master key is sealed in `DATA_DIR/master.sealed` under a passphrase (created on first use); where the key
+/// records and the audit log live is the caller's choice (`KBSStore` opens a data directory's). An operation is
+/// acknowledged only after its record is durable and its audit record appended.
 public struct BrokerKeys: Sendable {
     public let hierarchy: KeyHierarchy
-    let store: Store
+    let audit: any AuditTrail
     let actor: String
+
+    /// Audits operations on `hierarchy` as `actor` into `audit`.
+    public init(hierarchy: KeyHierarchy, audit: any AuditTrail, actor: String) {
+        self.hierarchy = hierarchy
+        self.audit = audit
+        self.actor = actor
+    }
 
     /// The sealed master-key file in `directory`.
     public static func masterPath(_ directory: String) -> String { directory + "/master.sealed" }
 
-    /// Opens `directory`'s hierarchy, unsealing the master key with `passphrase`; creates the sealed file when
-    /// `create` and none exists yet. `actor` names who acts, in the audit log.
-    public static func open(
-        directory: String, passphrase: [UInt8], create: Bool, actor: String, scrypt: ScryptParameters = .standard
-    ) throws -> BrokerKeys {
-        try open(directory: directory, master: try localProvider(directory: directory, passphrase: passphrase, create: create, scrypt: scrypt),
-            actor: actor)
-    }
-
-    /// Opens `directory`'s hierarchy under the master-key provider the environment selects (``MasterKeySelection``).
-    public static func open(
-        directory: String, environment: [String: String], create: Bool, actor: String, passphrase: () throws -> [UInt8]
-    ) async throws -> BrokerKeys {
-        let master = try await MasterKeySelection.provider(directory: directory, environment: environment, create: create, passphrase: passphrase)
-        return try open(directory: directory, master: master, actor: actor)
-    }
-
-    /// Opens `directory`'s hierarchy under `master`.
-    public static func open(directory: String, master: any MasterKeyProvider, actor: String) throws -> BrokerKeys {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try Store(directory: directory)
-        return BrokerKeys(hierarchy: KeyHierarchy(master: master, store: StoreKeyRecordStore(store)), store: store, actor: actor)
-    }
-
     /// The sealed-file provider of `directory`, created when `create` and missing.
-    static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider {
+    public static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider {
         let path = masterPath(directory)
         if FileManager.default.fileExists(atPath: path) {
             return try LocalMasterKeyProvider.unseal(at: path, passphrase: passphrase)
@@ -60,12 +41,12 @@ public struct BrokerKeys: Sendable {
     ) async throws -> KeyRecord {
         do {
             let record = try await operation(hierarchy)
-            try store.appendAudit(AuditEntry(
+            try await audit.append(AuditEntry(
                 kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .success,
                 details: ["version": .integer(Int64(record.currentVersion)), "state": .string(Self.stateName(record.state))]))
             return record
         } catch let error as KeyError {
-            try store.appendAudit(AuditEntry(
+            try await audit.append(AuditEntry(
                 kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .failure,
                 details: ["reason": .string(error.reason.rawValue)]))
             throw error
@@ -81,7 +62,7 @@ public struct BrokerKeys: Sendable {
         let record = try await audited("create", id) { hierarchy in
             try await hierarchy.createKey(id: id, parent: parent, requiredTier: fallback.granted, labels: fallback.labels, now: now)
         }
-        if fallback.degraded { try store.appendAudit(Self.fallbackAudit(id: id, actor: actor, fallback)) }
+        if fallback.degraded { try await audit.append(Self.fallbackAudit(id: id, actor: actor, fallback)) }
         return record
     }
 

@@ -14,10 +14,10 @@ struct BrokerAdminRoutes: Sendable {
 
     func add(to router: Router<BasicRequestContext>) {
         let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
-        admin.get("/resources") { _, _ in try listResources() }
+        admin.get("/resources") { _, _ in try await listResources() }
         admin.post("/resources/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
-        admin.delete("/resources/{repo}/{type}/{tag}") { _, context in try deleteResource(context) }
-        admin.get("/reference-values") { _, _ in try listReferenceValues() }
+        admin.delete("/resources/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }
+        admin.get("/reference-values") { _, _ in try await listReferenceValues() }
         admin.post("/reference-values") { request, _ in try await addReferenceValues(request) }
     }
 
@@ -61,16 +61,16 @@ struct BrokerAdminRoutes: Sendable {
         return JSONResponse.make(Self.render(info), status: info.created ? .created : .ok)
     }
 
-    private func deleteResource(_ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func deleteResource(_ context: BasicRequestContext) async throws(ServerError) -> Response {
         let path = try KBSProtocolRoutes.path(context)
-        guard try KBSProtocolRoutes.brokering({ () throws(BrokerError) in try broker.vault.deleteResource(path: path, actor: "admin") }) else {
+        guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.vault.deleteResource(path: path, actor: "admin") }) else {
             throw .notFound("no resource at \(path)")
         }
         return Response(status: .noContent)
     }
 
-    private func listResources() throws(ServerError) -> Response {
-        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.vault.resources() }
+    private func listResources() async throws(ServerError) -> Response {
+        let all = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await broker.vault.resources() }
         return JSONResponse.make("{\"resources\":[" + all.map(Self.render).joined(separator: ",") + "]}")
     }
 
@@ -84,14 +84,14 @@ struct BrokerAdminRoutes: Sendable {
         guard let kind = object["kind"] as? String, let name = object["name"] as? String, let values = object["values"] as? [String] else {
             throw .badRequest("invalid_request", "reference values need `kind` and `name` strings and `values`, a list of hex strings")
         }
-        let added = try KBSProtocolRoutes.brokering { () throws(BrokerError) in
-            try broker.vault.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
+        let added = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.vault.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
         }
         return JSONResponse.make("{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
     }
 
-    private func listReferenceValues() throws(ServerError) -> Response {
-        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.vault.referenceValues() }
+    private func listReferenceValues() async throws(ServerError) -> Response {
+        let all = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await broker.vault.referenceValues() }
         let data = (try? JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])) ?? Data("{}".utf8)
         return JSONResponse.make("{\"reference_values\":" + String(decoding: data, as: UTF8.self) + "}")
     }

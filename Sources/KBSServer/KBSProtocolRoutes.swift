@@ -21,13 +21,14 @@ struct KBSProtocolRoutes: Sendable {
         group.post("/attest") { request, _ in try await attest(request) }
         group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
         group.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
-        group.delete("/resource/{repo}/{type}/{tag}") { request, context in try deleteResource(request, context) }
+        group.delete("/resource/{repo}/{type}/{tag}") { request, context in try await deleteResource(request, context) }
     }
 
     private func auth(_ request: Request) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let challenge = try Self.brokering { () throws(BrokerError) in try broker.auth(body) }
+        let auth = try RCARRequestDecoding.auth(body)
+        let challenge = try Self.brokering { () throws(BrokerError) in try broker.auth(auth) }
         let text = "{\"nonce\":\(JSONText.quote(challenge.nonce)),\"extra-params\":\"\"}"
         return JSONResponse.make(text, headers: [.setCookie: Self.cookie(challenge.sessionID, expires: challenge.expires)])
     }
@@ -36,22 +37,17 @@ struct KBSProtocolRoutes: Sendable {
         var request = request
         let session = Self.sessionID(request)
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let authorization = request.headers[.authorization]
+        let credential = try Self.bearer(request, code: "invalid_credential", expected: "a capability token")
+        let attest = try RCARRequestDecoding.attest(body)
         let token = try await Self.brokering { () async throws(BrokerError) in
-            try await broker.attest(sessionID: session, body: body, authorization: authorization)
+            try await broker.attest(sessionID: session, request: attest, credential: credential)
         }
         return JSONResponse.make("{\"token\":\(JSONText.quote(token))}")
     }
 
     private func resource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
         let path = try Self.path(context)
-        var bearer: String?
-        if let header = request.headers[.authorization] {
-            guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-                throw ServerError(.unauthorized, "invalid_token", "`Authorization` must be `Bearer <attestation token>`")
-            }
-            bearer = String(header.dropFirst(7))
-        }
+        let bearer = try Self.bearer(request, code: "invalid_token", expected: "an attestation token")
         let session = Self.sessionID(request)
         let jwe = try await Self.brokering { () async throws(BrokerError) in try await broker.release(path: path, sessionID: session, bearer: bearer) }
         return JSONResponse.make(jwe, headers: [.cacheControl: "no-store"])
@@ -73,12 +69,12 @@ struct KBSProtocolRoutes: Sendable {
         return JSONResponse.make(BrokerAdminRoutes.render(info), status: info.created ? .created : .ok)
     }
 
-    private func deleteResource(_ request: Request, _ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func deleteResource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
         guard token.accepts(authorization: request.headers[.authorization]) else {
             throw ServerError(.unauthorized, "unauthorized", "deleting resources needs `Authorization: Bearer <admin token>`")
         }
         let path = try Self.path(context)
-        guard try Self.brokering({ () throws(BrokerError) in try broker.vault.deleteResource(path: path, actor: "admin") }) else {
+        guard try await Self.brokering({ () async throws(BrokerError) in try await broker.vault.deleteResource(path: path, actor: "admin") }) else {
             throw .notFound("no resource at \(path)")
         }
         return Response(status: .noContent)
@@ -91,6 +87,15 @@ struct KBSProtocolRoutes: Sendable {
             throw .badRequest("invalid_path", "a resource path is /{repo}/{type}/{tag}")
         }
         return "\(repo)/\(type)/\(tag)"
+    }
+
+    /// The credential in `Authorization: Bearer …`, nil without the header; any other scheme is refused as `code`.
+    static func bearer(_ request: Request, code: String, expected: String) throws(ServerError) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw ServerError(.unauthorized, code, "`Authorization` must be `Bearer <\(expected)>`")
+        }
+        return String(header.dropFirst(7))
     }
 
     /// The `kbs-session-id` cookie's value, if the request carries one.
@@ -114,14 +119,10 @@ struct KBSProtocolRoutes: Sendable {
 
     /// Runs a broker step, mapping its refusal onto HTTP.
     static func brokering<T>(_ body: () async throws(BrokerError) -> T) async throws(ServerError) -> T {
-        do { return try await body() } catch { throw serverError(error) }
+        do { return try await body() } catch { throw BrokerErrorStatus.serverError(error) }
     }
 
     static func brokering<T>(_ body: () throws(BrokerError) -> T) throws(ServerError) -> T {
-        do { return try body() } catch { throw serverError(error) }
-    }
-
-    static func serverError(_ error: BrokerError) -> ServerError {
-        ServerError(HTTPResponse.Status(code: error.status.rawValue), error.code, error.message)
+        do { return try body() } catch { throw BrokerErrorStatus.serverError(error) }
     }
 }

@@ -11,10 +11,10 @@ struct TokenAdminRoutes: Sendable {
 
     func add(to router: Router<BasicRequestContext>) {
         let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
-        admin.get("/tokens") { _, _ in try listTokens() }
+        admin.get("/tokens") { _, _ in try await listTokens() }
         admin.post("/tokens") { request, _ in try await issue(request) }
         admin.post("/tokens/verify") { request, _ in try await verify(request) }
-        admin.delete("/tokens/{id}") { _, context in try revoke(context) }
+        admin.delete("/tokens/{id}") { _, context in try await revoke(context) }
     }
 
     /// `{"agent", "capabilities": [...], "ttl_seconds"}` → 201 `{"token","id","expires"}`.
@@ -52,16 +52,16 @@ struct TokenAdminRoutes: Sendable {
         return JSONResponse.make(CapabilityAuthority.json(verified))
     }
 
-    private func revoke(_ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func revoke(_ context: BasicRequestContext) async throws(ServerError) -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard try KBSProtocolRoutes.brokering({ () throws(BrokerError) in try broker.capabilities.revoke(id, actor: "admin") }) else {
+        guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.capabilities.revoke(id, actor: "admin") }) else {
             throw .notFound("no token \(id.prefix(64)) was issued here")
         }
         return Response(status: .noContent)
     }
 
-    private func listTokens() throws(ServerError) -> Response {
-        let all = try KBSProtocolRoutes.brokering { () throws(BrokerError) in try broker.capabilities.tokens() }
+    private func listTokens() async throws(ServerError) -> Response {
+        let all = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await broker.capabilities.tokens() }
         return JSONResponse.make("{\"tokens\":[" + all.map(CapabilityAuthority.json).joined(separator: ",") + "]}")
     }
 

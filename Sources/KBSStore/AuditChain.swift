@@ -1,3 +1,4 @@
+public import KBSBroker
 import Crypto
 import KBSClaims
 

@@ -1,29 +1,6 @@
+public import KBSBroker
 public import Foundation
 import GRDB
-
-/// A resource as stored: its sealed value and what the policy reads about it.
-public struct StoredResource: Sendable, Equatable {
-    /// `repo/type/tag`.
-    public var path: String
-    /// The value as the key hierarchy sealed it; opaque to the store.
-    public var sealed: [UInt8]
-    public var requiredTier: Int
-    /// The labels as a JSON object of strings.
-    public var labelsJSON: String
-    /// Milliseconds since 1970.
-    public var createdAt: Int64
-    public var updatedAt: Int64
-
-    /// Creates a stored resource.
-    public init(path: String, sealed: [UInt8], requiredTier: Int, labelsJSON: String, createdAt: Int64 = 0, updatedAt: Int64 = 0) {
-        self.path = path
-        self.sealed = sealed
-        self.requiredTier = requiredTier
-        self.labelsJSON = labelsJSON
-        self.createdAt = createdAt
-        self.updatedAt = updatedAt
-    }
-}
 
 extension Store {
     /// The largest sealed value accepted.

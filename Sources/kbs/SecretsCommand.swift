@@ -29,7 +29,7 @@ struct SecretsCommand: AsyncParsableCommand {
                 try await BrokerKeys.open(directory: directory, environment: environment, create: true, actor: "cli",
                     passphrase: { try KeysCommand.passphrase(dataDir: directory) }).hierarchy
             }
-            return ResourceVault(store: store, keys: keys)
+            return ResourceVault(ports: .sqlite(store), keys: keys)
         }
     }
 
@@ -110,7 +110,7 @@ struct SecretsCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                for info in try common.vault().resources() {
+                for info in try await common.vault().resources() {
                     Console.out("{\"path\":\"\(info.path)\",\"required_tier\":\(info.requiredTier),\"labels\":\(info.labelsJSON)}")
                 }
             } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
@@ -126,7 +126,7 @@ struct SecretsCommand: AsyncParsableCommand {
             let vault = try common.vault()
             for path in paths {
                 do {
-                    guard try vault.deleteResource(path: path, actor: "cli") else { throw Refusal(code: "not_found", message: "no secret at \(path)") }
+                    guard try await vault.deleteResource(path: path, actor: "cli") else { throw Refusal(code: "not_found", message: "no secret at \(path)") }
                 } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
                 Console.err("deleted \(path)")
             }
@@ -146,7 +146,7 @@ struct RefvalsCommand: AsyncParsableCommand {
     static func vault(_ dataDir: String, create: Bool = false) throws -> ResourceVault {
         let store = try SecretsCommand.store(dataDir, create: create)
         // Reference values need no key: a source that is never opened.
-        return ResourceVault(store: store, keys: KeySource { throw KeyError(.sealed, "reference values need no key") })
+        return ResourceVault(ports: .sqlite(store), keys: KeySource { throw KeyError(.sealed, "reference values need no key") })
     }
 
     struct Add: AsyncParsableCommand {
@@ -158,7 +158,7 @@ struct RefvalsCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let added = try RefvalsCommand.vault(dataDir, create: true).addReferenceValues(kind: kind, name: name, values: values, actor: "cli")
+                let added = try await RefvalsCommand.vault(dataDir, create: true).addReferenceValues(kind: kind, name: name, values: values, actor: "cli")
                 Console.out("{\"kind\":\"\(kind)\",\"name\":\"\(name)\",\"added\":\(added)}")
             } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
         }
@@ -170,7 +170,7 @@ struct RefvalsCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let all = try RefvalsCommand.vault(dataDir).referenceValues()
+                let all = try await RefvalsCommand.vault(dataDir).referenceValues()
                 let data = try JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])
                 Console.out(String(decoding: data, as: UTF8.self))
             } catch let error as BrokerError { throw SecretsCommand.refusal(error) }

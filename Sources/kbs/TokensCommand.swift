@@ -27,10 +27,10 @@ struct TokensCommand: AsyncParsableCommand {
         func authority(keys: Bool, create: Bool = false) throws -> CapabilityAuthority {
             let directory = dataDir
             let store = try SecretsCommand.store(directory, create: create)
-            guard keys else { return CapabilityAuthority(store: store, keys: KeySource { throw KeyError(.sealed, "this command needs no key") }) }
+            guard keys else { return CapabilityAuthority(ports: .sqlite(store), keys: KeySource { throw KeyError(.sealed, "this command needs no key") }) }
             let passphrase = try KeysCommand.passphrase(dataDir: directory)
             let source = KeySource { try BrokerKeys.open(directory: directory, passphrase: passphrase, create: true, actor: "cli").hierarchy }
-            return CapabilityAuthority(store: store, keys: source)
+            return CapabilityAuthority(ports: .sqlite(store), keys: source)
         }
     }
 
@@ -107,7 +107,7 @@ struct TokensCommand: AsyncParsableCommand {
             let authority = try common.authority(keys: false)
             for id in ids {
                 do throws(BrokerError) {
-                    guard try authority.revoke(id, actor: "cli") else { throw BrokerError(.notFound, "not_found", "no token \(id) was issued here") }
+                    guard try await authority.revoke(id, actor: "cli") else { throw BrokerError(.notFound, "not_found", "no token \(id) was issued here") }
                 } catch { throw SecretsCommand.refusal(error) }
                 Console.err("revoked \(id)")
             }
@@ -121,7 +121,7 @@ struct TokensCommand: AsyncParsableCommand {
         func run() async throws {
             let authority = try common.authority(keys: false)
             do throws(BrokerError) {
-                for stored in try authority.tokens() { Console.out(CapabilityAuthority.json(stored)) }
+                for stored in try await authority.tokens() { Console.out(CapabilityAuthority.json(stored)) }
             } catch { throw SecretsCommand.refusal(error) }
         }
     }

@@ -34,7 +34,7 @@ struct CapabilityTokenTests {
             clock = TestClock()
             let clock = clock
             hierarchy = KeyHierarchy(master: master, store: StoreKeyRecordStore(store))
-            authority = CapabilityAuthority(store: store, keys: KeySource(hierarchy), clock: { clock.now }, cacheCapacity: cacheCapacity)
+            authority = CapabilityAuthority(ports: .sqlite(store, clock: { clock.now }), keys: KeySource(hierarchy), cacheCapacity: cacheCapacity)
         }
 
         /// Another store and authority on the same file, as the CLI beside a server has (its own cache, same clock).
@@ -42,7 +42,7 @@ struct CapabilityTokenTests {
             let other = try Store(directory: directory)
             let master = try LocalMasterKeyProvider.unseal(at: directory + "/master.sealed", passphrase: Self.passphrase)
             let clock = clock
-            return (other, CapabilityAuthority(store: other, keys: KeySource(KeyHierarchy(master: master, store: StoreKeyRecordStore(other))), clock: { clock.now }))
+            return (other, CapabilityAuthority(ports: .sqlite(other, clock: { clock.now }), keys: KeySource(KeyHierarchy(master: master, store: StoreKeyRecordStore(other)))))
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
@@ -235,7 +235,7 @@ struct CapabilityTokenTests {
         _ = try await fixture.authority.verify(one.token)
         _ = try await fixture.authority.verify(two.token)
         #expect(fixture.authority.cache.count == 2)
-        #expect(try fixture.authority.revoke(one.id, actor: "test"))
+        #expect(try await fixture.authority.revoke(one.id, actor: "test"))
         #expect(await Self.verifyCode(fixture.authority, one.token) == "token_revoked")
         // An attenuated copy of a revoked token is revoked too (same id).
         #expect(await Self.verifyCode(fixture.authority, try CapabilityAuthority.attenuate(one.token, capabilities: nil, expires: fixture.clock.now + 10))
@@ -244,12 +244,12 @@ struct CapabilityTokenTests {
         // A revocation through another store and authority on the same file (the CLI beside a server).
         let (otherStore, other) = try fixture.second()
         _ = try await other.verify(two.token)
-        #expect(try other.revoke(two.id, actor: "cli"))
+        #expect(try await other.revoke(two.id, actor: "cli"))
         // The first authority's cache still holds the verified chain; the revocation wins all the same.
         #expect(fixture.authority.cache.lookup(SHA256.hash(data: Array(two.token.utf8)), now: fixture.clock.now) != nil)
         #expect(await Self.verifyCode(fixture.authority, two.token) == "token_revoked")
-        #expect(try other.revoke(two.id, actor: "cli"))
-        #expect(try !other.revoke(UUID().uuidString.lowercased(), actor: "cli"))
+        #expect(try await other.revoke(two.id, actor: "cli"))
+        #expect(try await !other.revoke(UUID().uuidString.lowercased(), actor: "cli"))
         #expect(try otherStore.capabilityTokens().allSatisfy { $0.revokedAt != nil })
         #expect(try fixture.store.auditRecords().filter { $0.action == "revoke_capability_token" }.count == 3)
     }

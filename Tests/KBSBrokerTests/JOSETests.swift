@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import KBSClaims
 import KBSKeys
 import Testing
 @testable import KBSBroker
@@ -12,6 +13,11 @@ import Testing
             246, 218, 167, 121, 140, 254, 144, 196]
         let key = z.withUnsafeBytes { JWE.concatKDF(z: $0, algorithm: "A128GCM", partyU: Array("Alice".utf8), partyV: Array("Bob".utf8), bits: 128) }
         #expect(Base64URL.encode(key) == "VqqN6vgjbSBcIijNcacQGg")
+    }
+
+    /// A JWK object parsed as the server parses one.
+    static func node(_ jwk: [String: Any]) throws -> JSONNode {
+        try JSONNode.parse(Array(try JSONSerialization.data(withJSONObject: jwk)))
     }
 
     static func jwk(_ key: P256.KeyAgreement.PrivateKey) -> [String: Any] {
@@ -45,7 +51,7 @@ import Testing
     @Test("a JWE to an EC key opens with the recipient's key, and not once its protected header changes")
     func ecRoundTrip() throws {
         let recipient = P256.KeyAgreement.PrivateKey()
-        let key = try TEEPublicKey(jwk: Self.jwk(recipient))
+        let key = try TEEPublicKey(jwk: Self.node(Self.jwk(recipient)))
         let text = try JWE.encrypt(SecretBytes(copying: Array("the secret".utf8)), to: key)
         #expect(try Self.decrypt(text, with: recipient) == Array("the secret".utf8))
         #expect(throws: (any Error).self) { try Self.decrypt(text, with: P256.KeyAgreement.PrivateKey()) }
@@ -61,9 +67,9 @@ import Testing
     @Test("TEE keys: private members, unknown types, wrong sizes, points off the curve, short RSA and mismatched alg are refused")
     func keyRefusals() throws {
         let good = Self.jwk(P256.KeyAgreement.PrivateKey())
-        #expect(try TEEPublicKey(jwk: good).algorithm == "ECDH-ES+A256KW")
+        #expect(try TEEPublicKey(jwk: Self.node(good)).algorithm == "ECDH-ES+A256KW")
         func code(_ jwk: [String: Any]) -> String? {
-            do { _ = try TEEPublicKey(jwk: jwk); return nil } catch { return error.code }
+            do { _ = try TEEPublicKey(jwk: Self.node(jwk)); return nil } catch { return (error as? BrokerError)?.code ?? "\(error)" }
         }
         #expect(code(good.merging(["d": "AAAA"]) { $1 }) == "invalid_tee_pubkey")
         #expect(code(["kty": "oct", "k": "AAAA"]) == "invalid_tee_pubkey")
@@ -77,8 +83,9 @@ import Testing
     }
 
     static func appraisal(at time: Date) throws -> Appraisal {
-        try Appraisal(id: "a1", kind: "snp", claimsObject: ["kind": "snp", "measurement": "ab", "debug": false, "tcb_svn": 8], deviceClaims: [],
-            tier: 2, teePublicKeyJWK: jwk(P256.KeyAgreement.PrivateKey()), attestedAt: time)
+        let jwk = try node(jwk(P256.KeyAgreement.PrivateKey()))
+        return Appraisal(id: "a1", kind: "snp", claimsJSON: #"{"kind":"snp","measurement":"ab","debug":false,"tcb_svn":8}"#, deviceClaimsJSON: [],
+            tier: 2, teePublicKeyJSON: try JCS.canonicalize(jwk), teePublicKey: try TEEPublicKey(jwk: jwk), attestedAt: time)
     }
 
     @Test("attestation tokens verify only unaltered, unexpired and from this signer")
@@ -88,7 +95,7 @@ import Testing
         let token = try signer.sign(try Self.appraisal(at: now))
         let back = try signer.verify(token, now: now + 10)
         #expect(back.tier == 2 && back.kind == "snp" && back.id == "a1")
-        #expect(back.claimsObject["measurement"] as? String == "ab")
+        #expect(back.claimsJSON == #"{"kind":"snp","measurement":"ab","debug":false,"tcb_svn":8}"#)
         func code(_ token: String, at time: Date, signer: AttestationTokenSigner) -> String? {
             do { _ = try signer.verify(token, now: time); return nil } catch { return error.code }
         }

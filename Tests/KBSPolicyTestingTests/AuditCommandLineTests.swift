@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KBSBroker
 import KBSStore
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import KBSBroker
 import KBSKeys
 import KBSPolicyTesting
+import KBSStore
 import Testing
 
 /// Key release end to end over real HTTP: `kbs serve` under `TEE_MODE=simulator`, an independent Python client

@@ -1,4 +1,5 @@
 import Foundation
+import KBSBroker
 import KBSStore
 import Testing
 

@@ -1,7 +1,6 @@
 public import Foundation
 import Crypto
 import KBSKeys
-public import KBSStore
 
 /// Issues, verifies and revokes capability tokens for agents (see `CapabilityToken` for the format): what the admin
 /// API and `kbs tokens` drive, in a server or beside one on the same data directory.
@@ -11,7 +10,8 @@ public import KBSStore
 /// its text or signature, and is read on every verification: a revocation by any process sharing the file counts at
 /// once, whatever the verification cache holds.
 public final class CapabilityAuthority: Sendable {
-    let store: Store
+    let repository: any CapabilityTokenRepository
+    let trail: any AuditTrail
     let keySource: KeySource
     let clock: @Sendable () -> Date
     let onAuditFailure: @Sendable () -> Void
@@ -25,15 +25,16 @@ public final class CapabilityAuthority: Sendable {
     /// How far in the future `iat` may be before the token is refused (clocks of processes sharing a store differ).
     static let clockLeeway: Int64 = 60
 
-    /// Creates an authority over `store` whose key hierarchy `keys` opens on first use; verified chains are cached
+    /// Creates an authority over `ports` whose key hierarchy `keys` opens on first use; verified chains are cached
     /// (at most `cacheCapacity`, each for `cacheLifetime` seconds).
     public init(
-        store: Store, keys: KeySource, clock: @escaping @Sendable () -> Date = { Date() }, onAuditFailure: @escaping @Sendable () -> Void = {},
+        ports: BrokerPorts, keys: KeySource, onAuditFailure: @escaping @Sendable () -> Void = {},
         cacheCapacity: Int = 4096, cacheLifetime: TimeInterval = 30
     ) {
-        self.store = store
+        self.repository = ports.capabilityTokens
+        self.trail = ports.audit
         self.keySource = keys
-        self.clock = clock
+        self.clock = ports.clock
         self.onAuditFailure = onAuditFailure
         self.cache = CapabilityCache(capacity: cacheCapacity, lifetime: cacheLifetime)
     }
@@ -76,36 +77,36 @@ public final class CapabilityAuthority: Sendable {
         let token = unsigned.withSignature(first)
         let capsJSON = CapabilityToken.listJSON(parsed)
         // Audited first: a token that cannot be audited is not issued.
-        try audit(AuditEntry(kind: .admin, actor: actor, action: "issue_capability_token", resource: token.id, outcome: .success,
+        try await audit(AuditEntry(kind: .admin, actor: actor, action: "issue_capability_token", resource: token.id, outcome: .success,
             details: ["subject": .string(agent), "capabilities": .list(parsed.map { .string($0.description) }), "expires": .integer(token.expiresAt)]))
         do {
-            try store.insertCapabilityToken(StoredCapabilityToken(id: token.id, subject: agent, capabilitiesJSON: capsJSON, keyVersion: version,
+            try await repository.insert(StoredCapabilityToken(id: token.id, subject: agent, capabilitiesJSON: capsJSON, keyVersion: version,
                 issuedAt: token.issuedAt, expiresAt: token.expiresAt))
         } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "the token cannot be recorded, so it is not issued: \(error.message)")
+            throw BrokerError(.unavailable, "store_unavailable", "the token cannot be recorded, so it is not issued: \(error)")
         }
         return Issued(token: token.text, id: token.id, expires: token.expiresAt)
     }
 
     /// Revokes token `id`, at once for every process sharing the store; false when no such token was issued. Audited.
-    public func revoke(_ id: String, actor: String) throws(BrokerError) -> Bool {
+    public func revoke(_ id: String, actor: String) async throws(BrokerError) -> Bool {
         guard !id.isEmpty, id.utf8.count <= 64 else { throw .badRequest("invalid_request", "a token id is 1 to 64 bytes") }
         let found: Bool
         // Revoked before it is audited, unlike other changes: an audit log that cannot be written must not keep a
-        // token alive. The caller still learns of the failure (503).
-        do { found = try store.revokeCapabilityToken(id, at: Int64(clock().timeIntervalSince1970)) } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "the token cannot be revoked: \(error.message)")
+        // token alive. The caller still learns of the failure (`audit_unavailable`).
+        do { found = try await repository.revoke(id, at: Int64(clock().timeIntervalSince1970)) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the token cannot be revoked: \(error)")
         }
         if found {
-            try audit(AuditEntry(kind: .admin, actor: actor, action: "revoke_capability_token", resource: id, outcome: .success))
+            try await audit(AuditEntry(kind: .admin, actor: actor, action: "revoke_capability_token", resource: id, outcome: .success))
         }
         return found
     }
 
     /// Every issued token's metadata (never a token), oldest first.
-    public func tokens() throws(BrokerError) -> [StoredCapabilityToken] {
-        do { return try store.capabilityTokens() } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "tokens cannot be read: \(error.message)")
+    public func tokens() async throws(BrokerError) -> [StoredCapabilityToken] {
+        do { return try await repository.all() } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "tokens cannot be read: \(error)")
         }
     }
 
@@ -113,8 +114,8 @@ public final class CapabilityAuthority: Sendable {
 
     /// Verifies `text` and, when `capability` is given, that it grants it.
     ///
-    /// 401 `invalid_token` (malformed, unknown, or a chain that does not verify under the root key), `token_revoked`,
-    /// `token_expired`; 403 `capability_denied`; 400 `invalid_request` for a malformed `capability`.
+    /// Unauthenticated: `invalid_token` (malformed, unknown, or a chain that does not verify under the root key),
+    /// `token_revoked`, `token_expired`; forbidden: `capability_denied`; invalid request: a malformed `capability`.
     public func verify(_ text: String, capability: String? = nil) async throws(BrokerError) -> Verified {
         let wanted: Capability?
         if let capability {
@@ -134,7 +135,7 @@ public final class CapabilityAuthority: Sendable {
         let token: CapabilityToken
         if let cached { token = cached } else { token = try CapabilityToken(parsing: text) }
         let stored: StoredCapabilityToken?
-        do { stored = try store.capabilityToken(token.id) } catch {
+        do { stored = try await repository.token(token.id) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the token store cannot be read, so no token verifies")
         }
         // An unknown id reads as a bad chain: either way the token was not issued here as it stands.
@@ -189,7 +190,7 @@ public final class CapabilityAuthority: Sendable {
 
     // MARK: Helpers
 
-    static let unverified = BrokerError(.unauthorized, "invalid_token", "the capability token does not verify")
+    static let unverified = BrokerError(.unauthenticated, "invalid_token", "the capability token does not verify")
 
     static func capabilities(_ texts: [String]) throws(BrokerError) -> [Capability] {
         guard texts.count <= CapabilityToken.maximumCapabilities else {
@@ -209,7 +210,7 @@ public final class CapabilityAuthority: Sendable {
     private func rootKey() async throws(BrokerError) -> (KeyHierarchy, UInt32) {
         let (keys, created) = try await keySource.hierarchy(dataKey: Self.rootKeyID, parent: Self.rootParentID, now: clock())
         for id in created {
-            try audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
+            try await audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
         }
         do { return (keys, try await keys.record(Self.rootKeyID).currentVersion) } catch {
             throw BrokerError(.unavailable, "key_\(error.reason.rawValue)", "the capability root key cannot be read: \(error.message)")
@@ -229,9 +230,9 @@ public final class CapabilityAuthority: Sendable {
         }
     }
 
-    /// Appends to the audit log, or refuses the step with 503.
-    private func audit(_ entry: AuditEntry) throws(BrokerError) {
-        do { try store.appendAudit(entry) } catch {
+    /// Appends to the audit log, or refuses the step as `audit_unavailable`.
+    private func audit(_ entry: AuditEntry) async throws(BrokerError) {
+        do { try await trail.append(entry) } catch {
             onAuditFailure()
             throw BrokerError(.unavailable, "audit_unavailable", "the audit log cannot be written, so the change is not acknowledged")
         }

@@ -1,5 +1,4 @@
 import Foundation
-public import KBSStore
 
 /// The JSON the CLI and the admin API print for tokens, so both say the same: times in seconds since 1970 as in the
 /// token, never the token text except where it is being handed out.

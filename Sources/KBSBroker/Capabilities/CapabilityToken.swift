@@ -74,7 +74,7 @@ public struct CapabilityToken: Sendable, Equatable {
 
     /// Parses the token text; anything malformed is `invalid_token` (the message never echoes the token).
     public init(parsing text: String) throws(BrokerError) {
-        func invalid(_ why: String) -> BrokerError { BrokerError(.unauthorized, "invalid_token", "the capability token is malformed: \(why)") }
+        func invalid(_ why: String) -> BrokerError { BrokerError(.unauthenticated, "invalid_token", "the capability token is malformed: \(why)") }
         guard text.utf8.count <= Self.maximumBytes else { throw invalid("it is over \(Self.maximumBytes) bytes") }
         guard text.hasPrefix(Self.prefix), let json = Base64URL.decode(String(text.dropFirst(Self.prefix.count))) else {
             throw invalid("it is not `\(Self.prefix)` and base64url")

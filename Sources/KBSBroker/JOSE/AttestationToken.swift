@@ -1,7 +1,8 @@
 public import Foundation
 import Crypto
+import KBSClaims
 
-/// The attestation-result token `POST /kbs/v0/attest` returns: an EAR-style JWT (ES256), in the shape Trustee's
+/// The attestation-result token an attestation returns: an EAR-style JWT (ES256), in the shape Trustee's
 /// attestation service issues (`eat_profile`, `submods.cpu0` with `ear.status`, the trustworthiness vector and the
 /// annotated evidence, whose `runtime_data_claims` hold the `tee-pubkey`), plus `kbs.tier`, the achieved tier.
 ///
@@ -28,40 +29,74 @@ public struct AttestationTokenSigner: Sendable {
 
     /// Signs the token for `appraisal`.
     func sign(_ appraisal: Appraisal) throws(BrokerError) -> String {
-        var submod: [String: Any] = [
-            "ear.status": "affirming",
-            // AR4SI: 2 = genuine hardware whose chain verified to a trusted root.
-            "ear.trustworthiness-vector": ["hardware": 2],
-            "ear.appraisal-policy-id": "default_cpu",
-            "ear.veraison.annotated-evidence": [
-                appraisal.kind: appraisal.claimsObject,
-                "runtime_data_claims": ["tee-pubkey": appraisal.teePublicKeyJWK],
-            ],
-        ]
-        if !appraisal.deviceClaims.isEmpty { submod["kbs.devices"] = appraisal.deviceClaims.map(\.object) }
-        var claims: [String: Any] = [
-            "eat_profile": Self.profile,
-            "iat": Int(appraisal.attestedAt.timeIntervalSince1970),
-            "exp": Int(appraisal.attestedAt.timeIntervalSince1970 + lifetime),
-            "jti": appraisal.id,
-            "ear.verifier-id": ["developer": "https://github.com/hanzoai/kbs", "build": "hanzo-kbs"],
-            "submods": ["cpu0": submod],
-            "kbs.tier": appraisal.tier,
-        ]
-        if let identity = appraisal.identity {
-            // The token id, not the capability token itself: a bearer of this JWT must not hold the agent's credential.
-            claims["kbs.subject"] = ["id": identity.subject, "issuer": identity.issuer, "capability_token": identity.tokenID,
-                "capabilities": identity.capabilities]
+        var header = JSONWriter()
+        header.object { header in
+            header.member("alg", "ES256")
+            header.member("typ", "JWT")
+            header.key("jwk")
+            header.object { jwk in
+                for (name, value) in publicJWK.sorted(by: { $0.key < $1.key }) { jwk.member(name, value) }
+            }
+        }
+        var payload = JSONWriter()
+        payload.object { claims in
+            claims.member("eat_profile", Self.profile)
+            claims.member("iat", Int64(appraisal.attestedAt.timeIntervalSince1970))
+            claims.member("exp", Int64(appraisal.attestedAt.timeIntervalSince1970 + lifetime))
+            claims.member("jti", appraisal.id)
+            claims.key("ear.verifier-id")
+            claims.object { verifier in
+                verifier.member("developer", "https://github.com/hanzoai/kbs")
+                verifier.member("build", "hanzo-kbs")
+            }
+            claims.key("submods")
+            claims.object { submods in
+                submods.key("cpu0")
+                submods.object { submod in
+                    submod.member("ear.status", "affirming")
+                    // AR4SI: 2 = genuine hardware whose chain verified to a trusted root.
+                    submod.key("ear.trustworthiness-vector")
+                    submod.object { $0.member("hardware", 2) }
+                    submod.member("ear.appraisal-policy-id", "default_cpu")
+                    submod.key("ear.veraison.annotated-evidence")
+                    submod.object { annotated in
+                        annotated.key(appraisal.kind)
+                        annotated.raw(appraisal.claimsJSON.utf8)
+                        annotated.key("runtime_data_claims")
+                        annotated.object { runtime in
+                            runtime.key("tee-pubkey")
+                            runtime.raw(appraisal.teePublicKeyJSON)
+                        }
+                    }
+                    if !appraisal.deviceClaimsJSON.isEmpty {
+                        submod.key("kbs.devices")
+                        submod.array { devices in
+                            for device in appraisal.deviceClaimsJSON { devices.raw(device.utf8) }
+                        }
+                    }
+                }
+            }
+            claims.member("kbs.tier", appraisal.tier)
+            if let identity = appraisal.identity {
+                // The token id, not the capability token itself: a bearer of this JWT must not hold the agent's credential.
+                claims.key("kbs.subject")
+                claims.object { subject in
+                    subject.member("id", identity.subject)
+                    subject.member("issuer", identity.issuer)
+                    subject.member("capability_token", identity.tokenID)
+                    subject.key("capabilities")
+                    subject.array { list in
+                        for capability in identity.capabilities { list.string(capability) }
+                    }
+                }
+            }
         }
         do {
-            // Unsorted: Foundation sorts keys through ICU collation, which cost more than the signature; JWTs need no order.
-            let header = try JSONSerialization.data(withJSONObject: ["alg": "ES256", "typ": "JWT", "jwk": publicJWK])
-            let payload = try JSONSerialization.data(withJSONObject: claims)
-            let input = Base64URL.encode(header) + "." + Base64URL.encode(payload)
+            let input = Base64URL.encode(header.bytes) + "." + Base64URL.encode(payload.bytes)
             let signature = try key.signature(for: Array(input.utf8))
             return input + "." + Base64URL.encode(signature.rawRepresentation)
         } catch {
-            throw BrokerError(.internalError, "token", "the attestation token could not be signed")
+            throw BrokerError(.failed, "token", "the attestation token could not be signed")
         }
     }
 
@@ -71,27 +106,33 @@ public struct AttestationTokenSigner: Sendable {
         guard token.utf8.count <= 256 * 1024, parts.count == 3,
             let header = Base64URL.decode(String(parts[0])), let payload = Base64URL.decode(String(parts[1])),
             let signatureBytes = Base64URL.decode(String(parts[2])),
-            let headerObject = try? JSONSerialization.jsonObject(with: Data(header)) as? [String: Any],
-            headerObject["alg"] as? String == "ES256",
+            let headerObject = try? JSONNode.parse(header), headerObject["alg"]?.stringValue == "ES256",
             let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes),
             key.publicKey.isValidSignature(signature, for: Array((parts[0] + "." + parts[1]).utf8))
         else { throw .unauthorized("invalid_token", "the bearer token is not an attestation token this server issued") }
-        guard let claims = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
-            let exp = claims["exp"] as? Int, let iat = claims["iat"] as? Int, let id = claims["jti"] as? String,
-            let tier = claims["kbs.tier"] as? Int,
-            let cpu = (claims["submods"] as? [String: Any])?["cpu0"] as? [String: Any],
-            let annotated = cpu["ear.veraison.annotated-evidence"] as? [String: Any],
-            let runtime = annotated["runtime_data_claims"] as? [String: Any], let jwk = runtime["tee-pubkey"] as? [String: Any],
-            let (kind, evidence) = annotated.first(where: { $0.key != "runtime_data_claims" }).map({ ($0.key, $0.value) }),
-            let evidenceObject = evidence as? [String: Any]
+        guard let claims = try? JSONNode.parse(payload),
+            let exp = claims["exp"]?.integer, let iat = claims["iat"]?.integer, let id = claims["jti"]?.stringValue,
+            let tier = claims["kbs.tier"]?.integer, let cpu = claims["submods"]?["cpu0"],
+            let annotated = cpu["ear.veraison.annotated-evidence"], case .object(let members) = annotated.value,
+            let jwk = annotated["runtime_data_claims"]?["tee-pubkey"],
+            let evidence = members.first(where: { $0.key != "runtime_data_claims" }), evidence.value.kind == .object
         else { throw .unauthorized("invalid_token", "the attestation token lacks the claims this server puts in it") }
         guard Double(exp) > now.timeIntervalSince1970 else { throw .unauthorized("token_expired", "the attestation token has expired; attest again") }
-        let devices = (cpu["kbs.devices"] as? [[String: Any]] ?? []).map(Appraisal.DeviceClaims.init(object:))
-        var appraisal = try Appraisal(id: id, kind: kind, claimsObject: evidenceObject, deviceClaims: devices, tier: tier,
-            teePublicKeyJWK: jwk, attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
-        if let subject = claims["kbs.subject"] as? [String: Any] {
-            guard let id = subject["id"] as? String, let issuer = subject["issuer"] as? String,
-                let tokenID = subject["capability_token"] as? String, let capabilities = subject["capabilities"] as? [String]
+        var devices: [String] = []
+        if case .array(let list)? = cpu["kbs.devices"]?.value {
+            devices = list.map { String(decoding: payload[$0.range], as: UTF8.self) }
+        }
+        let canonicalKey: [UInt8]
+        do { canonicalKey = try JCS.canonicalize(jwk) } catch {
+            throw .unauthorized("invalid_token", "the attestation token's key does not canonicalise")
+        }
+        var appraisal = Appraisal(id: id, kind: evidence.key, claimsJSON: String(decoding: payload[evidence.value.range], as: UTF8.self),
+            deviceClaimsJSON: devices, tier: Int(tier), teePublicKeyJSON: canonicalKey, teePublicKey: try TEEPublicKey(jwk: jwk),
+            attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
+        if let subject = claims["kbs.subject"] {
+            guard let id = subject["id"]?.stringValue, let issuer = subject["issuer"]?.stringValue,
+                let tokenID = subject["capability_token"]?.stringValue, case .array(let list)? = subject["capabilities"]?.value,
+                let capabilities = Optional(list.compactMap(\.stringValue)), capabilities.count == list.count
             else { throw .unauthorized("invalid_token", "the attestation token's subject is malformed") }
             appraisal.identity = Appraisal.Identity(subject: id, issuer: issuer, tokenID: tokenID, token: nil, capabilities: capabilities)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import CryptoExtras
+import KBSClaims
 public import KBSKeys
 
 /// Encrypts a released secret to the TEE's key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's
@@ -14,26 +15,34 @@ public enum JWE {
     public static func encrypt(_ plaintext: borrowing SecretBytes, to key: TEEPublicKey) throws(BrokerError) -> String {
         let cek = SecretBytes.random(count: 32)
         do {
-            var header: [String: Any] = ["alg": key.algorithm, "enc": "A256GCM"]
+            var epk: (curve: String, point: Data)?
             let encryptedKey: [UInt8]
             switch key.key {
             case .p256(let recipient):
                 let ephemeral = P256.KeyAgreement.PrivateKey()
-                header["epk"] = epk("P-256", ephemeral.publicKey.rawRepresentation)
+                epk = ("P-256", ephemeral.publicKey.rawRepresentation)
                 encryptedKey = try wrap(cek, secret: try ephemeral.sharedSecretFromKeyAgreement(with: recipient))
             case .p384(let recipient):
                 let ephemeral = P384.KeyAgreement.PrivateKey()
-                header["epk"] = epk("P-384", ephemeral.publicKey.rawRepresentation)
+                epk = ("P-384", ephemeral.publicKey.rawRepresentation)
                 encryptedKey = try wrap(cek, secret: try ephemeral.sharedSecretFromKeyAgreement(with: recipient))
             case .p521(let recipient):
                 let ephemeral = P521.KeyAgreement.PrivateKey()
-                header["epk"] = epk("P-521", ephemeral.publicKey.rawRepresentation)
+                epk = ("P-521", ephemeral.publicKey.rawRepresentation)
                 encryptedKey = try wrap(cek, secret: try ephemeral.sharedSecretFromKeyAgreement(with: recipient))
             case .rsa(let recipient):
                 encryptedKey = try cek.withUnsafeBytes { try Array(recipient.encrypt(Data($0), padding: .PKCS1_OAEP_SHA256)) }
             }
-            // No sortedKeys: Foundation sorts through ICU string comparison, and JWE needs no member order.
-            let protected = Base64URL.encode(try JSONSerialization.data(withJSONObject: header))
+            var header = JSONWriter()
+            header.object { header in
+                header.member("alg", key.algorithm)
+                header.member("enc", "A256GCM")
+                if let epk {
+                    header.key("epk")
+                    Self.writeEPK(curve: epk.curve, point: epk.point, to: &header)
+                }
+            }
+            let protected = Base64URL.encode(header.bytes)
             let sealed = try cek.withUnsafeBytes { cekBytes in
                 try plaintext.withUnsafeBytes { plain in
                     try AES.GCM.seal(plain, using: SymmetricKey(data: cekBytes), nonce: AES.GCM.Nonce(),
@@ -46,13 +55,19 @@ public enum JWE {
         } catch let error as BrokerError {
             throw error
         } catch {
-            throw BrokerError(.internalError, "jwe", "the secret could not be encrypted to the TEE key")
+            throw BrokerError(.failed, "jwe", "the secret could not be encrypted to the TEE key")
         }
     }
 
-    private static func epk(_ curve: String, _ raw: Data) -> [String: String] {
-        let half = raw.count / 2
-        return ["kty": "EC", "crv": curve, "x": Base64URL.encode(raw.prefix(half)), "y": Base64URL.encode(raw.suffix(half))]
+    /// The ephemeral public key as a JWK (`kty`, `crv`, `x`, `y`) from its raw `x ‖ y` point.
+    private static func writeEPK(curve: String, point: Data, to writer: inout JSONWriter) {
+        let half = point.count / 2
+        writer.object { jwk in
+            jwk.member("kty", "EC")
+            jwk.member("crv", curve)
+            jwk.member("x", Base64URL.encode(point.prefix(half)))
+            jwk.member("y", Base64URL.encode(point.suffix(half)))
+        }
     }
 
     /// AES-KW of the CEK under the Concat-KDF output of the agreed secret.

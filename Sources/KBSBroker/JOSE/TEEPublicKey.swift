@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import CryptoExtras
+package import KBSClaims
 
 /// The key a TEE sends in `runtime-data.tee-pubkey` (a JWK), to which released secrets are encrypted.
 ///
@@ -18,18 +19,19 @@ public struct TEEPublicKey: @unchecked Sendable {
     let key: Key
 
     /// Reads a JWK object; refuses private members, an `alg` that does not fit the key, and points off the curve.
-    public init(jwk: [String: Any]) throws(BrokerError) {
+    package init(jwk: JSONNode) throws(BrokerError) {
+        guard jwk.kind == .object else { throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` must be a JWK object") }
         for member in ["d", "p", "q", "dp", "dq", "qi"] where jwk[member] != nil {
             throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` holds the private member `\(member)`: send only the public key")
         }
         func bytes(_ name: String) throws(BrokerError) -> [UInt8] {
-            guard let text = jwk[name] as? String, let value = Base64URL.decode(text), !value.isEmpty else {
+            guard let text = jwk[name]?.stringValue, let value = Base64URL.decode(text), !value.isEmpty else {
                 throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` needs `\(name)` as unpadded base64url")
             }
             return value
         }
-        let alg = jwk["alg"] as? String
-        switch jwk["kty"] as? String {
+        let alg = jwk["alg"]?.stringValue
+        switch jwk["kty"]?.stringValue {
         case "EC":
             if let alg, alg != "ECDH-ES+A256KW" {
                 throw .badRequest("unsupported_alg", "an EC `tee-pubkey` takes `alg` ECDH-ES+A256KW, not \(alg)")
@@ -37,7 +39,7 @@ public struct TEEPublicKey: @unchecked Sendable {
             let (x, y) = (try bytes("x"), try bytes("y"))
             let raw = x + y
             do {
-                switch jwk["crv"] as? String {
+                switch jwk["crv"]?.stringValue {
                 case "P-256" where x.count == 32 && y.count == 32: key = .p256(try .init(rawRepresentation: raw))
                 case "P-384" where x.count == 48 && y.count == 48: key = .p384(try .init(rawRepresentation: raw))
                 case "P-521" where x.count == 66 && y.count == 66: key = .p521(try .init(rawRepresentation: raw))

@@ -2,25 +2,20 @@ public import Foundation
 
 /// What an attestation established about a TEE: its verified claims, the devices beside it, the tier they reach and
 /// the key released secrets are encrypted to. Held by the RCAR session for a minute, and signed into the token.
-public struct Appraisal: @unchecked Sendable {
-    /// The claims of one additional device (a GPU).
-    public struct DeviceClaims: @unchecked Sendable {
-        /// The verified claims as a JSON object (`Attestation`).
-        public var object: [String: Any]
-        init(object: [String: Any]) { self.object = object }
-    }
-
+public struct Appraisal: Sendable {
     /// Unique per appraisal (the token's `jti`).
     public let id: String
     /// The primary evidence kind (`snp`, `tdx`, …).
     public let kind: String
-    /// The primary evidence's verified claims (`Attestation`), as a JSON object.
-    public let claimsObject: [String: Any]
-    public let deviceClaims: [DeviceClaims]
+    /// The primary evidence's verified claims (`Attestation`) as compact JSON, made once: the token carries these
+    /// bytes and the release policy reads them on every request.
+    public let claimsJSON: String
+    /// Each additional device's verified claims (`Attestation`), likewise.
+    public let deviceClaimsJSON: [String]
     /// The privacy tier the tier rules computed, 0–4.
     public let tier: Int
-    /// `runtime-data.tee-pubkey` as sent.
-    public let teePublicKeyJWK: [String: Any]
+    /// `runtime-data.tee-pubkey` in its canonical (JCS) form, as the token carries it.
+    public let teePublicKeyJSON: [UInt8]
     public let teePublicKey: TEEPublicKey
     public let attestedAt: Date
     /// Who the workload is, when it presented a capability token at attestation.
@@ -38,22 +33,17 @@ public struct Appraisal: @unchecked Sendable {
         public var capabilities: [String]
     }
 
-    init(id: String, kind: String, claimsObject: [String: Any], claimsJSON: String? = nil, deviceClaims: [DeviceClaims], tier: Int,
-        teePublicKeyJWK: [String: Any], attestedAt: Date) throws(BrokerError)
-    {
-        // Unsorted on purpose: sorting keys makes Foundation compare strings through ICU, the policy reads any order.
-        self.claimsJSON = claimsJSON
-            ?? (try? JSONSerialization.data(withJSONObject: claimsObject)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    init(
+        id: String, kind: String, claimsJSON: String, deviceClaimsJSON: [String], tier: Int, teePublicKeyJSON: [UInt8],
+        teePublicKey: TEEPublicKey, attestedAt: Date
+    ) {
         self.id = id
         self.kind = kind
-        self.claimsObject = claimsObject
-        self.deviceClaims = deviceClaims
+        self.claimsJSON = claimsJSON
+        self.deviceClaimsJSON = deviceClaimsJSON
         self.tier = tier
-        self.teePublicKeyJWK = teePublicKeyJWK
-        self.teePublicKey = try TEEPublicKey(jwk: teePublicKeyJWK)
+        self.teePublicKeyJSON = teePublicKeyJSON
+        self.teePublicKey = teePublicKey
         self.attestedAt = attestedAt
     }
-
-    /// The claims as JSON text, made once: the release policy reads it on every request.
-    let claimsJSON: String
 }

@@ -1,7 +1,6 @@
 import Foundation
 public import KBSClaims
 public import KBSKeys
-import KBSStore
 
 extension Broker {
     /// What the admin API may do to a key.
@@ -34,7 +33,7 @@ extension Broker {
         let record = try await keyOperation("create", id) { keys, now throws(KeyError) in
             try await keys.createKey(id: id, parent: parent, requiredTier: fallback.granted, labels: fallback.labels, now: now)
         }
-        if fallback.degraded { try audit(BrokerKeys.fallbackAudit(id: id, actor: "admin", fallback)) }
+        if fallback.degraded { try await audit(BrokerKeys.fallbackAudit(id: id, actor: "admin", fallback)) }
         return record
     }
 
@@ -57,13 +56,13 @@ extension Broker {
         let keys = try await vault.keySource.hierarchy()
         let record: KeyRecord
         do { record = try await body(keys, clock()) } catch {
-            try audit(AuditEntry(kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .failure,
+            try await audit(AuditEntry(kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .failure,
                 details: ["reason": .string(error.reason.rawValue)]))
             throw Self.keyError(error)
         }
         metrics.keyOperated(action)
         // Acknowledged only once audited, like `kbs keys`.
-        try audit(AuditEntry(kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .success,
+        try await audit(AuditEntry(kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .success,
             details: ["version": .integer(Int64(record.currentVersion))]))
         return record
     }
@@ -72,7 +71,7 @@ extension Broker {
         switch error.reason {
         case .notFound: BrokerError(.notFound, "not_found", error.message)
         case .alreadyExists, .conflict: BrokerError(.conflict, error.reason.rawValue, error.message)
-        case .invalidArgument, .malformed: BrokerError(.badRequest, error.reason.rawValue, error.message)
+        case .invalidArgument, .malformed: BrokerError(.invalidRequest, error.reason.rawValue, error.message)
         case .disabled, .pendingDeletion, .destroyed, .invalidState: BrokerError(.conflict, error.reason.rawValue, error.message)
         default: BrokerError(.unavailable, error.reason.rawValue, error.message)
         }

@@ -1,11 +1,12 @@
 public import Foundation
 public import KBSKeys
-public import KBSStore
 
-/// Resources (secrets sealed by the key hierarchy) and run-time reference values in a data directory's store, every
+/// Resources (secrets sealed by the key hierarchy) and run-time reference values behind the broker's ports, every
 /// change audited: what the admin API and `kbs secrets` / `kbs refvals` drive, while a server runs or not.
 public struct ResourceVault: Sendable {
-    let store: Store
+    let resourceRepository: any ResourceRepository
+    let referenceRepository: any ReferenceValueRepository
+    let trail: any AuditTrail
     let keySource: KeySource
     let clock: @Sendable () -> Date
     let onAuditFailure: @Sendable () -> Void
@@ -14,11 +15,13 @@ public struct ResourceVault: Sendable {
     public static let resourceKeyID = "kbs-resources"
     public static let resourceParentID = "kbs-resources-kek"
 
-    /// Creates a vault over `store` whose key hierarchy `keys` opens on first use.
-    public init(store: Store, keys: KeySource, clock: @escaping @Sendable () -> Date = { Date() }, onAuditFailure: @escaping @Sendable () -> Void = {}) {
-        self.store = store
+    /// Creates a vault over `ports` whose key hierarchy `keys` opens on first use.
+    public init(ports: BrokerPorts, keys: KeySource, onAuditFailure: @escaping @Sendable () -> Void = {}) {
+        self.resourceRepository = ports.resources
+        self.referenceRepository = ports.referenceValues
+        self.trail = ports.audit
         self.keySource = keys
-        self.clock = clock
+        self.clock = ports.clock
         self.onAuditFailure = onAuditFailure
     }
 
@@ -26,14 +29,14 @@ public struct ResourceVault: Sendable {
     func keys() async throws(BrokerError) -> KeyHierarchy {
         let (keys, created) = try await keySource.hierarchy(dataKey: Self.resourceKeyID, parent: Self.resourceParentID, now: clock())
         for id in created {
-            try audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
+            try await audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
         }
         return keys
     }
 
-    /// Appends to the audit log, or refuses the step with 503.
-    func audit(_ entry: AuditEntry) throws(BrokerError) {
-        do { try store.appendAudit(entry) } catch {
+    /// Appends to the audit log, or refuses the step as `audit_unavailable`.
+    func audit(_ entry: AuditEntry) async throws(BrokerError) {
+        do { try await trail.append(entry) } catch {
             onAuditFailure()
             throw BrokerError(.unavailable, "audit_unavailable", "the audit log cannot be written, so nothing is released")
         }
@@ -60,35 +63,35 @@ public struct ResourceVault: Sendable {
         let keys = try await keys()
         let sealed: [UInt8]
         do { sealed = try await keys.encrypt(keyID: Self.resourceKeyID, plaintext: plaintext, aad: Array(path.utf8)) } catch {
-            try? audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .failure,
+            try? await audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .failure,
                 details: ["reason": .string(error.reason.rawValue)]))
             throw BrokerError(.unavailable, "key_\(error.reason.rawValue)", "the resource key refuses use: \(error.message)")
         }
         // Audited first: a put that cannot be audited is not made.
-        try audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .success,
+        try await audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .success,
             details: ["required_tier": .integer(Int64(requiredTier)), "bytes": .integer(Int64(value.count))]))
         let existed: Bool
-        do { existed = try store.putResource(StoredResource(path: path, sealed: sealed, requiredTier: requiredTier, labelsJSON: labelsJSON)) } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be stored: \(error.message)")
+        do { existed = try await resourceRepository.put(StoredResource(path: path, sealed: sealed, requiredTier: requiredTier, labelsJSON: labelsJSON)) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be stored: \(error)")
         }
         return ResourceInfo(path: path, requiredTier: requiredTier, labelsJSON: labelsJSON, created: !existed)
     }
 
     /// Deletes a resource; false when there was none. Audited.
-    public func deleteResource(path: String, actor: String) throws(BrokerError) -> Bool {
+    public func deleteResource(path: String, actor: String) async throws(BrokerError) -> Bool {
         try Broker.validatePath(path)
-        try audit(AuditEntry(kind: .admin, actor: actor, action: "delete_resource", resource: path, outcome: .success))
-        do { return try store.deleteResource(path) } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be deleted: \(error.message)")
+        try await audit(AuditEntry(kind: .admin, actor: actor, action: "delete_resource", resource: path, outcome: .success))
+        do { return try await resourceRepository.delete(at: path) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be deleted: \(error)")
         }
     }
 
     /// Every resource's path, tier and labels.
-    public func resources() throws(BrokerError) -> [ResourceInfo] {
+    public func resources() async throws(BrokerError) -> [ResourceInfo] {
         do {
-            return try store.resources().map { ResourceInfo(path: $0.path, requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON, created: false) }
+            return try await resourceRepository.all().map { ResourceInfo(path: $0.path, requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON, created: false) }
         } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "resources cannot be read: \(error.message)")
+            throw BrokerError(.unavailable, "store_unavailable", "resources cannot be read: \(error)")
         }
     }
 
@@ -96,10 +99,10 @@ public struct ResourceVault: Sendable {
     public func resourceValue(path: String, actor: String) async throws(BrokerError) -> SecretBytes {
         try Broker.validatePath(path)
         let stored: StoredResource?
-        do { stored = try store.resource(path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
+        do { stored = try await resourceRepository.resource(at: path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
         guard let stored else { throw BrokerError(.notFound, "not_found", "no resource at \(path)") }
         let keys = try await keys()
-        try audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
+        try await audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
         do {
             var plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8))
             defer { SecretBytes.wipe(&plaintext) }
@@ -110,19 +113,19 @@ public struct ResourceVault: Sendable {
     }
 
     /// Adds allowed values (lowercase hex) for claim `name` of evidence `kind`; returns how many were new. Audited.
-    public func addReferenceValues(kind: String, name: String, values: [String], actor: String) throws(BrokerError) -> Int {
+    public func addReferenceValues(kind: String, name: String, values: [String], actor: String) async throws(BrokerError) -> Int {
         try Broker.validateReferenceValues(kind: kind, name: name, values: values)
         let normalized = values.map { $0.lowercased() }
-        try audit(AuditEntry(kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
+        try await audit(AuditEntry(kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
             details: ["values": .list(normalized.map { .string($0) })]))
-        do { return try store.addReferenceValues(kind: kind, name: name, values: normalized) } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be stored: \(error.message)")
+        do { return try await referenceRepository.add(kind: kind, name: name, values: normalized) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be stored: \(error)")
         }
     }
 
     /// Every reference value added at run time: kind → name → values.
-    public func referenceValues() throws(BrokerError) -> [String: [String: [String]]] {
-        do { return try store.referenceValues() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
+    public func referenceValues() async throws(BrokerError) -> [String: [String: [String]]] {
+        do { return try await referenceRepository.all() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
     }
 }
 

@@ -14,6 +14,13 @@ public enum JCS {
         return out
     }
 
+    /// The canonical form of a document already parsed (or built from parsed parts, as a runtime-data object is).
+    package static func canonicalize(_ node: JSONNode) throws(JCSError) -> [UInt8] {
+        var out: [UInt8] = []
+        try write(node, to: &out)
+        return out
+    }
+
     private static func write(_ node: JSONNode, to out: inout [UInt8]) throws(JCSError) {
         switch node.value {
         case .null: out += Array("null".utf8)

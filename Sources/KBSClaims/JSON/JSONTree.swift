@@ -12,6 +12,12 @@ package struct JSONNode: Sendable {
     package var value: Value
     package var range: Range<Int>
 
+    /// A node built rather than parsed; its range is empty unless given.
+    package init(_ value: Value, range: Range<Int> = 0..<0) {
+        self.value = value
+        self.range = range
+    }
+
     /// Parses a whole document; duplicate member names are an error.
     package static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONNode {
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONError) -> JSONNode in
@@ -61,7 +67,7 @@ package struct JSONNode: Sendable {
             let (integer, text) = try scanner.readNumber()
             value = .number(integer, String(text))
         }
-        return JSONNode(value: value, range: start..<scanner.offset)
+        return JSONNode(value, range: start..<scanner.offset)
     }
 
     /// The member called `key`, if this is an object that has one.
@@ -72,6 +78,12 @@ package struct JSONNode: Sendable {
 
     package var stringValue: String? {
         if case .string(let text) = value { return text }
+        return nil
+    }
+
+    /// The value, if this is a number written as an integer that fits 64 bits.
+    package var integer: Int64? {
+        if case .number(let integer, _) = value { return integer }
         return nil
     }
 

@@ -3,7 +3,7 @@ public struct AuditKind: RawRepresentable, Hashable, Sendable, ExpressibleByStri
     /// The kind's name, as stored.
     public var rawValue: String
 
-    /// Wraps a kind name; ``Store/appendAudit(_:)`` refuses one that is not 1 to 64 of `a-z 0-9 _ . -`.
+    /// Wraps a kind name; the audit trail refuses one that is not 1 to 64 of `a-z 0-9 _ . -`.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// Wraps a literal kind name.
@@ -28,7 +28,7 @@ public struct AuditOutcome: RawRepresentable, Hashable, Sendable, ExpressibleByS
     /// The outcome's name, as stored.
     public var rawValue: String
 
-    /// Wraps an outcome name; ``Store/appendAudit(_:)`` refuses one that is not 1 to 64 of `a-z 0-9 _ . -`.
+    /// Wraps an outcome name; the audit trail refuses one that is not 1 to 64 of `a-z 0-9 _ . -`.
     public init(rawValue: String) { self.rawValue = rawValue }
 
     /// Wraps a literal outcome name.
@@ -115,48 +115,5 @@ public struct AuditEntry: Sendable, Hashable {
         self.resource = resource
         self.outcome = outcome
         self.details = details
-    }
-}
-
-/// An audit record as stored: the entry's fields, its place in the chain and its hash.
-public struct AuditRecord: Sendable, Hashable {
-    /// 1 for the first record, then one more for each.
-    public var seq: Int64
-    /// Milliseconds since 1970.
-    public var at: Int64
-    /// What the record is about.
-    public var kind: AuditKind
-    /// Who acted.
-    public var actor: String
-    /// What was attempted.
-    public var action: String
-    /// What it was attempted on.
-    public var resource: String
-    /// How it ended.
-    public var outcome: AuditOutcome
-    /// The details as canonical JSON (members sorted, no whitespace): exactly the bytes the hash covers.
-    public var detailsJSON: String
-    /// The previous record's hash, or ``AuditChain/genesis`` for the first record.
-    public var prevHash: [UInt8]
-    /// SHA-256 over ``AuditChain/encode(_:)`` of this record.
-    public var hash: [UInt8]
-
-    /// The hash as lowercase hex.
-    public var hashHex: String { AuditChain.hex(hash) }
-
-    /// Creates a record (the store does; tests and tools may).
-    public init(seq: Int64, at: Int64, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,
-        detailsJSON: String, prevHash: [UInt8], hash: [UInt8])
-    {
-        self.seq = seq
-        self.at = at
-        self.kind = kind
-        self.actor = actor
-        self.action = action
-        self.resource = resource
-        self.outcome = outcome
-        self.detailsJSON = detailsJSON
-        self.prevHash = prevHash
-        self.hash = hash
     }
 }

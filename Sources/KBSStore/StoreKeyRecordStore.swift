@@ -1,10 +1,10 @@
 public import Foundation
 public import KBSKeys
-public import KBSStore
+import GRDB
 import Synchronization
 
-/// The key hierarchy's records in the broker's SQLite store: `KBSKeys` and `KBSStore` know nothing of each other
-/// (DESIGN: the broker adapts the store to the libraries' protocols), so the records cross as JSON.
+/// `KBSKeys`' ``KeyRecordStore`` port on SQLite: the key records cross as JSON, so the store's schema knows nothing
+/// of the key types.
 ///
 /// Every save is a compare-and-set in one IMMEDIATE transaction and is durable when it returns (SQLite WAL with
 /// synchronous commits), so an acknowledged key creation or rotation survives a crash.
@@ -23,7 +23,7 @@ public struct StoreKeyRecordStore: KeyRecordStore {
     }
 
     public func load(_ id: String) async throws -> KeyRecord? {
-        guard let stored = try mapped({ () throws(StoreError) in try store.keyRecord(id) }) else { return nil }
+        guard let stored = try await mapped({ store throws(StoreError) in try store.keyRecord(id) }) else { return nil }
         if let hit = decoded.table.withLock({ $0[id] }), hit.bytes == stored.record { return hit.record }
         let record = try Self.decode(stored)
         decoded.table.withLock { cache in
@@ -34,7 +34,7 @@ public struct StoreKeyRecordStore: KeyRecordStore {
     }
 
     public func list() async throws -> [KeyRecord] {
-        try mapped { () throws(StoreError) in try store.keyRecords() }.map(Self.decode)
+        try await mapped { store throws(StoreError) in try store.keyRecords() }.map(Self.decode)
     }
 
     public func save(_ record: KeyRecord, expectedRevision: Int?) async throws {
@@ -43,7 +43,8 @@ public struct StoreKeyRecordStore: KeyRecordStore {
             throw KeyError(.storage, "key \(record.id) does not encode: \(error)")
         }
         let stored = StoredKeyRecord(id: record.id, revision: record.revision, record: Array(encoded))
-        let outcome = try mapped { () throws(StoreError) in try store.saveKeyRecord(stored, expectedRevision: expectedRevision, now: clock()) }
+        let now = clock()
+        let outcome = try await mapped { store throws(StoreError) in try store.saveKeyRecord(stored, expectedRevision: expectedRevision, now: now) }
         switch outcome {
         case .saved: return
         case .alreadyExists: throw KeyError(.alreadyExists, "key \(record.id) already exists")
@@ -69,8 +70,8 @@ public struct StoreKeyRecordStore: KeyRecordStore {
         return record
     }
 
-    private func mapped<T>(_ body: () throws(StoreError) -> T) throws(KeyError) -> T {
-        do { return try body() } catch { throw KeyError(.storage, "store: \(error.message)") }
+    private func mapped<T: Sendable>(_ body: @escaping @Sendable (Store) throws(StoreError) -> T) async throws(KeyError) -> T {
+        do { return try await store.offPool(body) } catch { throw KeyError(.storage, "store: \(error.message)") }
     }
 }
 

@@ -1,0 +1,121 @@
+import Dispatch
+public import Foundation
+import KBSClaims
+import KBSEvidence
+
+extension Broker {
+    /// The RCAR challenge: a session and the nonce its evidence must bind.
+    public struct Challenge: Sendable {
+        public var sessionID: String
+        public var nonce: String
+        public var expires: Date
+    }
+
+    /// RCAR `auth`: opens a session with a fresh nonce for evidence of the requested TEE kind.
+    package func auth(_ request: AuthRequest) throws(BrokerError) -> Challenge {
+        guard request.version == "0.4.0" else {
+            throw .badRequest("protocol_version", "this server speaks KBS protocol 0.4.0, not \(request.version)")
+        }
+        guard let kind = EvidenceKind(rawValue: request.tee), kind != .sim || configuration.teeMode == .simulator else {
+            throw .badRequest("unsupported_tee", "no verifier for TEE `\(request.tee)`; this server verifies "
+                + EvidenceKind.allCases.filter { $0 != .sim }.map(\.rawValue).joined(separator: ", "))
+        }
+        let session = sessions.open(tee: kind.rawValue, now: clock())
+        return Challenge(sessionID: session.id, nonce: session.nonce, expires: session.expires)
+    }
+
+    /// RCAR `attest`: verifies the evidence bound to the session's nonce and the TEE key; returns the attestation token.
+    ///
+    /// `credential` is the bearer credential the request carried: a capability token (`kbsc1.…`) names the workload,
+    /// whose roles the release policy may then ask for; none attests the hardware alone.
+    package func attest(sessionID: String?, request: AttestRequest, credential: String? = nil) async throws(BrokerError) -> String {
+        let now = clock()
+        guard let sessionID, let session = sessions.session(sessionID, now: now) else {
+            throw .unauthorized("no_session", "no live session: authenticate first and present the session it opens")
+        }
+        let started = DispatchTime.now().uptimeNanoseconds
+        do {
+            let identity = try await identify(credential)
+            var (appraisal, measurement) = try await appraise(session: session, request: request, now: now)
+            appraisal.identity = identity
+            var details: [String: AuditValue] = ["tier": .integer(Int64(appraisal.tier)), "measurement": .string(measurement)]
+            if let identity { details["subject"] = .string(identity.subject); details["capability_id"] = .string(identity.tokenID) }
+            try await audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
+                details: details))
+            let token = try signer.sign(appraisal)
+            sessions.attach(appraisal, to: session.id)
+            metrics.attested(kind: session.tee, success: true, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            return token
+        } catch {
+            metrics.attested(kind: session.tee, success: false, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
+            if error.code != "audit_unavailable" {
+                try? await audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: "session",
+                    outcome: .failure, details: ["reason": .string(error.code)]))
+            }
+            throw error
+        }
+    }
+
+    /// The workload named by a capability token, verified (signature chain, revocation, expiry).
+    private func identify(_ credential: String?) async throws(BrokerError) -> Appraisal.Identity? {
+        guard let token = credential else { return nil }
+        guard token.hasPrefix("kbsc1.") else {
+            throw .unauthorized("unsupported_credential", "attest accepts capability tokens (kbsc1.…) as the workload's identity")
+        }
+        let verified = try await capabilities.verify(token)
+        return Appraisal.Identity(subject: verified.subject, issuer: "kbs-capability", tokenID: verified.id, token: token,
+            capabilities: verified.capabilities.map(\.description))
+    }
+
+    /// Verifies the request's evidence against the session and computes the tier; also the measurement, for the audit.
+    private func appraise(session: RCARSessions.Session, request: AttestRequest, now: Date) async throws(BrokerError)
+        -> (Appraisal, measurement: String)
+    {
+        guard Self.constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
+            throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
+        }
+        // One attempt per nonce, in this process and (through the ledger) in any process sharing the store.
+        guard sessions.beginAttempt(session.id) else { throw .unauthorized("nonce_used", "this session's nonce was already used; authenticate again") }
+        let fresh: Bool
+        do { fresh = try await ports.nonces.useOnce(request.nonce, namespace: "rcar-nonce", expires: session.expires, now: now) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the nonce cannot be recorded, so it cannot be accepted")
+        }
+        guard fresh else { throw .unauthorized("nonce_used", "this nonce was already used; authenticate again") }
+        let teePublicKey = try TEEPublicKey(jwk: request.teePublicKey)  // refuse a bad key before the costly verification
+        guard let kind = EvidenceKind(rawValue: session.tee) else { throw .badRequest("unsupported_tee", "no verifier for TEE `\(session.tee)`") }
+        let primaryData = try Self.runtimeDigest(teePublicKey: request.teePublicKey, nonce: request.nonce,
+            additionalEvidence: request.additionalEvidence)
+        let verified = try await verify(request.primaryEvidence, kind: kind, reportData: primaryData, now: now)
+        var devices: [VerifiedEvidence] = []
+        if !request.devices.isEmpty {
+            let deviceData = try Self.runtimeDigest(teePublicKey: request.teePublicKey, nonce: request.nonce, additionalEvidence: nil)
+            for device in request.devices {
+                guard let deviceKind = EvidenceKind(rawValue: device.kind), deviceKind != .sim || configuration.teeMode == .simulator else {
+                    throw .badRequest("unsupported_tee", "no verifier for additional evidence `\(device.kind)`")
+                }
+                devices.append(try await verify(device.evidence, kind: deviceKind, reportData: deviceData, now: now))
+            }
+        }
+        let claimsJSON = verified.json
+        let devicesJSON = devices.map(\.json)
+        let tier = tierRules?.tier(evidenceJSON: claimsJSON, devicesJSON: devicesJSON, now: now) ?? 0
+        let canonicalKey: [UInt8]
+        do { canonicalKey = try JCS.canonicalize(request.teePublicKey) } catch {
+            throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` cannot be canonicalised: \(error.message)")
+        }
+        let appraisal = Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claimsJSON: claimsJSON, deviceClaimsJSON: devicesJSON,
+            tier: tier, teePublicKeyJSON: canonicalKey, teePublicKey: teePublicKey, attestedAt: now)
+        return (appraisal, Hex.encode(verified.measurement))
+    }
+
+    private func verify(_ evidence: [UInt8], kind: EvidenceKind, reportData: [UInt8], now: Date) async throws(BrokerError) -> VerifiedEvidence {
+        var context = VerificationContext(time: now, endorsements: configuration.endorsements, trustAnchors: configuration.anchors(for: kind),
+            expectedReportData: reportData, collateral: configuration.collateral, allowSimulator: configuration.teeMode == .simulator)
+        context.ignoresCollateralSignerExpiry = false
+        do {
+            return try await EvidenceVerifiers.verify(evidence, kind: kind, context: context)
+        } catch {
+            throw BrokerError(.unauthenticated, "evidence_\(error.reason.rawValue)", "\(kind.rawValue) evidence refused: \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Dispatch
+public import Foundation
+import KBSClaims
+import KBSKeys
+public import KBSPolicy
+
+extension Broker {
+    /// RCAR `resource` for `repo/type/tag`: decides, then returns the value as a JWE to the attested TEE key.
+    ///
+    /// The caller presents the attested session, or `bearer`, an attestation token this broker issued.
+    public func release(path: String, sessionID: String?, bearer: String?) async throws(BrokerError) -> String {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { metrics.released(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
+        try Self.validatePath(path)
+        let now = clock()
+        let appraisal = try appraisal(sessionID: sessionID, bearer: bearer, now: now)
+        let stored: StoredResource?
+        do { stored = try await ports.resources.resource(at: path) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
+        }
+        guard let stored else {
+            try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
+            throw BrokerError(.notFound, "not_found", "no resource at \(path)")
+        }
+        if let identity = appraisal.identity {
+            do { try await checkIdentity(identity, path: path, now: now) } catch {
+                try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                    details: ["reason": .string(error.code), "appraisal": .string(appraisal.id)]))
+                throw error
+            }
+        }
+        let decision = try await decide(path: path, stored: stored, appraisal: appraisal, now: now)
+        var details: [String: AuditValue] = [
+            "rules": .list(decision.deciding.map { .string($0.name) }), "tier": .integer(Int64(appraisal.tier)),
+            "required_tier": .integer(Int64(stored.requiredTier)), "appraisal": .string(appraisal.id), "policy": .string(decision.policyHash),
+        ]
+        if !decision.errors.isEmpty { details["errors"] = .integer(Int64(decision.errors.count)) }
+        guard decision.isPermitted else {
+            metrics.denied()
+            try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                details: details))
+            throw BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
+        }
+        let keys = try await vault.keys()
+        var plaintext: [UInt8]
+        do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8)) } catch {
+            details["reason"] = .string(error.reason.rawValue)
+            try? await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
+                details: details))
+            throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
+        }
+        metrics.keyOperated("unseal")
+        let secret = SecretBytes(copying: plaintext)
+        SecretBytes.wipe(&plaintext)
+        let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)
+        // One record for the decision and the release, durable before the secret leaves; if it fails, nothing leaves.
+        details["alg"] = .string(appraisal.teePublicKey.algorithm)
+        try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .permit,
+            details: details))
+        return jwe
+    }
+
+    /// The appraisal behind a release: from the attestation token when one is presented, else from the session.
+    private func appraisal(sessionID: String?, bearer: String?, now: Date) throws(BrokerError) -> Appraisal {
+        if let bearer { return try signer.verify(bearer, now: now) }
+        guard let sessionID, let session = sessions.session(sessionID, now: now) else {
+            throw .unauthorized("no_session", "present an attested session or an attestation token")
+        }
+        guard let appraisal = session.appraisal else { throw .unauthorized("not_attested", "this session has not attested; attest first") }
+        guard now.timeIntervalSince(appraisal.attestedAt) <= configuration.appraisalLifetime else {
+            throw .unauthorized("attestation_expired",
+                "this session's attestation is over \(Int(configuration.appraisalLifetime)) s old; authenticate and attest again")
+        }
+        return appraisal
+    }
+
+    /// Re-checks the identity at release: the token must still verify (not revoked, not expired) and grant
+    /// `release:<path>`; from an attestation token, the id must not be revoked and the granted list must cover the path.
+    private func checkIdentity(_ identity: Appraisal.Identity, path: String, now: Date) async throws(BrokerError) {
+        if let token = identity.token {
+            _ = try await capabilities.verify(token, capability: "release:" + path)
+            return
+        }
+        let stored: StoredCapabilityToken?
+        do { stored = try await ports.capabilityTokens.token(identity.tokenID) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the token store cannot be read")
+        }
+        guard let stored else { throw .unauthorized("invalid_token", "the capability token behind this attestation is unknown") }
+        if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(identity.tokenID) was revoked") }
+        guard let wanted = Capability("release:" + path),
+            identity.capabilities.compactMap(Capability.init).contains(where: { $0.covers(wanted) })
+        else { throw BrokerError(.forbidden, "capability_denied", "capability token \(identity.tokenID) does not grant release:\(path)") }
+    }
+
+    /// The release policy's decision on `{action, evidence, resource, tier, reference_values, subject?}`.
+    private func decide(path: String, stored: StoredResource, appraisal: Appraisal, now: Date) async throws(BrokerError) -> Decision {
+        let references: [String: [String: [String]]]
+        do { references = try await ports.referenceValues.all() } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read")
+        }
+        var input = JSONWriter()
+        input.object { input in
+            input.member("action", "release")
+            input.key("evidence")
+            input.raw(appraisal.claimsJSON.utf8)
+            input.key("resource")
+            input.object { resource in
+                resource.member("path", path)
+                resource.member("required_tier", stored.requiredTier)
+                resource.key("labels")
+                resource.raw(stored.labelsJSON.utf8)
+            }
+            input.member("tier", appraisal.tier)
+            input.key("reference_values")
+            input.object { kinds in
+                for (kind, names) in references.sorted(by: { $0.key < $1.key }) {
+                    kinds.key(kind)
+                    kinds.object { claims in
+                        for (name, values) in names.sorted(by: { $0.key < $1.key }) {
+                            claims.key(name)
+                            claims.array { list in for value in values { list.string(value) } }
+                        }
+                    }
+                }
+            }
+            if let identity = appraisal.identity {
+                input.key("subject")
+                input.object { subject in
+                    subject.member("id", identity.subject)
+                    subject.member("issuer", identity.issuer)
+                }
+            }
+        }
+        return releasePolicy().decide(json: input.bytes, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: entities(), explain: false))
+    }
+}

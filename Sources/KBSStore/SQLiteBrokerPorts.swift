@@ -1,0 +1,86 @@
+public import Foundation
+public import KBSBroker
+
+extension BrokerPorts {
+    /// The broker's ports on one SQLite store: every repository reads and writes `store`, off the cooperative pool.
+    public static func sqlite(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) -> BrokerPorts {
+        BrokerPorts(
+            audit: SQLiteAuditTrail(store: store), nonces: SQLiteNonceLedger(store: store), resources: SQLiteResources(store: store),
+            referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store), clock: clock)
+    }
+}
+
+/// ``AuditTrail`` on the store's hash-chained `audit` table.
+struct SQLiteAuditTrail: AuditTrail {
+    let store: Store
+
+    func append(_ entry: AuditEntry) async throws {
+        _ = try await store.offPool { store throws(StoreError) in try store.appendAudit(entry) }
+    }
+}
+
+/// ``NonceLedger`` on the `single_use` table.
+struct SQLiteNonceLedger: NonceLedger {
+    let store: Store
+
+    func useOnce(_ value: String, namespace: String, expires: Date, now: Date) async throws -> Bool {
+        let expiry = Int64(expires.timeIntervalSince1970 * 1000)
+        let at = Int64(now.timeIntervalSince1970 * 1000)
+        return try await store.offPool { store throws(StoreError) in try store.useOnce(value, namespace: namespace, expiry: expiry, now: at) }
+    }
+}
+
+/// ``ResourceRepository`` on the `resource` table.
+struct SQLiteResources: ResourceRepository {
+    let store: Store
+
+    func resource(at path: String) async throws -> StoredResource? {
+        try await store.offPool { store throws(StoreError) in try store.resource(path) }
+    }
+
+    func all() async throws -> [StoredResource] {
+        try await store.offPool { store throws(StoreError) in try store.resources() }
+    }
+
+    func put(_ resource: StoredResource) async throws -> Bool {
+        try await store.offPool { store throws(StoreError) in try store.putResource(resource) }
+    }
+
+    func delete(at path: String) async throws -> Bool {
+        try await store.offPool { store throws(StoreError) in try store.deleteResource(path) }
+    }
+}
+
+/// ``ReferenceValueRepository`` on the `reference_value` table.
+struct SQLiteReferenceValues: ReferenceValueRepository {
+    let store: Store
+
+    func add(kind: String, name: String, values: [String]) async throws -> Int {
+        try await store.offPool { store throws(StoreError) in try store.addReferenceValues(kind: kind, name: name, values: values) }
+    }
+
+    func all() async throws -> [String: [String: [String]]] {
+        try await store.offPool { store throws(StoreError) in try store.referenceValues() }
+    }
+}
+
+/// ``CapabilityTokenRepository`` on the `capability_token` table.
+struct SQLiteCapabilityTokens: CapabilityTokenRepository {
+    let store: Store
+
+    func insert(_ token: StoredCapabilityToken) async throws {
+        try await store.offPool { store throws(StoreError) in try store.insertCapabilityToken(token) }
+    }
+
+    func token(_ id: String) async throws -> StoredCapabilityToken? {
+        try await store.offPool { store throws(StoreError) in try store.capabilityToken(id) }
+    }
+
+    func all() async throws -> [StoredCapabilityToken] {
+        try await store.offPool { store throws(StoreError) in try store.capabilityTokens() }
+    }
+
+    func revoke(_ id: String, at time: Int64) async throws -> Bool {
+        try await store.offPool { store throws(StoreError) in try store.revokeCapabilityToken(id, at: time) }
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import KBSBroker
+import Synchronization
+
+/// The broker's ports in memory: the second implementation beside SQLite, so the ports are proved to be ports.
+///
+/// Each repository keeps what the SQLite one keeps and answers the same way (a put reports whether it replaced, a
+/// revocation keeps its first time, a used value stays used until it expires); the audit trail only appends.
+final class InMemoryPorts: Sendable {
+    let audit = MemoryAuditTrail()
+    let nonces = MemoryNonceLedger()
+    let resources = MemoryResources()
+    let referenceValues = MemoryReferenceValues()
+    let capabilityTokens = MemoryCapabilityTokens()
+
+    /// The ports, with `clock` as the broker's time.
+    func ports(clock: @escaping @Sendable () -> Date) -> BrokerPorts {
+        BrokerPorts(audit: audit, nonces: nonces, resources: resources, referenceValues: referenceValues,
+            capabilityTokens: capabilityTokens, clock: clock)
+    }
+}
+
+/// Appends to a list; `failing` makes every append throw, as a full disk would.
+final class MemoryAuditTrail: AuditTrail {
+    struct Unwritable: Error {}
+    let entries = Mutex<[AuditEntry]>([])
+    let failing = Atomic<Bool>(false)
+
+    func append(_ entry: AuditEntry) async throws {
+        if failing.load(ordering: .relaxed) { throw Unwritable() }
+        entries.withLock { $0.append(entry) }
+    }
+
+    var all: [AuditEntry] { entries.withLock { $0 } }
+}
+
+final class MemoryNonceLedger: NonceLedger {
+    let used = Mutex<[String: Date]>([:])
+
+    func useOnce(_ value: String, namespace: String, expires: Date, now: Date) async throws -> Bool {
+        used.withLock { table in
+            table = table.filter { $0.value > now }
+            let key = namespace + "\u{0}" + value
+            guard table[key] == nil else { return false }
+            table[key] = expires
+            return true
+        }
+    }
+}
+
+final class MemoryResources: ResourceRepository {
+    let table = Mutex<[String: StoredResource]>([:])
+
+    func resource(at path: String) async throws -> StoredResource? { table.withLock { $0[path] } }
+
+    func all() async throws -> [StoredResource] {
+        table.withLock { $0.values.sorted { $0.path < $1.path }.map { StoredResource(path: $0.path, sealed: [], requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON) } }
+    }
+
+    func put(_ resource: StoredResource) async throws -> Bool {
+        table.withLock { table in
+            let existed = table[resource.path] != nil
+            table[resource.path] = resource
+            return existed
+        }
+    }
+
+    func delete(at path: String) async throws -> Bool { table.withLock { $0.removeValue(forKey: path) != nil } }
+}
+
+final class MemoryReferenceValues: ReferenceValueRepository {
+    let table = Mutex<[String: [String: [String]]]>([:])
+
+    func add(kind: String, name: String, values: [String]) async throws -> Int {
+        table.withLock { table in
+            var list = table[kind, default: [:]][name, default: []]
+            let new = values.filter { !list.contains($0) }
+            list += new
+            table[kind, default: [:]][name] = list
+            return Set(new).count
+        }
+    }
+
+    func all() async throws -> [String: [String: [String]]] { table.withLock { $0 } }
+}
+
+final class MemoryCapabilityTokens: CapabilityTokenRepository {
+    struct Duplicate: Error {}
+    let table = Mutex<[String: StoredCapabilityToken]>([:])
+
+    func insert(_ token: StoredCapabilityToken) async throws {
+        try table.withLock { table in
+            guard table[token.id] == nil else { throw Duplicate() }
+            table[token.id] = token
+        }
+    }
+
+    func token(_ id: String) async throws -> StoredCapabilityToken? { table.withLock { $0[id] } }
+
+    func all() async throws -> [StoredCapabilityToken] { table.withLock { $0.values.sorted { $0.issuedAt < $1.issuedAt } } }
+
+    func revoke(_ id: String, at time: Int64) async throws -> Bool {
+        table.withLock { table in
+            guard var token = table[id] else { return false }
+            if token.revokedAt == nil { token.revokedAt = time }
+            table[id] = token
+            return true
+        }
+    }
+}
