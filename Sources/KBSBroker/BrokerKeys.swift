@@ -77,18 +77,29 @@ public struct BrokerKeys: Sendable {
 
     /// A key record as JSON for people and scripts (no key material, wrapped or not).
     public static func json(_ record: KeyRecord) -> String {
-        var object: [String: Any] = [
-            "id": record.id, "state": stateName(record.state), "current_version": Int(record.currentVersion),
-            "versions": record.versions.map { Int($0.number) }, "required_tier": record.requiredTier.rawValue,
-            "labels": record.labels,
-        ]
-        switch record.kind {
-        case .keyEncryption: object["kind"] = "kek"
-        case .dataEncryption(let parent): object["kind"] = "dek"; object["parent"] = parent
+        // Members in name order, as scripts diffing two listings expect.
+        var writer = JSONWriter()
+        writer.object { object in
+            object.member("current_version", record.currentVersion)
+            if case .pendingDeletion(let until) = record.state {
+                object.member("deletion_date", Timestamp.rfc3339(Int64(until.timeIntervalSince1970) * 1_000_000_000))
+            }
+            object.member("id", record.id)
+            switch record.kind {
+            case .keyEncryption: object.member("kind", "kek")
+            case .dataEncryption: object.member("kind", "dek")
+            }
+            object.key("labels")
+            object.object { labels in
+                for (name, value) in record.labels.sorted(by: { $0.key < $1.key }) { labels.member(name, value) }
+            }
+            if case .dataEncryption(let parent) = record.kind { object.member("parent", parent) }
+            object.member("required_tier", record.requiredTier.rawValue)
+            object.member("state", stateName(record.state))
+            object.key("versions")
+            object.array { versions in for version in record.versions { versions.int(version.number) } }
         }
-        if case .pendingDeletion(let until) = record.state { object["deletion_date"] = ISO8601DateFormatter().string(from: until) }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return writer.text
     }
 
     static func stateName(_ state: KeyState) -> String {

@@ -27,33 +27,22 @@ struct BrokerAdminRoutes: Sendable {
         var request = request
         var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         defer { SecretBytes.wipe(&body) }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw .badRequest("invalid_json", "the body must be a JSON object {\"value\", \"required_tier\", \"labels\"}")
-        }
-        for member in object.keys where !["value", "required_tier", "labels"].contains(member) {
-            throw .badRequest("invalid_request", "unknown member `\(member)`; a resource has value, required_tier and labels")
-        }
-        guard let encoded = object["value"] as? String, var decoded = Data(base64Encoded: encoded).map(Array.init) else {
+        let object = try JSONBody(body, members: ["value", "required_tier", "labels"], shape: "{\"value\", \"required_tier\", \"labels\"}")
+        guard let encoded = object.root["value"]?.stringValue, var decoded = Data(base64Encoded: encoded).map(Array.init) else {
             throw .badRequest("invalid_request", "`value` must be the secret as standard base64")
         }
         defer { SecretBytes.wipe(&decoded) }
         let tier: Int
-        switch object["required_tier"] {
+        switch object.root["required_tier"] {
         case nil: tier = 0
-        case let number as NSNumber where number.doubleValue == Double(number.intValue):
-            tier = number.intValue
-        case let text as String:
+        case let node? where JSONBody.wholeNumber(node) != nil: tier = Int(clamping: JSONBody.wholeNumber(node) ?? -1)
+        case let node? where node.stringValue != nil:
+            let text = node.stringValue ?? ""
             guard let parsed = PrivacyTier(text: text) else { throw .badRequest("invalid_request", "`required_tier` `\(text)` is not a tier") }
             tier = parsed.rawValue
         default: throw .badRequest("invalid_request", "`required_tier` must be an integer from 0 to 4")
         }
-        var labels: [String: String] = [:]
-        if let given = object["labels"] {
-            guard let map = given as? [String: Any], map.values.allSatisfy({ $0 is String }) else {
-                throw .badRequest("invalid_request", "`labels` must be an object of strings")
-            }
-            labels = map.mapValues { $0 as? String ?? "" }
-        }
+        let labels = try object.stringMap("labels") ?? [:]
         let value = SecretBytes(copying: decoded)
         let info = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
             try await broker.vault.putResource(path: path, value: value, requiredTier: tier, labels: labels, actor: "admin")
@@ -78,10 +67,11 @@ struct BrokerAdminRoutes: Sendable {
     private func addReferenceValues(_ request: Request) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw .badRequest("invalid_json", "the body must be a JSON object {\"kind\", \"name\", \"values\"}")
-        }
-        guard let kind = object["kind"] as? String, let name = object["name"] as? String, let values = object["values"] as? [String] else {
+        let object = try JSONBody(body, members: ["kind", "name", "values"], shape: "{\"kind\", \"name\", \"values\"}")
+        guard let kind = object.root["kind"]?.stringValue, let name = object.root["name"]?.stringValue,
+            case .array(let items)? = object.root["values"]?.value, let values = Optional(items.compactMap(\.stringValue)),
+            values.count == items.count
+        else {
             throw .badRequest("invalid_request", "reference values need `kind` and `name` strings and `values`, a list of hex strings")
         }
         let added = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
@@ -92,8 +82,22 @@ struct BrokerAdminRoutes: Sendable {
 
     private func listReferenceValues() async throws(ServerError) -> Response {
         let all = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await broker.vault.referenceValues() }
-        let data = (try? JSONSerialization.data(withJSONObject: all, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return JSONResponse.make("{\"reference_values\":" + String(decoding: data, as: UTF8.self) + "}")
+        var writer = JSONWriter()
+        writer.object { root in
+            root.key("reference_values")
+            root.object { kinds in
+                for (kind, names) in all.sorted(by: { $0.key < $1.key }) {
+                    kinds.key(kind)
+                    kinds.object { claims in
+                        for (name, values) in names.sorted(by: { $0.key < $1.key }) {
+                            claims.key(name)
+                            claims.array { list in for value in values { list.string(value) } }
+                        }
+                    }
+                }
+            }
+        }
+        return JSONResponse.make(writer.text)
     }
 
     static func render(_ info: ResourceVault.ResourceInfo) -> String {

@@ -35,28 +35,19 @@ struct KeyAdminRoutes: Sendable {
     private func create(_ request: Request) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw .badRequest("invalid_json", "the body must be a JSON object {\"id\", \"parent\"?, \"required_tier\"?, \"labels\"?}")
-        }
-        for member in object.keys where !["id", "parent", "required_tier", "labels", "fallback"].contains(member) {
-            throw .badRequest("invalid_request", "unknown member `\(member)`; a key has id, parent, required_tier, labels and fallback")
-        }
-        guard let id = object["id"] as? String else { throw .badRequest("invalid_request", "`id` must be a string") }
-        let parent = object["parent"] as? String
-        if object["parent"] != nil && parent == nil { throw .badRequest("invalid_request", "`parent` must be a string") }
+        let object = try JSONBody(body, members: ["id", "parent", "required_tier", "labels", "fallback"],
+            shape: "{\"id\", \"parent\"?, \"required_tier\"?, \"labels\"?, \"fallback\"?}")
+        guard let id = try object.string("id") else { throw .badRequest("invalid_request", "`id` must be a string") }
+        let parent = try object.string("parent")
         var tier = PrivacyTier.open
-        if let given = object["required_tier"] {
-            guard let number = given as? Int, let parsed = PrivacyTier(rawValue: number) else {
+        if object.has("required_tier") {
+            guard let number = object.root["required_tier"]?.integer, let parsed = PrivacyTier(rawValue: Int(clamping: number)) else {
                 throw .badRequest("invalid_request", "`required_tier` must be an integer from 0 to 4")
             }
             tier = parsed
         }
-        var labels: [String: String] = [:]
-        if let given = object["labels"] {
-            guard let map = given as? [String: String] else { throw .badRequest("invalid_request", "`labels` must be an object of strings") }
-            labels = map
-        }
-        let fallback = object["fallback"] as? Bool ?? false
+        let labels = try object.stringMap("labels") ?? [:]
+        let fallback = try object.bool("fallback") ?? false
         let platform = PlatformProbe(pkcs11Module: configuration.pkcs11Module)
         let record = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
             try await broker.createKey(id: id, parent: parent, requiredTier: tier, labels: labels, platform: fallback ? platform.detect() : nil)
@@ -75,10 +66,10 @@ struct KeyAdminRoutes: Sendable {
             var request = request
             let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
             if !body.isEmpty {
-                guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any], let given = object["days"] as? Int else {
+                guard let object = try? JSONNode.parse(body), let given = object["days"]?.integer else {
                     throw .badRequest("invalid_request", "schedule-deletion takes {\"days\": 7-30}")
                 }
-                days = given
+                days = Int(clamping: given)
             }
         }
         let record = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in

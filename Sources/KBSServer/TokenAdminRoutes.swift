@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import KBSBroker
+import KBSClaims
 
 /// The admin API for capability tokens under `/kbs/v1/`: issue, verify, revoke, list.
 struct TokenAdminRoutes: Sendable {
@@ -20,14 +21,13 @@ struct TokenAdminRoutes: Sendable {
     /// `{"agent", "capabilities": [...], "ttl_seconds"}` → 201 `{"token","id","expires"}`.
     private func issue(_ request: Request) async throws(ServerError) -> Response {
         let object = try await Self.object(request, members: ["agent", "capabilities", "ttl_seconds"], limit: configuration.maxBodyBytes)
-        guard let agent = object["agent"] as? String, let capabilities = object["capabilities"] as? [String] else {
+        guard let agent = object.root["agent"]?.stringValue, let capabilities = try? object.strings("capabilities") else {
             throw .badRequest("invalid_request", "a token needs `agent` (a string) and `capabilities` (a list of `action:resource` strings)")
         }
         let lifetime: TimeInterval
-        switch object["ttl_seconds"] {
+        switch object.root["ttl_seconds"] {
         case nil: lifetime = 900
-        case let number as NSNumber where number.doubleValue == number.doubleValue.rounded():
-            lifetime = number.doubleValue
+        case let node? where JSONBody.wholeNumber(node) != nil: lifetime = TimeInterval(JSONBody.wholeNumber(node) ?? 0)
         default: throw .badRequest("invalid_request", "`ttl_seconds` must be a whole number of seconds")
         }
         let issued = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
@@ -39,11 +39,11 @@ struct TokenAdminRoutes: Sendable {
     /// `{"token", "capability"?}` → 200 with what the token allows, or the refusal.
     private func verify(_ request: Request) async throws(ServerError) -> Response {
         let object = try await Self.object(request, members: ["token", "capability"], limit: configuration.maxBodyBytes)
-        guard let text = object["token"] as? String else { throw .badRequest("invalid_request", "`token` must be a string") }
+        guard let text = object.root["token"]?.stringValue else { throw .badRequest("invalid_request", "`token` must be a string") }
         let capability: String?
-        switch object["capability"] {
+        switch object.root["capability"] {
         case nil: capability = nil
-        case let given as String: capability = given
+        case let node? where node.stringValue != nil: capability = node.stringValue
         default: throw .badRequest("invalid_request", "`capability` must be a string `action:resource`")
         }
         let verified = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
@@ -66,15 +66,9 @@ struct TokenAdminRoutes: Sendable {
     }
 
     /// The body as a JSON object holding only `members`.
-    private static func object(_ request: Request, members: Set<String>, limit: Int) async throws(ServerError) -> [String: Any] {
+    private static func object(_ request: Request, members: Set<String>, limit: Int) async throws(ServerError) -> JSONBody {
         var request = request
         let body = try await request.bodyBytes(limit: limit)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw .badRequest("invalid_json", "the body must be a JSON object with " + members.sorted().joined(separator: ", "))
-        }
-        for member in object.keys where !members.contains(member) {
-            throw .badRequest("invalid_request", "unknown member `\(member)`; expected " + members.sorted().joined(separator: ", "))
-        }
-        return object
+        return try JSONBody(body, members: members, shape: "with " + members.sorted().joined(separator: ", "))
     }
 }

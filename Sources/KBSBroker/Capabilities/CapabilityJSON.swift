@@ -1,30 +1,49 @@
-import Foundation
+import KBSClaims
 
 /// The JSON the CLI and the admin API print for tokens, so both say the same: times in seconds since 1970 as in the
-/// token, never the token text except where it is being handed out.
+/// token, never the token text except where it is being handed out. Members in name order.
 extension CapabilityAuthority {
-    /// `{"token","id","expires"}`.
+    /// `{"expires","id","token"}`.
     public static func json(_ issued: Issued) -> String {
-        render(["token": issued.token, "id": issued.id, "expires": Int(issued.expires)])
+        var writer = JSONWriter()
+        writer.object { object in
+            object.member("expires", issued.expires)
+            object.member("id", issued.id)
+            object.member("token", issued.token)
+        }
+        return writer.text
     }
 
-    /// `{"id","subject","capabilities","expires"}`: what a verified token allows.
+    /// `{"capabilities","expires","id","subject"}`: what a verified token allows.
     public static func json(_ verified: Verified) -> String {
-        render(["id": verified.id, "subject": verified.subject, "capabilities": verified.capabilities.map(\.description), "expires": Int(verified.expires)])
+        var writer = JSONWriter()
+        writer.object { object in
+            object.key("capabilities")
+            object.array { list in for capability in verified.capabilities { list.string(capability.description) } }
+            object.member("expires", verified.expires)
+            object.member("id", verified.id)
+            object.member("subject", verified.subject)
+        }
+        return writer.text
     }
 
-    /// `{"id","subject","capabilities","issued","expires","revoked"?}`: an issued token's metadata.
+    /// `{"capabilities","expires","id","issued","revoked"?,"subject"}`: an issued token's metadata.
     public static func json(_ stored: StoredCapabilityToken) -> String {
-        let capabilities = (try? JSONSerialization.jsonObject(with: Data(stored.capabilitiesJSON.utf8))) as? [String] ?? []
-        var object: [String: Any] = [
-            "id": stored.id, "subject": stored.subject, "capabilities": capabilities, "issued": Int(stored.issuedAt), "expires": Int(stored.expiresAt),
-        ]
-        if let revoked = stored.revokedAt { object["revoked"] = Int(revoked) }
-        return render(object)
-    }
-
-    private static func render(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var writer = JSONWriter()
+        writer.object { object in
+            object.key("capabilities")
+            // The stored list is JSON this authority wrote; anything else reads as no capabilities.
+            if let list = try? JSONNode.parse(Array(stored.capabilitiesJSON.utf8)), case .array(let items) = list.value {
+                object.array { out in for item in items { if let text = item.stringValue { out.string(text) } } }
+            } else {
+                object.array { _ in }
+            }
+            object.member("expires", stored.expiresAt)
+            object.member("id", stored.id)
+            object.member("issued", stored.issuedAt)
+            if let revoked = stored.revokedAt { object.member("revoked", revoked) }
+            object.member("subject", stored.subject)
+        }
+        return writer.text
     }
 }

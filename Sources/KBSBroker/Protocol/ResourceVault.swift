@@ -1,4 +1,5 @@
 public import Foundation
+import KBSClaims
 public import KBSKeys
 
 /// Resources (secrets sealed by the key hierarchy) and run-time reference values behind the broker's ports, every
@@ -57,7 +58,9 @@ public struct ResourceVault: Sendable {
         try Broker.validatePath(path)
         guard (0...4).contains(requiredTier) else { throw .badRequest("invalid_request", "`required_tier` must be 0 to 4") }
         guard value.count <= 64 * 1024 else { throw .badRequest("invalid_request", "a resource value is at most 64 KiB") }
-        let labelsJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        var labelsWriter = JSONWriter()
+        labelsWriter.object { object in for (name, value) in labels.sorted(by: { $0.key < $1.key }) { object.member(name, value) } }
+        let labelsJSON = labelsWriter.text
         var plaintext = value.withUnsafeBytes { Array($0) }
         defer { SecretBytes.wipe(&plaintext) }
         let keys = try await keys()
