@@ -109,7 +109,14 @@ let package = Package(
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys"]),
+        .testTarget(
+            name: "KBSServerTests",
+            dependencies: [
+                "KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSClaims",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,28 +5,14 @@ import HTTPTypes
 import KBSPolicy
 import KBSStore
 
-/// Refuses admin requests without the admin bearer token.
-struct AdminAuthentication: RouterMiddleware {
-    typealias Context = BasicRequestContext
-    let token: AdminToken
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard token.accepts(authorization: request.headers[.authorization]) else {
-            throw ServerError(.unauthorized, "unauthorized", "the admin API needs `Authorization: Bearer <admin token>`")
-        }
-        return try await next(request, context)
-    }
-}
-
 /// The admin API under `/kbs/v1/`: entities and their roles, reloading, explaining a decision.
 struct AdminRoutes: Sendable {
     let decider: Decider
     let store: Store
     let configuration: ServerConfiguration
-    let token: AdminToken
 
-    func add(to router: Router<BasicRequestContext>) {
-        let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
+    /// Adds the routes to `admin`, the `/kbs/v1` group behind ``AdminAuthentication``.
+    func add(to admin: RouterGroup<KBSRequestContext>) {
         admin.get("/entities") { request, _ in try listEntities(request) }
         admin.post("/entities") { request, _ in try await putEntity(request) }
         admin.get("/entities/{type}/{id}") { _, context in try getEntity(context) }
@@ -89,7 +75,7 @@ struct AdminRoutes: Sendable {
         return try respondWithEntity(type: type, id: id, status: existed ? .ok : .created)
     }
 
-    private func getEntity(_ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func getEntity(_ context: KBSRequestContext) throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
         guard let entity = try storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
@@ -97,7 +83,7 @@ struct AdminRoutes: Sendable {
         return JSONResponse.make(AdminRoutes.render(entity))
     }
 
-    private func deleteEntity(_ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func deleteEntity(_ context: KBSRequestContext) throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
         guard try storing({ () throws(StoreError) in try store.deleteEntity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
@@ -108,7 +94,7 @@ struct AdminRoutes: Sendable {
 
     // MARK: Roles
 
-    private func listRoles(_ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func listRoles(_ context: KBSRequestContext) throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
         guard let entity = try storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
@@ -117,7 +103,7 @@ struct AdminRoutes: Sendable {
     }
 
     /// `{"role", "scope"?}`: grants a role (idempotent).
-    private func addRole(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func addRole(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         var request = request
         let (type, id) = try AdminRoutes.identity(context)
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
@@ -128,7 +114,7 @@ struct AdminRoutes: Sendable {
     }
 
     /// `?role=R[&scope=S]`: revokes a role (the router has already percent-decoded the query).
-    private func removeRole(_ request: Request, _ context: BasicRequestContext) throws(ServerError) -> Response {
+    private func removeRole(_ request: Request, _ context: KBSRequestContext) throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
         let query = request.uri.queryParameters
         guard let role = query["role"].map(String.init), !role.isEmpty else {
@@ -202,7 +188,7 @@ struct AdminRoutes: Sendable {
         }
     }
 
-    private static func identity(_ context: BasicRequestContext) throws(ServerError) -> (String, String) {
+    private static func identity(_ context: KBSRequestContext) throws(ServerError) -> (String, String) {
         guard let type = context.parameters.get("type"), let id = context.parameters.get("id") else {
             throw .badRequest("invalid_request", "the path needs an entity type and id")
         }

@@ -28,7 +28,7 @@ struct AuthZENRoutes: Sendable {
         case permitOnFirstPermit = "permit_on_first_permit"
     }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<KBSRequestContext>) {
         router.post("/access/v1/evaluation") { request, _ in try await evaluation(request) }
         router.post("/access/v1/evaluations") { request, _ in try await evaluations(request) }
         router.get("/.well-known/authzen-configuration") { _, _ in configurationDocument() }

@@ -10,10 +10,9 @@ import KBSPolicy
 struct BrokerAdminRoutes: Sendable {
     let broker: Broker
     let configuration: ServerConfiguration
-    let token: AdminToken
 
-    func add(to router: Router<BasicRequestContext>) {
-        let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
+    /// Adds the routes to `admin`, the `/kbs/v1` group behind ``AdminAuthentication``.
+    func add(to admin: RouterGroup<KBSRequestContext>) {
         admin.get("/resources") { _, _ in try await listResources() }
         admin.post("/resources/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
         admin.delete("/resources/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }
@@ -22,7 +21,7 @@ struct BrokerAdminRoutes: Sendable {
     }
 
     /// `{"value": "<base64>", "required_tier": N, "labels": {…}}`.
-    private func putResource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func putResource(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try KBSProtocolRoutes.path(context)
         var request = request
         var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
@@ -50,7 +49,7 @@ struct BrokerAdminRoutes: Sendable {
         return JSONResponse.make(Self.render(info), status: info.created ? .created : .ok)
     }
 
-    private func deleteResource(_ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func deleteResource(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try KBSProtocolRoutes.path(context)
         guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.vault.deleteResource(path: path, actor: "admin") }) else {
             throw .notFound("no resource at \(path)")

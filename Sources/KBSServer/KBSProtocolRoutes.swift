@@ -11,17 +11,18 @@ import NIOCore
 struct KBSProtocolRoutes: Sendable {
     let broker: Broker
     let configuration: ServerConfiguration
-    let token: AdminToken
 
     static let cookieName = "kbs-session-id"
 
-    func add(to router: Router<BasicRequestContext>) {
+    /// Adds the open RCAR routes to `router` and Trustee's resource writes to `admin`, a `/kbs/v0` group behind
+    /// ``AdminAuthentication``.
+    func add(to router: Router<KBSRequestContext>, admin: RouterGroup<KBSRequestContext>) {
         let group = router.group("/kbs/v0")
         group.post("/auth") { request, _ in try await auth(request) }
         group.post("/attest") { request, _ in try await attest(request) }
         group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
-        group.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
-        group.delete("/resource/{repo}/{type}/{tag}") { request, context in try await deleteResource(request, context) }
+        admin.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
+        admin.delete("/resource/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }
     }
 
     private func auth(_ request: Request) async throws(ServerError) -> Response {
@@ -45,7 +46,7 @@ struct KBSProtocolRoutes: Sendable {
         return JSONResponse.make("{\"token\":\(JSONText.quote(token))}")
     }
 
-    private func resource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func resource(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try Self.path(context)
         let bearer = try Self.bearer(request, code: "invalid_token", expected: "an attestation token")
         let session = Self.sessionID(request)
@@ -54,10 +55,7 @@ struct KBSProtocolRoutes: Sendable {
     }
 
     /// Trustee's admin write: the raw body is the value; tier 0 and no labels (use `/kbs/v1/resources` for more).
-    private func putResource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
-        guard token.accepts(authorization: request.headers[.authorization]) else {
-            throw ServerError(.unauthorized, "unauthorized", "writing resources needs `Authorization: Bearer <admin token>`")
-        }
+    private func putResource(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try Self.path(context)
         var request = request
         var body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
@@ -69,10 +67,7 @@ struct KBSProtocolRoutes: Sendable {
         return JSONResponse.make(BrokerAdminRoutes.render(info), status: info.created ? .created : .ok)
     }
 
-    private func deleteResource(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
-        guard token.accepts(authorization: request.headers[.authorization]) else {
-            throw ServerError(.unauthorized, "unauthorized", "deleting resources needs `Authorization: Bearer <admin token>`")
-        }
+    private func deleteResource(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try Self.path(context)
         guard try await Self.brokering({ () async throws(BrokerError) in try await broker.vault.deleteResource(path: path, actor: "admin") }) else {
             throw .notFound("no resource at \(path)")
@@ -82,7 +77,7 @@ struct KBSProtocolRoutes: Sendable {
 
     // MARK: Helpers
 
-    static func path(_ context: BasicRequestContext) throws(ServerError) -> String {
+    static func path(_ context: KBSRequestContext) throws(ServerError) -> String {
         guard let repo = context.parameters.get("repo"), let type = context.parameters.get("type"), let tag = context.parameters.get("tag") else {
             throw .badRequest("invalid_path", "a resource path is /{repo}/{type}/{tag}")
         }

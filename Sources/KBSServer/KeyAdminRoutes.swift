@@ -10,10 +10,9 @@ import KBSPolicy
 struct KeyAdminRoutes: Sendable {
     let broker: Broker
     let configuration: ServerConfiguration
-    let token: AdminToken
 
-    func add(to router: Router<BasicRequestContext>) {
-        let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
+    /// Adds the routes to `admin`, the `/kbs/v1` group behind ``AdminAuthentication``.
+    func add(to admin: RouterGroup<KBSRequestContext>) {
         admin.get("/keys") { _, _ in try await list() }
         admin.post("/keys") { request, _ in try await create(request) }
         admin.get("/keys/{id}") { _, context in try await show(context) }
@@ -25,7 +24,7 @@ struct KeyAdminRoutes: Sendable {
         return JSONResponse.make("{\"keys\":[" + records.map(BrokerKeys.json).joined(separator: ",") + "]}")
     }
 
-    private func show(_ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func show(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let id = try Self.id(context)
         let record = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await broker.keyRecord(id) }
         return JSONResponse.make(BrokerKeys.json(record))
@@ -56,7 +55,7 @@ struct KeyAdminRoutes: Sendable {
     }
 
     /// `rotate`, `disable`, `enable`, `schedule-deletion` (`{"days": 7-30}`), `cancel-deletion`.
-    private func operate(_ request: Request, _ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func operate(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let id = try Self.id(context)
         guard let name = context.parameters.get("operation"), let operation = Broker.KeyOperation(rawValue: name) else {
             throw .notFound("no key operation `\(context.parameters.get("operation") ?? "")`; rotate, disable, enable, schedule-deletion, cancel-deletion")
@@ -78,7 +77,7 @@ struct KeyAdminRoutes: Sendable {
         return JSONResponse.make(BrokerKeys.json(record))
     }
 
-    static func id(_ context: BasicRequestContext) throws(ServerError) -> String {
+    static func id(_ context: KBSRequestContext) throws(ServerError) -> String {
         guard let id = context.parameters.get("id")?.removingPercentEncoding, !id.isEmpty else {
             throw .badRequest("invalid_request", "the path needs a key id")
         }

@@ -13,6 +13,7 @@ import NIOCore
 /// `init` opens the store, loads the policy bundle and the admin token, and fails with a reason when any of
 /// them cannot be had; `run` serves until SIGTERM or SIGINT.
 public final class Server: Sendable {
+    // Dependencies the routes share, made once in `init`; `buildRouter` wires them, so tests can serve in-process.
     public let configuration: ServerConfiguration
     let store: Store
     let entities: EntityView
@@ -69,18 +70,39 @@ public final class Server: Sendable {
 
     /// Serves until the process receives SIGTERM or SIGINT; `onListening` gets the port actually bound.
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let router = Router(context: BasicRequestContext.self)
+        let app = buildApplication(onListening: onListening)
+        do {
+            try await app.runService()
+        } catch {
+            await closeLog()
+            throw error
+        }
+        await closeLog()
+    }
+
+    /// Every route on one router: AuthZEN, the KBS protocol, the admin API (one group behind one authentication
+    /// middleware), health and metrics. `boundPort` is where AuthZEN's discovery document learns the port.
+    func buildRouter(boundPort: BoundPort = BoundPort()) -> Router<KBSRequestContext> {
+        let router = Router(context: KBSRequestContext.self)
+        let authentication = AdminAuthentication(token: token)
+        let admin = router.group("/kbs/v1").add(middleware: authentication)
+        let trusteeAdmin = router.group("/kbs/v0").add(middleware: authentication)
         let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
-        let boundPort = BoundPort()
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
-        AdminRoutes(decider: decider, store: store, configuration: configuration, token: token).add(to: router)
-        KBSProtocolRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
-        BrokerAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
-        KeyAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
-        TokenAdminRoutes(broker: broker, configuration: configuration, token: token).add(to: router)
+        AdminRoutes(decider: decider, store: store, configuration: configuration).add(to: admin)
+        KBSProtocolRoutes(broker: broker, configuration: configuration).add(to: router, admin: trusteeAdmin)
+        BrokerAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
+        KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
+        TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         HealthRoutes(policies: policies, metrics: metrics).add(to: router)
-        let responder = ServerResponder(router: router.buildResponder(), metrics: metrics)
-        let app = Application(
+        return router
+    }
+
+    /// The application: the router behind the JSON-error and metrics responder, the policy watcher beside it.
+    func buildApplication(onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        let boundPort = BoundPort()
+        let responder = ServerResponder(router: buildRouter(boundPort: boundPort).buildResponder(), metrics: metrics)
+        return Application(
             responder: responder,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
             services: [PolicyWatcher(policies: policies, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
@@ -90,8 +112,17 @@ public final class Server: Sendable {
                 onListening(port)
             },
             logger: logger)
-        defer { log.close() }
-        try await app.runService()
+    }
+
+    /// Flushes and closes the decision log off the cooperative pool (closing waits for its writer thread).
+    func closeLog() async {
+        let log = self.log
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                log.close()
+                continuation.resume()
+            }
+        }
     }
 }
 
@@ -100,7 +131,7 @@ struct HealthRoutes: Sendable {
     let policies: PolicyHolder
     let metrics: ServerMetrics
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<KBSRequestContext>) {
         router.get("/healthz") { _, _ in JSONResponse.make("{\"status\":\"ok\"}") }
         router.get("/readyz") { _, _ in
             // A server exists only with a compiled policy set, so it is ready once it listens.

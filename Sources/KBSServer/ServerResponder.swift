@@ -6,8 +6,8 @@ import HTTPTypes
 /// Wraps the router: answers unknown routes with a JSON 404, turns any stray error into a JSON 500, and
 /// counts every request by route pattern and status.
 struct ServerResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-    let router: RouterResponder<BasicRequestContext>
+    typealias Context = KBSRequestContext
+    let router: RouterResponder<KBSRequestContext>
     let metrics: ServerMetrics
 
     func respond(to request: Request, context: Context) async throws -> Response {

@@ -8,10 +8,9 @@ import KBSClaims
 struct TokenAdminRoutes: Sendable {
     let broker: Broker
     let configuration: ServerConfiguration
-    let token: AdminToken
 
-    func add(to router: Router<BasicRequestContext>) {
-        let admin = router.group("/kbs/v1").add(middleware: AdminAuthentication(token: token))
+    /// Adds the routes to `admin`, the `/kbs/v1` group behind ``AdminAuthentication``.
+    func add(to admin: RouterGroup<KBSRequestContext>) {
         admin.get("/tokens") { _, _ in try await listTokens() }
         admin.post("/tokens") { request, _ in try await issue(request) }
         admin.post("/tokens/verify") { request, _ in try await verify(request) }
@@ -52,7 +51,7 @@ struct TokenAdminRoutes: Sendable {
         return JSONResponse.make(CapabilityAuthority.json(verified))
     }
 
-    private func revoke(_ context: BasicRequestContext) async throws(ServerError) -> Response {
+    private func revoke(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let id = context.parameters.get("id") ?? ""
         guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.capabilities.revoke(id, actor: "admin") }) else {
             throw .notFound("no token \(id.prefix(64)) was issued here")
