@@ -49,7 +49,7 @@ public struct SHA256Digest: Sendable {
 
     /// The digest as lowercase hex.
     public static func hex(_ bytes: [UInt8]) -> String {
-        hash(bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        Hex.encode(hash(bytes))
     }
 
     @inline(__always)

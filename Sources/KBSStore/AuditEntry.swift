@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// What an audit record is about; an open set of lowercase names, with the broker's own as constants.
 public struct AuditKind: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
     /// The kind's name, as stored.
@@ -142,7 +144,7 @@ public struct AuditRecord: Sendable, Hashable {
     public var hash: [UInt8]
 
     /// The hash as lowercase hex.
-    public var hashHex: String { AuditChain.hex(hash) }
+    public var hashHex: String { Hex.encode(hash) }
 
     /// Creates a record (the store does; tests and tools may).
     public init(seq: Int64, at: Int64, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,

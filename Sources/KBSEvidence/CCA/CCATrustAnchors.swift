@@ -124,7 +124,7 @@ struct CCATrustAnchors {
             }
             return key
         }
-        if let point = Hex.decode(text), point.count >= 65, point.first == 0x04, point.count % 2 == 1 {
+        if let point = Hex.decode(text, prefix: .allowed), point.count >= 65, point.first == 0x04, point.count % 2 == 1 {
             let size = point.count / 2
             let curve = size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521"
             if let key = COSEPublicKey(curve: curve, x: Array(point[1...size]), y: Array(point[(size + 1)...])) { return key }
@@ -135,7 +135,7 @@ struct CCATrustAnchors {
     /// An id as hex (what Veraison and Trustee write), else as base64 / base64url.
     private static func identifier(_ node: JSONNode?, name: String, source: String) throws(EvidenceError) -> [UInt8]? {
         guard let node else { return nil }
-        guard let text = node.stringValue, let bytes = Hex.decode(text) ?? base64(text), !bytes.isEmpty else {
+        guard let text = node.stringValue, let bytes = Hex.decode(text, prefix: .allowed) ?? base64(text), !bytes.isEmpty else {
             throw EvidenceError(.configuration, "trust anchor \(source) `\(name)` is neither hex nor base64")
         }
         return bytes

@@ -62,7 +62,7 @@ enum TPMEvidenceJSON {
             let text = try string(node, what: what)
             // Both encodings take at least one character per byte; refuse the text before decoding it.
             guard text.utf8.count <= 2 * limit + 4 else { throw EvidenceError(.malformed, "\(what) has more than \(limit) bytes") }
-            guard let decoded = encoding == .hex ? Hex.decode(text) : TPMBase64.decode(text) else {
+            guard let decoded = encoding == .hex ? Hex.decode(text, prefix: .allowed) : TPMBase64.decode(text) else {
                 throw EvidenceError(.malformed, "\(what) is not \(encoding == .hex ? "hex" : "base64")")
             }
             guard decoded.count <= limit else { throw EvidenceError(.malformed, "\(what) has more than \(limit) bytes") }
