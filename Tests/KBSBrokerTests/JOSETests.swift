@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import KBSClaims
 import KBSKeys
 import Testing
 @testable import KBSBroker

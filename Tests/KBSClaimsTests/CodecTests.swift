@@ -38,3 +38,60 @@ struct HexTests {
         #expect(Hex.decode("0x00", prefix: .allowed) == [0x00])
     }
 }
+
+struct Base64URLTests {
+    /// RFC 4648 §10.
+    static let vectors = [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy")]
+
+    @Test("RFC 4648 vectors", arguments: vectors)
+    func rfc4648(plain: String, encoded: String) {
+        let padding = String(repeating: "=", count: (4 - encoded.utf8.count % 4) % 4)
+        #expect(Base64URL.encode(Array(plain.utf8)) == encoded)
+        #expect(Base64URL.decode(encoded) == Array(plain.utf8))
+        #expect(Base64URL.decode(Array(encoded.utf8)) == Array(plain.utf8))
+        #expect(Base64URL.encodeStandard(Array(plain.utf8)) == encoded + padding)
+        #expect(Base64URL.decodeStandard(Array((encoded + padding).utf8)) == Array(plain.utf8))
+        #expect(Base64URL.decodeLenient(encoded + padding) == Array(plain.utf8))
+    }
+
+    @Test func alphabets() {
+        #expect(Base64URL.encode([0xFB, 0xFF]) == "-_8")
+        #expect(Base64URL.encodeStandard([0xFB, 0xFF]) == "+/8=")
+        #expect(Base64URL.decode("-_8") == [0xFB, 0xFF])
+        #expect(Base64URL.decode("+/8") == nil)
+        #expect(Base64URL.decodeStandard(Array("+/8=".utf8)) == [0xFB, 0xFF])
+        #expect(Base64URL.decodeStandard(Array("-_8=".utf8)) == nil)
+    }
+
+    @Test("strict base64url rejects", arguments: ["Zg==", "Zm8=", "Z", "Zm9vY", "Zm 9v", "Zm9v\n", "Zh", "Zm9", "Zm!v", "é"])
+    func strictRejects(text: String) {
+        #expect(Base64URL.decode(text) == nil)
+    }
+
+    @Test func standardNeedsPadding() {
+        #expect(Base64URL.decodeStandard(Array("Zg".utf8)) == nil)
+        #expect(Base64URL.decodeStandard(Array("Zg=".utf8)) == nil)
+        #expect(Base64URL.decodeStandard(Array("Zh==".utf8)) == nil)
+    }
+
+    @Test func lenient() {
+        #expect(Base64URL.decodeLenient("+/8=") == [0xFB, 0xFF])
+        #expect(Base64URL.decodeLenient("-_8") == [0xFB, 0xFF])
+        #expect(Base64URL.decodeLenient("-_8=") == [0xFB, 0xFF])
+        #expect(Base64URL.decodeLenient("Zm9v\r\nYmFy\n") == Array("foobar".utf8))
+        #expect(Base64URL.decodeLenient("Zh") == [0x66])
+        #expect(Base64URL.decodeLenient("a") == nil)
+        #expect(Base64URL.decodeLenient("ab=c") == nil)
+        #expect(Base64URL.decodeLenient("Zg===") == nil)
+        #expect(Base64URL.decodeLenient("!!!!") == nil)
+        #expect(Base64URL.decodeLenient("Zm 9v") == nil)
+    }
+
+    @Test func roundTripsEveryLength() {
+        for count in 0...66 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
+            #expect(Base64URL.decodeStandard(Array(Base64URL.encodeStandard(bytes).utf8)) == bytes)
+        }
+    }
+}

@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import KBSClaims
 
 /// The attestation-result token `POST /kbs/v0/attest` returns: an EAR-style JWT (ES256), in the shape Trustee's
 /// attestation service issues (`eat_profile`, `submods.cpu0` with `ear.status`, the trustworthiness vector and the

@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import CryptoExtras
+import KBSClaims
 public import KBSKeys
 
 /// Encrypts a released secret to the TEE's key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's

@@ -1,6 +1,7 @@
 import Foundation
 import Crypto
 import CryptoExtras
+import KBSClaims
 
 /// The key a TEE sends in `runtime-data.tee-pubkey` (a JWK), to which released secrets are encrypted.
 ///

@@ -1,4 +1,5 @@
 import CXMLSec
+import KBSClaims
 
 /// A SAML Response reduced to what its signatures cover: the assertion and response read from the bytes the
 /// signatures' digests were computed over, never from the document the attacker sent.
