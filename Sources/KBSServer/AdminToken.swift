@@ -19,12 +19,7 @@ struct AdminToken: Sendable {
     /// Whether `header` is `Bearer <token>`, compared in constant time over the token's length.
     func accepts(authorization header: String?) -> Bool {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
-        let offered = Array(header.utf8.dropFirst(7))
-        var difference = UInt8(offered.count == secret.count ? 0 : 1)
-        for index in secret.indices {
-            difference |= secret[index] ^ (index < offered.count ? offered[index] : 0)
-        }
-        return difference == 0
+        return constantTimeEqual(Array(header.utf8.dropFirst(7)), secret)
     }
 }
 

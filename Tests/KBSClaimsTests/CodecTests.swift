@@ -95,3 +95,27 @@ struct Base64URLTests {
         }
     }
 }
+
+struct ConstantTimeTests {
+    @Test func equalInput() {
+        #expect(constantTimeEqual([UInt8](), [UInt8]()))
+        #expect(constantTimeEqual([1, 2, 3] as [UInt8], [1, 2, 3] as [UInt8]))
+        #expect(constantTimeEqual(Array("secret".utf8), "secret".utf8))
+        #expect(constantTimeEqual(([0, 1, 2, 3] as [UInt8])[1...], [1, 2, 3] as [UInt8]))
+    }
+
+    @Test func unequalInput() {
+        #expect(!constantTimeEqual([1, 2, 3] as [UInt8], [0, 2, 3] as [UInt8]))
+        #expect(!constantTimeEqual([1, 2, 3] as [UInt8], [1, 2, 4] as [UInt8]))
+        #expect(!constantTimeEqual([0x80] as [UInt8], [0x00] as [UInt8]))
+    }
+
+    @Test func differentLengths() {
+        #expect(!constantTimeEqual([1, 2] as [UInt8], [1, 2, 3] as [UInt8]))
+        #expect(!constantTimeEqual([1, 2, 3] as [UInt8], [1, 2] as [UInt8]))
+        #expect(!constantTimeEqual([UInt8](), [0] as [UInt8]))
+        #expect(!constantTimeEqual([0] as [UInt8], [UInt8]()))
+        // A shorter guess is not padded into a match by the zeros it is compared with.
+        #expect(!constantTimeEqual([1] as [UInt8], [1, 0] as [UInt8]))
+    }
+}

@@ -158,7 +158,7 @@ public final class Broker: Sendable {
         case let text as String: additional = text
         default: throw .badRequest("invalid_request", "`additional_evidence` must be a JSON string (a map of TEE to evidence, serialised)")
         }
-        guard Self.constantTimeEqual(Array(nonce.utf8), Array(session.nonce.utf8)) else {
+        guard constantTimeEqual(Array(nonce.utf8), Array(session.nonce.utf8)) else {
             throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
         }
         // One attempt per nonce, in this process and (through the store) in any process sharing the database.
@@ -337,13 +337,6 @@ public final class Broker: Sendable {
         }) else {
             throw .badRequest("invalid_path", "a resource path is repo/type/tag, each of letters, digits, `.`, `_`, `-` (at most 128)")
         }
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 
 }

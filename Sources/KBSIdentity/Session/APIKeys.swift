@@ -63,7 +63,7 @@ public struct APIKeys: Sendable {
         guard let record = try lookup(String(parts[0])) else {
             throw IdentityError(.unknownKey, "no API key `\(parts[0])`")
         }
-        guard ConstantTime.equal(record.secretHash, presentedHash) else { throw IdentityError(.signature, "the API key's secret is wrong") }
+        guard constantTimeEqual(record.secretHash, presentedHash) else { throw IdentityError(.signature, "the API key's secret is wrong") }
         if record.revokedAt != nil { throw IdentityError(.revoked, "the API key was revoked") }
         if let expiry = record.expiresAt, now >= expiry { throw IdentityError(.expired, "the API key expired") }
         return Principal(subject: record.subject, issuer: "api_key", method: .apiKey, verifiedAt: time,
