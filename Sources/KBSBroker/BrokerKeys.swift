@@ -105,7 +105,9 @@ public struct BrokerKeys: Sendable {
         case .keyEncryption: object["kind"] = "kek"
         case .dataEncryption(let parent): object["kind"] = "dek"; object["parent"] = parent
         }
-        if case .pendingDeletion(let until) = record.state { object["deletion_date"] = ISO8601DateFormatter().string(from: until) }
+        if case .pendingDeletion(let until) = record.state {
+            object["deletion_date"] = Timestamp.rfc3339(Int64(until.timeIntervalSince1970.rounded(.down)) * 1_000_000_000)
+        }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

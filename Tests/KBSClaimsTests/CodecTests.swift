@@ -119,3 +119,29 @@ struct ConstantTimeTests {
         #expect(!constantTimeEqual([1] as [UInt8], [1, 0] as [UInt8]))
     }
 }
+
+struct RFC3339Tests {
+    @Test("instants", arguments: [
+        (Int64(0), "1970-01-01T00:00:00Z"),
+        (1_700_000_000_000_000_000, "2023-11-14T22:13:20Z"),
+        (1_709_208_000_000_000_000, "2024-02-29T12:00:00Z"),
+        (951_782_400_000_000_000, "2000-02-29T00:00:00Z"),
+        (1_700_000_000_500_000_000, "2023-11-14T22:13:20.5Z"),
+        (1_700_000_000_123_456_789, "2023-11-14T22:13:20.123456789Z"),
+        (1_700_000_000_000_001_000, "2023-11-14T22:13:20.000001Z"),
+        (-1, "1969-12-31T23:59:59.999999999Z"),
+        (-86_400_000_000_000, "1969-12-31T00:00:00Z"),
+        (Int64.max, "2262-04-11T23:47:16.854775807Z"),
+    ])
+    func formats(nanos: Int64, text: String) {
+        #expect(Timestamp.rfc3339(nanos) == text)
+        #expect(Timestamp.parse(text) == nanos)
+    }
+
+    @Test func dateAndTime() {
+        #expect(Timestamp.dateAndTime(seconds: 0) == "1970-01-01T00:00:00")
+        #expect(Timestamp.dateAndTime(seconds: 1_700_000_000) == "2023-11-14T22:13:20")
+        #expect(Timestamp.dateAndTime(seconds: 1_709_251_199) == "2024-02-29T23:59:59")
+        #expect(Timestamp.dateAndTime(seconds: 1_709_251_200) == "2024-03-01T00:00:00")
+    }
+}
