@@ -145,3 +145,18 @@ struct RFC3339Tests {
         #expect(Timestamp.dateAndTime(seconds: 1_709_251_200) == "2024-03-01T00:00:00")
     }
 }
+
+struct JSONStringTests {
+    @Test func escapes() {
+        #expect(JSONString.quote("plain é ✓") == "\"plain é ✓\"")
+        #expect(JSONString.quote("a\"b\\c\nd\re\tf\u{1}g\u{1F}h\u{7F}i/") == #""a\"b\\c\nd\re\tf\u0001g\u001fh\u007fi/""#)
+        #expect(JSONString.quote("") == "\"\"")
+    }
+
+    @Test("bytes and string agree", arguments: ["", "plain", "é\u{0}\"\\\n\u{7F}✓", "\u{8}\u{C}", "tail\\"])
+    func appendMatchesQuote(text: String) {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        JSONString.append(text, to: &bytes)
+        #expect(bytes == [UInt8(ascii: "[")] + Array(JSONString.quote(text).utf8))
+    }
+}
