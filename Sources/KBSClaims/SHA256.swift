@@ -1,5 +1,10 @@
 /// SHA-256 (FIPS 180-4), for content hashes of policy bundles where no crypto library is linked.
 ///
+/// Why a second SHA-256 beside swift-crypto's: its one caller is `BundleLoader` in KBSPolicy, the target behind the
+/// `KBSPolicy` library product, which links nothing but KBSClaims so that embedding the policy engine pulls in no
+/// crypto library (swift-crypto would bring BoringSSL's C build with it). Every other target hashes with swift-crypto.
+/// Speed is no reason: a bundle is hashed once per load, never per decision.
+///
 /// Not for secrets: it makes no attempt at constant time.
 public struct SHA256Digest: Sendable {
     private static let k: [UInt32] = [
@@ -49,7 +54,7 @@ public struct SHA256Digest: Sendable {
 
     /// The digest as lowercase hex.
     public static func hex(_ bytes: [UInt8]) -> String {
-        hash(bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        Hex.encode(hash(bytes))
     }
 
     @inline(__always)

@@ -64,6 +64,18 @@ package enum Timestamp {
     package static func format(_ nanos: Int64) -> String {
         let seconds = nanos >= 0 ? nanos / 1_000_000_000 : (nanos - 999_999_999) / 1_000_000_000
         let fraction = nanos - seconds * 1_000_000_000
+        var text = dateAndTime(seconds: seconds)
+        if fraction != 0 {
+            var digits = pad(fraction, 9)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + "Z"
+    }
+
+    /// `2026-01-02T03:04:05`, the date and time of a whole second since the epoch in UTC, without fraction or zone:
+    /// the part of `format` that a caller formatting many times a second (the decision log) can keep.
+    package static func dateAndTime(seconds: Int64) -> String {
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let rest = seconds - days * 86_400
         // civil_from_days (Howard Hinnant's algorithm).
@@ -77,17 +89,12 @@ package enum Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rest / 3600, 2)):\(pad(rest / 60 % 60, 2)):\(pad(rest % 60, 2))"
-        if fraction != 0 {
-            var digits = pad(fraction, 9)
-            while digits.hasSuffix("0") { digits.removeLast() }
-            text += "." + digits
-        }
-        return text + "Z"
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(rest / 3600, 2)):\(pad(rest / 60 % 60, 2)):\(pad(rest % 60, 2))"
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 
     private static func daysInMonth(_ year: Int, _ month: Int) -> Int {

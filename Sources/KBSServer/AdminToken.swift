@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import KBSClaims
 
 /// The admin API's bearer token: given, or read from (and on first start written to) `DATA_DIR/admin-token`.
 struct AdminToken: Sendable {
@@ -18,12 +19,7 @@ struct AdminToken: Sendable {
     /// Whether `header` is `Bearer <token>`, compared in constant time over the token's length.
     func accepts(authorization header: String?) -> Bool {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
-        let offered = Array(header.utf8.dropFirst(7))
-        var difference = UInt8(offered.count == secret.count ? 0 : 1)
-        for index in secret.indices {
-            difference |= secret[index] ^ (index < offered.count ? offered[index] : 0)
-        }
-        return difference == 0
+        return constantTimeEqual(Array(header.utf8.dropFirst(7)), secret)
     }
 }
 
@@ -32,8 +28,7 @@ enum SecretFile {
     /// The file's text, trimmed; a fresh 256-bit hex secret written with mode 0600 when the file does not exist.
     static func readOrCreate(path: String, code: String) throws(ServerError) -> (text: String, created: Bool) {
         var generator = SystemRandomNumberGenerator()
-        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            .map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let fresh = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         // O_EXCL: a secret that already exists is never overwritten, even by two servers starting at once.
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         if fd >= 0 {

@@ -1,8 +1,8 @@
 import CoreMetrics
 import Foundation
-import Glibc
 import Synchronization
 import HTTPTypes
+import KBSClaims
 import KBSPolicy
 
 /// Decides AuthZEN requests with the policy in service and logs each decision.
@@ -29,7 +29,7 @@ struct Decider: Sendable {
         metrics.recordDecision(permitted: decision.isPermitted, hadErrors: !decision.errors.isEmpty)
         var line = LogLine()
         line.raw("{\"time\":")
-        line.quoted(Decider.rfc3339(now))
+        line.quoted(Decider.logTime(now))
         line.raw(",\"endpoint\":")
         line.quoted(endpoint)
         if let requestID {
@@ -97,26 +97,14 @@ struct Decider: Sendable {
     /// The last second formatted, so that a busy server formats each second once.
     private static let secondCache = Mutex<(second: Int64, text: String)>((-1, ""))
 
-    static func rfc3339(_ nanoseconds: Int64) -> String {
+    /// The decision log's time: RFC 3339 in UTC with exactly six fraction digits (microseconds).
+    static func logTime(_ nanoseconds: Int64) -> String {
         let second = nanoseconds / 1_000_000_000
         let micros = String((nanoseconds % 1_000_000_000) / 1000)
         let fraction = "." + String(repeating: "0", count: 6 - micros.count) + micros + "Z"
         if let cached = secondCache.withLock({ $0.second == second ? $0.text : nil }) { return cached + fraction }
-        let text = formatSecond(second)
+        let text = Timestamp.dateAndTime(seconds: second)
         secondCache.withLock { $0 = (second, text) }
         return text + fraction
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SS` in UTC.
-    private static func formatSecond(_ second: Int64) -> String {
-        var seconds = time_t(second)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
     }
 }

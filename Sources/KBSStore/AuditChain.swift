@@ -51,15 +51,6 @@ public enum AuditChain {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Lowercase hex of `bytes`.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     private static func field(_ bytes: [UInt8], to out: inout [UInt8]) {
         out += bigEndian(Int64(bytes.count))
         out += bytes

@@ -1,4 +1,5 @@
 public import KBSBroker
+import KBSClaims
 
 /// An audit record as stored: the entry's fields, its place in the chain and its hash.
 public struct AuditRecord: Sendable, Hashable {
@@ -24,7 +25,7 @@ public struct AuditRecord: Sendable, Hashable {
     public var hash: [UInt8]
 
     /// The hash as lowercase hex.
-    public var hashHex: String { AuditChain.hex(hash) }
+    public var hashHex: String { Hex.encode(hash) }
 
     /// Creates a record (the store does; tests and tools may).
     public init(seq: Int64, at: Int64, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,

@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// Turns a sensitive identifier into `hmac:<32 hex digits>` before it enters the audit log.
 ///
@@ -20,6 +21,6 @@ public struct AuditRedactor: Sendable {
     /// `hmac:` and the hex of the first 16 bytes of HMAC-SHA256(key, UTF-8 of `identifier`).
     public func redact(_ identifier: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(identifier.utf8), using: key)
-        return AuditRedactor.prefix + AuditChain.hex(Array(Array(mac).prefix(16)))
+        return AuditRedactor.prefix + Hex.encode(Array(mac).prefix(16))
     }
 }

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The newest record of an audit chain: record it elsewhere (another host, a ticket, a signed log) and compare.
 public struct AuditHead: Sendable, Hashable {
     /// The newest record's sequence number.
@@ -6,7 +8,7 @@ public struct AuditHead: Sendable, Hashable {
     public var hash: [UInt8]
 
     /// The hash as lowercase hex.
-    public var hashHex: String { AuditChain.hex(hash) }
+    public var hashHex: String { Hex.encode(hash) }
 
     /// Creates a head.
     public init(seq: Int64, hash: [UInt8]) {

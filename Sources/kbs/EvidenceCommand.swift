@@ -57,7 +57,7 @@ struct EvidenceCommand: AsyncParsableCommand {
             }
             var expected: [UInt8]?
             if let expectReportData {
-                guard let bytes = Hex.decode(expectReportData), !bytes.isEmpty else {
+                guard let bytes = Hex.decode(expectReportData, prefix: .allowed), !bytes.isEmpty else {
                     throw Refusal(code: "usage", message: "--expect-report-data must be hex")
                 }
                 expected = bytes

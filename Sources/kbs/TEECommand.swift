@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KBSClaims
 import KBSEvidence
 import KBSKeys
 
@@ -65,12 +66,12 @@ struct TEECommand: AsyncParsableCommand {
             guard let kind = EvidenceKind(rawValue: kind), TEESimulator.kinds.contains(kind) else {
                 throw Refusal(code: "usage", message: "unknown kind `\(kind)`; expected one of \(TEESimulator.kinds.map(\.rawValue).joined(separator: ", "))")
             }
-            guard let data = Hex.decode(reportData), data.count <= 64 else {
+            guard let data = Hex.decode(reportData, prefix: .allowed), data.count <= 64 else {
                 throw Refusal(code: "usage", message: "--report-data must be hex of at most 64 bytes")
             }
             var launch: [UInt8]?
             if let measurement {
-                guard let bytes = Hex.decode(measurement), bytes.count == 48 else {
+                guard let bytes = Hex.decode(measurement, prefix: .allowed), bytes.count == 48 else {
                     throw Refusal(code: "usage", message: "--measurement must be 48 bytes of hex")
                 }
                 launch = bytes

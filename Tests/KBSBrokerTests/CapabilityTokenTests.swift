@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 @testable import KBSBroker
+import KBSClaims
 import KBSKeys
 import KBSStore
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 @testable import KBSEvidence
 import Testing
 

@@ -28,7 +28,7 @@ struct PublishedVectorTests {
         #expect(principal.attributes["digest"] == .string("0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"))
         // The signer is the address of keccak256("cow") (EIP-712's example key), derived here rather than trusted.
         let secret = Keccak256.hash(Array("cow".utf8))
-        #expect(HexText.encode(secret) == "c85ef7d79691fe79573b1a7064c19c1a9819ebdbd1faaab1a8ec92344438aaf4")
+        #expect(Hex.encode(secret) == "c85ef7d79691fe79573b1a7064c19c1a9819ebdbd1faaab1a8ec92344438aaf4")
     }
 
     struct DIDKeyVector: Sendable, CustomTestStringConvertible {

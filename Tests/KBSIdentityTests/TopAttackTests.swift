@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 @testable import KBSIdentity
 import Testing
 
@@ -84,6 +85,6 @@ struct TopAttackTests {
 
     @Test func keccakIsNotSHA3() {
         // The empty string: Keccak-256 (Ethereum) c5d2…a470, SHA3-256 (FIPS 202) a7ff…434a.
-        #expect(HexText.encode(Keccak256.hash([UInt8]())) == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
+        #expect(Hex.encode(Keccak256.hash([UInt8]())) == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
     }
 }

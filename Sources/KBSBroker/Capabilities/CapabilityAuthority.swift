@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import KBSClaims
 import KBSKeys
 
 /// Issues, verifies and revokes capability tokens for agents (see `CapabilityToken` for the format): what the admin
@@ -143,7 +144,7 @@ public final class CapabilityAuthority: Sendable {
         if cached == nil {
             let keys = try await keySource.hierarchy()
             let first = try await Self.sign(token.baseBytes, keys: keys, version: stored.keyVersion)
-            guard Broker.constantTimeEqual(CapabilityToken.chain(from: first, caveats: token.caveats), token.signature) else { throw Self.unverified }
+            guard constantTimeEqual(CapabilityToken.chain(from: first, caveats: token.caveats), token.signature) else { throw Self.unverified }
             cache.add(digest, token: token, now: now)
         }
         if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(token.id) was revoked") }

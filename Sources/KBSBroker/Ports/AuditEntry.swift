@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// What an audit record is about; an open set of lowercase names, with the broker's own as constants.
 public struct AuditKind: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
     /// The kind's name, as stored.

@@ -71,7 +71,7 @@ extension Broker {
     private func appraise(session: RCARSessions.Session, request: AttestRequest, now: Date) async throws(BrokerError)
         -> (Appraisal, measurement: String)
     {
-        guard Self.constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
+        guard constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
             throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
         }
         // One attempt per nonce, in this process and (through the ledger) in any process sharing the store.

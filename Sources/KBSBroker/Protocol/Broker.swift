@@ -76,11 +76,4 @@ public final class Broker: Sendable {
             throw .badRequest("invalid_path", "a resource path is repo/type/tag, each of letters, digits, `.`, `_`, `-` (at most 128)")
         }
     }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
-    }
 }

@@ -1,4 +1,5 @@
 package import Foundation
+import KBSClaims
 import Synchronization
 
 /// The RCAR sessions in flight (`kbs-session-id` cookie → nonce, TEE kind, state), bounded in number and lifetime.
@@ -32,7 +33,7 @@ package final class RCARSessions: Sendable {
         var generator = SystemRandomNumberGenerator()
         for index in idBytes.indices { idBytes[index] = generator.next() }
         for index in nonceBytes.indices { nonceBytes[index] = generator.next() }
-        let session = Session(id: idBytes.map { String(format: "%02x", $0) }.joined(),
+        let session = Session(id: Hex.encode(idBytes),
             nonce: fixedNonce ?? Data(nonceBytes).base64EncodedString(), tee: tee, expires: now + lifetime)
         sessions.withLock { table in
             if table.count >= capacity {

@@ -1,4 +1,3 @@
-import Foundation
 import KBSClaims
 
 /// The CCA platform attestation keys (CPAKs) a deployment trusts, read from the context's trust-anchor files.
@@ -105,7 +104,7 @@ struct CCATrustAnchors {
     /// A JWK `{"kty": "EC", "crv": "P-256"|"P-384"|"P-521", "x": b64url, "y": b64url}`.
     static func jwk(_ node: JSONNode, source: String) throws(EvidenceError) -> COSEPublicKey {
         guard node["kty"]?.stringValue == "EC", let curve = node["crv"]?.stringValue,
-            let x = node["x"]?.stringValue.flatMap(base64), let y = node["y"]?.stringValue.flatMap(base64)
+            let x = node["x"]?.stringValue.flatMap(Base64URL.decodeLenient), let y = node["y"]?.stringValue.flatMap(Base64URL.decodeLenient)
         else {
             throw EvidenceError(.configuration, "trust anchor \(source) is not an EC JWK with crv, x and y")
         }
@@ -124,7 +123,7 @@ struct CCATrustAnchors {
             }
             return key
         }
-        if let point = Hex.decode(text), point.count >= 65, point.first == 0x04, point.count % 2 == 1 {
+        if let point = Hex.decode(text, prefix: .allowed), point.count >= 65, point.first == 0x04, point.count % 2 == 1 {
             let size = point.count / 2
             let curve = size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521"
             if let key = COSEPublicKey(curve: curve, x: Array(point[1...size]), y: Array(point[(size + 1)...])) { return key }
@@ -135,16 +134,9 @@ struct CCATrustAnchors {
     /// An id as hex (what Veraison and Trustee write), else as base64 / base64url.
     private static func identifier(_ node: JSONNode?, name: String, source: String) throws(EvidenceError) -> [UInt8]? {
         guard let node else { return nil }
-        guard let text = node.stringValue, let bytes = Hex.decode(text) ?? base64(text), !bytes.isEmpty else {
+        guard let text = node.stringValue, let bytes = Hex.decode(text, prefix: .allowed) ?? Base64URL.decodeLenient(text), !bytes.isEmpty else {
             throw EvidenceError(.configuration, "trust anchor \(source) `\(name)` is neither hex nor base64")
         }
         return bytes
-    }
-
-    /// Base64 or base64url, padded or not.
-    static func base64(_ text: String) -> [UInt8]? {
-        var normalised = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while normalised.count % 4 != 0 { normalised += "=" }
-        return Data(base64Encoded: normalised).map(Array.init)
     }
 }

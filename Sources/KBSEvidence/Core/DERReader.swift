@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A minimal, bounded DER reader for the few certificate structures verifiers read themselves (AMD VEK extension
 /// values, the PCK SGX extension, the DICE TcbInfo FWID).
 ///

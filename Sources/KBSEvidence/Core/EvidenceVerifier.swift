@@ -71,9 +71,7 @@ public struct VerificationContext: Sendable {
         guard fitted.count == field.count else {
             throw EvidenceError(.binding, "report data is \(field.count) bytes, expected \(fitted.count)")
         }
-        var difference: UInt8 = 0
-        for index in field.indices { difference |= field[index] ^ fitted[index] }
-        guard difference == 0 else {
+        guard constantTimeEqual(field, fitted) else {
             throw EvidenceError(.binding, "report data \(Hex.encode(field)) is not the expected \(Hex.encode(fitted))")
         }
     }

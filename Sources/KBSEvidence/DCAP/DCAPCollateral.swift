@@ -39,7 +39,8 @@ struct SignedCollateral: Sendable {
         guard case .object = body.value, body.range.lowerBound >= 0, body.range.upperBound <= bytes.count else {
             throw EvidenceError(.malformed, "\(name): `\(member)` is not an object")
         }
-        guard let signatureText = root["signature"]?.stringValue, let signature = Hex.decode(signatureText), signature.count == 64 else {
+        guard let signatureText = root["signature"]?.stringValue, let signature = Hex.decode(signatureText, prefix: .allowed), signature.count == 64
+        else {
             throw EvidenceError(.malformed, "\(name): `signature` is not 64 bytes of hex")
         }
         return SignedCollateral(name: name, signedBytes: Array(bytes[body.range]), signature: signature, body: body)
@@ -74,7 +75,7 @@ struct SignedCollateral: Sendable {
     }
 
     static func hex(_ node: JSONNode?, _ what: String, count: Int) throws(EvidenceError) -> [UInt8] {
-        guard let bytes = Hex.decode(try string(node, what)), bytes.count == count else {
+        guard let bytes = Hex.decode(try string(node, what), prefix: .allowed), bytes.count == count else {
             throw EvidenceError(.malformed, "\(what) is not \(count) bytes of hex")
         }
         return bytes

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// Intel's TCB evaluation: matches the platform (PCK), the QE and the TDX module against signed collateral.
 ///

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KBSClaims
 
 /// The checks TDX and SGX quotes share: quote and QE signatures, the attestation-key binding, the PCK chain and its
 /// CRLs, the PCK's SGX extension, and (when collateral is at hand) Intel's TCB evaluation.

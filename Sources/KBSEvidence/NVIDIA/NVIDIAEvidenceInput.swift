@@ -33,7 +33,7 @@ enum NVIDIAEvidenceInput {
         default:
             if bytes.count >= 2, bytes[0] == 0x11, bytes[1] == 0xE0 { return [NVIDIADeviceEvidence(report: bytes)] }
             let text = String(decoding: bytes.filter { !isSpace($0) }, as: UTF8.self)
-            guard let report = Hex.decode(text), !report.isEmpty else {
+            guard let report = Hex.decode(text, prefix: .allowed), !report.isEmpty else {
                 throw EvidenceError(.malformed, "NVIDIA evidence is neither JSON, hex text nor a binary SPDM report")
             }
             return [NVIDIADeviceEvidence(report: report)]
@@ -67,7 +67,7 @@ enum NVIDIAEvidenceInput {
                 arch: entry["arch"]?.stringValue, uuid: entry["uuid"]?.stringValue, report: try report(evidence, what: what))
             device.chain = try chain(certificate, what: what)
             if let nonce = entry["nonce"]?.stringValue {
-                guard let decoded = Hex.decode(nonce), decoded.count == 32 else {
+                guard let decoded = Hex.decode(nonce, prefix: .allowed), decoded.count == 32 else {
                     throw EvidenceError(.malformed, "\(what): `nonce` is not 32 bytes of hex")
                 }
                 device.expectedNonce = decoded
@@ -79,7 +79,7 @@ enum NVIDIAEvidenceInput {
 
     /// A report in hex (what Trustee's attester may send) or base64 (the SDKs).
     private static func report(_ text: String, what: String) throws(EvidenceError) -> [UInt8] {
-        if let hex = Hex.decode(text), hex.count >= 2, hex[0] == 0x11, hex[1] == 0xE0 { return hex }
+        if let hex = Hex.decode(text, prefix: .allowed), hex.count >= 2, hex[0] == 0x11, hex[1] == 0xE0 { return hex }
         guard let data = Data(base64Encoded: text), !data.isEmpty else {
             throw EvidenceError(.malformed, "\(what): `evidence` is neither hex nor base64")
         }

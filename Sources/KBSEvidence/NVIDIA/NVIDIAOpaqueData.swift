@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The NVIDIA opaque data of an SPDM MEASUREMENTS response: `{type u16, size u16, value}` records, little-endian.
 ///
 /// Types follow NVIDIA's verifiers (nvtrust `OpaqueDataParser`); unknown types are skipped (NVSwitch LS10 reports

@@ -1,4 +1,5 @@
 public import Foundation
+import KBSClaims
 
 /// An NVIDIA Reference Integrity Manifest (a SWID tag with an enveloped XML-DSig) whose signature and signing chain
 /// have been verified: the golden measurements of one driver or VBIOS version.
@@ -122,7 +123,7 @@ public struct NVIDIARIM: Sendable {
             }
             var alternatives: [[UInt8]] = []
             for number in 0..<count {
-                guard let text = resource.attribute("Hash\(number)"), let value = Hex.decode(text) else {
+                guard let text = resource.attribute("Hash\(number)"), let value = Hex.decode(text, prefix: .allowed) else {
                     throw EvidenceError(.malformed, "\(what): measurement \(index) lacks Hash\(number)")
                 }
                 alternatives.append(value)

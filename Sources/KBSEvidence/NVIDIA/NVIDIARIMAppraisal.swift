@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// Compares an SPDM report's measurement blocks with the golden values of the RIMs that describe it.
 enum NVIDIARIMAppraisal {
     /// NVDEC0 status meaning "NVDEC0 disabled": measurement index 35 is then not comparable (NVIDIA's verifiers

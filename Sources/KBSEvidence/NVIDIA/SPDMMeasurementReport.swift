@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// An SPDM 1.1 GET_MEASUREMENTS exchange as NVIDIA GPUs and NVSwitches report it: the 37-byte request followed by
 /// the signed MEASUREMENTS response.
 ///

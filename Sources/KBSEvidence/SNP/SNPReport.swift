@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A parsed SEV-SNP ATTESTATION_REPORT (SEV-SNP Firmware ABI, table "ATTESTATION_REPORT Structure").
 ///
 /// Exactly 0x4A0 (1184) bytes, little-endian. Fields are read by fixed offsets after one length check, so no read

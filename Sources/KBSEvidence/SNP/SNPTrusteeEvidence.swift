@@ -201,7 +201,9 @@ struct SNPTrusteeEvidence: Sendable {
                 result.append(UInt8(byte))
             }
         case .string(let text):
-            guard let decoded = Hex.decode(text) else { throw EvidenceError(.malformed, "SNP evidence JSON: `\(label)` is not hex") }
+            guard let decoded = Hex.decode(text, prefix: .allowed) else {
+                throw EvidenceError(.malformed, "SNP evidence JSON: `\(label)` is not hex")
+            }
             result = decoded
         default:
             throw EvidenceError(.malformed, "SNP evidence JSON: `\(label)` is not a byte array")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KBSClaims
 
 /// An H100 SPDM 1.1 measurement report (GET_MEASUREMENTS request ‖ signed response) from a simulated GPU whose
 /// five-certificate chain ends at a simulated "NVIDIA Device Identity CA"; the leaf carries the FWID.

@@ -1,4 +1,3 @@
-import Foundation
 import KBSClaims
 
 /// Reads the members of TPM and Azure vTPM evidence JSON, whose byte fields come as base64, hex, or arrays of
@@ -62,7 +61,7 @@ enum TPMEvidenceJSON {
             let text = try string(node, what: what)
             // Both encodings take at least one character per byte; refuse the text before decoding it.
             guard text.utf8.count <= 2 * limit + 4 else { throw EvidenceError(.malformed, "\(what) has more than \(limit) bytes") }
-            guard let decoded = encoding == .hex ? Hex.decode(text) : TPMBase64.decode(text) else {
+            guard let decoded = encoding == .hex ? Hex.decode(text, prefix: .allowed) : Base64URL.decodeLenient(text) else {
                 throw EvidenceError(.malformed, "\(what) is not \(encoding == .hex ? "hex" : "base64")")
             }
             guard decoded.count <= limit else { throw EvidenceError(.malformed, "\(what) has more than \(limit) bytes") }
@@ -88,28 +87,5 @@ enum TPMEvidenceJSON {
             values.append(value)
         }
         return values
-    }
-}
-
-/// Base64 in either alphabet (standard or URL-safe), with or without padding, as the TPM and Azure attesters write it.
-enum TPMBase64 {
-    static func decode(_ text: String) -> [UInt8]? {
-        var standard = ""
-        standard.reserveCapacity(text.utf8.count + 3)
-        var padding = 0
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "-": standard.append("+")
-            case "_": standard.append("/")
-            case "=": padding += 1
-            case "\n", "\r": continue
-            default:
-                guard padding == 0 else { return nil }
-                standard.unicodeScalars.append(scalar)
-            }
-        }
-        guard padding <= 2, standard.utf8.count % 4 != 1 else { return nil }
-        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
-        return Data(base64Encoded: standard).map { Array($0) }
     }
 }

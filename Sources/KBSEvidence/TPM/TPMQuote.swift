@@ -1,5 +1,6 @@
 import Crypto
 import CryptoExtras
+import KBSClaims
 
 /// A TPM quote as attesters ship it: the signed `TPMS_ATTEST` message, the RSA signature over it, and the PCR values
 /// the quote's digest covers, in selection order.

@@ -47,7 +47,7 @@ public struct Principal: Sendable, Equatable {
             case .int(let number): value = String(number)
             case .bool(let flag): value = flag ? "true" : "false"
             case .strings(let list): value = "[" + list.map(JSONString.quote).joined(separator: ",") + "]"
-            case .time(let seconds): value = JSONString.quote(Principal.rfc3339(seconds: seconds))
+            case .time(let seconds): value = JSONString.quote(Timestamp.rfc3339(Principal.nanoseconds(clamping: seconds)))
             case .lists(let table):
                 value = "{" + table.keys.sorted().map { key in
                     JSONString.quote(key) + ":[" + table[key]!.map(JSONString.quote).joined(separator: ",") + "]"
@@ -58,15 +58,16 @@ public struct Principal: Sendable, Equatable {
         let members = [
             "\"subject\":" + JSONString.quote(subject), "\"issuer\":" + JSONString.quote(issuer),
             "\"method\":" + JSONString.quote(method.rawValue),
-            "\"verified_at\":" + JSONString.quote(Principal.rfc3339(seconds: Int64(verifiedAt.timeIntervalSince1970.rounded(.down)))),
+            "\"verified_at\":"
+                + JSONString.quote(Timestamp.rfc3339(Principal.nanoseconds(clamping: Int64(verifiedAt.timeIntervalSince1970.rounded(.down))))),
             JSONString.quote(method.rawValue) + ":{" + attributeText.joined(separator: ",") + "}",
         ]
         return "{" + members.joined(separator: ",") + "}"
     }
 
-    /// RFC 3339 text for whole seconds; times outside what nanoseconds hold are clamped, never trapped on.
-    static func rfc3339(seconds: Int64) -> String {
-        let bounded = min(max(seconds, 0), 9_000_000_000)
-        return Timestamp.format(bounded * 1_000_000_000)
+    /// Whole seconds as the nanoseconds `Timestamp` formats; times outside what nanoseconds hold are clamped, never
+    /// trapped on.
+    static func nanoseconds(clamping seconds: Int64) -> Int64 {
+        min(max(seconds, 0), 9_000_000_000) * 1_000_000_000
     }
 }

@@ -81,7 +81,7 @@ public struct DIDJWSVerifier: CredentialVerifier {
         }
         guard audiences.contains(audience) else { throw IdentityError(.audience, "the proof is not meant for this audience") }
         if let nonce {
-            guard let given = claims["nonce"]?.stringValue, ConstantTime.equal(Array(given.utf8), Array(nonce.utf8)) else {
+            guard let given = claims["nonce"]?.stringValue, constantTimeEqual(Array(given.utf8), Array(nonce.utf8)) else {
                 throw IdentityError(.nonce, "the proof's nonce is not the challenge issued")
             }
         }

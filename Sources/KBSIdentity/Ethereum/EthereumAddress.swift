@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A 20-byte Ethereum account address.
 struct EthereumAddress: Equatable, Sendable {
     var bytes: [UInt8]
@@ -10,7 +12,7 @@ struct EthereumAddress: Equatable, Sendable {
     /// Parses `0x` + 40 hex digits. Mixed case must be a valid EIP-55 checksum; with `requireChecksum`, all-lower or
     /// all-upper text is refused too (EIP-4361 requires the checksummed form).
     init(_ text: String, requireChecksum: Bool = false) throws(IdentityError) {
-        guard text.utf8.count == 42, let bytes = HexText.decode(text, prefixed: true) else {
+        guard text.utf8.count == 42, let bytes = Hex.decode(text, prefix: .required) else {
             throw IdentityError(.malformed, "an address is 0x and 40 hex digits")
         }
         self.bytes = bytes
@@ -28,7 +30,7 @@ struct EthereumAddress: Equatable, Sendable {
     /// The EIP-55 mixed-case form: a hex letter is upper case where the matching nibble of
     /// Keccak-256(lower-case hex) is 8 or more.
     var checksummed: String {
-        let lower = HexText.encode(bytes)
+        let lower = Hex.encode(bytes)
         let hash = Keccak256.hash(Array(lower.utf8))
         var out = "0x"
         for (index, character) in lower.enumerated() {
@@ -43,7 +45,7 @@ struct EthereumAddress: Equatable, Sendable {
 enum EthereumSignature {
     /// Parses `0x` + 130 hex digits; `v` must be 27/28 or 0/1.
     static func parse(_ text: String) throws(IdentityError) -> (compact: [UInt8], recoveryID: Int32) {
-        guard let bytes = HexText.decode(text, prefixed: true) else { throw IdentityError(.malformed, "the signature is not 0x-prefixed hex") }
+        guard let bytes = Hex.decode(text, prefix: .required) else { throw IdentityError(.malformed, "the signature is not 0x-prefixed hex") }
         return try parse(bytes)
     }
 

@@ -52,7 +52,7 @@ public struct SIWEVerifier: CredentialVerifier {
         guard message.domain == domain else { throw IdentityError(.domain, "the message is for `\(message.domain)`, not this service") }
         if let chainID, message.chainID != chainID { throw IdentityError(.chain, "the message is for chain \(message.chainID), not \(chainID)") }
         if let nonce {
-            guard ConstantTime.equal(Array(message.nonce.utf8), Array(nonce.utf8)) else {
+            guard constantTimeEqual(Array(message.nonce.utf8), Array(nonce.utf8)) else {
                 throw IdentityError(.nonce, "the message's nonce is not the one issued")
             }
         }

@@ -103,7 +103,7 @@ struct TypedData {
             guard let string = value.stringValue else { throw IdentityError(.malformed, "`\(path)` must be a string") }
             return Keccak256.hash(Array(string.utf8))
         case "bytes":
-            guard let string = value.stringValue, let bytes = HexText.decode(string, prefixed: true) else {
+            guard let string = value.stringValue, let bytes = Hex.decode(string, prefix: .required) else {
                 throw IdentityError(.malformed, "`\(path)` must be 0x-prefixed hex")
             }
             return Keccak256.hash(bytes)
@@ -117,7 +117,7 @@ struct TypedData {
             break
         }
         if type.hasPrefix("bytes"), let size = Int(type.dropFirst(5)), (1...32).contains(size) {
-            guard let string = value.stringValue, let bytes = HexText.decode(string, prefixed: true), bytes.count == size else {
+            guard let string = value.stringValue, let bytes = Hex.decode(string, prefix: .required), bytes.count == size else {
                 throw IdentityError(.malformed, "`\(path)` must be \(size) bytes of 0x-prefixed hex")
             }
             return bytes + [UInt8](repeating: 0, count: 32 - size)

@@ -56,7 +56,7 @@ public struct TypedDataVerifier: CredentialVerifier {
 
         var attributes: [String: AttributeValue] = [
             "address": .string(signer.checksummed), "primary_type": .string(typed.primaryType),
-            "digest": .string("0x" + HexText.encode(digest)),
+            "digest": .string("0x" + Hex.encode(digest)),
         ]
         if let domainChain { attributes["chain_id"] = .int(domainChain) }
         if let contract { attributes["verifying_contract"] = .string(contract) }

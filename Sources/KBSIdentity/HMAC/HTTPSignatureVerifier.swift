@@ -185,7 +185,7 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
             case "sha-512": actual = Array(SHA512.hash(data: body))
             default: continue
             }
-            guard ConstantTime.equal(actual, given) else { throw IdentityError(.digest, "`Content-Digest` \(member.name) does not match the body") }
+            guard constantTimeEqual(actual, given) else { throw IdentityError(.digest, "`Content-Digest` \(member.name) does not match the body") }
             checked += 1
         }
         guard checked > 0 else { throw IdentityError(.digest, "`Content-Digest` has no sha-256 or sha-512 value") }

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The small part of RFC 8941 structured fields that RFC 9421 signatures use: a dictionary whose members are an
 /// inner list of strings with parameters (`Signature-Input`) or a byte sequence (`Signature`).
 enum StructuredFields {

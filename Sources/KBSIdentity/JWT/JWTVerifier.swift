@@ -66,7 +66,7 @@ public struct JWTVerifier: CredentialVerifier {
         try JWTVerifier.checkTimes(claims, now: now)
         if !accessToken, let nonce {
             guard let tokenNonce = try CredentialJSON.string(claims, "nonce", in: "claims"),
-                ConstantTime.equal(Array(tokenNonce.utf8), Array(nonce.utf8))
+                constantTimeEqual(Array(tokenNonce.utf8), Array(nonce.utf8))
             else { throw IdentityError(.nonce, "the token's nonce is not the one this login sent") }
         }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// The namespaces and algorithm URIs a SAML response is read with.
 enum SAMLNames {

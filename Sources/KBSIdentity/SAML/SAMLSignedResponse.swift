@@ -1,4 +1,5 @@
 import CXMLSec
+import KBSClaims
 
 /// A SAML Response reduced to what its signatures cover: the assertion and response read from the bytes the
 /// signatures' digests were computed over, never from the document the attacker sent.
@@ -111,7 +112,7 @@ struct SAMLSignedResponse {
         } ?? []
         for certificate in embedded {
             guard let der = Base64URL.decodeStandard(Array(certificate.text.filter { !$0.isWhitespace }.utf8)),
-                let pinned = certificates.blocks.first(where: { ConstantTime.equal($0.der, der) })
+                let pinned = certificates.blocks.first(where: { constantTimeEqual($0.der, der) })
             else { throw IdentityError(.untrustedKey, "the signature carries a certificate that is not the IdP's") }
             candidates = [pinned]
         }

@@ -170,7 +170,7 @@ public struct SAMLVerifier: CredentialVerifier {
         case (.some, nil):
             if required { throw IdentityError(.inResponseTo, "the response does not say which request it answers") }
         case (.some(let expected), .some(let actual)):
-            guard ConstantTime.equal(Array(expected.utf8), Array(actual.utf8)) else {
+            guard constantTimeEqual(Array(expected.utf8), Array(actual.utf8)) else {
                 throw IdentityError(.inResponseTo, "the response answers another request")
             }
         }

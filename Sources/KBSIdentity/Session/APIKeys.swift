@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import KBSClaims
 
 /// Bearer API keys `kbs_k_<key id>_<secret>`: the store keeps only HMAC-SHA256(pepper, secret), the pepper lives
 /// outside the database (a file or an HSM), so neither a database dump nor the pepper alone yields a usable key.
@@ -42,7 +43,7 @@ public struct APIKeys: Sendable {
     /// Mints a key for `subject`: the text to give the user once, and the record to store.
     public func mint(subject: String, expiresAt: Int64? = nil) -> (key: String, record: Record) {
         var random = SystemRandomNumberGenerator()
-        let keyID = HexText.encode((0..<8).map { _ in UInt8.random(in: .min ... .max, using: &random) })
+        let keyID = Hex.encode((0..<8).map { _ in UInt8.random(in: .min ... .max, using: &random) })
         var secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         defer { for index in secret.indices { secret[index] = 0 } }
         let record = Record(keyID: keyID, secretHash: hash(secret), subject: subject, expiresAt: expiresAt)
@@ -62,7 +63,7 @@ public struct APIKeys: Sendable {
         guard let record = try lookup(String(parts[0])) else {
             throw IdentityError(.unknownKey, "no API key `\(parts[0])`")
         }
-        guard ConstantTime.equal(record.secretHash, presentedHash) else { throw IdentityError(.signature, "the API key's secret is wrong") }
+        guard constantTimeEqual(record.secretHash, presentedHash) else { throw IdentityError(.signature, "the API key's secret is wrong") }
         if record.revokedAt != nil { throw IdentityError(.revoked, "the API key was revoked") }
         if let expiry = record.expiresAt, now >= expiry { throw IdentityError(.expired, "the API key expired") }
         return Principal(subject: record.subject, issuer: "api_key", method: .apiKey, verifiedAt: time,

@@ -1,5 +1,6 @@
 public import Foundation
 import Crypto
+import KBSClaims
 
 /// Login sessions: after a credential verifies, an opaque random id (256 bits from the system's CSPRNG) that
 /// later requests present instead of the credential; stored server-side with an expiry, revocable.

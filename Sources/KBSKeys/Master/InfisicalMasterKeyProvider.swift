@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// A master key provider whose master key is a key in Infisical KMS: KEKs are wrapped by Infisical and the master key
 /// never leaves it.
@@ -71,9 +72,7 @@ public struct InfisicalMasterKeyProvider: MasterKeyProvider {
                 throw KeyError(.integrity, "Infisical returned a plaintext too short to be a wrapped key")
             }
             // Constant time, though nothing here is secret but the key that follows: a habit worth keeping.
-            var difference: UInt8 = 0
-            for index in expected.indices { difference |= bytes[index] ^ expected[index] }
-            guard difference == 0 else {
+            guard constantTimeEqual(UnsafeRawBufferPointer(rebasing: bytes[..<expected.count]), expected) else {
                 throw KeyError(.integrity, "the wrapped key belongs to another context or is not a KBS wrapped key")
             }
             return SecretBytes(copying: UnsafeRawBufferPointer(rebasing: bytes[expected.count...]))

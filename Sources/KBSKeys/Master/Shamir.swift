@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// One share of a secret split with Shamir's scheme: the point (`index`, polynomial value) for each secret byte.
 ///
@@ -25,36 +26,21 @@ public struct ShamirShare: Sendable, Hashable {
     public var encoded: String {
         var bytes = [UInt8(threshold), UInt8(index)] + values
         bytes += SHA256.hash(data: bytes).prefix(4)
-        return Self.prefix + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return Self.prefix + Hex.encode(bytes)
     }
 
     /// Parses a share's text form, refusing a bad checksum with `shares` and other damage with `malformed`.
     public init(encoded text: String) throws(KeyError) {
         guard text.hasPrefix(Self.prefix) else { throw KeyError(.malformed, "a share starts with \(Self.prefix)") }
-        let hex = Array(text.utf8.dropFirst(Self.prefix.utf8.count))
+        let hex = text.utf8.dropFirst(Self.prefix.utf8.count)
         guard hex.count % 2 == 0, hex.count >= 2 * 7 else { throw KeyError(.malformed, "truncated share") }
-        var bytes: [UInt8] = []
-        for offset in stride(from: 0, to: hex.count, by: 2) {
-            guard let high = Self.nibble(hex[offset]), let low = Self.nibble(hex[offset + 1]) else {
-                throw KeyError(.malformed, "a share is hexadecimal after its prefix")
-            }
-            bytes.append(high << 4 | low)
-        }
+        guard let bytes = Hex.decode(utf8: hex) else { throw KeyError(.malformed, "a share is hexadecimal after its prefix") }
         let body = Array(bytes.dropLast(4))
         guard Array(SHA256.hash(data: body).prefix(4)) == Array(bytes.suffix(4)) else {
             throw KeyError(.shares, "share checksum mismatch: the share is corrupted or mistyped")
         }
         guard body[0] >= 2, body[1] >= 1 else { throw KeyError(.malformed, "share threshold or index out of range") }
         self.init(threshold: Int(body[0]), index: Int(body[1]), values: Array(body.dropFirst(2)))
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -463,7 +463,7 @@ enum Compiler {
         case .hex:
             let a = arguments[0]
             return { frame throws(EvalError) in
-                guard case .string(let s) = try a(frame), let bytes = Hex.decode(Array(s.utf8)) else {
+                guard case .string(let s) = try a(frame), let bytes = Hex.decode(s) else {
                     throw EvalError(message: "not a hex string")
                 }
                 return .bytes(bytes)

@@ -140,9 +140,9 @@ enum TypedDecoder {
             let start = scanner.offset
             let bytes: [UInt8]?
             if let simple = try scanner.readSimpleString() {
-                bytes = Hex.decode(simple)
+                bytes = Hex.decode(utf8: simple)
             } else {
-                bytes = Hex.decode(Array(try scanner.readString().utf8))
+                bytes = Hex.decode(try scanner.readString())
             }
             guard let bytes else { throw DecodeError(message: "expected a hex string", offset: start, path: []) }
             return .bytes(bytes)

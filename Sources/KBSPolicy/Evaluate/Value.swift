@@ -130,37 +130,3 @@ enum DurationText {
         return text
     }
 }
-
-/// Lowercase hex to bytes and back.
-enum Hex {
-    static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
-        var result = [UInt8]()
-        result.reserveCapacity(text.count / 2)
-        var high: UInt8 = 0
-        var isHigh = true
-        for byte in text {
-            let nibble: UInt8
-            switch byte {
-            case 48...57: nibble = byte - 48
-            case 97...102: nibble = byte - 87
-            case 65...70: nibble = byte - 55
-            default: return nil
-            }
-            if isHigh { high = nibble } else { result.append(high << 4 | nibble) }
-            isHigh.toggle()
-        }
-        return result
-    }
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}

@@ -235,7 +235,7 @@ extension Checker {
     private mutating func checkTypedLiteral(prefix: String, text: String, span: SourceSpan) -> (IR, ClaimType)? {
         switch prefix {
         case "hex":
-            guard let bytes = Hex.decode(Array(text.utf8)) else {
+            guard let bytes = Hex.decode(text) else {
                 error(.invalidLiteral, "`\(text)` is not hex", at: span, notes: ["help: write an even number of 0-9, a-f"])
                 return nil
             }
@@ -585,7 +585,7 @@ extension Checker {
             return (.call(.now, []), .time)
         case .hex:
             guard types == [.string] else { return signature("one string") }
-            if case .constant(.string(let text)) = irs[0], Hex.decode(Array(text.utf8)) == nil {
+            if case .constant(.string(let text)) = irs[0], Hex.decode(text) == nil {
                 error(.invalidLiteral, "`\(text)` is not hex", at: arguments[0].span)
                 return nil
             }
