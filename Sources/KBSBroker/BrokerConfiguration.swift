@@ -1,3 +1,4 @@
+public import KBSClaims
 public import Foundation
 public import KBSEvidence
 

@@ -1,3 +1,4 @@
+import KBSClaims
 import Crypto
 
 /// The report Azure's paravisor (HCL) stores in the vTPM's NV index 0x01400001: an attestation header, the hardware

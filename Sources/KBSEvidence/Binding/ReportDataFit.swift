@@ -1,5 +1,5 @@
 import Crypto
-import KBSClaims
+public import KBSClaims
 
 /// How a runtime-data digest is fitted into a TEE's report-data field (Trustee's `regularize_data`).
 public enum ReportDataFit: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import KBSClaims
+public import KBSClaims
 
 /// The CCA platform attestation keys (CPAKs) a deployment trusts, read from the context's trust-anchor files.
 ///

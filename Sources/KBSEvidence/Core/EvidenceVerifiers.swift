@@ -1,3 +1,4 @@
+public import KBSClaims
 /// The registry of evidence verifiers, one per ``EvidenceKind``.
 public enum EvidenceVerifiers {
     /// Every verifier this build has.

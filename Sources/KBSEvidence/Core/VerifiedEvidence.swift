@@ -1,4 +1,4 @@
-import KBSClaims
+public import KBSClaims
 
 /// Evidence that passed its verifier: the normalised `Attestation` claims plus the kind's own record.
 ///

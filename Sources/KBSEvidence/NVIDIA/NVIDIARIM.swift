@@ -1,5 +1,5 @@
 public import Foundation
-import KBSClaims
+public import KBSClaims
 
 /// An NVIDIA Reference Integrity Manifest (a SWID tag with an enveloped XML-DSig) whose signature and signing chain
 /// have been verified: the golden measurements of one driver or VBIOS version.

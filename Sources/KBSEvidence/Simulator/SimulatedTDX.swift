@@ -1,3 +1,4 @@
+import KBSClaims
 import Crypto
 import Foundation
 

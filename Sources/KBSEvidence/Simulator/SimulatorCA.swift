@@ -1,3 +1,4 @@
+public import KBSClaims
 public import Foundation
 import Crypto
 import Glibc

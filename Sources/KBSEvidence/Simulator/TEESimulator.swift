@@ -1,3 +1,4 @@
+public import KBSClaims
 public import Foundation
 
 /// Evidence the simulator made: the wire-format evidence, the endorsements that go with it, and the test roots.

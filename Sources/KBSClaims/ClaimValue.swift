@@ -1,7 +1,7 @@
 public import Foundation
-import KBSClaims
 
-/// A verified claim value, typed as the claim schemas describe it.
+/// A verified claim value, typed as the claim schemas describe it: what evidence verifiers and identity verifiers
+/// yield, and what the broker hands the policy as input.
 public enum ClaimValue: Sendable, Equatable {
     case bool(Bool)
     case int(Int64)
@@ -60,6 +60,11 @@ public struct ClaimRecord: Sendable, Equatable {
 
     /// An empty record.
     public init() {}
+
+    /// A record of `fields` in this order; a repeated name keeps its first place and its last value.
+    public init(_ fields: [(String, ClaimValue)]) {
+        for (name, value) in fields { self[name] = value }
+    }
 
     /// The value named `name`; setting `nil` removes it, setting an existing name replaces it in place.
     public subscript(name: String) -> ClaimValue? {
