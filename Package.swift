@@ -106,7 +106,13 @@ let package = Package(
         ),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "KBSEvidenceTests",
+            dependencies: [
+                "KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "KBSServerTests", dependencies: ["KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,7 +3,8 @@ import Crypto
 
 /// The attestation-result token `POST /kbs/v0/attest` returns: an EAR-style JWT (ES256), in the shape Trustee's
 /// attestation service issues (`eat_profile`, `submods.cpu0` with `ear.status`, the trustworthiness vector and the
-/// annotated evidence, whose `runtime_data_claims` hold the `tee-pubkey`), plus `kbs.tier`, the achieved tier.
+/// annotated evidence, whose `runtime_data_claims` hold the `tee-pubkey`), plus `kbs.tier`, the achieved tier. Status
+/// and vector come from what was verified (``AttestationResult``).
 ///
 /// The signing key lives for the process: a token outlives neither its five minutes nor a restart. The header
 /// carries the public key as `jwk`, as Trustee's does; this broker never trusts that member, only its own key.
@@ -28,10 +29,11 @@ public struct AttestationTokenSigner: Sendable {
 
     /// Signs the token for `appraisal`.
     func sign(_ appraisal: Appraisal) throws(BrokerError) -> String {
+        let result = AttestationResult(
+            kind: appraisal.kind, claims: appraisal.claimsObject, devices: appraisal.deviceClaims.map(\.object), tier: appraisal.tier)
         var submod: [String: Any] = [
-            "ear.status": "affirming",
-            // AR4SI: 2 = genuine hardware whose chain verified to a trusted root.
-            "ear.trustworthiness-vector": ["hardware": 2],
+            "ear.status": result.status,
+            "ear.trustworthiness-vector": result.vector,
             "ear.appraisal-policy-id": "default_cpu",
             "ear.veraison.annotated-evidence": [
                 appraisal.kind: appraisal.claimsObject,
