@@ -71,10 +71,12 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // prctl(2) and setrlimit(2) wrappers (prctl is variadic, which Swift does not import); nothing to link.
+        .systemLibrary(name: "CProcessControl"),
         .target(
             name: "KBSServer",
             dependencies: [
-                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence",
+                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence", "CProcessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
