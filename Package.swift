@@ -73,10 +73,12 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // prctl(2) and setrlimit(2) wrappers (prctl is variadic, which Swift does not import); nothing to link.
+        .systemLibrary(name: "CProcessControl"),
         .target(
             name: "KBSServer",
             dependencies: [
-                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence",
+                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence", "CProcessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -108,7 +110,13 @@ let package = Package(
         ),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "KBSEvidenceTests", dependencies: ["KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "KBSEvidenceTests",
+            dependencies: [
+                "KBSEvidence", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "KBSServerTests",
             dependencies: [

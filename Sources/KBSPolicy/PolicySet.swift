@@ -1,4 +1,4 @@
-import KBSClaims
+public import KBSClaims
 import Foundation
 
 /// A compiled rule: its body as closures, its obligations, where it is written.
@@ -91,14 +91,31 @@ public final class PolicySet: @unchecked Sendable {
         do {
             decoded = try TypedDecoder.decode(json, as: .record(inputPlan))
         } catch {
-            return Decision(effect: .deny, deciding: [], failures: [],
-                errors: [.init(rule: nil, message: "invalid input at `\(error.pathText)`: \(error.message)", position: nil)],
-                obligations: [], policyHash: hash)
+            return invalidInput(error)
         }
         guard case .record(let input) = decoded else {
             return Decision(effect: .deny, deciding: [], failures: [], errors: [.init(message: "input is not an object")],
                 obligations: [], policyHash: hash)
         }
+        return decide(input, options: options, coverage: coverage)
+    }
+
+    /// Decides on typed claims (what the verifiers yielded, with the request around them), checked against the input
+    /// schema as JSON input is; evaluates every rule so the decision can explain itself.
+    public func decide(input claims: ClaimRecord, options: Options = Options(), coverage: CoverageRecorder? = nil) -> Decision {
+        let input: Record
+        do { input = try TypedEncoder.encode(claims, as: inputPlan) } catch { return invalidInput(error) }
+        return decide(input, options: options, coverage: coverage)
+    }
+
+    /// The deny an input the schema refuses gets, naming where it went wrong.
+    private func invalidInput(_ error: DecodeError) -> Decision {
+        Decision(effect: .deny, deciding: [], failures: [],
+            errors: [.init(rule: nil, message: "invalid input at `\(error.pathText)`: \(error.message)", position: nil)],
+            obligations: [], policyHash: hash)
+    }
+
+    private func decide(_ input: Record, options: Options, coverage: CoverageRecorder?) -> Decision {
         let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
         frame.explaining = options.explain
         var errors: [Decision.EvaluationError] = []

@@ -42,6 +42,11 @@ enum SecretFile {
         guard errno == EEXIST else {
             throw ServerError(.internalServerError, code, "cannot create \(path): \(String(cString: strerror(errno)))")
         }
+        return (try read(path: path, code: code), false)
+    }
+
+    /// The text of the secret file at `path`, trimmed: at least 16 characters, in a file group and others cannot use.
+    static func read(path: String, code: String) throws(ServerError) -> String {
         // A secret others can read is no secret: refuse it rather than serve with it.
         guard let permissions = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int else {
             throw ServerError(.internalServerError, code, "cannot read \(path)")
@@ -57,6 +62,6 @@ enum SecretFile {
         guard secret.utf8.count >= 16 else {
             throw ServerError(.internalServerError, code, "\(path) holds fewer than 16 characters; delete it to generate a new one")
         }
-        return (secret, false)
+        return secret
     }
 }

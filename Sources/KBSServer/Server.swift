@@ -21,6 +21,8 @@ public final class Server: Sendable {
     let metrics: ServerMetrics
     let log: DecisionLog
     let token: AdminToken
+    /// What `/metrics` requires, when anything.
+    let metricsToken: AdminToken?
     let broker: Broker
     let logger: Logger
 
@@ -61,6 +63,14 @@ public final class Server: Sendable {
                 logger.notice("generated the admin token", metadata: ["path": "\(configuration.dataDirectory)/admin-token", "mode": "0600"])
             }
         }
+        if let file = configuration.metricsTokenFile {
+            metricsToken = AdminToken(try SecretFile.read(path: file, code: "metrics_token"))
+        } else if let given = configuration.metricsToken {
+            guard given.utf8.count >= 16 else { throw ServerError(.internalServerError, "metrics_token", "the metrics token needs at least 16 characters") }
+            metricsToken = AdminToken(given)
+        } else {
+            metricsToken = nil
+        }
         broker = try BrokerSetup.make(configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
     }
@@ -94,7 +104,7 @@ public final class Server: Sendable {
         BrokerAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
-        HealthRoutes(policies: policies, metrics: metrics).add(to: router)
+        HealthRoutes(policies: policies, metrics: metrics, metricsToken: metricsToken).add(to: router)
         return router
     }
 
@@ -126,10 +136,11 @@ public final class Server: Sendable {
     }
 }
 
-/// `/healthz`, `/readyz` and `/metrics`.
+/// `/healthz`, `/readyz` and `/metrics` (behind a bearer token when one is configured; the probes stay open).
 struct HealthRoutes: Sendable {
     let policies: PolicyHolder
     let metrics: ServerMetrics
+    let metricsToken: AdminToken?
 
     func add(to router: Router<KBSRequestContext>) {
         router.get("/healthz") { _, _ in JSONResponse.make("{\"status\":\"ok\"}") }
@@ -137,8 +148,12 @@ struct HealthRoutes: Sendable {
             // A server exists only with a compiled policy set, so it is ready once it listens.
             JSONResponse.make("{\"status\":\"ready\",\"policy\":\(JSONText.quote(policies.current.hash))}")
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        router.get("/metrics") { [metricsToken] request, _ in
+            // The same constant-time bearer comparison as the admin API, against the metrics token.
+            if let metricsToken, !metricsToken.accepts(authorization: request.headers[.authorization]) {
+                throw ServerError(.unauthorized, "unauthorized", "/metrics needs `Authorization: Bearer <metrics token>`")
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
     }

@@ -34,6 +34,12 @@ public struct ServerConfiguration: Sendable {
     public var pkcs11Module: String?
     /// The master key's passphrase; nil reads `DATA_DIR/master-passphrase`, generating it on first start.
     public var masterPassphrase: String?
+    /// The bearer token `/metrics` requires (`KBS_METRICS_TOKEN`); with neither this nor ``metricsTokenFile``,
+    /// `/metrics` is open, as a loopback default.
+    public var metricsToken: String?
+    /// A file holding the metrics token (`--metrics-token-file`), which group and others must not be able to read; it
+    /// wins over ``metricsToken``.
+    public var metricsTokenFile: String?
 
     /// Creates a configuration with the defaults for everything but the folders.
     public init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {

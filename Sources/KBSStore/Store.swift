@@ -10,7 +10,8 @@ public final class Store: Sendable {
     public let path: String
     private let pool: DatabasePool
 
-    /// Opens (creating when absent) the store at `path` and applies pending migrations.
+    /// Opens (creating when absent) the store at `path` and applies pending migrations; unless `readOnly`, the database
+    /// file and its `-wal` and `-shm` are made 0600.
     ///
     /// With `readOnly`, the file must exist, nothing is migrated and every write throws; a running server's
     /// store can be read this way (WAL lets readers and the writer work side by side).
@@ -23,6 +24,7 @@ public final class Store: Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        if !readOnly { try StoreFiles.secure(database: path) }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             if !readOnly { try Migrations.migrator.migrate(pool) }
@@ -31,8 +33,10 @@ public final class Store: Sendable {
         }
     }
 
-    /// Opens the store in a data directory, as `DIR/kbs.sqlite`.
+    /// Opens the store in a data directory, as `DIR/kbs.sqlite`; unless `readOnly`, the directory is made 0700 and the
+    /// database files 0600.
     public convenience init(directory: String, readOnly: Bool = false) throws(StoreError) {
+        if !readOnly { try StoreFiles.tighten(directory: directory) }
         try self.init(path: directory + "/kbs.sqlite", readOnly: readOnly)
     }
 

@@ -83,24 +83,41 @@ struct SecretsCommand: AsyncParsableCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a secret's value to standard output (or --out FILE, created 0600).",
+            abstract: "Write a secret's value to standard output (or --out FILE, a new file created 0600).",
             discussion: "For administrators holding the master passphrase; the read is audited. Workloads fetch secrets over RCAR.")
         @OptionGroup var common: Common
         @Argument(help: "repo/type/tag") var path: String
-        @Option(help: ArgumentHelp("Write the value here (mode 0600) instead of standard output.", valueName: "file")) var out: String?
+        @Option(help: ArgumentHelp("Write the value to this new file (mode 0600; an existing file or symlink is refused) instead of standard output.",
+            valueName: "file")) var out: String?
 
         func run() async throws {
             let vault = try common.vault()
+            let descriptor = try out.map(Self.create) ?? 1
+            defer { if out != nil { close(descriptor) } }
             let value: SecretBytes
-            do throws(BrokerError) { value = try await vault.resourceValue(path: path, actor: "cli") } catch { throw SecretsCommand.refusal(error) }
-            let written: Bool = value.withUnsafeBytes { bytes in
-                guard let out else { return write(1, bytes.baseAddress, bytes.count) == bytes.count }
-                let descriptor = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                guard descriptor >= 0 else { return false }
-                defer { close(descriptor) }
-                return write(descriptor, bytes.baseAddress, bytes.count) == bytes.count && fsync(descriptor) == 0
+            do throws(BrokerError) { value = try await vault.resourceValue(path: path, actor: "cli") } catch {
+                if let out { unlink(out) }
+                throw SecretsCommand.refusal(error)
             }
-            guard written else { throw Refusal(code: "io", message: "cannot write the value to \(out ?? "standard output")") }
+            let written: Bool = value.withUnsafeBytes { bytes in
+                write(descriptor, bytes.baseAddress, bytes.count) == bytes.count && (out == nil || fsync(descriptor) == 0)
+            }
+            guard written else {
+                if let out { unlink(out) }
+                throw Refusal(code: "io", message: "cannot write the value to \(out ?? "standard output")")
+            }
+        }
+
+        /// A new file at `path`, open for writing with mode 0600. An existing file may be readable by others (and would
+        /// keep its mode) and a symlink may point anywhere, so both are refused, even a dangling link.
+        static func create(_ path: String) throws -> Int32 {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard descriptor < 0 else { return descriptor }
+            let reason = errno
+            if reason == EEXIST || reason == ELOOP {
+                throw Refusal(code: "exists", message: "\(path) already exists; the value is written only to a new file (remove it or choose another path)")
+            }
+            throw Refusal(code: "io", message: "cannot create \(path): \(String(cString: strerror(reason)))")
         }
     }
 

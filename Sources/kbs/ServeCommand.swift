@@ -13,7 +13,9 @@ struct ServeCommand: AsyncParsableCommand {
             The admin bearer token comes from KBS_ADMIN_TOKEN, else from DATA_DIR/admin-token, which is generated \
             (mode 0600) on first start. The master key is sealed in DATA_DIR/master.sealed under KBS_MASTER_PASSPHRASE, \
             else under a passphrase generated into DATA_DIR/master-passphrase (0600; for development). The bundle is reloaded when its files change and on SIGHUP; a bundle that \
-            fails to compile is reported and the last good one keeps serving. SIGTERM or SIGINT stop the server.
+            fails to compile is reported and the last good one keeps serving. SIGTERM or SIGINT stop the server. \
+            /metrics is open unless --metrics-token-file or KBS_METRICS_TOKEN names a bearer token it then requires. \
+            Core dumps are turned off (RLIMIT_CORE 0, not dumpable) before anything else.
             """
     )
 
@@ -49,6 +51,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("public-url"), help: "The URL clients use, for the AuthZEN issuer (default: from the Host header).")
     var publicURL: String?
 
+    @Option(name: .customLong("metrics-token-file"), help: ArgumentHelp(
+        "A file (mode 0600) holding the bearer token /metrics then requires; wins over KBS_METRICS_TOKEN. Default: /metrics is open.",
+        valueName: "path"))
+    var metricsTokenFile: String?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
@@ -64,12 +71,17 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First, before the master key or any secret is read into memory.
+        let hardening: ProcessHardening.State
+        do { hardening = try ProcessHardening.disableCoreDumps() } catch { throw Refusal(code: error.code, message: error.message) }
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        Logger(label: "kbs").notice("core dumps disabled",
+            metadata: ["rlimit_core": "\(hardening.coreFileLimit)", "dumpable": "\(hardening.dumpable)"])
         var configuration = ServerConfiguration(policies: policies, dataDirectory: dataDirectory, host: host, port: port)
         configuration.maxBodyBytes = maxBodyBytes
         configuration.reloadIntervalMilliseconds = reloadIntervalMilliseconds
@@ -82,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.teeMode = BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) ?? .hardware
         configuration.environment = ProcessInfo.processInfo.environment
         configuration.pkcs11Module = ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.metricsTokenFile = metricsTokenFile
+        configuration.metricsToken = ProcessInfo.processInfo.environment["KBS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let server: Server
         do {
             server = try Server(configuration: configuration)

@@ -84,7 +84,8 @@ import Testing
 
     static func appraisal(at time: Date) throws -> Appraisal {
         let jwk = try node(jwk(P256.KeyAgreement.PrivateKey()))
-        return Appraisal(id: "a1", kind: "snp", claimsJSON: #"{"kind":"snp","measurement":"ab","debug":false,"tcb_svn":8}"#, deviceClaimsJSON: [],
+        let claims = ClaimRecord([("kind", .string("snp")), ("measurement", .hex([0xab])), ("debug", .bool(false)), ("tcb_svn", .int(8))])
+        return Appraisal(id: "a1", kind: "snp", claims: claims, deviceClaims: [],
             tier: 2, teePublicKeyJSON: try JCS.canonicalize(jwk), teePublicKey: try TEEPublicKey(jwk: jwk), attestedAt: time)
     }
 
@@ -95,7 +96,7 @@ import Testing
         let token = try signer.sign(try Self.appraisal(at: now))
         let back = try signer.verify(token, now: now + 10)
         #expect(back.tier == 2 && back.kind == "snp" && back.id == "a1")
-        #expect(back.claimsJSON == #"{"kind":"snp","measurement":"ab","debug":false,"tcb_svn":8}"#)
+        #expect(ClaimValue.record(back.claims).json == #"{"kind":"snp","measurement":"ab","debug":false,"tcb_svn":8}"#)
         func code(_ token: String, at time: Date, signer: AttestationTokenSigner) -> String? {
             do { _ = try signer.verify(token, now: time); return nil } catch { return error.code }
         }

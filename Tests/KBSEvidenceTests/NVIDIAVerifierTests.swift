@@ -14,7 +14,8 @@ struct NVIDIAVerifierTests {
         let nonce = try #require(Hex.decode("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb"))
         #expect(evidence.kind == .nvidia)
         #expect(evidence.reportData == nonce)
-        #expect(evidence.debug == false)
+        // No RIM appraised these measurements, so nothing signed shows debug off.
+        #expect(evidence.debug == true)
         #expect(evidence.tcbSVN == 0)
         let device = evidence.firstDevice
         #expect(evidence.details["arch"] == .string("HOPPER"))
@@ -296,5 +297,66 @@ struct NVIDIAVerifierTests {
 extension NVIDIAFixtures {
     static func reportBytesOrEmpty(_ name: String) throws(EvidenceError) -> [UInt8] {
         (try? reportBytes(name)) ?? []
+    }
+}
+
+/// Tier-relevant NVIDIA claims come from signed data only: the report and the device certificate chain.
+struct NVIDIASignedClaimsTests {
+    typealias F = NVIDIAFixtures
+
+    /// Trustee's JSON with `arch` as given: the report and chain of Trustee's H100 sample.
+    static func trusteeJSON(arch: String?) throws -> [UInt8] {
+        let report = try F.reportBytes("trustee-hopperAttestationReport.txt")
+        let chain = Data(try EvidenceFixtures.bytes("nvidia-gpu/trustee-hopper_cert_chain_case1.txt")).base64EncodedString()
+        let member = arch.map { #""arch":"\#($0)","# } ?? ""
+        return Array(#"{"device_evidence_list":[{\#(member)"uuid":"GPU-1","evidence":"\#(Hex.encode(report))","certificate":"\#(chain)"}]}"#.utf8)
+    }
+
+    /// The finding: `arch` was read from the evidence JSON, which nothing signs, so a client could call its H100 a
+    /// Blackwell (tier 4 rules) or anything else. The architecture comes from the signed leaf certificate; a JSON
+    /// `arch` that contradicts it is refused as an `identity` error.
+    @Test func relabelledArchitectureIsRefused() async throws {
+        for label in ["BLACKWELL", "LS10", "blackwell", "AMPERE"] {
+            let result = try await F.verify(try Self.trusteeJSON(arch: label))
+            #expect(result.reason == .identity, "\(label): \(result.message)")
+        }
+        for label in ["HOPPER", "hopper", nil] as [String?] {
+            let evidence = try await F.verify(try Self.trusteeJSON(arch: label)).valid()
+            #expect(evidence.details["arch"] == .string("HOPPER"))
+            #expect(evidence.firstDevice["arch"] == .string("HOPPER"))
+        }
+        // NVIDIA's SDK form carries `arch` too.
+        let nonce = try #require(Hex.decode("e97b23a1718095a0e9e35edca810768c70a6a5a389b705e753b197912bc11576"))
+        let sdk = String(decoding: try EvidenceFixtures.bytes("nvidia-gpu/attestation-sdk-evidence_hopper_590_12.json"), as: UTF8.self)
+        #expect(sdk.contains(#""arch":"HOPPER""#) || sdk.contains(#""arch": "HOPPER""#))
+        let relabelled = sdk.replacingOccurrences(of: "HOPPER", with: "BLACKWELL")
+        #expect(try await F.verify(Array(relabelled.utf8), reportData: nonce).reason == .identity)
+    }
+
+    /// The finding: `debug` was the constant false. Nothing in a Hopper report says debug is off; NVIDIA's verifier
+    /// reports debug disabled only when the signed measurements match the driver and VBIOS RIMs, so without both RIMs
+    /// matching, `debug` stays true.
+    @Test func debugIsNotAConstant() async throws {
+        let bare = try await F.verify(report: "trustee-hopperAttestationReport.txt", chain: "trustee-hopper_cert_chain_case1.txt").valid()
+        #expect(bare.debug == true)
+        #expect(bare.firstDevice["debug"] == .bool(true))
+        // The VBIOS RIM alone matches (no driver RIM for 535.86.09 is among the fixtures): still not shown off.
+        let vbiosOnly = try await F.verify(
+            report: "attestation-sdk-hopperAttestationReport.txt", chain: "attestation-sdk-hopperCertChain.txt",
+            rims: ["nvtrust-VBIOS_RIM_1010_0200_882_96005E0001_PROD.swidtag"]
+        ).valid()
+        #expect(vbiosOnly.firstDevice["rim_checked"] == .bool(true))
+        #expect(vbiosOnly.debug == true)
+    }
+
+    /// The finding: no tier rule could require RIM appraisal, since nothing said RIMs were configured. Now
+    /// `rims_configured` says so beside each device's `rim_checked`.
+    @Test func rimsConfiguredIsAClaim() async throws {
+        let pair = ("attestation-sdk-hopperAttestationReport.txt", "attestation-sdk-hopperCertChain.txt")
+        let without = try await F.verify(report: pair.0, chain: pair.1).valid()
+        #expect(without.details["rims_configured"] == .bool(false))
+        let with = try await F.verify(report: pair.0, chain: pair.1, rims: ["nvtrust-VBIOS_RIM_1010_0200_882_96005E0001_PROD.swidtag"]).valid()
+        #expect(with.details["rims_configured"] == .bool(true))
+        #expect(with.firstDevice["rim_checked"] == .bool(true))
     }
 }

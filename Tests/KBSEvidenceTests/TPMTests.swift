@@ -1,4 +1,5 @@
 import Crypto
+import CryptoExtras
 import Foundation
 import KBSClaims
 @testable import KBSEvidence
@@ -15,9 +16,15 @@ struct TPMQuoteTests {
     static let akDigest = "a517f03ffdaee469aef1a19569547e330726335d0461c3ef6383409c6295679e"
     static let time = "2025-06-01T00:00:00Z"
 
-    static func verify(_ evidence: [UInt8], reportData: [UInt8]? = nonce, anchors: [EvidenceFile] = []) async throws(EvidenceError) -> VerifiedEvidence {
-        var context = VerificationContext(time: EvidenceFixtures.time(time), expectedReportData: reportData)
-        context.trustAnchors = anchors
+    /// The fixture's AK as a `PUBLIC KEY` trust anchor (what pins it).
+    static let pinnedAK = "other/derived-trustee-tpm-ak.pem"
+
+    /// Verifies in hardware mode with the fixture's AK pinned, unless `anchors` or `simulator` say otherwise.
+    static func verify(
+        _ evidence: [UInt8], reportData: [UInt8]? = nonce, anchors: [EvidenceFile]? = nil, simulator: Bool = false
+    ) async throws(EvidenceError) -> VerifiedEvidence {
+        var context = VerificationContext(time: EvidenceFixtures.time(time), expectedReportData: reportData, allowSimulator: simulator)
+        context.trustAnchors = anchors ?? [(try? EvidenceFixtures.file(pinnedAK)) ?? EvidenceFile(name: pinnedAK, bytes: [])]
         return try await TPMVerifier().verify(evidence, context: context)
     }
 
@@ -63,7 +70,7 @@ struct TPMQuoteTests {
         #expect(details["nonce"] == .hex(Self.nonce))
         #expect(details["pcr_digest"] == .hex(Hex.decode(Self.pcrDigest)!))
         #expect(details["ak_digest"] == .hex(Hex.decode(Self.akDigest)!))
-        #expect(details["ak_pinned"] == .bool(false))
+        #expect(details["ak_pinned"] == .bool(true))
         #expect(details["pcr_selection"] == .list((0..<24).map { .int(Int64($0)) }))
         guard case .list(let pcrs)? = details["pcrs"] else { Issue.record("no pcrs"); return }
         #expect(pcrs.count == 24)
@@ -123,9 +130,50 @@ struct TPMQuoteTests {
         ])
         #expect(either.details["ak_pinned"] == .bool(true))
 
+        // Certificates pin nothing, so this AK is unpinned: refused outside simulator mode (see below).
         let certificates = try EvidenceFixtures.file("snp/trustee-milan_ask_ark_asvk.pem")
-        let unpinned = try await Self.verify(evidence, anchors: [certificates])
+        let unpinned = try await Self.verify(evidence, anchors: [certificates], simulator: true)
         #expect(unpinned.details["ak_pinned"] == .bool(false))
+    }
+
+    /// Anyone can make an RSA key and sign a TPMS_ATTEST with it: an AK that no trust anchor pins proves nothing
+    /// about hardware, so outside simulator mode it is refused (`chain`); simulator mode accepts it, marked
+    /// `ak_pinned: false` (which no tier rule above 1 accepts).
+    @Test func unpinnedAKIsRefusedOutsideSimulatorMode() async throws {
+        let evidence = try EvidenceFixtures.bytes(Self.fixture)
+        for anchors in [[], [try EvidenceFixtures.file("snp/trustee-milan_ask_ark_asvk.pem")]] {
+            let refused = await evidenceError { () async throws(EvidenceError) in try await Self.verify(evidence, anchors: anchors) }
+            #expect(refused?.reason == .chain, "\(String(describing: refused))")
+            let simulated = try await Self.verify(evidence, anchors: anchors, simulator: true)
+            #expect(simulated.details["ak_pinned"] == .bool(false))
+        }
+        let pinned = try await Self.verify(evidence)
+        #expect(pinned.details["ak_pinned"] == .bool(true))
+    }
+
+    /// A quote made here with a fresh, self-made AK (the forgery the finding describes) verifies its signature, yet
+    /// is refused unless that very key is pinned.
+    @Test func selfMadeAKIsRefusedUnlessPinned() async throws {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let message = try Self.message()
+        let signature = try key.signature(for: message, padding: .insecurePKCS1v1_5)
+        var root = try Self.json()
+        var quote = try #require(root["tpm_quote"] as? [String: Any])
+        // TPMT_SIGNATURE: sigAlg RSASSA (0x0014), hashAlg SHA-256 (0x000B), size, the signature.
+        let raw = Array(signature.rawRepresentation)
+        let tpmt: [UInt8] = [0x00, 0x14, 0x00, 0x0B, UInt8(raw.count >> 8), UInt8(raw.count & 0xFF)] + raw
+        quote["signature"] = Data(tpmt).base64EncodedString()
+        quote["message"] = Data(message).base64EncodedString()
+        root["tpm_quote"] = quote
+        root["ak_public"] = key.publicKey.derRepresentation.base64EncodedString()
+        let forged = try Self.encode(root)
+        let refused = await evidenceError { () async throws(EvidenceError) in try await Self.verify(forged) }
+        #expect(refused?.reason == .chain, "\(String(describing: refused))")
+        let bare = await evidenceError { () async throws(EvidenceError) in try await Self.verify(forged, anchors: []) }
+        #expect(bare?.reason == .chain, "\(String(describing: bare))")
+        let pem = Array(key.publicKey.pemRepresentation.utf8)
+        let pinned = try await Self.verify(forged, anchors: [EvidenceFile(name: "own.pem", bytes: pem)])
+        #expect(pinned.details["ak_pinned"] == .bool(true))
     }
 
     /// The signed region is the whole TPMS_ATTEST `message` (177 bytes): a flip anywhere in it is refused, as is a

@@ -48,8 +48,9 @@ struct EvidenceCommandLineTests {
         // Both COSE_Sign1 messages (protected headers, payloads, signatures) and the structure around them.
         Sample(kind: "cca", evidence: "cca/trustee-cca-example-token.cbor", anchors: ["cca/trustee-tastore.json"],
             at: "2025-06-01T00:00:00Z", signed: [0..<0x8ba]),
-        // The quote message (TPMS_ATTEST) and signature, base64 in the JSON.
-        Sample(kind: "tpm", evidence: "other/trustee-tpm_evidence.json", at: "2025-06-01T00:00:00Z", signed: [],
+        // The quote message (TPMS_ATTEST) and signature, base64 in the JSON; the AK pinned (an unpinned one is refused).
+        Sample(kind: "tpm", evidence: "other/trustee-tpm_evidence.json", anchors: ["other/derived-trustee-tpm-ak.pem"],
+            at: "2025-06-01T00:00:00Z", signed: [],
             signedMembers: [("message", nil), ("signature", nil)]),
         // The vTPM quote (hex) and the SNP report inside the HCL report (base64url characters 43..<939 hold bytes
         // 0x20..<0x2C0: the report and its signature).

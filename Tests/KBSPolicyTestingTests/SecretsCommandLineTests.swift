@@ -8,6 +8,49 @@ struct SecretsCommandLineTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("kbs-secrets-\(UUID())").path
     }
 
+    /// The finding: `--out` opened with O_CREAT|O_TRUNC, so it wrote the secret into an existing file others could
+    /// read (keeping that file's mode) and followed a symlink planted at the path. Now it only ever creates a new file.
+    @Test("secrets get --out refuses an existing file or a symlink, leaving both untouched")
+    func getOutNeverReusesAPath() throws {
+        let data = Self.temporary()
+        let file = data + "-value"
+        try Data("the-secret-\(UUID())".utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let put = try KeysCommandLineTests.run(["secrets", "put", "demo/db/password", "--file", file, "--data-dir", data])
+        #expect(put.status == 0, "\(put.err)")
+        let scratch = Self.temporary()
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+
+        // An existing world-readable file.
+        let existing = scratch + "/existing"
+        try Data("old".utf8).write(to: URL(fileURLWithPath: existing))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: existing)
+        let overwrite = try KeysCommandLineTests.run(["secrets", "get", "demo/db/password", "--out", existing, "--data-dir", data])
+        #expect(overwrite.status == 1)
+        #expect(overwrite.err.hasPrefix("error: exists: "), "\(overwrite.err)")
+        #expect(FileManager.default.contents(atPath: existing) == Data("old".utf8))
+        #expect(try FileManager.default.attributesOfItem(atPath: existing)[.posixPermissions] as? Int == 0o644)
+
+        // A symlink to a file elsewhere, and a dangling one: neither is followed.
+        let target = scratch + "/target"
+        try Data("target".utf8).write(to: URL(fileURLWithPath: target))
+        for (link, destination) in [(scratch + "/link", target), (scratch + "/dangling", scratch + "/nowhere")] {
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: destination)
+            let followed = try KeysCommandLineTests.run(["secrets", "get", "demo/db/password", "--out", link, "--data-dir", data])
+            #expect(followed.status == 1)
+            #expect(followed.err.hasPrefix("error: exists: "), "\(followed.err)")
+        }
+        #expect(FileManager.default.contents(atPath: target) == Data("target".utf8))
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/nowhere"))
+
+        // A new path is created 0600 with the value.
+        let fresh = scratch + "/fresh"
+        let get = try KeysCommandLineTests.run(["secrets", "get", "demo/db/password", "--out", fresh, "--data-dir", data])
+        #expect(get.status == 0, "\(get.err)")
+        #expect(try FileManager.default.attributesOfItem(atPath: fresh)[.posixPermissions] as? Int == 0o600)
+    }
+
     @Test("secrets: put from a file, get the same bytes, list without values, delete; refusals exit 1 with a reason; all audited")
     func secrets() throws {
         let data = Self.temporary()

@@ -24,17 +24,28 @@ final class ServerProcess: @unchecked Sendable {
     private(set) var port = 0
     private let session: URLSession
 
-    /// Starts `kbs serve` and waits until it listens.
-    init(policies: String, dataDirectory: String? = nil, arguments: [String] = [], token: String? = ServerProcess.adminToken) throws {
+    /// Starts `kbs serve` and waits until it listens; `environment` adds variables, and `launcher` (a command that
+    /// ends by executing its arguments) starts the binary when given.
+    init(
+        policies: String, dataDirectory: String? = nil, arguments: [String] = [], token: String? = ServerProcess.adminToken,
+        environment extra: [String: String] = [:], launcher: [String] = []
+    ) throws {
         let binary = try #require(ServerProcess.binary, "the kbs binary is not built; run `swift build` first")
         let data = dataDirectory ?? ServerProcess.temporaryDirectory("kbs-data")
         self.dataDirectory = data
         stderrPath = data + "/stderr-\(UUID()).log"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--policies", policies, "--data-dir", data, "--port", "0", "--reload-interval-ms", "200"] + arguments
+        let serve = ["serve", "--policies", policies, "--data-dir", data, "--port", "0", "--reload-interval-ms", "200"] + arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [binary] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = serve
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["KBS_ADMIN_TOKEN"] = token
+        environment.merge(extra) { $1 }
         process.environment = environment
         let stdout = Pipe()
         process.standardOutput = stdout

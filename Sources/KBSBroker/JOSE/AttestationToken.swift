@@ -4,7 +4,8 @@ import KBSClaims
 
 /// The attestation-result token an attestation returns: an EAR-style JWT (ES256), in the shape Trustee's
 /// attestation service issues (`eat_profile`, `submods.cpu0` with `ear.status`, the trustworthiness vector and the
-/// annotated evidence, whose `runtime_data_claims` hold the `tee-pubkey`), plus `kbs.tier`, the achieved tier.
+/// annotated evidence, whose `runtime_data_claims` hold the `tee-pubkey`), plus `kbs.tier`, the achieved tier. Status
+/// and vector come from what was verified (``AttestationResult``).
 ///
 /// The signing key lives for the process: a token outlives neither its five minutes nor a restart. The header
 /// carries the public key as `jwk`, as Trustee's does; this broker never trusts that member, only its own key.
@@ -38,6 +39,7 @@ public struct AttestationTokenSigner: Sendable {
                 for (name, value) in publicJWK.sorted(by: { $0.key < $1.key }) { jwk.member(name, value) }
             }
         }
+        let result = AttestationResult(kind: appraisal.kind, claims: appraisal.claims, devices: appraisal.deviceClaims, tier: appraisal.tier)
         var payload = JSONWriter()
         payload.object { claims in
             claims.member("eat_profile", Self.profile)
@@ -53,25 +55,26 @@ public struct AttestationTokenSigner: Sendable {
             claims.object { submods in
                 submods.key("cpu0")
                 submods.object { submod in
-                    submod.member("ear.status", "affirming")
-                    // AR4SI: 2 = genuine hardware whose chain verified to a trusted root.
+                    submod.member("ear.status", result.status)
                     submod.key("ear.trustworthiness-vector")
-                    submod.object { $0.member("hardware", 2) }
+                    submod.object { vector in
+                        for (name, value) in result.vector.sorted(by: { $0.key < $1.key }) { vector.member(name, value) }
+                    }
                     submod.member("ear.appraisal-policy-id", "default_cpu")
                     submod.key("ear.veraison.annotated-evidence")
                     submod.object { annotated in
                         annotated.key(appraisal.kind)
-                        annotated.raw(appraisal.claimsJSON.utf8)
+                        annotated.raw(ClaimValue.record(appraisal.claims).json.utf8)
                         annotated.key("runtime_data_claims")
                         annotated.object { runtime in
                             runtime.key("tee-pubkey")
                             runtime.raw(appraisal.teePublicKeyJSON)
                         }
                     }
-                    if !appraisal.deviceClaimsJSON.isEmpty {
+                    if !appraisal.deviceClaims.isEmpty {
                         submod.key("kbs.devices")
                         submod.array { devices in
-                            for device in appraisal.deviceClaimsJSON { devices.raw(device.utf8) }
+                            for device in appraisal.deviceClaims { devices.raw(ClaimValue.record(device).json.utf8) }
                         }
                     }
                 }
@@ -118,16 +121,21 @@ public struct AttestationTokenSigner: Sendable {
             let evidence = members.first(where: { $0.key != "runtime_data_claims" }), evidence.value.kind == .object
         else { throw .unauthorized("invalid_token", "the attestation token lacks the claims this server puts in it") }
         guard Double(exp) > now.timeIntervalSince1970 else { throw .unauthorized("token_expired", "the attestation token has expired; attest again") }
-        var devices: [String] = []
+        var devices: [ClaimRecord] = []
         if case .array(let list)? = cpu["kbs.devices"]?.value {
-            devices = list.map { String(decoding: payload[$0.range], as: UTF8.self) }
+            devices = list.compactMap { node in
+                if case .record(let record)? = ClaimValue(json: node) { return record }
+                return nil
+            }
+        }
+        guard case .record(let evidenceClaims)? = ClaimValue(json: evidence.value) else {
+            throw .unauthorized("invalid_token", "the attestation token's claims are not an object")
         }
         let canonicalKey: [UInt8]
         do { canonicalKey = try JCS.canonicalize(jwk) } catch {
             throw .unauthorized("invalid_token", "the attestation token's key does not canonicalise")
         }
-        var appraisal = Appraisal(id: id, kind: evidence.key, claimsJSON: String(decoding: payload[evidence.value.range], as: UTF8.self),
-            deviceClaimsJSON: devices, tier: Int(tier), teePublicKeyJSON: canonicalKey, teePublicKey: try TEEPublicKey(jwk: jwk),
+        var appraisal = Appraisal(id: id, kind: evidence.key, claims: evidenceClaims, deviceClaims: devices, tier: Int(tier), teePublicKeyJSON: canonicalKey, teePublicKey: try TEEPublicKey(jwk: jwk),
             attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
         if let subject = claims["kbs.subject"] {
             guard let id = subject["id"]?.stringValue, let issuer = subject["issuer"]?.stringValue,

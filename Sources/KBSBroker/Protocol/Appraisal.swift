@@ -1,4 +1,5 @@
 public import Foundation
+public import KBSClaims
 
 /// What an attestation established about a TEE: its verified claims, the devices beside it, the tier they reach and
 /// the key released secrets are encrypted to. Held by the RCAR session for a minute, and signed into the token.
@@ -7,11 +8,11 @@ public struct Appraisal: Sendable {
     public let id: String
     /// The primary evidence kind (`snp`, `tdx`, …).
     public let kind: String
-    /// The primary evidence's verified claims (`Attestation`) as compact JSON, made once: the token carries these
-    /// bytes and the release policy reads them on every request.
-    public let claimsJSON: String
+    /// The primary evidence's verified claims (`Attestation`), typed: the release policy reads them as they are, and
+    /// the token carries them as JSON.
+    public let claims: ClaimRecord
     /// Each additional device's verified claims (`Attestation`), likewise.
-    public let deviceClaimsJSON: [String]
+    public let deviceClaims: [ClaimRecord]
     /// The privacy tier the tier rules computed, 0–4.
     public let tier: Int
     /// `runtime-data.tee-pubkey` in its canonical (JCS) form, as the token carries it.
@@ -34,13 +35,13 @@ public struct Appraisal: Sendable {
     }
 
     init(
-        id: String, kind: String, claimsJSON: String, deviceClaimsJSON: [String], tier: Int, teePublicKeyJSON: [UInt8],
+        id: String, kind: String, claims: ClaimRecord, deviceClaims: [ClaimRecord], tier: Int, teePublicKeyJSON: [UInt8],
         teePublicKey: TEEPublicKey, attestedAt: Date
     ) {
         self.id = id
         self.kind = kind
-        self.claimsJSON = claimsJSON
-        self.deviceClaimsJSON = deviceClaimsJSON
+        self.claims = claims
+        self.deviceClaims = deviceClaims
         self.tier = tier
         self.teePublicKeyJSON = teePublicKeyJSON
         self.teePublicKey = teePublicKey

@@ -96,14 +96,13 @@ extension Broker {
                 devices.append(try await verify(device.evidence, kind: deviceKind, reportData: deviceData, now: now))
             }
         }
-        let claimsJSON = verified.json
-        let devicesJSON = devices.map(\.json)
-        let tier = tierRules?.tier(evidenceJSON: claimsJSON, devicesJSON: devicesJSON, now: now) ?? 0
+        let deviceClaims = devices.map(\.claims)
+        let tier = tierRules?.tier(evidence: verified.claims, devices: deviceClaims, now: now) ?? 0
         let canonicalKey: [UInt8]
         do { canonicalKey = try JCS.canonicalize(request.teePublicKey) } catch {
             throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` cannot be canonicalised: \(error.message)")
         }
-        let appraisal = Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claimsJSON: claimsJSON, deviceClaimsJSON: devicesJSON,
+        let appraisal = Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claims: verified.claims, deviceClaims: deviceClaims,
             tier: tier, teePublicKeyJSON: canonicalKey, teePublicKey: teePublicKey, attestedAt: now)
         return (appraisal, Hex.encode(verified.measurement))
     }

@@ -99,39 +99,21 @@ extension Broker {
         do { references = try await ports.referenceValues.all() } catch {
             throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read")
         }
-        var input = JSONWriter()
-        input.object { input in
-            input.member("action", "release")
-            input.key("evidence")
-            input.raw(appraisal.claimsJSON.utf8)
-            input.key("resource")
-            input.object { resource in
-                resource.member("path", path)
-                resource.member("required_tier", stored.requiredTier)
-                resource.key("labels")
-                resource.raw(stored.labelsJSON.utf8)
-            }
-            input.member("tier", appraisal.tier)
-            input.key("reference_values")
-            input.object { kinds in
-                for (kind, names) in references.sorted(by: { $0.key < $1.key }) {
-                    kinds.key(kind)
-                    kinds.object { claims in
-                        for (name, values) in names.sorted(by: { $0.key < $1.key }) {
-                            claims.key(name)
-                            claims.array { list in for value in values { list.string(value) } }
-                        }
-                    }
-                }
-            }
-            if let identity = appraisal.identity {
-                input.key("subject")
-                input.object { subject in
-                    subject.member("id", identity.subject)
-                    subject.member("issuer", identity.issuer)
-                }
-            }
+        // The labels are the JSON this broker stored; anything else reads as none, which a `role` label rule denies.
+        var labels = ClaimRecord()
+        if let node = try? JSONNode.parse(Array(stored.labelsJSON.utf8)), case .record(let record)? = ClaimValue(json: node) { labels = record }
+        var referenceValues = ClaimRecord()
+        for (kind, names) in references.sorted(by: { $0.key < $1.key }) {
+            referenceValues[kind] = .record(ClaimRecord(names.sorted(by: { $0.key < $1.key }).map { ($0.key, .list($0.value.map { .string($0) })) }))
         }
-        return releasePolicy().decide(json: input.bytes, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: entities(), explain: false))
+        var input = ClaimRecord([
+            ("action", .string("release")), ("evidence", .record(appraisal.claims)),
+            ("resource", .record(ClaimRecord([("path", .string(path)), ("required_tier", .int(Int64(stored.requiredTier))), ("labels", .record(labels))]))),
+            ("tier", .int(Int64(appraisal.tier))), ("reference_values", .record(referenceValues)),
+        ])
+        if let identity = appraisal.identity {
+            input["subject"] = .record(ClaimRecord([("id", .string(identity.subject)), ("issuer", .string(identity.issuer))]))
+        }
+        return releasePolicy().decide(input: input, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: entities(), explain: false))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 public import KBSPolicy
 
 /// The tier rules: a policy bundle whose permit rules carry a `tier` obligation, decided on
@@ -13,9 +14,9 @@ public struct TierRules: Sendable {
     }
 
     /// The tier `evidence` (and `devices`) reach: 0 when no rule matches or any rule fails.
-    func tier(evidenceJSON: String, devicesJSON: [String], now: Date) -> Int {
-        let input = "{\"evidence\":\(evidenceJSON),\"devices\":[\(devicesJSON.joined(separator: ","))]}"
-        let decision = policy.decide(json: Array(input.utf8), options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), explain: false))
+    func tier(evidence: ClaimRecord, devices: [ClaimRecord], now: Date) -> Int {
+        let input = ClaimRecord([("evidence", .record(evidence)), ("devices", .list(devices.map { .record($0) }))])
+        let decision = policy.decide(input: input, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), explain: false))
         guard decision.isPermitted, let value = decision.obligations.first(where: { $0.name == "tier" }).flatMap({ Int($0.json) }),
             (0...4).contains(value)
         else { return 0 }

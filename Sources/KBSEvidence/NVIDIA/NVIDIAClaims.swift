@@ -3,8 +3,8 @@ import KBSClaims
 /// The `nvidia` claim record: one record per device plus the first device's architecture.
 enum NVIDIAClaims {
     static let deviceRecord = RecordType(fields: [
-        .init("arch", .string, doc: "HOPPER, BLACKWELL or LS10: the evidence's `arch`, else derived from the leaf certificate's name"),
-        .init("uuid", .string, optional: true, doc: "the device UUID the evidence names (Trustee JSON)"),
+        .init("arch", .string, doc: "HOPPER, BLACKWELL, LS10 or UNKNOWN, from the signed leaf certificate's name (GH…, GB…, LS_10…); an `arch` in the evidence must agree"),
+        .init("uuid", .string, optional: true, doc: "the device UUID the evidence names (Trustee JSON; not signed)"),
         .init("nonce", .hex, doc: "the 32-byte SPDM request nonce the device signed"),
         .init("certificate", .string, doc: "common name of the device chain's leaf (GH100 A01 GSP FMC LF)"),
         .init("driver_version", .string, optional: true, doc: "opaque type 3 (GPUs)"),
@@ -16,6 +16,7 @@ enum NVIDIAClaims {
         .init("rim_checked", .bool, doc: "whether RIMs matching the device's driver or VBIOS version were compared"),
         .init("rim_versions", .list(.string), doc: "versions of the RIMs compared"),
         .init("rim_indices_checked", .int, doc: "how many active RIM indices matched"),
+        .init("debug", .bool, doc: "false only when RIMs for each version the device reports (driver and VBIOS) matched its measurements"),
         .init("nvdec0_status", .int, optional: true, doc: "opaque type 11 (0x55: NVDEC0 disabled)"),
         .init("ppcie_status", .int, optional: true, doc: "opaque type 21: protected PCIe status"),
         .init("project", .string, optional: true, doc: "opaque type 17"),
@@ -28,7 +29,7 @@ enum NVIDIAClaims {
         .init("cpr_info", .hex, optional: true, doc: "opaque type 13"),
         .init("msr_counts", .list(.int), optional: true, doc: "opaque type 12: per-index measurement counts"),
         .init("switch_pdis", .list(.hex), optional: true, doc: "opaque type 22: PDIs of the NVSwitches (8 bytes each)"),
-        .init("sys_enable_status", .hex, optional: true, doc: "opaque type 33"),
+        .init("sys_enable_status", .hex, optional: true, doc: "opaque type 33 (Blackwell), as signed; the tier rules list the values meaning TEE-I/O"),
         .init("opaque_data_version", .hex, optional: true, doc: "opaque type 34"),
         .init("chip_info", .hex, optional: true, doc: "opaque type 35"),
         .init("feature_flag", .hex, optional: true, doc: "opaque type 36"),
@@ -40,16 +41,17 @@ enum NVIDIAClaims {
         fields: [
             .init("arch", .string, doc: "the first device's architecture"),
             .init("device_count", .int, doc: "how many devices the evidence holds"),
+            .init("rims_configured", .bool, doc: "whether RIMs were among the endorsements (then each device's `rim_checked` says whether one applied)"),
             .init("devices", .list(.record(deviceRecord)), doc: "one record per device, in evidence order"),
         ])
 
     static func device(
-        _ device: NVIDIADeviceEvidence, report: SPDMMeasurementReport, leaf: Certificate, fwidChecked: Bool,
-        rims: [NVIDIARIM], compared: Int
+        _ device: NVIDIADeviceEvidence, arch: String, report: SPDMMeasurementReport, leaf: Certificate, fwidChecked: Bool,
+        rims: [NVIDIARIM], compared: Int, debug: Bool
     ) -> ClaimRecord {
         let opaque = report.opaque
         var record = ClaimRecord()
-        record["arch"] = .string(device.arch?.uppercased() ?? arch(of: leaf))
+        record["arch"] = .string(arch)
         if let uuid = device.uuid { record["uuid"] = .string(uuid) }
         record["nonce"] = .hex(report.requestNonce)
         record["certificate"] = .string(leaf.commonName)
@@ -62,6 +64,7 @@ enum NVIDIAClaims {
         record["rim_checked"] = .bool(!rims.isEmpty)
         record["rim_versions"] = .list(rims.map { .string($0.version) })
         record["rim_indices_checked"] = .int(Int64(compared))
+        record["debug"] = .bool(debug)
         if let value = opaque.byte(.nvdec0Status) { record["nvdec0_status"] = .int(Int64(value)) }
         if let value = opaque.byte(.ppcieStatus) { record["ppcie_status"] = .int(Int64(value)) }
         for (field, name) in [(NVIDIAOpaqueData.Field.project, "project"), (.projectSKU, "project_sku"), (.chipSKU, "chip_sku"), (.chipSKUMod, "chip_sku_mod")] {

@@ -12,8 +12,15 @@ public import KBSClaims
 /// XML) are verified (XML-DSig and signing chain to a trust anchor, the NVIDIA CoRIM signing Root CA) and each
 /// device's measurements are compared with the RIMs whose version is its driver or VBIOS version.
 ///
+/// Every claim a tier rule reads comes from signed data: a device's `arch` from its leaf certificate's name (an `arch`
+/// in the evidence JSON, which nothing signs, must agree, else `identity`), `sys_enable_status` and the versions from
+/// the signed report, `rim_checked` and `debug` from the appraisal, `rims_configured` from the endorsements.
+///
 /// Normalised claims: `measurement` is the first device's FWID when it has one, else SHA-384 of its measurement
-/// record (the DMTF blocks as reported); `debug` false; `tcb_svn` 0; `report_data` the first device's nonce.
+/// record (the DMTF blocks as reported); `debug` true unless every device's measurements matched RIMs for each of
+/// its versions (driver and VBIOS; the VBIOS alone on an NVSwitch): no report field says whether debug is on, and
+/// NVIDIA's own verifier reports debug disabled only after such a match; `tcb_svn` 0; `report_data` the first
+/// device's nonce.
 public struct NVIDIAVerifier: EvidenceVerifier {
     public init() {}
 
@@ -30,6 +37,7 @@ public struct NVIDIAVerifier: EvidenceVerifier {
         var used = Set<Int>()
         var measurement: [UInt8] = []
         var reportData: [UInt8] = []
+        var debug = false
         for (position, device) in devices.enumerated() {
             let what = devices.count == 1 ? "NVIDIA evidence" : "NVIDIA device \(position)"
             let report = try SPDMMeasurementReport(device.report)
@@ -46,6 +54,11 @@ public struct NVIDIAVerifier: EvidenceVerifier {
             try NVIDIADeviceIdentity.verifyChain(chain, anchors: anchors, at: context.time, what: "\(what) device chain")
             guard ECDSA.verify(report.signature, message: report.signedBytes, publicKey: leaf.subjectPublicKeyInfo, curve: .p384) else {
                 throw EvidenceError(.signature, "\(what): SPDM measurement signature does not verify with \(leaf.commonName)")
+            }
+            let arch = NVIDIAClaims.arch(of: leaf)
+            if let declared = device.arch, declared.uppercased() != arch {
+                throw EvidenceError(
+                    .identity, "\(what): the evidence says `\(declared)` but its signed device certificate (\(leaf.commonName)) is \(arch)")
             }
             let leafFWID = try NVIDIADeviceIdentity.fwid(of: leaf)
             let reportFWID = report.opaque[.fwid]
@@ -73,9 +86,14 @@ public struct NVIDIAVerifier: EvidenceVerifier {
                 measurement = reportFWID ?? Array(SHA384.hash(data: report.record))
                 reportData = report.requestNonce
             }
+            // Debug (or devtools) firmware measures differently, so matching RIMs for every version the device reports
+            // is what shows debug off; with a version unappraised nothing signed does.
+            let appraised = Set(applicable.map { rims[$0].version.lowercased() })
+            let debugOff = !versions.isEmpty && versions.allSatisfy(appraised.contains)
+            debug = debug || !debugOff
             records.append(NVIDIAClaims.device(
-                device, report: report, leaf: leaf, fwidChecked: reportFWID != nil,
-                rims: applicable.map { rims[$0] }, compared: compared))
+                device, arch: arch, report: report, leaf: leaf, fwidChecked: reportFWID != nil,
+                rims: applicable.map { rims[$0] }, compared: compared, debug: !debugOff))
         }
         for (index, rim) in rims.enumerated() where !used.contains(index) {
             throw EvidenceError(.collateral, "RIM \(rim.version) (\(rim.tagID)) matches no device's driver or VBIOS version")
@@ -83,9 +101,10 @@ public struct NVIDIAVerifier: EvidenceVerifier {
         var details = ClaimRecord()
         details["arch"] = records.first?["arch"]
         details["device_count"] = .int(Int64(records.count))
+        details["rims_configured"] = .bool(!rims.isEmpty)
         details["devices"] = .list(records.map { .record($0) })
         return VerifiedEvidence(
-            kind: .nvidia, measurement: measurement, debug: false, tcbSVN: 0, reportData: reportData, details: details)
+            kind: .nvidia, measurement: measurement, debug: debug, tcbSVN: 0, reportData: reportData, details: details)
     }
 
     /// Every certificate of the endorsement files that hold certificates, in order: a bare report's device chain.

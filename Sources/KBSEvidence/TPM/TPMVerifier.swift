@@ -9,9 +9,11 @@ public import KBSClaims
 /// over SHA-256 by the AK, the PCR values must hash to the quoted `pcrDigest`, and `extraData` must equal the
 /// expected report data exactly.
 ///
-/// No certificate vouches for the AK, so a passing quote proves only that *some* key signed it. The claims carry
-/// `ak_public` and `ak_digest` for a policy or reference values to pin; and when the trust anchors hold public keys
-/// (PEM `PUBLIC KEY` or DER SubjectPublicKeyInfo), the AK must be one of them (else `chain`).
+/// No certificate vouches for the AK, so a passing quote proves only that *some* key signed it, and anyone can make an
+/// RSA key. The AK must therefore be pinned: one of the public keys among the trust anchors (PEM `PUBLIC KEY` or DER
+/// SubjectPublicKeyInfo), else `chain`. Only in simulator mode (``VerificationContext/allowSimulator``) does an
+/// unpinned AK verify, marked `ak_pinned: false`, which no tier rule above tier 1 accepts. The claims also carry
+/// `ak_public` and `ak_digest` for a policy or reference values to check.
 public struct TPMVerifier: EvidenceVerifier {
     public let kind = EvidenceKind.tpm
 
@@ -22,7 +24,7 @@ public struct TPMVerifier: EvidenceVerifier {
         ClaimSchema(
             typeName: "TPMClaims", summary: "TPM 2.0 quote signed by an attestation key",
             fields: TPMClaims.quoteFields + [
-                .init("ak_pinned", .bool, doc: "whether the AK matched a public key among the trust anchors")
+                .init("ak_pinned", .bool, doc: "whether the AK matched a public key among the trust anchors; false only in simulator mode (else refused)")
             ])
     }
 
@@ -31,6 +33,13 @@ public struct TPMVerifier: EvidenceVerifier {
         let key = try TPMSignature.rsaKey(spki: akDER, what: "ak_public")
         let akPublic = Array(key.derRepresentation)
         let pinned = try Self.checkPinnedKey(akPublic, anchors: context.trustAnchors)
+        // No EK or AK certificate is checked, so without a pin nothing ties this key to a TPM: a self-made key would
+        // pass every other check.
+        guard pinned || context.allowSimulator else {
+            throw EvidenceError(
+                .chain,
+                "the attestation key (SHA-256 \(Hex.encode(Array(SHA256.hash(data: akPublic))))) is not pinned: give its public key as a trust anchor")
+        }
         let attest = try quote.verify(key: key, what: "TPM quote")
         try context.checkReportData(attest.extraData, kind: .tpm)
         let checked = TPMCheckedQuote(attest: attest, pcrs: quote.pcrs, akPublic: akPublic)
