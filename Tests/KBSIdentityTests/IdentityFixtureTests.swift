@@ -91,10 +91,12 @@ struct IdentityFixtureTests {
             for (name, expected) in fixture.attributes {
                 // Kinds with named attributes of their own (SAML's AttributeStatement) nest them under `attributes`.
                 var actual: [String]?
+                func strings(_ values: [ClaimValue]) -> [String] { values.compactMap { if case .string(let text) = $0 { text } else { nil } } }
                 switch principal.attributes[name] {
-                case .string(let value): actual = [value]
-                case .strings(let values): actual = values
-                default: if case .lists(let table)? = principal.attributes["attributes"] { actual = table[name] }
+                case .string(let value)?: actual = [value]
+                case .list(let values)?: actual = strings(values)
+                default:
+                    if case .record(let table)? = principal.attributes["attributes"], case .list(let values)? = table[name] { actual = strings(values) }
                 }
                 #expect(actual == expected, "attribute `\(name)`")
             }

@@ -1,16 +1,19 @@
 public import Foundation
-import KBSClaims
+public import KBSClaims
 
-/// A verified attribute of a principal.
-public enum AttributeValue: Sendable, Equatable {
-    case string(String)
-    case int(Int64)
-    case bool(Bool)
-    case strings([String])
-    /// A time, in seconds since the epoch; printed as RFC 3339.
-    case time(Int64)
-    /// Named lists of strings (SAML attributes, which may repeat).
-    case lists([String: [String]])
+extension ClaimValue {
+    /// A list of strings (a JWT's audiences, a SIWE message's resources).
+    static func strings(_ list: [String]) -> ClaimValue { .list(list.map { .string($0) }) }
+
+    /// A time given in whole seconds since the epoch; times outside what nanoseconds hold are clamped, never trapped on.
+    static func seconds(_ seconds: Int64) -> ClaimValue {
+        .time(Date(timeIntervalSince1970: TimeInterval(Principal.clamped(seconds))))
+    }
+
+    /// Named lists of strings (SAML attributes, which may repeat), by name.
+    static func lists(_ table: [String: [String]]) -> ClaimValue {
+        .record(ClaimRecord(table.sorted { $0.key < $1.key }.map { ($0.key, .strings($0.value)) }))
+    }
 }
 
 /// Someone a verifier authenticated: only code in `KBSIdentity` can make one, so holding a `Principal` means a
@@ -27,9 +30,9 @@ public struct Principal: Sendable, Equatable {
     /// When the credential was verified.
     public let verifiedAt: Date
     /// Further verified claims, by name (only what the signature covered).
-    public let attributes: [String: AttributeValue]
+    public let attributes: [String: ClaimValue]
 
-    init(subject: String, issuer: String, method: CredentialKind, verifiedAt: Date, attributes: [String: AttributeValue] = [:]) {
+    init(subject: String, issuer: String, method: CredentialKind, verifiedAt: Date, attributes: [String: ClaimValue] = [:]) {
         self.subject = subject
         self.issuer = issuer
         self.method = method
@@ -37,37 +40,22 @@ public struct Principal: Sendable, Equatable {
         self.attributes = attributes
     }
 
-    /// The principal as one JSON object, in the shape of the `Principal` claim schema (``IdentitySchemas``):
-    /// `{"subject", "issuer", "method", "verified_at", "<method>": {attributes}}`.
-    public var json: String {
-        let attributeText = attributes.keys.sorted().map { name in
-            let value: String
-            switch attributes[name]! {
-            case .string(let text): value = JSONString.quote(text)
-            case .int(let number): value = String(number)
-            case .bool(let flag): value = flag ? "true" : "false"
-            case .strings(let list): value = "[" + list.map(JSONString.quote).joined(separator: ",") + "]"
-            case .time(let seconds): value = JSONString.quote(Timestamp.rfc3339(Principal.nanoseconds(clamping: seconds)))
-            case .lists(let table):
-                value = "{" + table.keys.sorted().map { key in
-                    JSONString.quote(key) + ":[" + table[key]!.map(JSONString.quote).joined(separator: ",") + "]"
-                }.joined(separator: ",") + "}"
-            }
-            return JSONString.quote(name) + ":" + value
-        }
-        let members = [
-            "\"subject\":" + JSONString.quote(subject), "\"issuer\":" + JSONString.quote(issuer),
-            "\"method\":" + JSONString.quote(method.rawValue),
-            "\"verified_at\":"
-                + JSONString.quote(Timestamp.rfc3339(Principal.nanoseconds(clamping: Int64(verifiedAt.timeIntervalSince1970.rounded(.down))))),
-            JSONString.quote(method.rawValue) + ":{" + attributeText.joined(separator: ",") + "}",
-        ]
-        return "{" + members.joined(separator: ",") + "}"
+    /// The principal as claims, in the shape of the `Principal` claim schema (``IdentitySchemas``):
+    /// `{subject, issuer, method, verified_at, <method>: {attributes}}`, attributes in name order. The same claim
+    /// values evidence verifiers yield, so the release policy reads an identity as it reads evidence.
+    public var claims: ClaimRecord {
+        ClaimRecord([
+            ("subject", .string(subject)), ("issuer", .string(issuer)), ("method", .string(method.rawValue)),
+            ("verified_at", .seconds(Int64(verifiedAt.timeIntervalSince1970.rounded(.down)))),
+            (method.rawValue, .record(ClaimRecord(attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))),
+        ])
     }
 
-    /// Whole seconds as the nanoseconds `Timestamp` formats; times outside what nanoseconds hold are clamped, never
-    /// trapped on.
-    static func nanoseconds(clamping seconds: Int64) -> Int64 {
-        min(max(seconds, 0), 9_000_000_000) * 1_000_000_000
+    /// The principal as one JSON object: ``claims`` written out.
+    public var json: String { ClaimValue.record(claims).json }
+
+    /// Whole seconds within what a time claim holds: 1970 to the year 2255.
+    static func clamped(_ seconds: Int64) -> Int64 {
+        min(max(seconds, 0), 9_000_000_000)
     }
 }

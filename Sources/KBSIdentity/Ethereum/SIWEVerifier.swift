@@ -66,7 +66,7 @@ public struct SIWEVerifier: CredentialVerifier {
         guard replay.insert(message.nonce, namespace: "siwe:" + message.domain, expiry: until, now: now) else {
             throw IdentityError(.replay, "this nonce was already used")
         }
-        var attributes: [String: AttributeValue] = [
+        var attributes: [String: ClaimValue] = [
             "address": .string(signer.checksummed), "chain_id": .int(message.chainID), "domain": .string(message.domain),
             "uri": .string(message.uri), "nonce": .string(message.nonce),
         ]

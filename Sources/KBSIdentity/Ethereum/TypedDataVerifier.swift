@@ -54,7 +54,7 @@ public struct TypedDataVerifier: CredentialVerifier {
         let name = typed.domain["name"]?.stringValue
         if let domainName, name != domainName { throw IdentityError(.domain, "the signature is for domain `\(name ?? "")`") }
 
-        var attributes: [String: AttributeValue] = [
+        var attributes: [String: ClaimValue] = [
             "address": .string(signer.checksummed), "primary_type": .string(typed.primaryType),
             "digest": .string("0x" + Hex.encode(digest)),
         ]

@@ -111,7 +111,7 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
             }
         }
         return Principal(subject: keyID, issuer: "hmac", method: .hmac, verifiedAt: time, attributes: [
-            "covered": .strings(covered), "created": .time(created),
+            "covered": .strings(covered), "created": .seconds(created),
         ])
     }
 

@@ -70,14 +70,14 @@ public struct JWTVerifier: CredentialVerifier {
             else { throw IdentityError(.nonce, "the token's nonce is not the one this login sent") }
         }
 
-        var attributes: [String: AttributeValue] = ["aud": .strings(audiences), "alg": .string(algorithm.rawValue)]
+        var attributes: [String: ClaimValue] = ["aud": .strings(audiences), "alg": .string(algorithm.rawValue)]
         if let keyID = try jws.keyID() { attributes["kid"] = .string(keyID) }
         for name in ["azp", "email", "client_id", "acr", "name"] {
             if let value = claims[name]?.stringValue { attributes[name] = .string(value) }
         }
         if case .bool(let verified) = claims["email_verified"]?.value { attributes["email_verified"] = .bool(verified) }
         if let scope = claims["scope"]?.stringValue { attributes["scope"] = .strings(scope.split(separator: " ").map(String.init)) }
-        if let expiry = try CredentialJSON.seconds(claims, "exp", in: "claims") { attributes["exp"] = .time(expiry) }
+        if let expiry = try CredentialJSON.seconds(claims, "exp", in: "claims") { attributes["exp"] = .seconds(expiry) }
         return Principal(subject: subject, issuer: tokenIssuer, method: .jwt, verifiedAt: time, attributes: attributes)
     }
 

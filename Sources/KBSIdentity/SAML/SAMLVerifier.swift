@@ -43,11 +43,11 @@ public struct SAMLVerifier: CredentialVerifier {
         guard replay.insert(claims.assertionID, namespace: "saml:" + issuer, expiry: until + clockLeewaySeconds, now: now) else {
             throw IdentityError(.replay, "this assertion was already used")
         }
-        var attributes: [String: AttributeValue] = ["assertion_id": .string(claims.assertionID), "attributes": .lists(claims.attributes)]
+        var attributes: [String: ClaimValue] = ["assertion_id": .string(claims.assertionID), "attributes": .lists(claims.attributes)]
         if let format = claims.nameIDFormat { attributes["name_id_format"] = .string(format) }
         if let session = claims.sessionIndex { attributes["session_index"] = .string(session) }
         if let context = claims.authnContext { attributes["authn_context"] = .string(context) }
-        if let end = claims.sessionEnd { attributes["session_not_on_or_after"] = .time(end) }
+        if let end = claims.sessionEnd { attributes["session_not_on_or_after"] = .seconds(end) }
         return Principal(subject: claims.subject, issuer: issuer, method: .saml, verifiedAt: time, attributes: attributes)
     }
 
