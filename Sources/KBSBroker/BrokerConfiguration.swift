@@ -1,37 +1,37 @@
-public import KBSClaims
-public import Foundation
-public import KBSEvidence
+package import KBSClaims
+package import Foundation
+package import KBSEvidence
 
 /// How the broker trusts evidence and how long what it hands out lives.
-public struct BrokerConfiguration: Sendable {
+package struct BrokerConfiguration: Sendable {
     /// Where trust in TEE evidence comes from.
-    public enum TEEMode: String, Sendable {
+    package enum TEEMode: String, Sendable {
         /// Vendor roots configured in the data directory; simulated evidence never verifies.
         case hardware
         /// Also the simulator CA kept in the data directory (`TEE_MODE=simulator`): for development and tests only.
         case simulator
     }
 
-    public var teeMode: TEEMode
+    package var teeMode: TEEMode
     /// Trust anchors (vendor roots) every verification may chain to.
-    public var trustAnchors: [EvidenceFile]
+    package var trustAnchors: [EvidenceFile]
     /// Endorsements (VCEKs, PCK chains, TCB info, RIMs) offered to every verification.
-    public var endorsements: [EvidenceFile]
+    package var endorsements: [EvidenceFile]
     /// The simulator's authorities, under ``TEEMode/simulator``.
-    public var simulatorCA: SimulatorCA?
+    package var simulatorCA: SimulatorCA?
     /// Collateral fetched once and kept (KDS VCEKs, PCS TCB info).
-    public var collateral: (any CollateralSource)?
+    package var collateral: (any CollateralSource)?
     /// How long a session lives after `/auth`.
-    public var sessionLifetime: TimeInterval = 300
+    package var sessionLifetime: TimeInterval = 300
     /// How long an appraisal serves resource requests on its session.
-    public var appraisalLifetime: TimeInterval = 60
+    package var appraisalLifetime: TimeInterval = 60
     /// How long an attestation token is valid.
-    public var tokenLifetime: TimeInterval = 300
+    package var tokenLifetime: TimeInterval = 300
     /// Most sessions held at once.
-    public var maxSessions = 10_000
+    package var maxSessions = 10_000
 
     /// Creates a configuration.
-    public init(teeMode: TEEMode, trustAnchors: [EvidenceFile] = [], endorsements: [EvidenceFile] = [], simulatorCA: SimulatorCA? = nil,
+    package init(teeMode: TEEMode, trustAnchors: [EvidenceFile] = [], endorsements: [EvidenceFile] = [], simulatorCA: SimulatorCA? = nil,
         collateral: (any CollateralSource)? = nil)
     {
         self.teeMode = teeMode

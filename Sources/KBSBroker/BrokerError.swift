@@ -3,9 +3,9 @@
 /// `kind` says what sort of refusal it is, independent of any transport (the server maps each kind to an HTTP status in
 /// one table); `code` is a stable snake_case name for scripts and tests; `message` never holds a secret, a nonce or a
 /// token.
-public struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What sort of refusal: the caller's input, its credentials, the policy, or the broker's own dependencies.
-    public enum Kind: Sendable, Hashable, CaseIterable {
+    package enum Kind: Sendable, Hashable, CaseIterable {
         /// The request is malformed or asks for something this broker does not do.
         case invalidRequest
         /// No credential, session or attestation, or one that does not verify.
@@ -22,18 +22,18 @@ public struct BrokerError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable
     }
 
-    public var kind: Kind
-    public var code: String
-    public var message: String
+    package var kind: Kind
+    package var code: String
+    package var message: String
 
     /// Creates an error.
-    public init(_ kind: Kind, _ code: String, _ message: String) {
+    package init(_ kind: Kind, _ code: String, _ message: String) {
         self.kind = kind
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code): \(message)" }
+    package var description: String { "\(code): \(message)" }
 
     static func badRequest(_ code: String, _ message: String) -> BrokerError { BrokerError(.invalidRequest, code, message) }
     static func unauthorized(_ code: String, _ message: String) -> BrokerError { BrokerError(.unauthenticated, code, message) }

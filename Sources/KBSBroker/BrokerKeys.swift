@@ -1,29 +1,29 @@
-public import Foundation
-public import KBSClaims
-public import KBSKeys
+package import Foundation
+package import KBSClaims
+package import KBSKeys
 
 /// A key hierarchy with every key operation audited: what `kbs keys …` drives.
 ///
 /// The master key is sealed in `DATA_DIR/master.sealed` under a passphrase (created on first use); where the key
 /// records and the audit log live is the caller's choice (`KBSStore` opens a data directory's). An operation is
 /// acknowledged only after its record is durable and its audit record appended.
-public struct BrokerKeys: Sendable {
-    public let hierarchy: KeyHierarchy
+package struct BrokerKeys: Sendable {
+    package let hierarchy: KeyHierarchy
     let audit: any AuditTrail
     let actor: String
 
     /// Audits operations on `hierarchy` as `actor` into `audit`.
-    public init(hierarchy: KeyHierarchy, audit: any AuditTrail, actor: String) {
+    package init(hierarchy: KeyHierarchy, audit: any AuditTrail, actor: String) {
         self.hierarchy = hierarchy
         self.audit = audit
         self.actor = actor
     }
 
     /// The sealed master-key file in `directory`.
-    public static func masterPath(_ directory: String) -> String { directory + "/master.sealed" }
+    package static func masterPath(_ directory: String) -> String { directory + "/master.sealed" }
 
     /// The sealed-file provider of `directory`, created when `create` and missing.
-    public static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider {
+    package static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider {
         let path = masterPath(directory)
         if FileManager.default.fileExists(atPath: path) {
             return try LocalMasterKeyProvider.unseal(at: path, passphrase: passphrase)
@@ -36,7 +36,7 @@ public struct BrokerKeys: Sendable {
 
     /// Runs `operation` on key `id` and audits it (success or the refusal's reason); rethrows a refusal after auditing it.
     @discardableResult
-    public func audited(
+    package func audited(
         _ action: String, _ id: String, _ operation: (KeyHierarchy) async throws -> KeyRecord
     ) async throws -> KeyRecord {
         do {
@@ -55,7 +55,7 @@ public struct BrokerKeys: Sendable {
 
     /// Creates a key (a KEK, or a data key under `parent`) at the best tier this platform offers at or below
     /// `requested`; a lower tier is recorded in the key's labels (`tier_requested`) and in the audit record.
-    public func createWithFallback(
+    package func createWithFallback(
         id: String, parent: String?, requested: PrivacyTier, labels: [String: String], platform: PlatformCapabilities, now: Date
     ) async throws -> KeyRecord {
         let fallback = TierFallback(requested: requested, labels: labels, platform: platform)
@@ -76,7 +76,7 @@ public struct BrokerKeys: Sendable {
     }
 
     /// A key record as JSON for people and scripts (no key material, wrapped or not).
-    public static func json(_ record: KeyRecord) -> String {
+    package static func json(_ record: KeyRecord) -> String {
         // Members in name order, as scripts diffing two listings expect.
         var writer = JSONWriter()
         writer.object { object in

@@ -1,4 +1,4 @@
-public import KBSKeys
+package import KBSKeys
 
 /// Which master-key provider a data directory uses, chosen by the environment:
 ///
@@ -9,11 +9,11 @@ public import KBSKeys
 ///   `INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET`, `INFISICAL_PROJECT_ID`; `KBS_INFISICAL_KEY`, default `kbs-master`).
 ///
 /// With `create`, a missing key (sealed file, token object, KMS key) is made; otherwise it is `sealed`/`notFound`.
-public enum MasterKeySelection {
-    public static let variable = "KBS_MASTER_KEY"
+package enum MasterKeySelection {
+    package static let variable = "KBS_MASTER_KEY"
 
     /// The provider the environment names for `directory`; `passphrase` is asked only for the local provider.
-    public static func provider(
+    package static func provider(
         directory: String, environment: [String: String], create: Bool, scrypt: ScryptParameters = .standard,
         passphrase: () throws -> [UInt8]
     ) async throws -> any MasterKeyProvider {

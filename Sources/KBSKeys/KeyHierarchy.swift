@@ -1,5 +1,5 @@
-public import Foundation
-public import KBSClaims
+package import Foundation
+package import KBSClaims
 
 /// The key hierarchy: a master key (held by a `MasterKeyProvider`) wraps key-encryption keys, which wrap
 /// data-encryption keys, which encrypt data. The one public entry point of `KBSKeys`.
@@ -8,14 +8,14 @@ public import KBSClaims
 /// per-message key from HKDF-SHA256; see `docs/keys.md`). Wrapped material is bound to its record's id and version,
 /// so it cannot be moved to another record. Plaintext keys exist only as `SecretBytes` during one call and are wiped
 /// when it ends. No method reads the clock: callers pass `now`.
-public struct KeyHierarchy: Sendable {
+package struct KeyHierarchy: Sendable {
     /// Wraps and unwraps key-encryption keys.
-    public let master: any MasterKeyProvider
+    package let master: any MasterKeyProvider
     /// Keeps the records.
-    public let store: any KeyRecordStore
+    package let store: any KeyRecordStore
 
     /// Creates a hierarchy over `store` rooted in `master`.
-    public init(master: any MasterKeyProvider, store: any KeyRecordStore) {
+    package init(master: any MasterKeyProvider, store: any KeyRecordStore) {
         self.master = master
         self.store = store
     }
@@ -23,7 +23,7 @@ public struct KeyHierarchy: Sendable {
     // MARK: Creating and rotating
 
     /// Creates an enabled key-encryption key with one version, wrapped by the master key.
-    public func createKeyEncryptionKey(
+    package func createKeyEncryptionKey(
         id: String,
         requiredTier: PrivacyTier = .open,
         labels: [String: String] = [:],
@@ -41,7 +41,7 @@ public struct KeyHierarchy: Sendable {
 
     /// Creates an enabled data-encryption key with one version, wrapped by the current version of the enabled
     /// key-encryption key `parent`.
-    public func createDataKey(
+    package func createDataKey(
         id: String,
         parent: String,
         requiredTier: PrivacyTier = .open,
@@ -60,7 +60,7 @@ public struct KeyHierarchy: Sendable {
     }
 
     /// Creates a key-encryption key, or a data key under `parent` when one is named.
-    public func createKey(
+    package func createKey(
         id: String, parent: String?, requiredTier: PrivacyTier, labels: [String: String], now: Date
     ) async throws(KeyError) -> KeyRecord {
         if let parent { return try await createDataKey(id: id, parent: parent, requiredTier: requiredTier, labels: labels, now: now) }
@@ -71,7 +71,7 @@ public struct KeyHierarchy: Sendable {
     ///
     /// Rotating a key-encryption key does not rewrap its data keys: their existing versions keep naming the KEK
     /// version that wraps them, and their next rotation wraps under the new one; `rewrap` moves them all.
-    public func rotate(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
+    package func rotate(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
         var record = try await load(id)
         try record.requireUsable()
         let number = (record.versions.map(\.number).max() ?? 0) + 1
@@ -93,7 +93,7 @@ public struct KeyHierarchy: Sendable {
     /// Rewraps every version of the enabled data key `id` under the current version of its key-encryption key, so
     /// that older KEK versions no longer wrap anything. The data key's own material (and so every ciphertext) is
     /// unchanged.
-    public func rewrap(_ id: String) async throws(KeyError) -> KeyRecord {
+    package func rewrap(_ id: String) async throws(KeyError) -> KeyRecord {
         var record = try await load(id)
         try record.requireDataKey()
         try record.requireUsable()
@@ -112,34 +112,34 @@ public struct KeyHierarchy: Sendable {
     // MARK: State transitions
 
     /// Disables an enabled key: it refuses encryption and decryption until enabled.
-    public func disable(_ id: String) async throws(KeyError) -> KeyRecord {
+    package func disable(_ id: String) async throws(KeyError) -> KeyRecord {
         try await update(id) { (record) throws(KeyError) in try record.disable() }
     }
 
     /// Enables a disabled key. A key pending deletion must have its deletion cancelled first.
-    public func enable(_ id: String) async throws(KeyError) -> KeyRecord {
+    package func enable(_ id: String) async throws(KeyError) -> KeyRecord {
         try await update(id) { (record) throws(KeyError) in try record.enable() }
     }
 
     /// Schedules destruction `days` days (7–30) after `now`; until then the key refuses use.
-    public func scheduleDeletion(_ id: String, days: Int, now: Date) async throws(KeyError) -> KeyRecord {
+    package func scheduleDeletion(_ id: String, days: Int, now: Date) async throws(KeyError) -> KeyRecord {
         try await update(id) { (record) throws(KeyError) in _ = try record.scheduleDeletion(days: days, now: now) }
     }
 
     /// Cancels a scheduled deletion, leaving the key disabled (as AWS KMS does).
-    public func cancelDeletion(_ id: String) async throws(KeyError) -> KeyRecord {
+    package func cancelDeletion(_ id: String) async throws(KeyError) -> KeyRecord {
         try await update(id) { (record) throws(KeyError) in try record.cancelDeletion() }
     }
 
     /// Destroys a key whose deletion date is `now` or earlier, dropping the wrapped material of every version.
     ///
     /// Destroying a key-encryption key makes every data key under it undecryptable.
-    public func destroy(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
+    package func destroy(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
         try await update(id) { (record) throws(KeyError) in try record.destroy(now: now) }
     }
 
     /// Destroys every key whose deletion date has come and returns their ids; for a periodic sweeper.
-    public func destroyDue(now: Date) async throws(KeyError) -> [String] {
+    package func destroyDue(now: Date) async throws(KeyError) -> [String] {
         var destroyed: [String] = []
         for record in try await records() {
             guard case .pendingDeletion(let until) = record.state, now >= until else { continue }
@@ -152,12 +152,12 @@ public struct KeyHierarchy: Sendable {
     // MARK: Reading records
 
     /// The record of key `id`.
-    public func record(_ id: String) async throws(KeyError) -> KeyRecord {
+    package func record(_ id: String) async throws(KeyError) -> KeyRecord {
         try await load(id)
     }
 
     /// Every record, in id order.
-    public func records() async throws(KeyError) -> [KeyRecord] {
+    package func records() async throws(KeyError) -> [KeyRecord] {
         do { return try await store.list() } catch { throw Self.storeError(error) }
     }
 
@@ -166,7 +166,7 @@ public struct KeyHierarchy: Sendable {
     /// Encrypts `plaintext` with the current version of the enabled data key `keyID`, binding `aad`.
     ///
     /// The result names the key and version, so `decrypt` needs only the ciphertext and the same `aad`.
-    public func encrypt(keyID: String, plaintext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
+    package func encrypt(keyID: String, plaintext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
         let record = try await load(keyID)
         try record.requireDataKey()
         let key = try await dataKeyMaterial(record, version: record.currentVersion)
@@ -177,7 +177,7 @@ public struct KeyHierarchy: Sendable {
     ///
     /// Any change to the ciphertext, the `aad`, or the key id or version in its header fails with `integrity`
     /// (or `notFound` when the changed id or version does not exist).
-    public func decrypt(_ ciphertext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
+    package func decrypt(_ ciphertext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
         let (header, _) = try Envelope.header(of: ciphertext)
         let record = try await load(header.keyID)
         try record.requireDataKey()
@@ -189,7 +189,7 @@ public struct KeyHierarchy: Sendable {
     ///
     /// The bytes are valid only inside `body`, which cannot escape; copying them out defeats the wiping and is the
     /// caller's responsibility (see `SecretBytes` for what the wiping covers).
-    public func useKey<Result>(
+    package func useKey<Result>(
         _ id: String,
         version: UInt32? = nil,
         _ body: (UnsafeRawBufferPointer) throws -> Result

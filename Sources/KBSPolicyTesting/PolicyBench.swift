@@ -1,24 +1,24 @@
-public import KBSPolicy
+package import KBSPolicy
 import KBSClaims
 import Foundation
 
 /// Times decisions over a file of JSON inputs, one per line: from an input's bytes to its decision,
 /// single-threaded, each decision timed on its own.
-public enum PolicyBench {
+package enum PolicyBench {
     /// The numbers of one benchmark run.
-    public struct Result: Sendable {
-        public var decisions: Int
-        public var decisionsPerSecond: Double
-        public var p50Microseconds: Double
-        public var p99Microseconds: Double
-        public var p999Microseconds: Double
-        public var maxMicroseconds: Double
-        public var permitted: Int
-        public var mismatches: Int
-        public var passes: Int
+    package struct Result: Sendable {
+        package var decisions: Int
+        package var decisionsPerSecond: Double
+        package var p50Microseconds: Double
+        package var p99Microseconds: Double
+        package var p999Microseconds: Double
+        package var maxMicroseconds: Double
+        package var permitted: Int
+        package var mismatches: Int
+        package var passes: Int
 
         /// The summary object `kbs policy bench` prints.
-        public var json: String {
+        package var json: String {
             func number(_ value: Double) -> String { String(format: "%.2f", value) }
             return "{\"decisions\":\(decisions),\"decisions_per_second\":\(Int(decisionsPerSecond.rounded())),"
                 + "\"p50_us\":\(number(p50Microseconds)),\"p99_us\":\(number(p99Microseconds)),"
@@ -28,19 +28,19 @@ public enum PolicyBench {
     }
 
     /// Why a benchmark could not run.
-    public struct Failure: Error, Sendable, CustomStringConvertible {
-        public var description: String
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var description: String
     }
 
     /// Reads the inputs (JSON lines) and optional expected decisions (a JSON array of booleans).
-    public static func loadInputs(path: String) throws(Failure) -> [[UInt8]] {
+    package static func loadInputs(path: String) throws(Failure) -> [[UInt8]] {
         guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "cannot read \(path)") }
         let lines = [UInt8](data).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map(Array.init)
         guard !lines.isEmpty else { throw Failure(description: "\(path) has no inputs") }
         return lines
     }
 
-    public static func loadExpected(path: String, count: Int) throws(Failure) -> [Bool] {
+    package static func loadExpected(path: String, count: Int) throws(Failure) -> [Bool] {
         guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "cannot read \(path)") }
         guard let root = try? JSONNode.parse([UInt8](data)), case .array(let items) = root.value else {
             throw Failure(description: "\(path) must be a JSON array of booleans")
@@ -56,7 +56,7 @@ public enum PolicyBench {
     }
 
     /// Runs `warmup` decisions, then `passes` timed passes over all inputs; reports the median pass by throughput.
-    public static func run(policySet: PolicySet, inputs: [[UInt8]], expected: [Bool]?, passes: Int = 3, warmup: Int = 2000) -> Result {
+    package static func run(policySet: PolicySet, inputs: [[UInt8]], expected: [Bool]?, passes: Int = 3, warmup: Int = 2000) -> Result {
         var mismatches = 0
         var permitted = 0
         for (index, input) in inputs.enumerated() {

@@ -1,4 +1,4 @@
-public import KBSPolicy
+package import KBSPolicy
 import KBSClaims
 import Foundation
 
@@ -9,29 +9,29 @@ import Foundation
 ///   "cases": [ { "name": "…", "input": { … }, "expect": "permit", "rules": ["release"] } ] }
 /// ```
 /// Unknown keys are an error, so a misspelt expectation never passes silently.
-public struct PolicyCaseFile: Sendable {
+package struct PolicyCaseFile: Sendable {
     /// One case.
-    public struct Case: Sendable {
-        public var name: String
+    package struct Case: Sendable {
+        package var name: String
         /// The input object's exact bytes, decoded by the bundle's schema like any request.
-        public var inputJSON: [UInt8]
-        public var expect: Decision.Effect
+        package var inputJSON: [UInt8]
+        package var expect: Decision.Effect
         /// When given, exactly the rules that must decide.
-        public var rules: [String]?
+        package var rules: [String]?
         /// When given, obligations that must be present with these JSON values.
-        public var obligations: [String: String]?
+        package var obligations: [String: String]?
         /// When true, the decision must carry an evaluation error (and so deny).
-        public var expectError: Bool
+        package var expectError: Bool
         /// The request's time, overriding the file's.
-        public var now: Int64?
+        package var now: Int64?
     }
 
-    public var path: String
-    public var description: String?
-    public var cases: [Case]
+    package var path: String
+    package var description: String?
+    package var cases: [Case]
 
     /// Reads and validates a case file.
-    public static func load(path: String) throws(CaseFileError) -> PolicyCaseFile {
+    package static func load(path: String) throws(CaseFileError) -> PolicyCaseFile {
         guard let data = FileManager.default.contents(atPath: path) else { throw CaseFileError(path: path, message: "cannot read the file") }
         let bytes = [UInt8](data)
         let root: JSONNode
@@ -107,11 +107,11 @@ public struct PolicyCaseFile: Sendable {
 }
 
 /// A case file that cannot be used, with where the problem is.
-public struct CaseFileError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var line = 0
-    public var column = 0
-    public var message: String
+package struct CaseFileError: Error, Sendable, CustomStringConvertible {
+    package var path: String
+    package var line = 0
+    package var column = 0
+    package var message: String
 
     init(path: String, message: String) {
         self.path = path
@@ -126,7 +126,7 @@ public struct CaseFileError: Error, Sendable, CustomStringConvertible {
         column = before.count - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
     }
 
-    public var description: String {
+    package var description: String {
         line > 0 ? "\(path):\(line):\(column): error[E0601]: \(message)" : "\(path): error[E0601]: \(message)"
     }
 }

@@ -1,42 +1,42 @@
-public import KBSPolicy
-public import KBSClaims
+package import KBSPolicy
+package import KBSClaims
 import Foundation
 
 /// Runs fixture cases against bundles: one runner for `swift test` and `kbs policy test`.
-public struct PolicyTestRunner: Sendable {
+package struct PolicyTestRunner: Sendable {
     /// The outcome of one case.
-    public struct CaseResult: Sendable {
-        public var file: String
-        public var name: String
+    package struct CaseResult: Sendable {
+        package var file: String
+        package var name: String
         /// Nil when it passed; otherwise why not.
-        public var failure: String?
-        public var passed: Bool { failure == nil }
+        package var failure: String?
+        package var passed: Bool { failure == nil }
     }
 
     /// The outcome of a run.
-    public struct Report: Sendable {
-        public var results: [CaseResult] = []
+    package struct Report: Sendable {
+        package var results: [CaseResult] = []
         /// Problems that stopped a bundle or case file from being used at all; each counts as a failure.
-        public var problems: [String] = []
+        package var problems: [String] = []
         /// Coverage per bundle, when asked for.
-        public var coverage: [(bundle: String, recorder: CoverageRecorder)] = []
+        package var coverage: [(bundle: String, recorder: CoverageRecorder)] = []
 
-        public var passed: Int { results.count(where: \.passed) }
-        public var failed: Int { results.count(where: { !$0.passed }) + problems.count }
+        package var passed: Int { results.count(where: \.passed) }
+        package var failed: Int { results.count(where: { !$0.passed }) + problems.count }
 
         /// The closing line every runner prints: `N passed, N failed`.
-        public var summary: String { "\(passed) passed, \(failed) failed" }
+        package var summary: String { "\(passed) passed, \(failed) failed" }
     }
 
-    public var registry: ClaimSchemaRegistry
+    package var registry: ClaimSchemaRegistry
 
     /// Creates a runner that compiles bundles against `registry`.
-    public init(registry: ClaimSchemaRegistry = .standard) {
+    package init(registry: ClaimSchemaRegistry = .standard) {
         self.registry = registry
     }
 
     /// Every bundle under `root` (a folder holding `*.policy` files), including `root` itself.
-    public static func bundles(under root: String) -> [String] {
+    package static func bundles(under root: String) -> [String] {
         let manager = FileManager.default
         var result: [String] = []
         func visit(_ directory: String) {
@@ -53,7 +53,7 @@ public struct PolicyTestRunner: Sendable {
     }
 
     /// The case files of a bundle (its `tests/*.json`) or in a folder, sorted.
-    public static func caseFiles(in directory: String) -> [String] {
+    package static func caseFiles(in directory: String) -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return [] }
         guard isDirectory.boolValue else { return [directory] }
@@ -62,7 +62,7 @@ public struct PolicyTestRunner: Sendable {
     }
 
     /// Runs the cases of every bundle under `root`.
-    public func runBundles(under root: String, coverage: Bool = false) -> Report {
+    package func runBundles(under root: String, coverage: Bool = false) -> Report {
         var report = Report()
         let bundles = Self.bundles(under: root)
         if bundles.isEmpty { report.problems.append("\(root): no policy bundles found") }
@@ -78,7 +78,7 @@ public struct PolicyTestRunner: Sendable {
     }
 
     /// Runs the given case files against one bundle.
-    public func run(bundle: String, caseFiles: [String], coverage: Bool = false) -> Report {
+    package func run(bundle: String, caseFiles: [String], coverage: Bool = false) -> Report {
         var report = Report()
         let policySet: PolicySet
         switch PolicySet.load(directory: bundle, registry: registry) {
@@ -138,7 +138,7 @@ public struct PolicyTestRunner: Sendable {
 extension CoverageRecorder {
     /// Lines naming what the cases never exercised: rules that never matched, conditions never
     /// evaluated, never true or never false. Empty when everything was exercised.
-    public func gaps() -> [String] {
+    package func gaps() -> [String] {
         var lines: [String] = []
         for rule in rules {
             if rule.matched == 0 { lines.append("\(rule.position): rule `\(rule.name)` never matched") }
@@ -156,7 +156,7 @@ extension CoverageRecorder {
     }
 
     /// One summary line: rules matched and conditions seen both true and false.
-    public func summary() -> String {
+    package func summary() -> String {
         let matched = rules.count(where: { $0.matched > 0 })
         let conditions = rules.flatMap(\.conditions).filter { !$0.text.hasPrefix("let ") }
         let both = conditions.count(where: { $0.trueCount > 0 && $0.falseCount > 0 })

@@ -3,18 +3,18 @@ import Foundation
 import HTTPTypes
 
 /// Keeps the server's memory, which holds unwrapped keys, out of core files and away from debuggers of the same user.
-public enum ProcessHardening {
+package enum ProcessHardening {
     /// What the kernel reports once core dumps are off.
-    public struct State: Sendable, Equatable {
+    package struct State: Sendable, Equatable {
         /// The soft RLIMIT_CORE in bytes.
-        public let coreFileLimit: Int64
+        package let coreFileLimit: Int64
         /// PR_GET_DUMPABLE.
-        public let dumpable: Int32
+        package let dumpable: Int32
     }
 
     /// Sets RLIMIT_CORE to 0 (soft and hard) and PR_SET_DUMPABLE to 0, then reads both back: throws `hardening` unless
     /// both hold, so a server never runs believing it is protected when it is not.
-    public static func disableCoreDumps() throws(ServerError) -> State {
+    package static func disableCoreDumps() throws(ServerError) -> State {
         guard kbs_disable_core_files() == 0 else {
             throw ServerError(.internalServerError, "hardening", "cannot set RLIMIT_CORE to 0: \(String(cString: strerror(errno)))")
         }

@@ -5,16 +5,16 @@ import HTTPTypes
 import KBSBroker
 import KBSPolicy
 import KBSStore
-public import Logging
+package import Logging
 import NIOCore
 
 /// The `kbs serve` server: AuthZEN, the KBS protocol, the admin API, health and metrics on one port.
 ///
 /// `init` opens the store, loads the policy bundle and the admin token, and fails with a reason when any of
 /// them cannot be had; `run` serves until SIGTERM or SIGINT.
-public final class Server: Sendable {
+package final class Server: Sendable {
     // Dependencies the routes share, made once in `init`; `buildRouter` wires them, so tests can serve in-process.
-    public let configuration: ServerConfiguration
+    package let configuration: ServerConfiguration
     let store: Store
     let entities: EntityView
     let policies: PolicyHolder
@@ -27,7 +27,7 @@ public final class Server: Sendable {
     let logger: Logger
 
     /// Prepares a server; nothing listens until ``run(onListening:)``.
-    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) throws(ServerError) {
+    package init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
         var isDirectory: ObjCBool = false
@@ -76,10 +76,10 @@ public final class Server: Sendable {
     }
 
     /// The policy set in service.
-    public var policyHash: String { policies.current.hash }
+    package var policyHash: String { policies.current.hash }
 
     /// Serves until the process receives SIGTERM or SIGINT; `onListening` gets the port actually bound.
-    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    package func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = buildApplication(onListening: onListening)
         do {
             try await app.runService()

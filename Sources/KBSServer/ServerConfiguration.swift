@@ -1,48 +1,48 @@
-public import KBSClaims
-public import KBSBroker
+package import KBSClaims
+package import KBSBroker
 
 /// How `kbs serve` runs: where the policies and data live, where it listens, its limits.
-public struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable {
     /// The policy bundle folder.
-    public var policies: String
+    package var policies: String
     /// Where the SQLite store, the admin token and the decision log live.
-    public var dataDirectory: String
-    public var host: String
+    package var dataDirectory: String
+    package var host: String
     /// 0 picks a free port; the chosen one is printed when the server listens.
-    public var port: Int
+    package var port: Int
     /// Largest accepted request body, in bytes (larger bodies get 413).
-    public var maxBodyBytes: Int
+    package var maxBodyBytes: Int
     /// Largest number of entries in one `evaluations` request.
-    public var maxEvaluations: Int
+    package var maxEvaluations: Int
     /// How often the policy folder is checked for changes, in milliseconds; 0 turns watching off (SIGHUP still reloads).
-    public var reloadIntervalMilliseconds: Int
+    package var reloadIntervalMilliseconds: Int
     /// Where decisions are logged, one JSON line each; `-` is standard output. nil means `DATA_DIR/decisions.log`.
-    public var decisionLog: String?
+    package var decisionLog: String?
     /// Most bytes of decision-log lines held while the file cannot be written; past it decisions get 503.
-    public var decisionLogQueueBytes: Int
+    package var decisionLogQueueBytes: Int
     /// The URL clients reach the server at (behind a proxy, say), for the AuthZEN `issuer`; nil uses the `Host` header.
-    public var publicURL: String?
+    package var publicURL: String?
     /// The admin bearer token; nil reads `DATA_DIR/admin-token`, generating it on first start.
-    public var adminToken: String?
+    package var adminToken: String?
     /// The claim schemas policies are checked against: the standard ones plus those of the verifiers the caller links.
-    public var claimSchemas: ClaimSchemaRegistry
+    package var claimSchemas: ClaimSchemaRegistry
     /// Where trust in TEE evidence comes from (`TEE_MODE`): vendor roots only, or also the simulator CA.
-    public var teeMode: BrokerConfiguration.TEEMode
+    package var teeMode: BrokerConfiguration.TEEMode
     /// The environment the master-key provider is chosen from (`KBS_MASTER_KEY`, see `MasterKeySelection`).
-    public var environment: [String: String] = [:]
+    package var environment: [String: String] = [:]
     /// The PKCS#11 module to report as available (`KBS_PKCS11_MODULE`), for the platform's tier.
-    public var pkcs11Module: String?
+    package var pkcs11Module: String?
     /// The master key's passphrase; nil reads `DATA_DIR/master-passphrase`, generating it on first start.
-    public var masterPassphrase: String?
+    package var masterPassphrase: String?
     /// The bearer token `/metrics` requires (`KBS_METRICS_TOKEN`); with neither this nor ``metricsTokenFile``,
     /// `/metrics` is open, as a loopback default.
-    public var metricsToken: String?
+    package var metricsToken: String?
     /// A file holding the metrics token (`--metrics-token-file`), which group and others must not be able to read; it
     /// wins over ``metricsToken``.
-    public var metricsTokenFile: String?
+    package var metricsTokenFile: String?
 
     /// Creates a configuration with the defaults for everything but the folders.
-    public init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
+    package init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
         self.policies = policies
         self.dataDirectory = dataDirectory
         self.host = host
@@ -61,8 +61,8 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// The tier-rules bundle: `tiers/` inside the policy bundle.
-    public var tierPolicies: String { policies + "/tiers" }
+    package var tierPolicies: String { policies + "/tiers" }
 
     /// The decision log path this configuration resolves to.
-    public var decisionLogPath: String { decisionLog ?? dataDirectory + "/decisions.log" }
+    package var decisionLogPath: String { decisionLog ?? dataDirectory + "/decisions.log" }
 }

@@ -1,26 +1,26 @@
-public import Hummingbird
-public import HTTPTypes
+package import Hummingbird
+package import HTTPTypes
 import KBSPolicy
 
 /// Why the server refused a request or could not start: the one error type of `KBSServer`.
 ///
 /// As an HTTP response it is a JSON body `{"error": {"code", "message"}}` with the status it carries.
-public struct ServerError: Error, HTTPResponseError, CustomStringConvertible, Sendable {
-    public var status: HTTPResponse.Status
+package struct ServerError: Error, HTTPResponseError, CustomStringConvertible, Sendable {
+    package var status: HTTPResponse.Status
     /// A stable, machine-readable code such as `invalid_json` or `unauthorized`.
-    public var code: String
-    public var message: String
+    package var code: String
+    package var message: String
 
     /// Creates an error.
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    package init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code): \(message)" }
+    package var description: String { "\(code): \(message)" }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         jsonResponse()
     }
 

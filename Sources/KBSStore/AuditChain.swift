@@ -1,4 +1,4 @@
-public import KBSBroker
+package import KBSBroker
 import Crypto
 import KBSClaims
 
@@ -20,15 +20,15 @@ import KBSClaims
 /// details     UTF-8 of the canonical JSON (members sorted by UTF-16 code units, no whitespace, minimal escapes)
 /// prev_hash   32 bytes: the previous record's hash, or the genesis value for seq 1
 /// ```
-public enum AuditChain {
+package enum AuditChain {
     /// What the first record's `prev_hash` holds: 32 zero bytes.
-    public static let genesis = [UInt8](repeating: 0, count: 32)
+    package static let genesis = [UInt8](repeating: 0, count: 32)
 
     /// The domain-separation prefix of every encoding; a later format changes it.
-    public static let domain = Array("kbs-audit-v1".utf8)
+    package static let domain = Array("kbs-audit-v1".utf8)
 
     /// The bytes a record's hash covers (everything but the hash itself).
-    public static func encode(_ record: AuditRecord) -> [UInt8] {
+    package static func encode(_ record: AuditRecord) -> [UInt8] {
         var out = domain
         field(bigEndian(record.seq), to: &out)
         field(bigEndian(record.at), to: &out)
@@ -40,12 +40,12 @@ public enum AuditChain {
     }
 
     /// SHA-256 of ``encode(_:)``.
-    public static func hash(_ record: AuditRecord) -> [UInt8] {
+    package static func hash(_ record: AuditRecord) -> [UInt8] {
         Array(SHA256.hash(data: encode(record)))
     }
 
     /// `details` as canonical JSON: the text stored and hashed.
-    public static func canonicalJSON(_ details: [String: AuditValue]) -> String {
+    package static func canonicalJSON(_ details: [String: AuditValue]) -> String {
         var out: [UInt8] = []
         write(.object(details), to: &out)
         return String(decoding: out, as: UTF8.self)

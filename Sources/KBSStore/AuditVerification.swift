@@ -1,26 +1,26 @@
 import KBSClaims
 
 /// The newest record of an audit chain: record it elsewhere (another host, a ticket, a signed log) and compare.
-public struct AuditHead: Sendable, Hashable {
+package struct AuditHead: Sendable, Hashable {
     /// The newest record's sequence number.
-    public var seq: Int64
+    package var seq: Int64
     /// The newest record's hash.
-    public var hash: [UInt8]
+    package var hash: [UInt8]
 
     /// The hash as lowercase hex.
-    public var hashHex: String { Hex.encode(hash) }
+    package var hashHex: String { Hex.encode(hash) }
 
     /// Creates a head.
-    public init(seq: Int64, hash: [UInt8]) {
+    package init(seq: Int64, hash: [UInt8]) {
         self.seq = seq
         self.hash = hash
     }
 }
 
 /// Where and why an audit chain stops verifying.
-public struct AuditBreak: Sendable, Hashable, CustomStringConvertible {
+package struct AuditBreak: Sendable, Hashable, CustomStringConvertible {
     /// What was found at the break.
-    public enum Reason: String, Sendable {
+    package enum Reason: String, Sendable {
         /// The record's fields no longer hash to its stored hash: it was changed.
         case hashMismatch = "hash_mismatch"
         /// The record's `prev_hash` is not the previous record's hash: a record before it was removed, replaced
@@ -33,20 +33,20 @@ public struct AuditBreak: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The first sequence number that does not verify.
-    public var seq: Int64
+    package var seq: Int64
     /// What was found there.
-    public var reason: Reason
+    package var reason: Reason
     /// One line for people.
-    public var message: String
+    package var message: String
 
     /// Creates a break.
-    public init(seq: Int64, reason: Reason, message: String) {
+    package init(seq: Int64, reason: Reason, message: String) {
         self.seq = seq
         self.reason = reason
         self.message = message
     }
 
-    public var description: String { "record \(seq): \(message)" }
+    package var description: String { "record \(seq): \(message)" }
 }
 
 /// The outcome of walking the audit chain from the first record to the last.
@@ -54,19 +54,19 @@ public struct AuditBreak: Sendable, Hashable, CustomStringConvertible {
 /// A valid chain proves that no record was changed, removed from the middle or reordered. It cannot prove that
 /// the newest records were not cut off: a truncated chain is still a valid chain. Compare ``head`` with a head
 /// recorded elsewhere to detect that.
-public struct AuditVerification: Sendable, Hashable {
+package struct AuditVerification: Sendable, Hashable {
     /// How many records were read.
-    public var records: Int
+    package var records: Int
     /// The last record read (nil for an empty log).
-    public var head: AuditHead?
+    package var head: AuditHead?
     /// The first break, or nil when the chain verifies.
-    public var firstBreak: AuditBreak?
+    package var firstBreak: AuditBreak?
 
     /// Whether the chain verifies.
-    public var isValid: Bool { firstBreak == nil }
+    package var isValid: Bool { firstBreak == nil }
 
     /// Creates a result.
-    public init(records: Int, head: AuditHead?, firstBreak: AuditBreak?) {
+    package init(records: Int, head: AuditHead?, firstBreak: AuditBreak?) {
         self.records = records
         self.head = head
         self.firstBreak = firstBreak

@@ -1,9 +1,9 @@
-public import Foundation
-public import KBSBroker
+package import Foundation
+package import KBSBroker
 
 extension BrokerPorts {
     /// The broker's ports on one SQLite store: every repository reads and writes `store`, off the cooperative pool.
-    public static func sqlite(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) -> BrokerPorts {
+    package static func sqlite(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) -> BrokerPorts {
         BrokerPorts(
             audit: SQLiteAuditTrail(store: store), nonces: SQLiteNonceLedger(store: store), resources: SQLiteResources(store: store),
             referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store), clock: clock)

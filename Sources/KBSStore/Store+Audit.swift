@@ -1,12 +1,12 @@
-public import KBSBroker
+package import KBSBroker
 import Foundation
 import GRDB
 
 extension Store {
     /// Largest accepted actor, action or resource, in bytes.
-    public static let maximumAuditFieldBytes = 4096
+    package static let maximumAuditFieldBytes = 4096
     /// Largest accepted details object, as canonical JSON, in bytes.
-    public static let maximumAuditDetailsBytes = 64 * 1024
+    package static let maximumAuditDetailsBytes = 64 * 1024
 
     /// Appends one record to the audit chain and returns it with its sequence number and hash.
     ///
@@ -16,7 +16,7 @@ extension Store {
     /// database cannot be written (``StoreError/Code/database``); either way nothing is written. The broker
     /// releases nothing when this throws.
     @discardableResult
-    public func appendAudit(_ entry: AuditEntry) throws(StoreError) -> AuditRecord {
+    package func appendAudit(_ entry: AuditEntry) throws(StoreError) -> AuditRecord {
         try Store.validate(entry)
         let detailsJSON = AuditChain.canonicalJSON(entry.details)
         guard detailsJSON.utf8.count <= Store.maximumAuditDetailsBytes else {
@@ -43,7 +43,7 @@ extension Store {
     }
 
     /// Records in sequence order from `seq` on, at most `limit` of them.
-    public func auditRecords(from seq: Int64 = 1, limit: Int = 1000) throws(StoreError) -> [AuditRecord] {
+    package func auditRecords(from seq: Int64 = 1, limit: Int = 1000) throws(StoreError) -> [AuditRecord] {
         try read { db in
             guard try db.tableExists("audit") else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [seq, max(0, limit)])
@@ -62,7 +62,7 @@ extension Store {
     /// a `prev_hash` that no longer matches); reordered records fail `prev_hash`. Records cut off the end leave a
     /// valid, shorter chain: only comparing ``AuditVerification/head`` with a head kept elsewhere shows that.
     /// A store whose database predates the audit table verifies as an empty log.
-    public func verifyAudit() throws(StoreError) -> AuditVerification {
+    package func verifyAudit() throws(StoreError) -> AuditVerification {
         try read { db in
             guard try db.tableExists("audit") else { return AuditVerification(records: 0, head: nil, firstBreak: nil) }
             var count = 0

@@ -2,13 +2,13 @@ import GRDB
 
 extension Store {
     /// Largest accepted attributes object, in bytes.
-    public static let maximumAttributesBytes = 64 * 1024
+    package static let maximumAttributesBytes = 64 * 1024
 
     /// Creates or replaces an entity's attributes and grants `roles`, all in one transaction.
     ///
     /// Roles already held are kept. An entity the bundle's `entities.json` provides is refused with
     /// ``StoreError/Code/bundleOwned``: the next import would overwrite it, so the bundle is where it changes.
-    public func putEntity(type: String, id: String, attributesJSON: [UInt8], roles: [StoredRole] = []) throws(StoreError) {
+    package func putEntity(type: String, id: String, attributesJSON: [UInt8], roles: [StoredRole] = []) throws(StoreError) {
         try Store.validate(type: type, id: id)
         guard attributesJSON.count <= Store.maximumAttributesBytes else {
             throw StoreError(.invalid, "attributes exceed \(Store.maximumAttributesBytes) bytes")
@@ -28,7 +28,7 @@ extension Store {
     }
 
     /// One entity with its roles, or nil.
-    public func entity(type: String, id: String) throws(StoreError) -> StoredEntity? {
+    package func entity(type: String, id: String) throws(StoreError) -> StoredEntity? {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT type, id, attributes, source FROM entity WHERE type = ? AND id = ?",
                 arguments: [type, id])
@@ -40,7 +40,7 @@ extension Store {
     }
 
     /// Entities in (type, id) order, optionally of one type, paged by the last (type, id) seen.
-    public func entities(type: String? = nil, after: (type: String, id: String)? = nil, limit: Int = 1000) throws(StoreError) -> [StoredEntity] {
+    package func entities(type: String? = nil, after: (type: String, id: String)? = nil, limit: Int = 1000) throws(StoreError) -> [StoredEntity] {
         try read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -64,7 +64,7 @@ extension Store {
     }
 
     /// Every entity with its roles, for building the in-memory view the evaluator reads.
-    public func allEntities() throws(StoreError) -> [StoredEntity] {
+    package func allEntities() throws(StoreError) -> [StoredEntity] {
         try read { db in
             var byKey: [String: StoredEntity] = [:]
             var order: [String] = []
@@ -86,7 +86,7 @@ extension Store {
     ///
     /// An entity from the bundle is refused (``StoreError/Code/bundleOwned``): the next import would bring it back.
     @discardableResult
-    public func deleteEntity(type: String, id: String) throws(StoreError) -> Bool {
+    package func deleteEntity(type: String, id: String) throws(StoreError) -> Bool {
         try write { db in
             try Store.refuseBundleEntity(db, type: type, id: id, doing: "delete")
             try db.execute(sql: "DELETE FROM entity WHERE type = ? AND id = ?", arguments: [type, id])
@@ -95,7 +95,7 @@ extension Store {
     }
 
     /// Grants a role (idempotent); the entity must exist. A binding the bundle already grants stays the bundle's.
-    public func addRole(type: String, id: String, _ role: StoredRole) throws(StoreError) {
+    package func addRole(type: String, id: String, _ role: StoredRole) throws(StoreError) {
         try Store.validate(role)
         try write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM entity WHERE type = ? AND id = ?", arguments: [type, id]) != nil else {
@@ -109,7 +109,7 @@ extension Store {
     ///
     /// A binding the bundle grants is refused (``StoreError/Code/bundleOwned``): the next import would restore it.
     @discardableResult
-    public func removeRole(type: String, id: String, _ role: StoredRole) throws(StoreError) -> Bool {
+    package func removeRole(type: String, id: String, _ role: StoredRole) throws(StoreError) -> Bool {
         try write { db in
             let arguments: StatementArguments = [type, id, role.role, role.scope ?? ""]
             let source = try String.fetchOne(db,
@@ -126,7 +126,7 @@ extension Store {
     }
 
     /// The roles an entity holds.
-    public func roles(type: String, id: String) throws(StoreError) -> [StoredRole] {
+    package func roles(type: String, id: String) throws(StoreError) -> [StoredRole] {
         try read { db in try Store.roles(db, type: type, id: id) }
     }
 
@@ -137,7 +137,7 @@ extension Store {
     /// admin API cannot change the bundle's rows, so neither side silently undoes the other. Returns how many
     /// rows changed.
     @discardableResult
-    public func importBundle(_ entities: [StoredEntity]) throws(StoreError) -> Int {
+    package func importBundle(_ entities: [StoredEntity]) throws(StoreError) -> Int {
         for entity in entities {
             try Store.validate(type: entity.type, id: entity.id)
             for role in entity.roles { try Store.validate(role) }

@@ -2,17 +2,17 @@ import Foundation
 import GRDB
 
 /// A stored login session (see `KBSIdentity.Sessions`); the id is known here only by its hash.
-public struct StoredSession: Sendable, Equatable {
-    public var subject: String
-    public var issuer: String
-    public var method: String
-    public var principalJSON: String
-    public var createdAt: Int64
-    public var expiresAt: Int64
-    public var revokedAt: Int64?
+package struct StoredSession: Sendable, Equatable {
+    package var subject: String
+    package var issuer: String
+    package var method: String
+    package var principalJSON: String
+    package var createdAt: Int64
+    package var expiresAt: Int64
+    package var revokedAt: Int64?
 
     /// Creates a session row.
-    public init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
+    package init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
         revokedAt: Int64? = nil)
     {
         self.subject = subject
@@ -26,16 +26,16 @@ public struct StoredSession: Sendable, Equatable {
 }
 
 /// A stored bearer API key: its id, the peppered hash of its secret, whom it stands for.
-public struct StoredAPIKey: Sendable, Equatable {
-    public var keyID: String
-    public var secretHash: [UInt8]
-    public var subject: String
-    public var createdAt: Int64
-    public var expiresAt: Int64?
-    public var revokedAt: Int64?
+package struct StoredAPIKey: Sendable, Equatable {
+    package var keyID: String
+    package var secretHash: [UInt8]
+    package var subject: String
+    package var createdAt: Int64
+    package var expiresAt: Int64?
+    package var revokedAt: Int64?
 
     /// Creates an API key row.
-    public init(keyID: String, secretHash: [UInt8], subject: String, createdAt: Int64, expiresAt: Int64? = nil, revokedAt: Int64? = nil) {
+    package init(keyID: String, secretHash: [UInt8], subject: String, createdAt: Int64, expiresAt: Int64? = nil, revokedAt: Int64? = nil) {
         self.keyID = keyID
         self.secretHash = secretHash
         self.subject = subject
@@ -47,7 +47,7 @@ public struct StoredAPIKey: Sendable, Equatable {
 
 extension Store {
     /// Stores a new session; a second session under the same id hash is refused.
-    public func insertSession(idHash: [UInt8], _ session: StoredSession) throws(StoreError) {
+    package func insertSession(idHash: [UInt8], _ session: StoredSession) throws(StoreError) {
         guard idHash.count == 32 else { throw StoreError(.invalid, "a session id hash is 32 bytes") }
         try write { db in
             try db.execute(
@@ -61,7 +61,7 @@ extension Store {
     }
 
     /// The session stored under `idHash`, revoked or not.
-    public func session(idHash: [UInt8]) throws(StoreError) -> StoredSession? {
+    package func session(idHash: [UInt8]) throws(StoreError) -> StoredSession? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id_hash = ?", arguments: [Data(idHash)]).map { row in
                 StoredSession(subject: row["subject"], issuer: row["issuer"], method: row["method"], principalJSON: row["principal"],
@@ -71,7 +71,7 @@ extension Store {
     }
 
     /// Revokes one session at `time`; false when there is none.
-    public func revokeSession(idHash: [UInt8], at time: Int64) throws(StoreError) -> Bool {
+    package func revokeSession(idHash: [UInt8], at time: Int64) throws(StoreError) -> Bool {
         try write { db in
             try db.execute(sql: "UPDATE session SET revoked_at = COALESCE(revoked_at, ?) WHERE id_hash = ?", arguments: [time, Data(idHash)])
             return db.changesCount > 0
@@ -79,7 +79,7 @@ extension Store {
     }
 
     /// Revokes every live session of `subject`; returns how many.
-    public func revokeSessions(subject: String, at time: Int64) throws(StoreError) -> Int {
+    package func revokeSessions(subject: String, at time: Int64) throws(StoreError) -> Int {
         try write { db in
             try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL AND expires_at > ?",
                 arguments: [time, subject, time])
@@ -88,7 +88,7 @@ extension Store {
     }
 
     /// Stores a new API key.
-    public func insertAPIKey(_ key: StoredAPIKey) throws(StoreError) {
+    package func insertAPIKey(_ key: StoredAPIKey) throws(StoreError) {
         guard !key.keyID.isEmpty, key.keyID.utf8.count <= 64, key.secretHash.count == 32 else {
             throw StoreError(.invalid, "an API key needs an id of 1 to 64 bytes and a 32-byte hash")
         }
@@ -100,7 +100,7 @@ extension Store {
     }
 
     /// The API key `keyID`, revoked or not.
-    public func apiKey(_ keyID: String) throws(StoreError) -> StoredAPIKey? {
+    package func apiKey(_ keyID: String) throws(StoreError) -> StoredAPIKey? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map { row in
                 StoredAPIKey(keyID: row["key_id"], secretHash: [UInt8](row["secret_hash"] as Data), subject: row["subject"],
@@ -110,7 +110,7 @@ extension Store {
     }
 
     /// Revokes an API key; false when there is none.
-    public func revokeAPIKey(_ keyID: String, at time: Int64) throws(StoreError) -> Bool {
+    package func revokeAPIKey(_ keyID: String, at time: Int64) throws(StoreError) -> Bool {
         try write { db in
             try db.execute(sql: "UPDATE api_key SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?", arguments: [time, keyID])
             return db.changesCount > 0
@@ -119,7 +119,7 @@ extension Store {
 
     /// Records a single-use `value` until `expiry`; false when it is already recorded and unexpired. Expired rows
     /// are swept in the same transaction, so the table holds only what can still be replayed.
-    public func useOnce(_ value: String, namespace: String, expiry: Int64, now: Int64) throws(StoreError) -> Bool {
+    package func useOnce(_ value: String, namespace: String, expiry: Int64, now: Int64) throws(StoreError) -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM single_use WHERE expires_at <= ?", arguments: [now])
             try db.execute(sql: "INSERT INTO single_use (namespace, value, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

@@ -1,15 +1,15 @@
-public import Foundation
+package import Foundation
 import GRDB
 
 /// A key record as stored: the hierarchy's own encoding (JSON of wrapped material and metadata) and its revision.
-public struct StoredKeyRecord: Sendable, Equatable {
-    public var id: String
-    public var revision: Int
+package struct StoredKeyRecord: Sendable, Equatable {
+    package var id: String
+    package var revision: Int
     /// The record's encoding, opaque to the store.
-    public var record: [UInt8]
+    package var record: [UInt8]
 
     /// Creates a stored record.
-    public init(id: String, revision: Int, record: [UInt8]) {
+    package init(id: String, revision: Int, record: [UInt8]) {
         self.id = id
         self.revision = revision
         self.record = record
@@ -17,7 +17,7 @@ public struct StoredKeyRecord: Sendable, Equatable {
 }
 
 /// What a compare-and-set save of a key record found.
-public enum KeyRecordSave: Sendable, Equatable {
+package enum KeyRecordSave: Sendable, Equatable {
     case saved
     /// A create found a record with that id already.
     case alreadyExists
@@ -29,24 +29,24 @@ public enum KeyRecordSave: Sendable, Equatable {
 
 extension Store {
     /// The largest record accepted: key records hold a few wrapped versions, never megabytes.
-    public static let maximumKeyRecordBytes = 1 << 20
+    package static let maximumKeyRecordBytes = 1 << 20
 
     /// The key record with `id`, or nil.
-    public func keyRecord(_ id: String) throws(StoreError) -> StoredKeyRecord? {
+    package func keyRecord(_ id: String) throws(StoreError) -> StoredKeyRecord? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT id, revision, record FROM key_record WHERE id = ?", arguments: [id]).map(Self.keyRecord)
         }
     }
 
     /// Every key record, in id order.
-    public func keyRecords() throws(StoreError) -> [StoredKeyRecord] {
+    package func keyRecords() throws(StoreError) -> [StoredKeyRecord] {
         try read { db in try Row.fetchAll(db, sql: "SELECT id, revision, record FROM key_record ORDER BY id").map(Self.keyRecord) }
     }
 
     /// Saves `record` if the stored revision is `expectedRevision` (nil: only if no record has its id), in one
     /// IMMEDIATE transaction, so the check and the write cannot interleave with another writer's. Returns what it
     /// found; the record is durable when this returns `.saved`.
-    public func saveKeyRecord(_ record: StoredKeyRecord, expectedRevision: Int?, now: Date) throws(StoreError) -> KeyRecordSave {
+    package func saveKeyRecord(_ record: StoredKeyRecord, expectedRevision: Int?, now: Date) throws(StoreError) -> KeyRecordSave {
         guard !record.id.isEmpty, record.id.utf8.count <= 256 else { throw StoreError(.invalid, "key record id must be 1…256 bytes") }
         guard record.record.count <= Self.maximumKeyRecordBytes else {
             throw StoreError(.invalid, "key record \(record.id) is over \(Self.maximumKeyRecordBytes) bytes")

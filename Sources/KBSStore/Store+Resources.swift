@@ -1,14 +1,14 @@
-public import KBSBroker
-public import Foundation
+package import KBSBroker
+package import Foundation
 import GRDB
 
 extension Store {
     /// The largest sealed value accepted.
-    public static let maximumResourceBytes = 1 << 20
+    package static let maximumResourceBytes = 1 << 20
 
     /// Creates or replaces the resource at `resource.path`; returns whether it existed before.
     @discardableResult
-    public func putResource(_ resource: StoredResource) throws(StoreError) -> Bool {
+    package func putResource(_ resource: StoredResource) throws(StoreError) -> Bool {
         guard !resource.path.isEmpty, resource.path.utf8.count <= 1024 else { throw StoreError(.invalid, "resource path must be 1…1024 bytes") }
         guard resource.sealed.count <= Self.maximumResourceBytes else {
             throw StoreError(.invalid, "resource \(resource.path) is over \(Self.maximumResourceBytes) bytes sealed")
@@ -27,14 +27,14 @@ extension Store {
     }
 
     /// The resource at `path`, or nil.
-    public func resource(_ path: String) throws(StoreError) -> StoredResource? {
+    package func resource(_ path: String) throws(StoreError) -> StoredResource? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM resource WHERE path = ?", arguments: [path]).map(Self.resource)
         }
     }
 
     /// Every resource's path, tier and labels (sealed values left empty), in path order.
-    public func resources() throws(StoreError) -> [StoredResource] {
+    package func resources() throws(StoreError) -> [StoredResource] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT path, X'' AS sealed, required_tier, labels, created_at, updated_at FROM resource ORDER BY path")
                 .map(Self.resource)
@@ -42,7 +42,7 @@ extension Store {
     }
 
     /// Deletes the resource at `path`; returns whether there was one.
-    public func deleteResource(_ path: String) throws(StoreError) -> Bool {
+    package func deleteResource(_ path: String) throws(StoreError) -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM resource WHERE path = ?", arguments: [path])
             return db.changesCount > 0
@@ -51,7 +51,7 @@ extension Store {
 
     /// Adds `values` to the reference values `kind`.`name` (idempotent); returns how many were new.
     @discardableResult
-    public func addReferenceValues(kind: String, name: String, values: [String]) throws(StoreError) -> Int {
+    package func addReferenceValues(kind: String, name: String, values: [String]) throws(StoreError) -> Int {
         for text in [kind, name] + values where text.isEmpty || text.utf8.count > 1024 {
             throw StoreError(.invalid, "reference value kinds, names and values must be 1…1024 bytes")
         }
@@ -70,7 +70,7 @@ extension Store {
 
     /// Removes `values` from `kind`.`name`; returns how many were there.
     @discardableResult
-    public func removeReferenceValues(kind: String, name: String, values: [String]) throws(StoreError) -> Int {
+    package func removeReferenceValues(kind: String, name: String, values: [String]) throws(StoreError) -> Int {
         try write { db in
             var removed = 0
             for value in values {
@@ -82,7 +82,7 @@ extension Store {
     }
 
     /// Every reference value: kind → name → values, values sorted.
-    public func referenceValues() throws(StoreError) -> [String: [String: [String]]] {
+    package func referenceValues() throws(StoreError) -> [String: [String: [String]]] {
         try read { db in
             var result: [String: [String: [String]]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, name, value FROM reference_value ORDER BY kind, name, value") {

@@ -5,9 +5,9 @@ import GRDB
 ///
 /// One file, `kbs.sqlite`, in WAL mode with full synchronisation, so that a write that returned survives
 /// `kill -9`. Every method is synchronous and safe to call from any thread.
-public final class Store: Sendable {
+package final class Store: Sendable {
     /// The database file.
-    public let path: String
+    package let path: String
     private let pool: DatabasePool
 
     /// Opens (creating when absent) the store at `path` and applies pending migrations; unless `readOnly`, the database
@@ -15,7 +15,7 @@ public final class Store: Sendable {
     ///
     /// With `readOnly`, the file must exist, nothing is migrated and every write throws; a running server's
     /// store can be read this way (WAL lets readers and the writer work side by side).
-    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+    package init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -35,18 +35,18 @@ public final class Store: Sendable {
 
     /// Opens the store in a data directory, as `DIR/kbs.sqlite`; unless `readOnly`, the directory is made 0700 and the
     /// database files 0600.
-    public convenience init(directory: String, readOnly: Bool = false) throws(StoreError) {
+    package convenience init(directory: String, readOnly: Bool = false) throws(StoreError) {
         if !readOnly { try StoreFiles.tighten(directory: directory) }
         try self.init(path: directory + "/kbs.sqlite", readOnly: readOnly)
     }
 
     /// The journal mode SQLite reports (`wal` once open).
-    public func journalMode() throws(StoreError) -> String {
+    package func journalMode() throws(StoreError) -> String {
         try read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
     }
 
     /// The migrations applied so far, oldest first.
-    public func appliedMigrations() throws(StoreError) -> [String] {
+    package func appliedMigrations() throws(StoreError) -> [String] {
         try read { db in try Migrations.migrator.appliedMigrations(db) }
     }
 

@@ -1,7 +1,7 @@
 /// Why a store operation failed: the one error type of `KBSStore`.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
+package struct StoreError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure, for callers that map errors to responses.
-    public enum Code: String, Sendable {
+    package enum Code: String, Sendable {
         /// The database could not be opened, migrated, read or written.
         case database
         /// The operation names an entity that does not exist.
@@ -12,14 +12,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case bundleOwned = "bundle_owned"
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    package var description: String { "\(code.rawValue): \(message)" }
 }

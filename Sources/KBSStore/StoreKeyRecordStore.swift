@@ -1,5 +1,5 @@
-public import Foundation
-public import KBSKeys
+package import Foundation
+package import KBSKeys
 import GRDB
 import Synchronization
 
@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// Every save is a compare-and-set in one IMMEDIATE transaction and is durable when it returns (SQLite WAL with
 /// synchronous commits), so an acknowledged key creation or rotation survives a crash.
-public struct StoreKeyRecordStore: KeyRecordStore {
+package struct StoreKeyRecordStore: KeyRecordStore {
     let store: Store
     /// Where `updated_at` comes from (records carry their own times; this only stamps the row).
     let clock: @Sendable () -> Date
@@ -17,12 +17,12 @@ public struct StoreKeyRecordStore: KeyRecordStore {
     private let decoded = DecodedRecords()
 
     /// Adapts `store`.
-    public init(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) {
+    package init(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.clock = clock
     }
 
-    public func load(_ id: String) async throws -> KeyRecord? {
+    package func load(_ id: String) async throws -> KeyRecord? {
         guard let stored = try await mapped({ store throws(StoreError) in try store.keyRecord(id) }) else { return nil }
         if let hit = decoded.table.withLock({ $0[id] }), hit.bytes == stored.record { return hit.record }
         let record = try Self.decode(stored)
@@ -33,11 +33,11 @@ public struct StoreKeyRecordStore: KeyRecordStore {
         return record
     }
 
-    public func list() async throws -> [KeyRecord] {
+    package func list() async throws -> [KeyRecord] {
         try await mapped { store throws(StoreError) in try store.keyRecords() }.map(Self.decode)
     }
 
-    public func save(_ record: KeyRecord, expectedRevision: Int?) async throws {
+    package func save(_ record: KeyRecord, expectedRevision: Int?) async throws {
         let encoded: Data
         do { encoded = try Self.encoder.encode(record) } catch {
             throw KeyError(.storage, "key \(record.id) does not encode: \(error)")

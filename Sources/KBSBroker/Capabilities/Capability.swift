@@ -7,16 +7,16 @@
 ///
 /// `read:secrets/db/*` covers `read:secrets/db/password` and `read:secrets/db/*`, but not `read:secrets/dbx` or
 /// `write:secrets/db/password`.
-public struct Capability: Sendable, Hashable, CustomStringConvertible {
+package struct Capability: Sendable, Hashable, CustomStringConvertible {
     /// The action, compared exactly.
-    public let action: String
+    package let action: String
     /// The resource, without the trailing `*` of a prefix.
-    public let resource: String
+    package let resource: String
     /// Whether the resource ended in `*`.
-    public let isPrefix: Bool
+    package let isPrefix: Bool
 
     /// Parses `action:resource`; nil when the text is outside the grammar.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         let action = text[..<colon]
         var resource = text[text.utf8.index(after: colon)...]
@@ -33,10 +33,10 @@ public struct Capability: Sendable, Hashable, CustomStringConvertible {
         self.isPrefix = isPrefix
     }
 
-    public var description: String { action + ":" + resource + (isPrefix ? "*" : "") }
+    package var description: String { action + ":" + resource + (isPrefix ? "*" : "") }
 
     /// Whether holding `self` allows `other`: the same action, and `other`'s resources all among `self`'s.
-    public func covers(_ other: Capability) -> Bool {
+    package func covers(_ other: Capability) -> Bool {
         guard action == other.action else { return false }
         if isPrefix { return other.resource.utf8.starts(with: resource.utf8) }
         return !other.isPrefix && other.resource == resource

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import Crypto
 import KBSClaims
 import KBSKeys
@@ -10,7 +10,7 @@ import KBSKeys
 /// used only inside `KeyHierarchy.useKey`, never copied out. The store keeps each issued token's id and metadata, never
 /// its text or signature, and is read on every verification: a revocation by any process sharing the file counts at
 /// once, whatever the verification cache holds.
-public final class CapabilityAuthority: Sendable {
+package final class CapabilityAuthority: Sendable {
     let repository: any CapabilityTokenRepository
     let trail: any AuditTrail
     let keySource: KeySource
@@ -19,16 +19,16 @@ public final class CapabilityAuthority: Sendable {
     let cache: CapabilityCache
 
     /// The data key that roots every token's HMAC chain, and the key-encryption key above it.
-    public static let rootKeyID = "kbs-capabilities"
-    public static let rootParentID = ResourceVault.resourceParentID
+    package static let rootKeyID = "kbs-capabilities"
+    package static let rootParentID = ResourceVault.resourceParentID
     /// The longest lifetime an issuer may give: agents' rights should be short-lived and re-issued, not kept.
-    public static let maximumLifetime: TimeInterval = 24 * 3600
+    package static let maximumLifetime: TimeInterval = 24 * 3600
     /// How far in the future `iat` may be before the token is refused (clocks of processes sharing a store differ).
     static let clockLeeway: Int64 = 60
 
     /// Creates an authority over `ports` whose key hierarchy `keys` opens on first use; verified chains are cached
     /// (at most `cacheCapacity`, each for `cacheLifetime` seconds).
-    public init(
+    package init(
         ports: BrokerPorts, keys: KeySource, onAuditFailure: @escaping @Sendable () -> Void = {},
         cacheCapacity: Int = 4096, cacheLifetime: TimeInterval = 30
     ) {
@@ -41,27 +41,27 @@ public final class CapabilityAuthority: Sendable {
     }
 
     /// A token as issued: the text is shown once, to the caller, and stored nowhere.
-    public struct Issued: Sendable {
-        public var token: String
-        public var id: String
+    package struct Issued: Sendable {
+        package var token: String
+        package var id: String
         /// Seconds since 1970.
-        public var expires: Int64
+        package var expires: Int64
     }
 
     /// What a verified token allows, caveats applied.
-    public struct Verified: Sendable, Equatable {
-        public var id: String
-        public var subject: String
-        public var capabilities: [Capability]
+    package struct Verified: Sendable, Equatable {
+        package var id: String
+        package var subject: String
+        package var capabilities: [Capability]
         /// Seconds since 1970: the earliest expiry of the issuer's and the caveats'.
-        public var expires: Int64
+        package var expires: Int64
     }
 
     // MARK: Issuing and revoking
 
     /// Issues a token to `agent` for `capabilities` (`action:resource`, see `Capability`) lasting `lifetime` seconds;
     /// audited (never the token).
-    public func issue(agent: String, capabilities: [String], lifetime: TimeInterval, actor: String) async throws(BrokerError) -> Issued {
+    package func issue(agent: String, capabilities: [String], lifetime: TimeInterval, actor: String) async throws(BrokerError) -> Issued {
         guard CapabilityToken.isSubject(agent) else {
             throw .badRequest("invalid_request", "the agent must be 1 to \(CapabilityToken.maximumSubjectBytes) bytes without control characters")
         }
@@ -90,7 +90,7 @@ public final class CapabilityAuthority: Sendable {
     }
 
     /// Revokes token `id`, at once for every process sharing the store; false when no such token was issued. Audited.
-    public func revoke(_ id: String, actor: String) async throws(BrokerError) -> Bool {
+    package func revoke(_ id: String, actor: String) async throws(BrokerError) -> Bool {
         guard !id.isEmpty, id.utf8.count <= 64 else { throw .badRequest("invalid_request", "a token id is 1 to 64 bytes") }
         let found: Bool
         // Revoked before it is audited, unlike other changes: an audit log that cannot be written must not keep a
@@ -105,7 +105,7 @@ public final class CapabilityAuthority: Sendable {
     }
 
     /// Every issued token's metadata (never a token), oldest first.
-    public func tokens() async throws(BrokerError) -> [StoredCapabilityToken] {
+    package func tokens() async throws(BrokerError) -> [StoredCapabilityToken] {
         do { return try await repository.all() } catch {
             throw BrokerError(.unavailable, "store_unavailable", "tokens cannot be read: \(error)")
         }
@@ -117,7 +117,7 @@ public final class CapabilityAuthority: Sendable {
     ///
     /// Unauthenticated: `invalid_token` (malformed, unknown, or a chain that does not verify under the root key),
     /// `token_revoked`, `token_expired`; forbidden: `capability_denied`; invalid request: a malformed `capability`.
-    public func verify(_ text: String, capability: String? = nil) async throws(BrokerError) -> Verified {
+    package func verify(_ text: String, capability: String? = nil) async throws(BrokerError) -> Verified {
         let wanted: Capability?
         if let capability {
             guard let parsed = Capability(capability) else {
@@ -162,7 +162,7 @@ public final class CapabilityAuthority: Sendable {
     /// `text` narrowed by one more caveat: only what `capabilities` also allow remains (when given), and it ends by
     /// `expires` (when given). Needs no key, so any holder can narrow a token before handing it on; nothing here
     /// checks that `text` is valid, which the verifier does.
-    public static func attenuate(_ text: String, capabilities: [String]?, expires: Date?) throws(BrokerError) -> String {
+    package static func attenuate(_ text: String, capabilities: [String]?, expires: Date?) throws(BrokerError) -> String {
         let token = try CapabilityToken(parsing: text)
         guard capabilities != nil || expires != nil else {
             throw .badRequest("invalid_request", "a caveat narrows the capabilities, the expiry or both")

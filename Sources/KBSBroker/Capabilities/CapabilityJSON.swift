@@ -4,7 +4,7 @@ import KBSClaims
 /// token, never the token text except where it is being handed out. Members in name order.
 extension CapabilityAuthority {
     /// `{"expires","id","token"}`.
-    public static func json(_ issued: Issued) -> String {
+    package static func json(_ issued: Issued) -> String {
         var writer = JSONWriter()
         writer.object { object in
             object.member("expires", issued.expires)
@@ -15,7 +15,7 @@ extension CapabilityAuthority {
     }
 
     /// `{"capabilities","expires","id","subject"}`: what a verified token allows.
-    public static func json(_ verified: Verified) -> String {
+    package static func json(_ verified: Verified) -> String {
         var writer = JSONWriter()
         writer.object { object in
             object.key("capabilities")
@@ -28,7 +28,7 @@ extension CapabilityAuthority {
     }
 
     /// `{"capabilities","expires","id","issued","revoked"?,"subject"}`: an issued token's metadata.
-    public static func json(_ stored: StoredCapabilityToken) -> String {
+    package static func json(_ stored: StoredCapabilityToken) -> String {
         var writer = JSONWriter()
         writer.object { object in
             object.key("capabilities")

@@ -13,31 +13,31 @@ import KBSClaims
 ///
 /// Parsing is strict, since what is signed is the re-encoded form of what was parsed: duplicate or unknown members,
 /// non-integer times, capabilities outside the grammar and anything over the size bounds are all `invalid_token`.
-public struct CapabilityToken: Sendable, Equatable {
+package struct CapabilityToken: Sendable, Equatable {
     /// A restriction a holder appended.
-    public struct Caveat: Sendable, Equatable {
+    package struct Caveat: Sendable, Equatable {
         /// When present, only what these capabilities also allow remains.
-        public var capabilities: [Capability]?
+        package var capabilities: [Capability]?
         /// When present, the token ends at this time (seconds since 1970) or earlier.
-        public var expires: Int64?
+        package var expires: Int64?
     }
 
-    public let id: String
-    public let subject: String
+    package let id: String
+    package let subject: String
     /// The capabilities the issuer granted, before caveats.
-    public let capabilities: [Capability]
+    package let capabilities: [Capability]
     /// Seconds since 1970.
-    public let issuedAt: Int64
+    package let issuedAt: Int64
     /// The issuer's expiry, before caveats.
-    public let expiresAt: Int64
-    public let caveats: [Caveat]
+    package let expiresAt: Int64
+    package let caveats: [Caveat]
     let signature: [UInt8]
 
     static let prefix = "kbsc1."
     /// Bounds that keep parsing and checking cheap whatever a client sends.
-    public static let maximumBytes = 16 * 1024
-    public static let maximumCaveats = 32
-    public static let maximumCapabilities = 64
+    package static let maximumBytes = 16 * 1024
+    package static let maximumCaveats = 32
+    package static let maximumCapabilities = 64
     static let maximumSubjectBytes = 256
     /// JSON numbers are exact only up to 2⁵³, and JCS writes them as ECMAScript does.
     static let maximumTime: Int64 = 1 << 53
@@ -53,19 +53,19 @@ public struct CapabilityToken: Sendable, Equatable {
     }
 
     /// What the token grants once every caveat is applied.
-    public var effectiveCapabilities: [Capability] {
+    package var effectiveCapabilities: [Capability] {
         caveats.reduce(Capability.minimal(capabilities)) { rights, caveat in
             caveat.capabilities.map { Capability.intersection(rights, $0) } ?? rights
         }
     }
 
     /// The earliest expiry of the issuer's and every caveat's.
-    public var effectiveExpiry: Int64 {
+    package var effectiveExpiry: Int64 {
         caveats.reduce(expiresAt) { earliest, caveat in min(earliest, caveat.expires ?? earliest) }
     }
 
     /// Whether the base and every caveat allow `capability` (the intersection, without computing it).
-    public func grants(_ capability: Capability) -> Bool {
+    package func grants(_ capability: Capability) -> Bool {
         capabilities.contains { $0.covers(capability) }
             && caveats.allSatisfy { caveat in caveat.capabilities.map { list in list.contains { $0.covers(capability) } } ?? true }
     }
@@ -73,7 +73,7 @@ public struct CapabilityToken: Sendable, Equatable {
     // MARK: Text
 
     /// Parses the token text; anything malformed is `invalid_token` (the message never echoes the token).
-    public init(parsing text: String) throws(BrokerError) {
+    package init(parsing text: String) throws(BrokerError) {
         func invalid(_ why: String) -> BrokerError { BrokerError(.unauthenticated, "invalid_token", "the capability token is malformed: \(why)") }
         guard text.utf8.count <= Self.maximumBytes else { throw invalid("it is over \(Self.maximumBytes) bytes") }
         guard text.hasPrefix(Self.prefix), let json = Base64URL.decode(String(text.dropFirst(Self.prefix.count))) else {
@@ -125,7 +125,7 @@ public struct CapabilityToken: Sendable, Equatable {
     }
 
     /// The token text.
-    public var text: String {
+    package var text: String {
         var object = baseJSON
         object.removeLast()
         object += ",\"caveats\":[" + caveats.map(Self.caveatJSON).joined(separator: ",") + "]"

@@ -12,7 +12,7 @@ public import KBSKeys
 /// curve, Concat KDF with SHA-256 and empty PartyU/PartyV, AES key wrap) or RSA-OAEP-256.
 public enum JWE {
     /// The JWE for `plaintext`; the CEK and the key-agreement secret are wiped before returning.
-    public static func encrypt(_ plaintext: borrowing SecretBytes, to key: TEEPublicKey) throws(BrokerError) -> String {
+    package static func encrypt(_ plaintext: borrowing SecretBytes, to key: TEEPublicKey) throws(BrokerError) -> String {
         let cek = SecretBytes.random(count: 32)
         do {
             var epk: (curve: String, point: Data)?

@@ -1,21 +1,21 @@
 /// An issued capability token as stored: what it grants and whether it was revoked, never the token or its signature.
-public struct StoredCapabilityToken: Sendable, Equatable {
+package struct StoredCapabilityToken: Sendable, Equatable {
     /// The token's id (a UUID).
-    public var id: String
+    package var id: String
     /// The agent it was issued to.
-    public var subject: String
+    package var subject: String
     /// The capabilities it was issued with, as a JSON array of strings (caveats a holder added are not known here).
-    public var capabilitiesJSON: String
+    package var capabilitiesJSON: String
     /// The version of the root data key that signed it.
-    public var keyVersion: UInt32
+    package var keyVersion: UInt32
     /// Seconds since 1970.
-    public var issuedAt: Int64
-    public var expiresAt: Int64
+    package var issuedAt: Int64
+    package var expiresAt: Int64
     /// Seconds since 1970; nil while the token stands.
-    public var revokedAt: Int64?
+    package var revokedAt: Int64?
 
     /// Creates a stored token.
-    public init(
+    package init(
         id: String, subject: String, capabilitiesJSON: String, keyVersion: UInt32, issuedAt: Int64, expiresAt: Int64,
         revokedAt: Int64? = nil
     ) {
@@ -30,7 +30,7 @@ public struct StoredCapabilityToken: Sendable, Equatable {
 }
 
 /// The issued capability tokens' metadata, read on every verification so a revocation counts at once everywhere.
-public protocol CapabilityTokenRepository: Sendable {
+package protocol CapabilityTokenRepository: Sendable {
     /// Records a newly issued token; an id already present is refused.
     func insert(_ token: StoredCapabilityToken) async throws
     /// The token with `id`, or nil.

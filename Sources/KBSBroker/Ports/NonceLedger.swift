@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 /// Single-use values (RCAR nonces, later challenges and replay-protected ids), shared by every process on one store.
-public protocol NonceLedger: Sendable {
+package protocol NonceLedger: Sendable {
     /// Records `value` in `namespace` until `expires`; false when it is already recorded and unexpired.
     func useOnce(_ value: String, namespace: String, expires: Date, now: Date) async throws -> Bool
 }

@@ -1,20 +1,20 @@
-public import Foundation
+package import Foundation
 
 /// A resource as stored: its sealed value and what the policy reads about it.
-public struct StoredResource: Sendable, Equatable {
+package struct StoredResource: Sendable, Equatable {
     /// `repo/type/tag`.
-    public var path: String
+    package var path: String
     /// The value as the key hierarchy sealed it; opaque to the store.
-    public var sealed: [UInt8]
-    public var requiredTier: Int
+    package var sealed: [UInt8]
+    package var requiredTier: Int
     /// The labels as a JSON object of strings.
-    public var labelsJSON: String
+    package var labelsJSON: String
     /// Milliseconds since 1970.
-    public var createdAt: Int64
-    public var updatedAt: Int64
+    package var createdAt: Int64
+    package var updatedAt: Int64
 
     /// Creates a stored resource.
-    public init(path: String, sealed: [UInt8], requiredTier: Int, labelsJSON: String, createdAt: Int64 = 0, updatedAt: Int64 = 0) {
+    package init(path: String, sealed: [UInt8], requiredTier: Int, labelsJSON: String, createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.path = path
         self.sealed = sealed
         self.requiredTier = requiredTier
@@ -27,7 +27,7 @@ public struct StoredResource: Sendable, Equatable {
 /// Where resources live: the sealed value and what the release policy reads about it, by path.
 ///
 /// Implementations make every write durable before returning; the broker seals and audits, the repository only keeps.
-public protocol ResourceRepository: Sendable {
+package protocol ResourceRepository: Sendable {
     /// The resource at `path`, or nil.
     func resource(at path: String) async throws -> StoredResource?
     /// Every resource's path, tier and labels (sealed values may be left empty), in path order.
@@ -39,7 +39,7 @@ public protocol ResourceRepository: Sendable {
 }
 
 /// Run-time reference values (allowed measurements): evidence kind → claim name → lowercase hex values.
-public protocol ReferenceValueRepository: Sendable {
+package protocol ReferenceValueRepository: Sendable {
     /// Adds `values` for claim `name` of evidence `kind`; returns how many were new.
     func add(kind: String, name: String, values: [String]) async throws -> Int
     /// Every value added so far.

@@ -1,37 +1,37 @@
-public import Foundation
-public import KBSClaims
+package import Foundation
+package import KBSClaims
 
 /// What an attestation established about a TEE: its verified claims, the devices beside it, the tier they reach and
 /// the key released secrets are encrypted to. Held by the RCAR session for a minute, and signed into the token.
-public struct Appraisal: Sendable {
+package struct Appraisal: Sendable {
     /// Unique per appraisal (the token's `jti`).
-    public let id: String
+    package let id: String
     /// The primary evidence kind (`snp`, `tdx`, …).
-    public let kind: String
+    package let kind: String
     /// The primary evidence's verified claims (`Attestation`), typed: the release policy reads them as they are, and
     /// the token carries them as JSON.
-    public let claims: ClaimRecord
+    package let claims: ClaimRecord
     /// Each additional device's verified claims (`Attestation`), likewise.
-    public let deviceClaims: [ClaimRecord]
+    package let deviceClaims: [ClaimRecord]
     /// The privacy tier the tier rules computed, 0–4.
-    public let tier: Int
+    package let tier: Int
     /// `runtime-data.tee-pubkey` in its canonical (JCS) form, as the token carries it.
-    public let teePublicKeyJSON: [UInt8]
-    public let teePublicKey: TEEPublicKey
-    public let attestedAt: Date
+    package let teePublicKeyJSON: [UInt8]
+    package let teePublicKey: TEEPublicKey
+    package let attestedAt: Date
     /// Who the workload is, when it presented a capability token at attestation.
-    public var identity: Identity?
+    package var identity: Identity?
 
     /// The workload's identity from a capability token: the agent, and the token (kept to re-check at every release,
     /// so a revocation or an expiry takes effect at once).
-    public struct Identity: Sendable {
-        public var subject: String
-        public var issuer: String
-        public var tokenID: String
+    package struct Identity: Sendable {
+        package var subject: String
+        package var issuer: String
+        package var tokenID: String
         /// The token as presented; nil when the identity came back from an attestation token (which holds only the id).
-        public var token: String?
+        package var token: String?
         /// What the token granted at attestation.
-        public var capabilities: [String]
+        package var capabilities: [String]
     }
 
     init(

@@ -1,14 +1,14 @@
 import Dispatch
-public import Foundation
+package import Foundation
 import KBSClaims
 import KBSEvidence
 
 extension Broker {
     /// The RCAR challenge: a session and the nonce its evidence must bind.
-    public struct Challenge: Sendable {
-        public var sessionID: String
-        public var nonce: String
-        public var expires: Date
+    package struct Challenge: Sendable {
+        package var sessionID: String
+        package var nonce: String
+        package var expires: Date
     }
 
     /// RCAR `auth`: opens a session with a fresh nonce for evidence of the requested TEE kind.

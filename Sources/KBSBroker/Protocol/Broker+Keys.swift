@@ -1,10 +1,10 @@
 import Foundation
-public import KBSClaims
-public import KBSKeys
+package import KBSClaims
+package import KBSKeys
 
 extension Broker {
     /// What the admin API may do to a key.
-    public enum KeyOperation: String, Sendable {
+    package enum KeyOperation: String, Sendable {
         case rotate
         case disable
         case enable
@@ -13,20 +13,20 @@ extension Broker {
     }
 
     /// Every key record.
-    public func keyRecords() async throws(BrokerError) -> [KeyRecord] {
+    package func keyRecords() async throws(BrokerError) -> [KeyRecord] {
         let keys = try await vault.keySource.hierarchy()
         do { return try await keys.records() } catch { throw Self.keyError(error) }
     }
 
     /// One key record.
-    public func keyRecord(_ id: String) async throws(BrokerError) -> KeyRecord {
+    package func keyRecord(_ id: String) async throws(BrokerError) -> KeyRecord {
         let keys = try await vault.keySource.hierarchy()
         do { return try await keys.record(id) } catch { throw Self.keyError(error) }
     }
 
     /// Creates a KEK (or a data key under `parent`); with `platform`, at the best tier it offers at or below
     /// `requiredTier`, labelled `tier_requested` when lower. Audited either way.
-    public func createKey(id: String, parent: String?, requiredTier: PrivacyTier, labels: [String: String], platform: PlatformCapabilities?)
+    package func createKey(id: String, parent: String?, requiredTier: PrivacyTier, labels: [String: String], platform: PlatformCapabilities?)
         async throws(BrokerError) -> KeyRecord
     {
         let fallback = TierFallback(requested: requiredTier, labels: labels, platform: platform)
@@ -38,7 +38,7 @@ extension Broker {
     }
 
     /// Runs a state change on key `id`; audited either way.
-    public func keyOperation(_ operation: KeyOperation, id: String, days: Int = 30) async throws(BrokerError) -> KeyRecord {
+    package func keyOperation(_ operation: KeyOperation, id: String, days: Int = 30) async throws(BrokerError) -> KeyRecord {
         try await keyOperation(operation.rawValue, id) { keys, now throws(KeyError) in
             switch operation {
             case .rotate: try await keys.rotate(id, now: now)

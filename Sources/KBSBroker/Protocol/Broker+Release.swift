@@ -1,14 +1,14 @@
 import Dispatch
-public import Foundation
+package import Foundation
 import KBSClaims
 import KBSKeys
-public import KBSPolicy
+package import KBSPolicy
 
 extension Broker {
     /// RCAR `resource` for `repo/type/tag`: decides, then returns the value as a JWE to the attested TEE key.
     ///
     /// The caller presents the attested session, or `bearer`, an attestation token this broker issued.
-    public func release(path: String, sessionID: String?, bearer: String?) async throws(BrokerError) -> String {
+    package func release(path: String, sessionID: String?, bearer: String?) async throws(BrokerError) -> String {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { metrics.released(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
         try Self.validatePath(path)

@@ -1,9 +1,9 @@
-public import Foundation
+package import Foundation
 import Crypto
 package import KBSClaims
 import KBSEvidence
 import KBSKeys
-public import KBSPolicy
+package import KBSPolicy
 
 /// The key broker: Trustee's RCAR protocol (auth → attest → resource) over the evidence verifiers, the key hierarchy
 /// and the release policy, with every step audited. Its use cases live beside this file: attestation in
@@ -12,24 +12,24 @@ public import KBSPolicy
 ///
 /// Fail closed: a step that cannot finish — evidence that does not verify, a binding that does not match, a policy
 /// error, a key that cannot be unwrapped, an audit record that cannot be written — releases nothing.
-public final class Broker: Sendable {
-    public let configuration: BrokerConfiguration
+package final class Broker: Sendable {
+    package let configuration: BrokerConfiguration
     let ports: BrokerPorts
     /// Resources and reference values.
-    public let vault: ResourceVault
+    package let vault: ResourceVault
     /// Capability tokens for agents, over the same store and key hierarchy.
-    public let capabilities: CapabilityAuthority
+    package let capabilities: CapabilityAuthority
     let releasePolicy: @Sendable () -> PolicySet
     let tierRules: TierRules?
     let entities: @Sendable () -> (any EntityProvider)?
     let clock: @Sendable () -> Date
     package let sessions: RCARSessions
-    public let signer: AttestationTokenSigner
+    package let signer: AttestationTokenSigner
     let metrics: BrokerMetrics
 
     /// Creates a broker; `releasePolicy` returns the bundle in service for each decision (it may be swapped at any
     /// time), `entities` the entity snapshot role checks read.
-    public init(
+    package init(
         configuration: BrokerConfiguration, ports: BrokerPorts, keys: KeySource, releasePolicy: @escaping @Sendable () -> PolicySet,
         tierRules: TierRules?, entities: @escaping @Sendable () -> (any EntityProvider)? = { nil }, metrics: BrokerMetrics = BrokerMetrics()
     ) {
@@ -67,7 +67,7 @@ public final class Broker: Sendable {
     }
 
     /// `repo/type/tag`, each part letters, digits, `.`, `_`, `-`, and none of them `.` or `..`.
-    public static func validatePath(_ path: String) throws(BrokerError) {
+    package static func validatePath(_ path: String) throws(BrokerError) {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts.allSatisfy({ part in
             !part.isEmpty && part.utf8.count <= 128 && part != "." && part != ".."

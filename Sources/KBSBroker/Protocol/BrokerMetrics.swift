@@ -1,18 +1,18 @@
 /// Where the broker reports what it does; the server points these at its Prometheus registry.
-public struct BrokerMetrics: Sendable {
+package struct BrokerMetrics: Sendable {
     /// An attestation finished: TEE kind, whether it verified, how long it took.
-    public var attestation: @Sendable (_ kind: String, _ success: Bool, _ nanoseconds: UInt64) -> Void = { _, _, _ in }
+    package var attestation: @Sendable (_ kind: String, _ success: Bool, _ nanoseconds: UInt64) -> Void = { _, _, _ in }
     /// A resource request finished (released or not), with its latency.
-    public var release: @Sendable (_ nanoseconds: UInt64) -> Void = { _ in }
+    package var release: @Sendable (_ nanoseconds: UInt64) -> Void = { _ in }
     /// The release policy denied a request.
-    public var deny: @Sendable () -> Void = {}
+    package var deny: @Sendable () -> Void = {}
     /// An audit record could not be written (the step was refused).
-    public var auditFailure: @Sendable () -> Void = {}
+    package var auditFailure: @Sendable () -> Void = {}
     /// A key operation succeeded: `create`, `rotate`, …, `seal` (a resource written), `unseal` (a resource released).
-    public var keyOperation: @Sendable (_ operation: String) -> Void = { _ in }
+    package var keyOperation: @Sendable (_ operation: String) -> Void = { _ in }
 
     /// Metrics that go nowhere.
-    public init() {}
+    package init() {}
 
     func attested(kind: String, success: Bool, nanoseconds: UInt64) { attestation(kind, success, nanoseconds) }
     func released(nanoseconds: UInt64) { release(nanoseconds) }

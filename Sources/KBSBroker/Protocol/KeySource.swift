@@ -1,20 +1,20 @@
-public import KBSKeys
+package import KBSKeys
 import Foundation
 import Synchronization
 
 /// The key hierarchy, opened on first use: unsealing the master key derives a scrypt key (a second or more), which a
 /// server that only answers AuthZEN never needs to pay for. A failed opening is retried on the next use.
-public final class KeySource: Sendable {
+package final class KeySource: Sendable {
     private let open: @Sendable () async throws -> KeyHierarchy
     private let state = Mutex<Task<KeyHierarchy, any Error>?>(nil)
 
     /// A source that runs `open` once, when first asked.
-    public init(open: @escaping @Sendable () async throws -> KeyHierarchy) {
+    package init(open: @escaping @Sendable () async throws -> KeyHierarchy) {
         self.open = open
     }
 
     /// A source for a hierarchy already open.
-    public convenience init(_ hierarchy: KeyHierarchy) {
+    package convenience init(_ hierarchy: KeyHierarchy) {
         self.init(open: { hierarchy })
     }
 

@@ -1,10 +1,10 @@
-public import Foundation
+package import Foundation
 import KBSClaims
-public import KBSKeys
+package import KBSKeys
 
 /// Resources (secrets sealed by the key hierarchy) and run-time reference values behind the broker's ports, every
 /// change audited: what the admin API and `kbs secrets` / `kbs refvals` drive, while a server runs or not.
-public struct ResourceVault: Sendable {
+package struct ResourceVault: Sendable {
     let resourceRepository: any ResourceRepository
     let referenceRepository: any ReferenceValueRepository
     let trail: any AuditTrail
@@ -13,11 +13,11 @@ public struct ResourceVault: Sendable {
     let onAuditFailure: @Sendable () -> Void
 
     /// The data key that seals resource values, and the key-encryption key above it.
-    public static let resourceKeyID = "kbs-resources"
-    public static let resourceParentID = "kbs-resources-kek"
+    package static let resourceKeyID = "kbs-resources"
+    package static let resourceParentID = "kbs-resources-kek"
 
     /// Creates a vault over `ports` whose key hierarchy `keys` opens on first use.
-    public init(ports: BrokerPorts, keys: KeySource, onAuditFailure: @escaping @Sendable () -> Void = {}) {
+    package init(ports: BrokerPorts, keys: KeySource, onAuditFailure: @escaping @Sendable () -> Void = {}) {
         self.resourceRepository = ports.resources
         self.referenceRepository = ports.referenceValues
         self.trail = ports.audit
@@ -44,15 +44,15 @@ public struct ResourceVault: Sendable {
     }
 
     /// A resource's description (never its value).
-    public struct ResourceInfo: Sendable {
-        public var path: String
-        public var requiredTier: Int
-        public var labelsJSON: String
-        public var created: Bool
+    package struct ResourceInfo: Sendable {
+        package var path: String
+        package var requiredTier: Int
+        package var labelsJSON: String
+        package var created: Bool
     }
 
     /// Seals `value` under the resource data key (the path bound as additional data) and stores it; audited.
-    public func putResource(path: String, value: borrowing SecretBytes, requiredTier: Int, labels: [String: String], actor: String)
+    package func putResource(path: String, value: borrowing SecretBytes, requiredTier: Int, labels: [String: String], actor: String)
         async throws(BrokerError) -> ResourceInfo
     {
         try Broker.validatePath(path)
@@ -81,7 +81,7 @@ public struct ResourceVault: Sendable {
     }
 
     /// Deletes a resource; false when there was none. Audited.
-    public func deleteResource(path: String, actor: String) async throws(BrokerError) -> Bool {
+    package func deleteResource(path: String, actor: String) async throws(BrokerError) -> Bool {
         try Broker.validatePath(path)
         try await audit(AuditEntry(kind: .admin, actor: actor, action: "delete_resource", resource: path, outcome: .success))
         do { return try await resourceRepository.delete(at: path) } catch {
@@ -90,7 +90,7 @@ public struct ResourceVault: Sendable {
     }
 
     /// Every resource's path, tier and labels.
-    public func resources() async throws(BrokerError) -> [ResourceInfo] {
+    package func resources() async throws(BrokerError) -> [ResourceInfo] {
         do {
             return try await resourceRepository.all().map { ResourceInfo(path: $0.path, requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON, created: false) }
         } catch {
@@ -99,7 +99,7 @@ public struct ResourceVault: Sendable {
     }
 
     /// The value of a resource, for `kbs secrets get` (an administrator holding the master passphrase).
-    public func resourceValue(path: String, actor: String) async throws(BrokerError) -> SecretBytes {
+    package func resourceValue(path: String, actor: String) async throws(BrokerError) -> SecretBytes {
         try Broker.validatePath(path)
         let stored: StoredResource?
         do { stored = try await resourceRepository.resource(at: path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
@@ -116,7 +116,7 @@ public struct ResourceVault: Sendable {
     }
 
     /// Adds allowed values (lowercase hex) for claim `name` of evidence `kind`; returns how many were new. Audited.
-    public func addReferenceValues(kind: String, name: String, values: [String], actor: String) async throws(BrokerError) -> Int {
+    package func addReferenceValues(kind: String, name: String, values: [String], actor: String) async throws(BrokerError) -> Int {
         try Broker.validateReferenceValues(kind: kind, name: name, values: values)
         let normalized = values.map { $0.lowercased() }
         try await audit(AuditEntry(kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
@@ -127,7 +127,7 @@ public struct ResourceVault: Sendable {
     }
 
     /// Every reference value added at run time: kind → name → values.
-    public func referenceValues() async throws(BrokerError) -> [String: [String: [String]]] {
+    package func referenceValues() async throws(BrokerError) -> [String: [String: [String]]] {
         do { return try await referenceRepository.all() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
     }
 }

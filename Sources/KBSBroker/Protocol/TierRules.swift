@@ -1,15 +1,15 @@
 import Foundation
 import KBSClaims
-public import KBSPolicy
+package import KBSPolicy
 
 /// The tier rules: a policy bundle whose permit rules carry a `tier` obligation, decided on
 /// `{"evidence": Attestation, "devices": [Attestation]}`. Rules are written highest tier first, and the first matching
 /// rule's obligation wins (the language's merge), so the answer is the best tier the claims support.
-public struct TierRules: Sendable {
-    public let policy: PolicySet
+package struct TierRules: Sendable {
+    package let policy: PolicySet
 
     /// Wraps a compiled tier bundle.
-    public init(policy: PolicySet) {
+    package init(policy: PolicySet) {
         self.policy = policy
     }
 

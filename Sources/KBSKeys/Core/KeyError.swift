@@ -2,9 +2,9 @@
 ///
 /// `reason` is a stable code that callers map to responses and tests assert; `message` says what was wrong in words
 /// and never contains key material.
-public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The stable reason codes; the raw value (snake_case) is what reaches the wire and the CLI.
-    public enum Reason: String, Sendable, CaseIterable {
+    package enum Reason: String, Sendable, CaseIterable {
         /// No key record, key version or sealed file by that name.
         case notFound = "not_found"
         /// A record with that id already exists, or the sealed file already exists.
@@ -42,14 +42,14 @@ public struct KeyError: Error, Sendable, Equatable, CustomStringConvertible {
         case unauthenticated
     }
 
-    public var reason: Reason
-    public var message: String
+    package var reason: Reason
+    package var message: String
 
     /// Creates an error.
-    public init(_ reason: Reason, _ message: String) {
+    package init(_ reason: Reason, _ message: String) {
         self.reason = reason
         self.message = message
     }
 
-    public var description: String { "\(reason.rawValue): \(message)" }
+    package var description: String { "\(reason.rawValue): \(message)" }
 }

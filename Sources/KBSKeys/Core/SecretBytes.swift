@@ -9,30 +9,30 @@ import Glibc
 /// - Warning: the guarantee stops at this allocation. Bytes a closure copies out (into an `Array`, a `Data`, a
 ///   `SymmetricKey`) are that copy's business; registers and the stack are not scrubbed; swapped-out pages are not
 ///   covered (no `mlock`).
-public struct SecretBytes: ~Copyable, @unchecked Sendable {
+package struct SecretBytes: ~Copyable, @unchecked Sendable {
     // Owned uniquely by this value (it is noncopyable), so sending it to another task is safe.
     private let storage: UnsafeMutableRawBufferPointer
 
     /// Creates `count` zero bytes.
-    public init(zeros count: Int) {
+    package init(zeros count: Int) {
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 0), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
     /// Creates a copy of `bytes`; wiping the source is the caller's business.
-    public init(copying bytes: UnsafeRawBufferPointer) {
+    package init(copying bytes: UnsafeRawBufferPointer) {
         self.init(zeros: bytes.count)
         if bytes.count > 0 { storage.copyMemory(from: bytes) }
     }
 
     /// Creates a copy of `bytes`; wiping the array is the caller's business.
-    public init(copying bytes: [UInt8]) {
+    package init(copying bytes: [UInt8]) {
         self.init(zeros: bytes.count)
         for index in bytes.indices { storage[index] = bytes[index] }
     }
 
     /// Creates `count` bytes from the system's cryptographically secure generator (`getrandom` on Linux).
-    public static func random(count: Int) -> SecretBytes {
+    package static func random(count: Int) -> SecretBytes {
         let secret = SecretBytes(zeros: count)
         let storage = secret.storage
         var generator = SystemRandomNumberGenerator()
@@ -48,17 +48,17 @@ public struct SecretBytes: ~Copyable, @unchecked Sendable {
     }
 
     /// The number of bytes.
-    public var count: Int { storage.count }
+    package var count: Int { storage.count }
 
     /// Calls `body` with the bytes; the pointer is valid only during the call and must not escape it.
-    public func withUnsafeBytes<Result: ~Copyable, Failure: Error>(
+    package func withUnsafeBytes<Result: ~Copyable, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try body(UnsafeRawBufferPointer(storage))
     }
 
     /// Calls `body` with the bytes, writable; the pointer is valid only during the call and must not escape it.
-    public mutating func withUnsafeMutableBytes<Result: ~Copyable, Failure: Error>(
+    package mutating func withUnsafeMutableBytes<Result: ~Copyable, Failure: Error>(
         _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try body(storage)
@@ -81,7 +81,7 @@ func wipe(_ array: inout [UInt8]) {
 extension SecretBytes {
     /// Overwrites plaintext a caller had to hold in an array (a request body, a decrypted value) with zeros that the
     /// optimizer cannot drop; earlier copies of the array, if the runtime made any, are out of reach.
-    public static func wipe(_ array: inout [UInt8]) {
+    package static func wipe(_ array: inout [UInt8]) {
         KBSKeys.wipe(&array)
     }
 }

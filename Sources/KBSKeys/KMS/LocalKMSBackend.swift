@@ -2,26 +2,26 @@
 ///
 /// The hierarchy's envelope header already names the key and version, so decryption checks that the header names
 /// `keyID`: a ciphertext of another data key is refused with `integrity` rather than silently decrypted.
-public struct LocalKMSBackend: KMSBackend {
+package struct LocalKMSBackend: KMSBackend {
     /// The hierarchy whose data keys encrypt.
-    public let hierarchy: KeyHierarchy
+    package let hierarchy: KeyHierarchy
     /// Additional data bound into every ciphertext (empty by default).
-    public let aad: [UInt8]
+    package let aad: [UInt8]
 
     /// Creates a backend over `hierarchy`, binding `aad` into every ciphertext.
-    public init(hierarchy: KeyHierarchy, aad: [UInt8] = []) {
+    package init(hierarchy: KeyHierarchy, aad: [UInt8] = []) {
         self.hierarchy = hierarchy
         self.aad = aad
     }
 
-    public func encrypt(keyID: String, plaintext: borrowing SecretBytes) async throws(KeyError) -> [UInt8] {
+    package func encrypt(keyID: String, plaintext: borrowing SecretBytes) async throws(KeyError) -> [UInt8] {
         // The hierarchy takes an array; this copy is wiped as soon as the envelope is sealed.
         var bytes = plaintext.withUnsafeBytes { Array($0) }
         defer { wipe(&bytes) }
         return try await hierarchy.encrypt(keyID: keyID, plaintext: bytes, aad: aad)
     }
 
-    public func decrypt(keyID: String, ciphertext: [UInt8]) async throws(KeyError) -> SecretBytes {
+    package func decrypt(keyID: String, ciphertext: [UInt8]) async throws(KeyError) -> SecretBytes {
         let (header, _) = try Envelope.header(of: ciphertext)
         guard header.keyID == keyID else {
             throw KeyError(.integrity, "the ciphertext was made with key \(header.keyID), not \(keyID)")

@@ -9,10 +9,10 @@ import KBSClaims
 /// bytes are `"KBSI" ‖ 0x01 ‖ key-id length (2 bytes, big-endian) ‖ Infisical key id ‖ Infisical's ciphertext`,
 /// because Infisical's decrypt needs the key id; a blob naming another key is refused with `integrity` before
 /// anything is sent. See `docs/keys.md`.
-public struct InfisicalMasterKeyProvider: MasterKeyProvider {
-    public let masterKeyID: String
+package struct InfisicalMasterKeyProvider: MasterKeyProvider {
+    package let masterKeyID: String
     /// The Infisical KMS key id that wraps.
-    public let keyID: String
+    package let keyID: String
     private let backend: any KMSBackend
 
     static let blobMagic = Array("KBSI".utf8) + [1]
@@ -21,7 +21,7 @@ public struct InfisicalMasterKeyProvider: MasterKeyProvider {
 
     /// A provider that wraps with Infisical key `keyID` through `backend` (normally an `InfisicalKMSBackend`);
     /// `keyName` names the master key in envelope headers.
-    public init(backend: any KMSBackend, keyID: String, keyName: String) {
+    package init(backend: any KMSBackend, keyID: String, keyName: String) {
         self.backend = backend
         self.keyID = keyID
         self.masterKeyID = "infisical/" + keyName
@@ -29,7 +29,7 @@ public struct InfisicalMasterKeyProvider: MasterKeyProvider {
 
     /// Finds the KMS key `keyName` in the client's project (creating an AES-256-GCM key if it is missing and `create`
     /// is true) and returns a provider over it. A disabled key is refused with `disabled`.
-    public static func connect(
+    package static func connect(
         client: InfisicalClient,
         keyName: String,
         create: Bool = false
@@ -44,7 +44,7 @@ public struct InfisicalMasterKeyProvider: MasterKeyProvider {
         return InfisicalMasterKeyProvider(backend: InfisicalKMSBackend(client: client), keyID: key.id, keyName: keyName)
     }
 
-    public func wrap(_ key: borrowing SecretBytes, context: [UInt8]) async throws(KeyError) -> [UInt8] {
+    package func wrap(_ key: borrowing SecretBytes, context: [UInt8]) async throws(KeyError) -> [UInt8] {
         let digest = Array(SHA256.hash(data: context))
         let prefix = Self.plaintextMagic + digest
         var plaintext = SecretBytes(zeros: prefix.count + key.count)
@@ -60,7 +60,7 @@ public struct InfisicalMasterKeyProvider: MasterKeyProvider {
         return Self.blobMagic + [UInt8(id.count >> 8), UInt8(id.count & 0xFF)] + id + ciphertext
     }
 
-    public func unwrap(_ wrapped: [UInt8], context: [UInt8]) async throws(KeyError) -> SecretBytes {
+    package func unwrap(_ wrapped: [UInt8], context: [UInt8]) async throws(KeyError) -> SecretBytes {
         let (wrappingKey, ciphertext) = try Self.parse(wrapped)
         guard wrappingKey == keyID else {
             throw KeyError(.integrity, "wrapped by Infisical key \(wrappingKey), not \(keyID) (\(masterKeyID))")

@@ -7,8 +7,8 @@ import Foundation
 /// from a passphrase with scrypt or split into Shamir shares given to custodians and never stored. GCM authenticates
 /// the result, so a wrong passphrase or a wrong, corrupted or mismatched set of shares is detected rather than
 /// yielding a wrong master key. The file's parameters are bound into the additional data. See `docs/keys.md`.
-public final class LocalMasterKeyProvider: MasterKeyProvider {
-    public let masterKeyID = "local-master"
+package final class LocalMasterKeyProvider: MasterKeyProvider {
+    package let masterKeyID = "local-master"
     private let master: SecretBytes
 
     private init(master: consuming SecretBytes) {
@@ -19,7 +19,7 @@ public final class LocalMasterKeyProvider: MasterKeyProvider {
 
     /// Generates a master key, seals it under `passphrase` into a new file at `path` (mode 0600), and returns the
     /// unsealed provider. Refuses with `alreadyExists` if `path` exists.
-    public static func create(
+    package static func create(
         at path: String,
         passphrase: [UInt8],
         scrypt parameters: ScryptParameters = .standard
@@ -37,7 +37,7 @@ public final class LocalMasterKeyProvider: MasterKeyProvider {
     /// Generates a master key and a random sealing key, seals the master key into a new file at `path` (mode 0600),
     /// splits the sealing key into `count` Shamir shares of which any `threshold` unseal, and returns the provider
     /// and the shares. The shares are not stored anywhere: hand them out, then drop them.
-    public static func create(
+    package static func create(
         at path: String,
         threshold: Int,
         shareCount count: Int
@@ -68,7 +68,7 @@ public final class LocalMasterKeyProvider: MasterKeyProvider {
 
     /// Unseals the file at `path` with `passphrase`; a wrong passphrase fails with `wrongPassphrase`, a missing file
     /// with `sealed`.
-    public static func unseal(at path: String, passphrase: [UInt8]) throws(KeyError) -> LocalMasterKeyProvider {
+    package static func unseal(at path: String, passphrase: [UInt8]) throws(KeyError) -> LocalMasterKeyProvider {
         let file = try SealedFile.read(path)
         guard file.method == .passphrase, let scrypt = file.scrypt else {
             throw KeyError(.invalidArgument, "\(path) is sealed with \(file.method.rawValue), not a passphrase")
@@ -84,7 +84,7 @@ public final class LocalMasterKeyProvider: MasterKeyProvider {
 
     /// Unseals the file at `path` with at least `threshold` of its Shamir shares; too few, inconsistent or
     /// corrupted shares fail with `shares`, a missing file with `sealed`.
-    public static func unseal(at path: String, shares: [ShamirShare]) throws(KeyError) -> LocalMasterKeyProvider {
+    package static func unseal(at path: String, shares: [ShamirShare]) throws(KeyError) -> LocalMasterKeyProvider {
         let file = try SealedFile.read(path)
         guard file.method == .shamir, let threshold = file.threshold else {
             throw KeyError(.invalidArgument, "\(path) is sealed with \(file.method.rawValue), not Shamir shares")
@@ -118,13 +118,13 @@ public final class LocalMasterKeyProvider: MasterKeyProvider {
 
     // MARK: MasterKeyProvider
 
-    public func wrap(_ key: borrowing SecretBytes, context: [UInt8]) throws(KeyError) -> [UInt8] {
+    package func wrap(_ key: borrowing SecretBytes, context: [UInt8]) throws(KeyError) -> [UInt8] {
         try key.withUnsafeBytes { (bytes) throws(KeyError) in
             try Envelope.seal(bytes, key: master, keyID: masterKeyID, keyVersion: 1, aad: context)
         }
     }
 
-    public func unwrap(_ wrapped: [UInt8], context: [UInt8]) throws(KeyError) -> SecretBytes {
+    package func unwrap(_ wrapped: [UInt8], context: [UInt8]) throws(KeyError) -> SecretBytes {
         let (header, _) = try Envelope.header(of: wrapped)
         guard header.keyID == masterKeyID, header.keyVersion == 1 else {
             throw KeyError(.integrity, "wrapped by \(header.keyID) version \(header.keyVersion), not \(masterKeyID)")

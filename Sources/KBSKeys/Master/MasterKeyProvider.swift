@@ -3,7 +3,7 @@
 /// The local sealed-file provider (`LocalMasterKeyProvider`) is the embedded default; PKCS#11 and Infisical
 /// providers implement the same two calls. `context` is bound to the wrapped bytes as additional data (the KEK's
 /// id and version), so wrapped material cannot be moved to another record.
-public protocol MasterKeyProvider: Sendable {
+package protocol MasterKeyProvider: Sendable {
     /// A stable name for the master key; wrapped KEKs carry it in their envelope header.
     var masterKeyID: String { get }
     /// Wraps `key` under the master key.

@@ -14,28 +14,28 @@ import CPKCS11
 /// or any other failure of the token is `sealed`, its message naming the PKCS#11 function and return code
 /// (`C_Login: CKR_PIN_LOCKED`); a key label already on the token is `alreadyExists` (`create`), a missing one
 /// `notFound` (`open`); wrapped bytes that fail the tag are `integrity`, bytes that do not parse `malformed`.
-public final class PKCS11MasterKeyProvider: MasterKeyProvider {
+package final class PKCS11MasterKeyProvider: MasterKeyProvider {
     /// Where the token and the key are.
-    public struct Configuration: Sendable, Hashable, CustomStringConvertible {
+    package struct Configuration: Sendable, Hashable, CustomStringConvertible {
         /// Debian's SoftHSM2 module (package `softhsm2`).
-        public static let softHSM2ModulePath = "/usr/lib/softhsm/libsofthsm2.so"
+        package static let softHSM2ModulePath = "/usr/lib/softhsm/libsofthsm2.so"
 
         /// The PKCS#11 module (shared library) to load.
-        public var modulePath: String
+        package var modulePath: String
         /// The label of the token that holds the key (1–32 bytes of UTF-8, as PKCS#11 pads labels to 32).
-        public var tokenLabel: String
+        package var tokenLabel: String
         /// The `CKA_LABEL` of the master key on the token (1–255 bytes of UTF-8).
-        public var keyLabel: String
+        package var keyLabel: String
 
         /// Creates a configuration; the user PIN is passed to `create` or `open` separately, so that a configuration
         /// can be printed and stored.
-        public init(modulePath: String = Configuration.softHSM2ModulePath, tokenLabel: String, keyLabel: String) {
+        package init(modulePath: String = Configuration.softHSM2ModulePath, tokenLabel: String, keyLabel: String) {
             self.modulePath = modulePath
             self.tokenLabel = tokenLabel
             self.keyLabel = keyLabel
         }
 
-        public var description: String { "\(modulePath) token \(tokenLabel) key \(keyLabel)" }
+        package var description: String { "\(modulePath) token \(tokenLabel) key \(keyLabel)" }
 
         func validate() throws(KeyError) {
             guard !modulePath.isEmpty else { throw KeyError(.invalidArgument, "the PKCS#11 module path is empty") }
@@ -49,9 +49,9 @@ public final class PKCS11MasterKeyProvider: MasterKeyProvider {
     }
 
     /// `pkcs11:<token label>/<key label>`.
-    public let masterKeyID: String
+    package let masterKeyID: String
     /// Where the key is.
-    public let configuration: Configuration
+    package let configuration: Configuration
     private let session: PKCS11Session
     private let key: CK_OBJECT_HANDLE
 
@@ -69,7 +69,7 @@ public final class PKCS11MasterKeyProvider: MasterKeyProvider {
     ///
     /// PKCS#11 has no unique labels: two processes creating the same label at the same instant could both succeed;
     /// `open` then refuses the label with `invalidState`. Create the key once, at setup.
-    public static func create(_ configuration: Configuration, pin: [UInt8]) throws(KeyError) -> PKCS11MasterKeyProvider {
+    package static func create(_ configuration: Configuration, pin: [UInt8]) throws(KeyError) -> PKCS11MasterKeyProvider {
         try configuration.validate()
         let module = try PKCS11Module.load(configuration.modulePath)
         let session = try PKCS11Session(module: module, tokenLabel: configuration.tokenLabel, pin: pin, readWrite: true)
@@ -83,7 +83,7 @@ public final class PKCS11MasterKeyProvider: MasterKeyProvider {
     }
 
     /// Logs in to the token with the user `pin` and finds the master key by label; `notFound` if there is none.
-    public static func open(_ configuration: Configuration, pin: [UInt8]) throws(KeyError) -> PKCS11MasterKeyProvider {
+    package static func open(_ configuration: Configuration, pin: [UInt8]) throws(KeyError) -> PKCS11MasterKeyProvider {
         try configuration.validate()
         let module = try PKCS11Module.load(configuration.modulePath)
         let session = try PKCS11Session(module: module, tokenLabel: configuration.tokenLabel, pin: pin, readWrite: false)
@@ -134,7 +134,7 @@ public final class PKCS11MasterKeyProvider: MasterKeyProvider {
     ///
     /// IVs are 96 random bits each, so one master key should wrap fewer than 2³² keys (NIST SP 800-38D); it wraps
     /// only key-encryption key versions.
-    public func wrap(_ key: borrowing SecretBytes, context: [UInt8]) throws(KeyError) -> [UInt8] {
+    package func wrap(_ key: borrowing SecretBytes, context: [UInt8]) throws(KeyError) -> [UInt8] {
         guard key.count > 0 else { throw KeyError(.invalidArgument, "there is no key to wrap") }
         var iv = [UInt8](repeating: 0, count: PKCS11WrappedKey.ivCount)
         var generator = SystemRandomNumberGenerator()
@@ -147,7 +147,7 @@ public final class PKCS11MasterKeyProvider: MasterKeyProvider {
 
     /// Decrypts what `wrap` returned for the same `context` on the token; a changed byte, another `context` or
     /// another master key fail with `integrity`, bytes not in the format with `malformed`.
-    public func unwrap(_ wrapped: [UInt8], context: [UInt8]) throws(KeyError) -> SecretBytes {
+    package func unwrap(_ wrapped: [UInt8], context: [UInt8]) throws(KeyError) -> SecretBytes {
         let parsed = try PKCS11WrappedKey(parsing: wrapped)
         return try session.openAESGCM(parsed.sealed, key: key, iv: parsed.iv, aad: context)
     }

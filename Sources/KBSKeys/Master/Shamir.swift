@@ -6,13 +6,13 @@ import KBSClaims
 /// Text form, for handing to a custodian: `kbs-share-v1-` followed by hex of
 /// `threshold (1) | index (1) | values (n) | checksum (4)`, where the checksum is the first four bytes of SHA-256 over
 /// what precedes it, so a mistyped share is named before reconstruction is tried.
-public struct ShamirShare: Sendable, Hashable {
+package struct ShamirShare: Sendable, Hashable {
     /// How many shares reconstruct the secret.
-    public let threshold: Int
+    package let threshold: Int
     /// The x coordinate, 1–255.
-    public let index: Int
+    package let index: Int
     /// One y coordinate per secret byte.
-    public let values: [UInt8]
+    package let values: [UInt8]
 
     init(threshold: Int, index: Int, values: [UInt8]) {
         self.threshold = threshold
@@ -23,14 +23,14 @@ public struct ShamirShare: Sendable, Hashable {
     private static let prefix = "kbs-share-v1-"
 
     /// The share as text.
-    public var encoded: String {
+    package var encoded: String {
         var bytes = [UInt8(threshold), UInt8(index)] + values
         bytes += SHA256.hash(data: bytes).prefix(4)
         return Self.prefix + Hex.encode(bytes)
     }
 
     /// Parses a share's text form, refusing a bad checksum with `shares` and other damage with `malformed`.
-    public init(encoded text: String) throws(KeyError) {
+    package init(encoded text: String) throws(KeyError) {
         guard text.hasPrefix(Self.prefix) else { throw KeyError(.malformed, "a share starts with \(Self.prefix)") }
         let hex = text.utf8.dropFirst(Self.prefix.utf8.count)
         guard hex.count % 2 == 0, hex.count >= 2 * 7 else { throw KeyError(.malformed, "truncated share") }

@@ -1,36 +1,36 @@
 import Foundation
 import Dispatch
-public import KBSClaims
+package import KBSClaims
 
 /// What this machine offers to protect keys: TEE guest devices, a TPM, a PKCS#11 module, NVIDIA GPUs in
 /// confidential-computing mode; and the privacy tier that adds up to.
-public struct PlatformCapabilities: Sendable, Equatable {
+package struct PlatformCapabilities: Sendable, Equatable {
     /// `/dev/sev-guest`: this is an SEV-SNP guest.
-    public var sevSNPGuest = false
+    package var sevSNPGuest = false
     /// `/dev/tdx_guest` (or `/dev/tdx-guest`): this is a TDX guest.
-    public var tdxGuest = false
+    package var tdxGuest = false
     /// `/sys/kernel/config/tsm/report`: the kernel's configfs TSM interface for attestation reports.
-    public var configfsTSM = false
+    package var configfsTSM = false
     /// `/dev/tpmrm0` or `/dev/tpm0`.
-    public var tpm = false
+    package var tpm = false
     /// The configured PKCS#11 module, when its file exists.
-    public var pkcs11Module: String?
+    package var pkcs11Module: String?
     /// NVIDIA GPUs `nvidia-smi` lists, by name.
-    public var gpus: [String] = []
+    package var gpus: [String] = []
     /// `nvidia-smi conf-compute -f` reports `CC status: ON`.
-    public var gpuConfidentialComputing = false
+    package var gpuConfidentialComputing = false
     /// Confidential computing is on and a Blackwell GPU reports protected PCIe / TEE-I/O on.
-    public var gpuTEEIO = false
+    package var gpuTEEIO = false
 
     /// Creates an empty description (nothing detected).
-    public init() {}
+    package init() {}
 
     /// A CPU TEE: this process runs inside a confidential VM.
-    public var cpuTEE: Bool { sevSNPGuest || tdxGuest }
+    package var cpuTEE: Bool { sevSNPGuest || tdxGuest }
 
     /// The best tier keys created here can be held at: 4 a CPU TEE with a Blackwell GPU in TEE-I/O, 3 a CPU TEE with a
     /// GPU in CC mode, 2 a CPU TEE, a TPM or a PKCS#11 token, 1 software encryption (always available).
-    public var tier: PrivacyTier {
+    package var tier: PrivacyTier {
         if cpuTEE && gpuTEEIO { return .gpuTEEIO }
         if cpuTEE && gpuConfidentialComputing { return .gpuConfidentialComputing }
         if cpuTEE || tpm || pkcs11Module != nil { return .hsm }
@@ -38,7 +38,7 @@ public struct PlatformCapabilities: Sendable, Equatable {
     }
 
     /// The facts as a JSON object (for `kbs tee detect` and logs).
-    public var json: String {
+    package var json: String {
         var object: [String: Any] = [
             "sev_snp_guest": sevSNPGuest, "tdx_guest": tdxGuest, "configfs_tsm": configfsTSM, "tpm": tpm,
             "gpus": gpus, "gpu_cc": gpuConfidentialComputing, "gpu_tee_io": gpuTEEIO, "tier": tier.rawValue,
@@ -49,7 +49,7 @@ public struct PlatformCapabilities: Sendable, Equatable {
     }
 
     /// What a key asking for `requested` gets here: the best tier available at or below it, and whether that is less.
-    public func fallback(for requested: PrivacyTier) -> (granted: PrivacyTier, degraded: Bool) {
+    package func fallback(for requested: PrivacyTier) -> (granted: PrivacyTier, degraded: Bool) {
         let granted = min(requested, tier)
         return (granted, granted < requested)
     }
@@ -57,15 +57,15 @@ public struct PlatformCapabilities: Sendable, Equatable {
 
 /// A key's tier and labels once fallen back to what the platform offers (`createWithFallback`): the granted tier, and
 /// the labels with `tier_requested` when it is lower than asked.
-public struct TierFallback: Sendable {
-    public let requested: PrivacyTier
-    public let granted: PrivacyTier
-    public let labels: [String: String]
+package struct TierFallback: Sendable {
+    package let requested: PrivacyTier
+    package let granted: PrivacyTier
+    package let labels: [String: String]
     /// The platform's tier, when a platform was consulted.
-    public let platformTier: PrivacyTier?
+    package let platformTier: PrivacyTier?
 
     /// Falls `requested` back on `platform`; without a platform the key gets what it asks for.
-    public init(requested: PrivacyTier, labels: [String: String], platform: PlatformCapabilities?) {
+    package init(requested: PrivacyTier, labels: [String: String], platform: PlatformCapabilities?) {
         self.requested = requested
         self.granted = platform?.fallback(for: requested).granted ?? requested
         self.platformTier = platform?.tier
@@ -75,27 +75,27 @@ public struct TierFallback: Sendable {
     }
 
     /// Whether the key got less than it asked for.
-    public var degraded: Bool { granted < requested }
+    package var degraded: Bool { granted < requested }
 }
 
 /// Finds out what this machine offers, from device files and `nvidia-smi`; every probe is injectable for tests.
-public struct PlatformProbe: Sendable {
+package struct PlatformProbe: Sendable {
     /// Prefixed to every path looked at (tests point it at a fake tree).
-    public var root: String
+    package var root: String
     /// Runs a command and returns its standard output, or nil when it cannot run or fails.
-    public var run: @Sendable (_ executable: String, _ arguments: [String]) -> String?
+    package var run: @Sendable (_ executable: String, _ arguments: [String]) -> String?
     /// The PKCS#11 module configured, if any.
-    public var pkcs11Module: String?
+    package var pkcs11Module: String?
 
     /// A probe of this machine.
-    public init(root: String = "", pkcs11Module: String? = nil, run: @escaping @Sendable (String, [String]) -> String? = PlatformProbe.runCommand) {
+    package init(root: String = "", pkcs11Module: String? = nil, run: @escaping @Sendable (String, [String]) -> String? = PlatformProbe.runCommand) {
         self.root = root
         self.run = run
         self.pkcs11Module = pkcs11Module
     }
 
     /// Looks.
-    public func detect() -> PlatformCapabilities {
+    package func detect() -> PlatformCapabilities {
         var found = PlatformCapabilities()
         func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: root + path) }
         found.sevSNPGuest = exists("/dev/sev-guest")
@@ -126,7 +126,7 @@ public struct PlatformProbe: Sendable {
     }
 
     /// Runs `executable` from PATH with a 5-second limit; its output when it exits 0.
-    public static let runCommand: @Sendable (String, [String]) -> String? = { executable, arguments in
+    package static let runCommand: @Sendable (String, [String]) -> String? = { executable, arguments in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments

@@ -1,8 +1,8 @@
-public import Foundation
-public import KBSClaims
+package import Foundation
+package import KBSClaims
 
 /// What a key's state allows, after AWS KMS: only an enabled key encrypts or decrypts.
-public enum KeyState: Sendable, Hashable, Codable {
+package enum KeyState: Sendable, Hashable, Codable {
     /// Usable.
     case enabled
     /// Kept, but refuses encryption and decryption until enabled again.
@@ -14,7 +14,7 @@ public enum KeyState: Sendable, Hashable, Codable {
 }
 
 /// Whether a key wraps other keys or encrypts data.
-public enum KeyKind: Sendable, Hashable, Codable {
+package enum KeyKind: Sendable, Hashable, Codable {
     /// A key-encryption key, wrapped by the master key; it wraps data-encryption keys and nothing else.
     case keyEncryption
     /// A data-encryption key, wrapped by the key-encryption key `parent`.
@@ -22,52 +22,52 @@ public enum KeyKind: Sendable, Hashable, Codable {
 }
 
 /// One version of a key's material, as stored: wrapped, never plaintext.
-public struct KeyVersion: Sendable, Hashable, Codable {
+package struct KeyVersion: Sendable, Hashable, Codable {
     /// 1, 2, 3, … in creation order.
-    public internal(set) var number: UInt32
+    package internal(set) var number: UInt32
     /// The material sealed by the parent (the master key for a KEK, the KEK for a DEK) in the envelope format;
     /// empty once the key is destroyed.
-    public internal(set) var wrapped: [UInt8]
+    package internal(set) var wrapped: [UInt8]
     /// When this version was created.
-    public internal(set) var created: Date
+    package internal(set) var created: Date
 }
 
 /// A key and its versions: what a `KeyRecordStore` saves and loads.
 ///
 /// Records change only through `KeyHierarchy`, which checks each transition; stores treat them as opaque values
 /// (they are `Codable`, so a store may keep them as JSON).
-public struct KeyRecord: Sendable, Hashable, Codable {
+package struct KeyRecord: Sendable, Hashable, Codable {
     /// The key id, as ciphertexts name it.
-    public internal(set) var id: String
-    public internal(set) var kind: KeyKind
+    package internal(set) var id: String
+    package internal(set) var kind: KeyKind
     /// Every version, oldest first; old versions stay so their ciphertexts still decrypt.
-    public internal(set) var versions: [KeyVersion]
+    package internal(set) var versions: [KeyVersion]
     /// The version new encryptions use.
-    public internal(set) var currentVersion: UInt32
-    public internal(set) var state: KeyState
+    package internal(set) var currentVersion: UInt32
+    package internal(set) var state: KeyState
     /// The lowest privacy tier a requester must achieve for this key to be released (enforced by the broker).
-    public internal(set) var requiredTier: PrivacyTier
+    package internal(set) var requiredTier: PrivacyTier
     /// Free-form labels (owner, purpose, environment) for policies and listings.
-    public internal(set) var labels: [String: String]
-    public internal(set) var created: Date
+    package internal(set) var labels: [String: String]
+    package internal(set) var created: Date
     /// Bumped on every save; stores use it to refuse a save based on a stale read.
-    public internal(set) var revision: Int
+    package internal(set) var revision: Int
 
     /// Whether a requester that achieved `tier` meets this key's required tier (tiers are ordered).
-    public func isReleasable(to tier: PrivacyTier) -> Bool {
+    package func isReleasable(to tier: PrivacyTier) -> Bool {
         tier >= requiredTier
     }
 
     /// The version numbered `number`, if the record has it.
-    public func version(_ number: UInt32) -> KeyVersion? {
+    package func version(_ number: UInt32) -> KeyVersion? {
         versions.first { $0.number == number }
     }
 }
 
 /// The bounds of a deletion window, as in AWS KMS.
-public enum DeletionWindow {
+package enum DeletionWindow {
     /// The allowed number of days between scheduling a deletion and the earliest destruction.
-    public static let days: ClosedRange<Int> = 7...30
+    package static let days: ClosedRange<Int> = 7...30
 }
 
 extension KeyRecord {

@@ -2,7 +2,7 @@
 ///
 /// Saves are compare-and-set on `KeyRecord.revision`, so two concurrent rotations or state changes of one key cannot
 /// silently overwrite each other: the loser gets `KeyError.Reason.conflict` and retries from a fresh load.
-public protocol KeyRecordStore: Sendable {
+package protocol KeyRecordStore: Sendable {
     /// The record with `id`, or nil.
     func load(_ id: String) async throws -> KeyRecord?
     /// Every record, in id order.
@@ -13,17 +13,17 @@ public protocol KeyRecordStore: Sendable {
 }
 
 /// A `KeyRecordStore` in memory: for tests, and a reference for persistent stores.
-public actor InMemoryKeyRecordStore: KeyRecordStore {
+package actor InMemoryKeyRecordStore: KeyRecordStore {
     private var records: [String: KeyRecord] = [:]
 
     /// Creates an empty store.
-    public init() {}
+    package init() {}
 
-    public func load(_ id: String) -> KeyRecord? { records[id] }
+    package func load(_ id: String) -> KeyRecord? { records[id] }
 
-    public func list() -> [KeyRecord] { records.values.sorted { $0.id < $1.id } }
+    package func list() -> [KeyRecord] { records.values.sorted { $0.id < $1.id } }
 
-    public func save(_ record: KeyRecord, expectedRevision: Int?) throws(KeyError) {
+    package func save(_ record: KeyRecord, expectedRevision: Int?) throws(KeyError) {
         let stored = records[record.id]
         switch (stored, expectedRevision) {
         case (nil, nil): break

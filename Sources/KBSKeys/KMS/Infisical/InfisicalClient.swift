@@ -1,6 +1,6 @@
-public import Foundation
+package import Foundation
 #if canImport(FoundationNetworking)
-    public import FoundationNetworking
+    package import FoundationNetworking
 #endif
 
 /// A client for the parts of Infisical's HTTP API the KBS uses: universal-auth login, KMS keys (create, look up,
@@ -16,14 +16,14 @@ public import Foundation
 /// - Warning: buffers this client owns that held plaintext or secret values (request bodies, base64, decoded bytes)
 ///   are wiped after use, but Foundation's own copies (URLSession's, and the `String`s JSONDecoder makes of
 ///   response members) are beyond its reach.
-public final class InfisicalClient: Sendable {
+package final class InfisicalClient: Sendable {
     /// The instance, identity, project, environment and folder.
-    public let configuration: InfisicalConfiguration
+    package let configuration: InfisicalConfiguration
     let http: InfisicalHTTP
     let tokens: InfisicalTokenCache
 
     /// Creates a client; nothing is sent until the first call. `now` is the clock for token expiry (tests inject one).
-    public init(
+    package init(
         configuration: InfisicalConfiguration,
         session: URLSession? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
@@ -39,7 +39,7 @@ public final class InfisicalClient: Sendable {
     // MARK: Authentication
 
     /// Logs in now, replacing any cached token; fails with `unauthenticated` if the credentials are refused.
-    public func login() async throws(KeyError) {
+    package func login() async throws(KeyError) {
         await tokens.reset()
         _ = try await tokens.token()
     }
@@ -71,7 +71,7 @@ public final class InfisicalClient: Sendable {
     // MARK: KMS
 
     /// Creates an encrypt/decrypt key named `name` in the project.
-    public func createKey(
+    package func createKey(
         name: String,
         description: String = "",
         algorithm: String = "aes-256-gcm"
@@ -85,13 +85,13 @@ public final class InfisicalClient: Sendable {
     }
 
     /// The key with id `id`.
-    public func key(id: String) async throws(KeyError) -> InfisicalKMSKey {
+    package func key(id: String) async throws(KeyError) -> InfisicalKMSKey {
         let segments = ["api", "v1", "kms", "keys", id]
         return try Self.decode(InfisicalKeyResponse.self, try await send("GET", segments), http.route(segments)).key
     }
 
     /// The key named `name` in the project.
-    public func key(named name: String) async throws(KeyError) -> InfisicalKMSKey {
+    package func key(named name: String) async throws(KeyError) -> InfisicalKMSKey {
         let segments = ["api", "v1", "kms", "keys", "key-name", name]
         let query = [URLQueryItem(name: "projectId", value: configuration.projectID)]
         let response = try await send("GET", segments, query: query)
@@ -99,7 +99,7 @@ public final class InfisicalClient: Sendable {
     }
 
     /// Has Infisical encrypt `plaintext` (at most 4096 bytes) under key `keyID`; returns its base64 ciphertext.
-    public func encrypt(keyID: String, plaintext: borrowing SecretBytes) async throws(KeyError) -> String {
+    package func encrypt(keyID: String, plaintext: borrowing SecretBytes) async throws(KeyError) -> String {
         guard plaintext.count <= 4096 else {
             throw KeyError(.invalidArgument, "Infisical encrypts at most 4096 bytes, not \(plaintext.count)")
         }
@@ -126,7 +126,7 @@ public final class InfisicalClient: Sendable {
     }
 
     /// Has Infisical decrypt `ciphertext` (base64, as `encrypt` returned it) with key `keyID`.
-    public func decrypt(keyID: String, ciphertext: String) async throws(KeyError) -> SecretBytes {
+    package func decrypt(keyID: String, ciphertext: String) async throws(KeyError) -> SecretBytes {
         let body = try Self.encode(InfisicalCiphertext(ciphertext: ciphertext))
         let segments = ["api", "v1", "kms", "keys", keyID, "decrypt"]
         // Infisical answers 400 for a ciphertext that fails authentication under this key.
@@ -142,7 +142,7 @@ public final class InfisicalClient: Sendable {
     // MARK: Secrets
 
     /// The value of secret `name` in the configured environment and folder.
-    public func secret(name: String) async throws(KeyError) -> SecretBytes {
+    package func secret(name: String) async throws(KeyError) -> SecretBytes {
         let segments = ["api", "v3", "secrets", "raw", name]
         let query = [
             URLQueryItem(name: "workspaceId", value: configuration.projectID),
@@ -167,12 +167,12 @@ public final class InfisicalClient: Sendable {
     }
 
     /// Creates secret `name` (a `shared` secret) with `value`, which must be UTF-8; fails if it exists.
-    public func createSecret(name: String, value: borrowing SecretBytes) async throws(KeyError) {
+    package func createSecret(name: String, value: borrowing SecretBytes) async throws(KeyError) {
         try await writeSecret("POST", name: name, value: value)
     }
 
     /// Replaces the value of the existing secret `name`; `notFound` if there is none.
-    public func updateSecret(name: String, value: borrowing SecretBytes) async throws(KeyError) {
+    package func updateSecret(name: String, value: borrowing SecretBytes) async throws(KeyError) {
         try await writeSecret("PATCH", name: name, value: value)
     }
 

@@ -5,16 +5,16 @@ import Foundation
 ///
 /// Ciphertexts are Infisical's own (its base64, decoded to bytes); Infisical binds no additional data, so callers
 /// that need a context bound in do it themselves, as `InfisicalMasterKeyProvider` does.
-public struct InfisicalKMSBackend: KMSBackend, SecretBackend {
+package struct InfisicalKMSBackend: KMSBackend, SecretBackend {
     /// The client that talks to Infisical.
-    public let client: InfisicalClient
+    package let client: InfisicalClient
 
     /// Creates a backend over `client`.
-    public init(client: InfisicalClient) {
+    package init(client: InfisicalClient) {
         self.client = client
     }
 
-    public func encrypt(keyID: String, plaintext: borrowing SecretBytes) async throws(KeyError) -> [UInt8] {
+    package func encrypt(keyID: String, plaintext: borrowing SecretBytes) async throws(KeyError) -> [UInt8] {
         let ciphertext = try await client.encrypt(keyID: keyID, plaintext: plaintext)
         guard let bytes = Data(base64Encoded: ciphertext), !bytes.isEmpty else {
             throw KeyError(.malformed, "Infisical's ciphertext is not base64")
@@ -22,13 +22,13 @@ public struct InfisicalKMSBackend: KMSBackend, SecretBackend {
         return Array(bytes)
     }
 
-    public func decrypt(keyID: String, ciphertext: [UInt8]) async throws(KeyError) -> SecretBytes {
+    package func decrypt(keyID: String, ciphertext: [UInt8]) async throws(KeyError) -> SecretBytes {
         guard !ciphertext.isEmpty else { throw KeyError(.malformed, "the ciphertext is empty") }
         return try await client.decrypt(keyID: keyID, ciphertext: Data(ciphertext).base64EncodedString())
     }
 
     /// Creates the secret, or replaces its value if it exists.
-    public func putSecret(name: String, value: borrowing SecretBytes) async throws(KeyError) {
+    package func putSecret(name: String, value: borrowing SecretBytes) async throws(KeyError) {
         // Update first: a 404 is an unambiguous "absent", whereas a refused create would have to be recognised by
         // its message.
         do {
@@ -38,7 +38,7 @@ public struct InfisicalKMSBackend: KMSBackend, SecretBackend {
         }
     }
 
-    public func secret(name: String) async throws(KeyError) -> SecretBytes {
+    package func secret(name: String) async throws(KeyError) -> SecretBytes {
         try await client.secret(name: name)
     }
 }

@@ -94,17 +94,17 @@ struct InfisicalErrorBody: Decodable {
 }
 
 /// A key in Infisical KMS, as its API describes it.
-public struct InfisicalKMSKey: Sendable, Decodable, Equatable {
+package struct InfisicalKMSKey: Sendable, Decodable, Equatable {
     /// The key's id (a UUID), which encrypt and decrypt take.
-    public var id: String
+    package var id: String
     /// The key's name, unique in its project.
-    public var name: String
+    package var name: String
     /// The project that holds the key.
-    public var projectID: String
+    package var projectID: String
     /// A disabled key neither encrypts nor decrypts.
-    public var isDisabled: Bool
+    package var isDisabled: Bool
     /// `aes-256-gcm` or `aes-128-gcm`.
-    public var encryptionAlgorithm: String
+    package var encryptionAlgorithm: String
 
     enum CodingKeys: String, CodingKey {
         case id, name, isDisabled, encryptionAlgorithm
