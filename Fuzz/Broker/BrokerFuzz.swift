@@ -89,7 +89,6 @@ private final class Box<T>: @unchecked Sendable { var value: T?; init() {} }
 
 private func attest(_ body: [UInt8]) -> Result<String, BrokerError> {
     advance()
-    let session = harness.broker.sessions.open(tee: "snp", now: fuzzNow(), fixedNonce: fixedNonce)
     // The server's decoder first, as a request meets it: its refusals are the transport's, reported as invalid requests.
     let request: AttestRequest
     do throws(ServerError) { request = try RCARRequestDecoding.attest(body) } catch {
@@ -98,7 +97,10 @@ private func attest(_ body: [UInt8]) -> Result<String, BrokerError> {
     let box = Box<Result<String, BrokerError>>()
     let done = DispatchSemaphore(value: 0)
     Task {
-        do throws(BrokerError) { box.value = .success(try await harness.broker.attest(sessionID: session.id, request: request)) } catch {
+        do throws(BrokerError) {
+            let session = try await harness.broker.openSession(tee: "snp", now: fuzzNow(), fixedNonce: fixedNonce)
+            box.value = .success(try await harness.broker.attest(sessionID: session.id, request: request))
+        } catch {
             box.value = .failure(error)
         }
         done.signal()

@@ -62,7 +62,7 @@ enum BrokerSetup {
         hooks.deny = { metrics.releaseDenies.increment() }
         hooks.auditFailure = { metrics.auditFailures.increment() }
         hooks.keyOperation = { operation in metrics.recordKeyOperation(operation) }
-        return Broker(configuration: broker, ports: .sqlite(store), keys: keys, releasePolicy: { policies.current }, tierRules: tierRules,
+        return Broker(configuration: broker, ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions)), keys: keys, releasePolicy: { policies.current }, tierRules: tierRules,
             entities: { entities.snapshot() }, metrics: hooks)
     }
 

@@ -29,7 +29,7 @@ struct KBSProtocolRoutes: Sendable {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         let auth = try RCARRequestDecoding.auth(body)
-        let challenge = try Self.brokering { () throws(BrokerError) in try broker.auth(auth) }
+        let challenge = try await Self.brokering { () async throws(BrokerError) in try await broker.auth(auth) }
         let text = "{\"nonce\":\(JSONText.quote(challenge.nonce)),\"extra-params\":\"\"}"
         return JSONResponse.make(text, headers: [.setCookie: Self.cookie(challenge.sessionID, expires: challenge.expires)])
     }

@@ -3,10 +3,14 @@ package import KBSBroker
 
 extension BrokerPorts {
     /// The broker's ports on one SQLite store: every repository reads and writes `store`, off the cooperative pool.
-    package static func sqlite(_ store: Store, clock: @escaping @Sendable () -> Date = { Date() }) -> BrokerPorts {
+    /// RCAR sessions stay in `sessions` (this process's memory by default) until the store keeps them too.
+    package static func sqlite(
+        _ store: Store, sessions: any RCARSessionStore = InMemoryRCARSessions(), clock: @escaping @Sendable () -> Date = { Date() }
+    ) -> BrokerPorts {
         BrokerPorts(
             audit: SQLiteAuditTrail(store: store), nonces: SQLiteNonceLedger(store: store), resources: SQLiteResources(store: store),
-            referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store), clock: clock)
+            referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store),
+            sessions: sessions, clock: clock)
     }
 }
 

@@ -39,7 +39,7 @@ import Testing
 
         /// Auth and attest with SNP evidence bound to `key`; the session id.
         func attest(_ key: P256.KeyAgreement.PrivateKey, measurement: [UInt8]? = nil) async throws -> String {
-            let challenge = try broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
+            let challenge = try await broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
             _ = try await broker.attest(sessionID: challenge.sessionID, request: try request(key, nonce: challenge.nonce, measurement: measurement))
             return challenge.sessionID
         }
@@ -95,7 +95,7 @@ import Testing
         _ = try await fixture.broker.vault.putResource(path: "mem/key/two", value: SecretBytes(copying: [1, 2, 3]), requiredTier: 2, labels: [:],
             actor: "test")
         let key = P256.KeyAgreement.PrivateKey()
-        let challenge = try fixture.broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
+        let challenge = try await fixture.broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
         let request = try fixture.request(key, nonce: challenge.nonce)
         _ = try await fixture.broker.attest(sessionID: challenge.sessionID, request: request)
         #expect(await Self.code { _ = try await fixture.broker.attest(sessionID: challenge.sessionID, request: request) } == "nonce_used")

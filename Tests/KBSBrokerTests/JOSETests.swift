@@ -113,13 +113,19 @@ import Testing
 
     @Test("sessions are bounded, expire, and allow one attestation attempt")
     func sessions() {
-        let sessions = RCARSessions(capacity: 3, lifetime: 300)
+        let sessions = InMemoryRCARSessions(capacity: 3)
         let now = Date()
-        let first = sessions.open(tee: "snp", now: now)
-        for _ in 0..<5 { _ = sessions.open(tee: "snp", now: now + 1) }
+        func open(_ tee: String, at time: Date) -> RCARSession {
+            let session = RCARSession(id: UUID().uuidString, nonce: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+                tee: tee, expires: time + 300)
+            sessions.insert(session, now: time)
+            return session
+        }
+        let first = open("snp", at: now)
+        for _ in 0..<5 { _ = open("snp", at: now + 1) }
         #expect(sessions.count == 3)
         #expect(sessions.session(first.id, now: now + 2) == nil, "the oldest went first")
-        let live = sessions.open(tee: "tdx", now: now)
+        let live = open("tdx", at: now)
         #expect(Data(base64Encoded: live.nonce)?.count == 32)
         #expect(sessions.session(live.id, now: now + 299) != nil)
         #expect(sessions.beginAttempt(live.id))

@@ -10,6 +10,8 @@ package struct BrokerPorts: Sendable {
     package var resources: any ResourceRepository
     package var referenceValues: any ReferenceValueRepository
     package var capabilityTokens: any CapabilityTokenRepository
+    /// RCAR sessions between `auth`, `attest` and `resource`.
+    package var sessions: any RCARSessionStore
     /// The time every step decides on; tests pin it. Verifiers and keys get it from here, never from the system.
     package var clock: @Sendable () -> Date
 
@@ -17,13 +19,14 @@ package struct BrokerPorts: Sendable {
     package init(
         audit: any AuditTrail, nonces: any NonceLedger, resources: any ResourceRepository,
         referenceValues: any ReferenceValueRepository, capabilityTokens: any CapabilityTokenRepository,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        sessions: any RCARSessionStore = InMemoryRCARSessions(), clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.audit = audit
         self.nonces = nonces
         self.resources = resources
         self.referenceValues = referenceValues
         self.capabilityTokens = capabilityTokens
+        self.sessions = sessions
         self.clock = clock
     }
 }

@@ -12,7 +12,7 @@ extension Broker {
     }
 
     /// RCAR `auth`: opens a session with a fresh nonce for evidence of the requested TEE kind.
-    package func auth(_ request: AuthRequest) throws(BrokerError) -> Challenge {
+    package func auth(_ request: AuthRequest) async throws(BrokerError) -> Challenge {
         guard request.version == "0.4.0" else {
             throw .badRequest("protocol_version", "this server speaks KBS protocol 0.4.0, not \(request.version)")
         }
@@ -20,8 +20,30 @@ extension Broker {
             throw .badRequest("unsupported_tee", "no verifier for TEE `\(request.tee)`; this server verifies "
                 + EvidenceKind.allCases.filter { $0 != .sim }.map(\.rawValue).joined(separator: ", "))
         }
-        let session = sessions.open(tee: kind.rawValue, now: clock())
+        let session = try await openSession(tee: kind.rawValue, now: clock())
         return Challenge(sessionID: session.id, nonce: session.nonce, expires: session.expires)
+    }
+
+    /// Opens a session with a fresh 128-bit id and 256-bit nonce, living ``BrokerConfiguration/sessionLifetime``.
+    /// `fixedNonce` is for the fuzz harness, which needs inputs bound to a nonce it knows in advance.
+    package func openSession(tee: String, now: Date, fixedNonce: String? = nil) async throws(BrokerError) -> RCARSession {
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let nonce = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let session = RCARSession(id: Hex.encode(id), nonce: fixedNonce ?? Data(nonce).base64EncodedString(), tee: tee,
+            expires: now + configuration.sessionLifetime)
+        do { try await ports.sessions.insert(session, now: now) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the session cannot be recorded")
+        }
+        return session
+    }
+
+    /// The live session with `id`, or nil; a store that cannot be read refuses the step.
+    func liveSession(_ id: String?, now: Date) async throws(BrokerError) -> RCARSession? {
+        guard let id else { return nil }
+        do { return try await ports.sessions.session(id, now: now) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the session store cannot be read")
+        }
     }
 
     /// RCAR `attest`: verifies the evidence bound to the session's nonce and the TEE key; returns the attestation token.
@@ -30,11 +52,11 @@ extension Broker {
     /// whose roles the release policy may then ask for; none attests the hardware alone.
     package func attest(sessionID: String?, request: AttestRequest, credential: String? = nil) async throws(BrokerError) -> String {
         let now = clock()
-        guard let sessionID, let session = sessions.session(sessionID, now: now) else {
+        guard let session = try await liveSession(sessionID, now: now) else {
             throw .unauthorized("no_session", "no live session: authenticate first and present the session it opens")
         }
         let started = DispatchTime.now().uptimeNanoseconds
-        do {
+        do throws(BrokerError) {
             let identity = try await identify(credential)
             var (appraisal, measurement) = try await appraise(session: session, request: request, now: now)
             appraisal.identity = identity
@@ -43,7 +65,9 @@ extension Broker {
             try await audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
                 details: details))
             let token = try signer.sign(appraisal)
-            sessions.attach(appraisal, to: session.id)
+            do { try await ports.sessions.attach(appraisal, to: session.id) } catch {
+                throw BrokerError(.unavailable, "store_unavailable", "the appraisal cannot be kept on the session")
+            }
             metrics.attested(kind: session.tee, success: true, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
             return token
         } catch {
@@ -68,14 +92,18 @@ extension Broker {
     }
 
     /// Verifies the request's evidence against the session and computes the tier; also the measurement, for the audit.
-    private func appraise(session: RCARSessions.Session, request: AttestRequest, now: Date) async throws(BrokerError)
+    private func appraise(session: RCARSession, request: AttestRequest, now: Date) async throws(BrokerError)
         -> (Appraisal, measurement: String)
     {
         guard constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
             throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
         }
         // One attempt per nonce, in this process and (through the ledger) in any process sharing the store.
-        guard sessions.beginAttempt(session.id) else { throw .unauthorized("nonce_used", "this session's nonce was already used; authenticate again") }
+        let first: Bool
+        do { first = try await ports.sessions.beginAttempt(session.id) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the session store cannot be written")
+        }
+        guard first else { throw .unauthorized("nonce_used", "this session's nonce was already used; authenticate again") }
         let fresh: Bool
         do { fresh = try await ports.nonces.useOnce(request.nonce, namespace: "rcar-nonce", expires: session.expires, now: now) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the nonce cannot be recorded, so it cannot be accepted")

@@ -13,7 +13,7 @@ extension Broker {
         defer { metrics.released(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
         try Self.validatePath(path)
         let now = clock()
-        let appraisal = try appraisal(sessionID: sessionID, bearer: bearer, now: now)
+        let appraisal = try await appraisal(sessionID: sessionID, bearer: bearer, now: now)
         let stored: StoredResource?
         do { stored = try await ports.resources.resource(at: path) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
@@ -62,9 +62,9 @@ extension Broker {
     }
 
     /// The appraisal behind a release: from the attestation token when one is presented, else from the session.
-    private func appraisal(sessionID: String?, bearer: String?, now: Date) throws(BrokerError) -> Appraisal {
+    private func appraisal(sessionID: String?, bearer: String?, now: Date) async throws(BrokerError) -> Appraisal {
         if let bearer { return try signer.verify(bearer, now: now) }
-        guard let sessionID, let session = sessions.session(sessionID, now: now) else {
+        guard let session = try await liveSession(sessionID, now: now) else {
             throw .unauthorized("no_session", "present an attested session or an attestation token")
         }
         guard let appraisal = session.appraisal else { throw .unauthorized("not_attested", "this session has not attested; attest first") }

@@ -23,7 +23,6 @@ package final class Broker: Sendable {
     let tierRules: TierRules?
     let entities: @Sendable () -> (any EntityProvider)?
     let clock: @Sendable () -> Date
-    package let sessions: RCARSessions
     package let signer: AttestationTokenSigner
     let metrics: BrokerMetrics
 
@@ -40,7 +39,6 @@ package final class Broker: Sendable {
         self.entities = entities
         self.clock = ports.clock
         self.metrics = metrics
-        self.sessions = RCARSessions(capacity: configuration.maxSessions, lifetime: configuration.sessionLifetime)
         self.signer = AttestationTokenSigner(lifetime: configuration.tokenLifetime)
         self.vault = ResourceVault(ports: ports, keys: keys, onAuditFailure: { metrics.auditFailed() })
         self.capabilities = CapabilityAuthority(ports: ports, keys: keys, onAuditFailure: { metrics.auditFailed() })
