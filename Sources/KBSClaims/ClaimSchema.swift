@@ -7,6 +7,7 @@ public struct ClaimSchema: Hashable, Sendable {
     public var typeName: String
     /// What produces these claims, in a few words.
     public var summary: String
+    /// The record type of the claims, named `typeName`.
     public var record: RecordType
 
     /// Creates a schema.
@@ -21,6 +22,7 @@ public struct ClaimSchema: Hashable, Sendable {
 ///
 /// Verifiers register their schemas here; the policy language imports nothing from them.
 public struct ClaimSchemaRegistry: Sendable {
+    /// The registered schemas, keyed by type name.
     public private(set) var schemas: [String: ClaimSchema] = [:]
 
     /// Creates a registry holding `schemas`.

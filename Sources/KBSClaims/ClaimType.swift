@@ -66,8 +66,11 @@ extension ClaimType: CustomStringConvertible {
 public struct RecordType: Hashable, Sendable {
     /// One field of a record.
     public struct Field: Hashable, Sendable {
+        /// The name policies use for the field.
         public var name: String
+        /// The type of the field's value.
         public var type: ClaimType
+        /// Whether the field may be absent; policies must guard optional fields before use.
         public var isOptional: Bool
         /// One line for hover help and generated docs.
         public var doc: String
@@ -83,6 +86,7 @@ public struct RecordType: Hashable, Sendable {
 
     /// The name the type was declared under, if any; used only in messages.
     public var name: String?
+    /// The fields in declaration order.
     public var fields: [Field]
 
     /// Creates a record type from its fields, in declaration order.

@@ -52,10 +52,13 @@ public enum ClaimValue: Sendable, Equatable {
 public struct ClaimRecord: Sendable, Equatable {
     /// One named value.
     public struct Field: Sendable, Equatable {
+        /// The claim name.
         public var name: String
+        /// The claim's value.
         public var value: ClaimValue
     }
 
+    /// The fields in the order their names were first set; each name appears once.
     public private(set) var fields: [Field] = []
 
     /// An empty record.

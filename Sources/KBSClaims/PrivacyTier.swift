@@ -30,5 +30,6 @@ public enum PrivacyTier: Int, Comparable, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// Orders tiers by their number.
     public static func < (lhs: PrivacyTier, rhs: PrivacyTier) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -108,6 +108,7 @@ extension PolicySet {
 
 /// Why a bundle did not compile: every diagnostic, sorted.
 public struct BundleError: Error, Sendable, CustomStringConvertible {
+    /// Every problem found, in file and position order, duplicates removed.
     public var diagnostics: [Diagnostic]
 
     /// The diagnostics rendered with source lines and carets.

@@ -160,7 +160,8 @@ public final class PolicySet: @unchecked Sendable {
             obligations: merge(matchedPermits.map(\.obligations)), policyHash: hash)
     }
 
-    /// Decides quickly: no explanation, stops at the first forbid, error or permit. Same answer as ``decide(json:options:coverage:)``.
+    /// Decides quickly: no explanation, stops at the first matching forbid or error (every permit still runs).
+    /// Same answer as ``decide(json:options:coverage:)``.
     public func isPermitted(json: UnsafeBufferPointer<UInt8>, options: Options = Options()) -> Bool {
         guard case .record(let input)? = try? TypedDecoder.decode(json, as: .record(inputPlan)) else { return false }
         let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
@@ -247,22 +248,33 @@ public final class PolicySet: @unchecked Sendable {
 public final class CoverageRecorder: @unchecked Sendable {
     /// What was seen of one condition.
     public struct ConditionCount: Sendable {
+        /// The condition as written in the policy.
         public var text: String
+        /// `file:line:col` of the condition.
         public var position: String
+        /// Evaluations in which the condition was true.
         public var trueCount = 0
+        /// Evaluations in which the condition was false.
         public var falseCount = 0
+        /// Evaluations in which the condition raised a runtime error.
         public var errorCount = 0
     }
 
     /// What was seen of one rule.
     public struct RuleCount: Sendable {
+        /// The rule's name.
         public var name: String
+        /// `file:line:col` of the rule.
         public var position: String
+        /// Evaluations in which the rule matched.
         public var matched = 0
+        /// Times the rule was evaluated.
         public var evaluated = 0
+        /// The rule's conditions in source order.
         public var conditions: [ConditionCount]
     }
 
+    /// One count per rule, indexed like ``PolicySet/ruleNames``.
     public private(set) var rules: [RuleCount]
 
     /// Creates a recorder for a policy set's rules.

@@ -122,5 +122,6 @@ public enum JCS {
 
 /// Why a text could not be canonicalised.
 public struct JCSError: Error, Sendable {
+    /// What was wrong, with the byte offset where that is known.
     public var message: String
 }

@@ -4,18 +4,22 @@ public struct Diagnostic: Sendable, Hashable, Error {
     public enum Severity: String, Sendable, Hashable, Comparable {
         case error, warning, note
 
+        /// Orders errors before warnings before notes.
         public static func < (lhs: Severity, rhs: Severity) -> Bool {
             let order: [Severity] = [.error, .warning, .note]
             return order.firstIndex(of: lhs)! < order.firstIndex(of: rhs)!
         }
     }
 
+    /// Error, warning or note.
     public var severity: Severity
+    /// The stable code, e.g. `E0201`.
     public var id: MessageID
+    /// One line saying what is wrong, without location or code.
     public var message: String
     /// Where; absent for problems with a whole bundle (a missing file, say).
     public var span: SourceSpan?
-    /// The file the problem is about when there is no span.
+    /// The file the problem is about: as given, else the span's file.
     public var path: String?
     /// Extra lines such as `help: did you mean `debug`?`.
     public var notes: [String]

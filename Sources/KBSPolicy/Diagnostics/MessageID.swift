@@ -12,7 +12,9 @@ public struct MessageID: Sendable, Hashable {
         self.name = name
     }
 
+    /// Equal when the codes are equal.
     public static func == (lhs: MessageID, rhs: MessageID) -> Bool { lhs.code == rhs.code }
+    /// Hashes the code alone, to agree with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 }
 

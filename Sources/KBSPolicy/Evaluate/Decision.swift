@@ -7,15 +7,21 @@ public struct Decision: Sendable {
 
     /// A rule that decided, with where it is written.
     public struct RuleReference: Sendable, Hashable {
+        /// The rule's name.
         public var name: String
+        /// `permit` or `forbid`.
         public var effect: String
+        /// `file:line:col` of the rule.
         public var position: String
     }
 
     /// The first condition that failed in a permit rule that did not match.
     public struct Failure: Sendable, Hashable {
+        /// The name of the permit rule.
         public var rule: String
+        /// The failing condition as written in the policy.
         public var condition: String
+        /// `file:line:col` of the condition.
         public var position: String
         /// What the condition wanted, e.g. `== false` or `in data.measurements`.
         public var expected: String?
@@ -25,16 +31,21 @@ public struct Decision: Sendable {
 
     /// A runtime error inside a rule. Any error makes the decision deny.
     public struct EvaluationError: Sendable, Hashable {
+        /// The rule that erred; nil when the input itself was rejected before any rule ran.
         public var rule: String?
+        /// What went wrong.
         public var message: String
+        /// `file:line:col` of the rule; nil when no rule was running.
         public var position: String?
     }
 
+    /// Permit or deny.
     public var effect: Effect
     /// The permit rules that matched (on permit) or the forbid rules that matched (on a forbid).
     public var deciding: [RuleReference]
-    /// For a deny with no forbid, the first failing condition of each permit rule.
+    /// For a deny with no forbid, the first failing condition of each permit rule; empty unless explaining.
     public var failures: [Failure]
+    /// Runtime errors in rules or in the input; any one makes the decision deny.
     public var errors: [EvaluationError]
     /// Obligations of the matching permit rules, as JSON values by name; `ttl` is the smallest given.
     public var obligations: [(name: String, json: String)]

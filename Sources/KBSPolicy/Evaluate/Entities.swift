@@ -1,5 +1,6 @@
 /// A role granted to an entity, optionally limited to a scope such as a key-path glob.
 public struct RoleBinding: Hashable, Sendable, Codable {
+    /// The role's name, e.g. `reader`.
     public var role: String
     /// A glob over resource paths (`kbs/keys/*`); nil grants the role everywhere.
     public var scope: String?
@@ -25,7 +26,9 @@ public protocol EntityProvider: Sendable {
 public struct EmptyEntityProvider: EntityProvider {
     /// Creates the empty provider.
     public init() {}
+    /// Always nil: there are no entities.
     public func attributes(ofType type: String, id: String) -> [UInt8]? { nil }
+    /// Always empty: there are no entities.
     public func roles(ofType type: String, id: String) -> [RoleBinding] { [] }
 }
 
@@ -33,9 +36,13 @@ public struct EmptyEntityProvider: EntityProvider {
 public struct InMemoryEntityProvider: EntityProvider {
     /// One entity.
     public struct Entity: Sendable {
+        /// The entity type, as named in policies.
         public var type: String
+        /// The id, unique within the type.
         public var id: String
+        /// The attributes as a UTF-8 JSON object.
         public var attributesJSON: [UInt8]
+        /// The roles granted to the entity.
         public var roles: [RoleBinding]
 
         /// Creates an entity from its attributes as JSON bytes.
@@ -67,10 +74,12 @@ public struct InMemoryEntityProvider: EntityProvider {
         entities[type + "\u{0}" + id] = nil
     }
 
+    /// The attributes of the held entity, or nil when none is held under that type and id.
     public func attributes(ofType type: String, id: String) -> [UInt8]? {
         entities[type + "\u{0}" + id]?.attributesJSON
     }
 
+    /// The roles of the held entity; empty when none is held under that type and id.
     public func roles(ofType type: String, id: String) -> [RoleBinding] {
         entities[type + "\u{0}" + id]?.roles ?? []
     }

@@ -1,7 +1,8 @@
-/// One policy or data file as UTF-8 bytes, with a lazily built table of line starts.
+/// One policy or data file as UTF-8 bytes, with a table of line starts built when it is created.
 public final class SourceFile: Sendable {
     /// The path shown in diagnostics.
     public let path: String
+    /// The whole contents.
     public let text: String
     let bytes: [UInt8]
     private let lineStarts: [Int]
@@ -51,8 +52,11 @@ public final class SourceFile: Sendable {
 ///
 /// Spans never take part in equality of syntax nodes; they only locate diagnostics.
 public struct SourceSpan: Sendable, Hashable {
+    /// The file the span lies in.
     public var file: SourceFile
+    /// Byte offset of the first byte, from 0.
     public var start: Int
+    /// Byte offset just past the last byte.
     public var end: Int
 
     /// Creates a span from byte offsets.
@@ -73,10 +77,12 @@ public struct SourceSpan: Sendable, Hashable {
         return "\(file.path):\(line):\(column)"
     }
 
+    /// Equal when in the same file object at the same offsets.
     public static func == (lhs: SourceSpan, rhs: SourceSpan) -> Bool {
         lhs.file === rhs.file && lhs.start == rhs.start && lhs.end == rhs.end
     }
 
+    /// Hashes the file's identity and the offsets, to agree with `==`.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(ObjectIdentifier(file))
         hasher.combine(start)
