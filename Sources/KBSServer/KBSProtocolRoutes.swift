@@ -116,8 +116,4 @@ struct KBSProtocolRoutes: Sendable {
     static func brokering<T>(_ body: () async throws(BrokerError) -> T) async throws(ServerError) -> T {
         do { return try await body() } catch { throw BrokerErrorStatus.serverError(error) }
     }
-
-    static func brokering<T>(_ body: () throws(BrokerError) -> T) throws(ServerError) -> T {
-        do { return try body() } catch { throw BrokerErrorStatus.serverError(error) }
-    }
 }

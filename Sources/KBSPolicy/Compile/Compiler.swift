@@ -116,10 +116,10 @@ enum Compiler {
             return { frame throws(EvalError) in try !t(frame) }
         case .compare(let op, let l, let r):
             return compare(op, l, r)
-        case .member_of(let element, .constant(.set(let set)), .set):
+        case .memberOf(let element, .constant(.set(let set)), .set):
             let e = eval(element)
             return { frame throws(EvalError) in set.contains(try e(frame)) }
-        case .member_of(let element, let collection, let kind):
+        case .memberOf(let element, let collection, let kind):
             let e = eval(element), c = eval(collection)
             return { frame throws(EvalError) in try contains(c(frame), e(frame), kind) }
         case .matches(let subject, let glob):
@@ -356,7 +356,7 @@ enum Compiler {
         case .conditional(let condition, let then, let otherwise):
             let c = test(condition), t = eval(then), o = eval(otherwise)
             return { frame throws(EvalError) in try c(frame) ? t(frame) : o(frame) }
-        case .not, .and, .or, .compare, .member_of, .matches, .matchesDynamic, .quantifier, .block:
+        case .not, .and, .or, .compare, .memberOf, .matches, .matchesDynamic, .quantifier, .block:
             if case .matchesDynamic(let subject, let pattern) = ir {
                 let s = eval(subject), p = eval(pattern)
                 return { frame throws(EvalError) in
@@ -437,20 +437,20 @@ enum Compiler {
                 guard case .string(let s) = try a(frame) else { throw EvalError(message: "expected a string") }
                 return .string(builtin == .lower ? s.lowercased() : s.uppercased())
             }
-        case .starts_with, .ends_with, .contains:
+        case .startsWith, .endsWith, .contains:
             let a = arguments[0], b = arguments[1]
             return { frame throws(EvalError) in
                 switch (try a(frame), try b(frame)) {
                 case (.string(let s), .string(let p)):
                     switch builtin {
-                    case .starts_with: return .bool(s.hasPrefix(p))
-                    case .ends_with: return .bool(s.hasSuffix(p))
+                    case .startsWith: return .bool(s.hasPrefix(p))
+                    case .endsWith: return .bool(s.hasSuffix(p))
                     default: return .bool(p.isEmpty || s.contains(p))
                     }
                 case (.bytes(let s), .bytes(let p)):
                     switch builtin {
-                    case .starts_with: return .bool(s.starts(with: p))
-                    case .ends_with: return .bool(s.count >= p.count && Array(s.suffix(p.count)) == p)
+                    case .startsWith: return .bool(s.starts(with: p))
+                    case .endsWith: return .bool(s.count >= p.count && Array(s.suffix(p.count)) == p)
                     default:
                         guard !p.isEmpty else { return .bool(true) }
                         guard s.count >= p.count else { return .bool(false) }
@@ -474,7 +474,7 @@ enum Compiler {
                 guard case .string(let s) = try a(frame), let version = Version(s) else { throw EvalError(message: "not a version") }
                 return .version(version)
             }
-        case .duration_seconds:
+        case .durationSeconds:
             let a = arguments[0]
             return { frame throws(EvalError) in
                 guard case .duration(let nanos) = try a(frame) else { throw EvalError(message: "not a duration") }
@@ -486,7 +486,7 @@ enum Compiler {
                 guard case .entity(let entity) = try a(frame) else { throw EvalError(message: "not an entity") }
                 return entity.roleNames
             }
-        case .has_role:
+        case .hasRole:
             let a = arguments[0], role = arguments[1]
             let scope = arguments.count > 2 ? arguments[2] : nil
             return { frame throws(EvalError) in

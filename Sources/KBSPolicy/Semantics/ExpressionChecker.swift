@@ -50,7 +50,7 @@ extension Checker {
         switch ir {
         case .compare(_, let l, let r), .arithmetic(_, let l, let r, _):
             return (l, op.rawValue, r, right.span.file.text(of: right.span))
-        case .member_of(let element, let collection, _):
+        case .memberOf(let element, let collection, _):
             return (element, "in", collection, right.span.file.text(of: right.span))
         case .matches(let l, let glob):
             return (l, "matches", .constant(.string(glob.pattern)), right.span.file.text(of: right.span))
@@ -487,13 +487,13 @@ extension Checker {
             markAllUsed(lt)
             switch rt {
             case .set(let element) where element == lt:
-                return (.member_of(element: l, collection: r, kind: .set), .bool)
+                return (.memberOf(element: l, collection: r, kind: .set), .bool)
             case .list(let element) where element == lt:
-                return (.member_of(element: l, collection: r, kind: .list), .bool)
+                return (.memberOf(element: l, collection: r, kind: .list), .bool)
             case .map where lt == .string:
-                return (.member_of(element: l, collection: r, kind: .mapKeys), .bool)
+                return (.memberOf(element: l, collection: r, kind: .mapKeys), .bool)
             case .string where lt == .string:
-                return (.member_of(element: l, collection: r, kind: .substring), .bool)
+                return (.memberOf(element: l, collection: r, kind: .substring), .bool)
             default:
                 error(.typeMismatch, "cannot look for \(lt) in \(rt)", at: span)
                 return nil
@@ -577,7 +577,7 @@ extension Checker {
         case .lower, .upper:
             guard types == [.string] else { return signature("one string") }
             return (.call(builtin, irs), .string)
-        case .starts_with, .ends_with, .contains:
+        case .startsWith, .endsWith, .contains:
             guard types == [.string, .string] || types == [.hex, .hex] else { return signature("two strings or two hex values") }
             return (.call(builtin, irs), .bool)
         case .now:
@@ -593,14 +593,14 @@ extension Checker {
         case .version:
             guard types == [.string] else { return signature("one string") }
             return (.call(.version, irs), .version)
-        case .duration_seconds:
+        case .durationSeconds:
             guard types == [.duration] else { return signature("one duration") }
-            return (.call(.duration_seconds, irs), .int)
-        case .has_role:
+            return (.call(.durationSeconds, irs), .int)
+        case .hasRole:
             guard types.count == 2 || types.count == 3, case .entity = types[0], types.dropFirst().allSatisfy({ $0 == .string }) else {
                 return signature("an entity, a role and optionally a resource path")
             }
-            return (.call(.has_role, irs), .bool)
+            return (.call(.hasRole, irs), .bool)
         case .roles:
             guard types.count == 1, case .entity = types[0] else { return signature("one entity") }
             return (.call(.roles, irs), .set(.string))

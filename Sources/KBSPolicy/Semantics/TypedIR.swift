@@ -20,7 +20,7 @@ indirect enum IR: Sendable {
     case or(IR, IR)
     case compare(Syntax.BinaryOperator, IR, IR)
     /// `element in collection`, by the collection's kind.
-    case member_of(element: IR, collection: IR, kind: CollectionKind)
+    case memberOf(element: IR, collection: IR, kind: CollectionKind)
     case matches(IR, Glob)
     case matchesDynamic(IR, IR)
     case hasField(IR, Int)
@@ -39,7 +39,11 @@ indirect enum IR: Sendable {
 
 /// The built-in functions.
 enum Builtin: String, CaseIterable, Sendable {
-    case len, lower, upper, starts_with, ends_with, contains, now, hex, version, has_role, roles, duration_seconds
+    case len, lower, upper, contains, now, hex, version, roles
+    case startsWith = "starts_with"
+    case endsWith = "ends_with"
+    case hasRole = "has_role"
+    case durationSeconds = "duration_seconds"
 }
 
 /// One checked condition or binding of a `when` block.
