@@ -20,7 +20,7 @@ struct AdminRoutes: Sendable {
         admin.get("/entities/{type}/{id}/roles") { _, context in try listRoles(context) }
         admin.post("/entities/{type}/{id}/roles") { request, context in try await addRole(request, context) }
         admin.delete("/entities/{type}/{id}/roles") { request, context in try removeRole(request, context) }
-        admin.post("/reload") { _, _ in reload() }
+        admin.post("/reload") { _, _ in await reload() }
         admin.get("/policy") { _, _ in policyStatus() }
         admin.post("/explain") { request, _ in try await explain(request) }
     }
@@ -130,8 +130,9 @@ struct AdminRoutes: Sendable {
 
     // MARK: Policy
 
-    private func reload() -> Response {
-        switch decider.policies.reload(trigger: "admin") {
+    private func reload() async -> Response {
+        let policies = decider.policies
+        switch await Blocking.run({ policies.reload(trigger: "admin") }) {
         case .loaded(let hash):
             return JSONResponse.make("{\"status\":\"loaded\",\"policy\":\(JSONText.quote(hash))}")
         case .unchanged(let hash):

@@ -10,7 +10,7 @@ struct PolicyWatcher: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                    policies.reload(trigger: "SIGHUP")
+                    _ = await Blocking.run { policies.reload(trigger: "SIGHUP") }
                 }
             }
             if intervalMilliseconds > 0 {
@@ -18,7 +18,7 @@ struct PolicyWatcher: Service {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .milliseconds(intervalMilliseconds))
                         if Task.isCancelled { break }
-                        policies.reloadIfChanged()
+                        await Blocking.run { policies.reloadIfChanged() }
                     }
                 }
             }

@@ -127,12 +127,7 @@ package final class Server: Sendable {
     /// Flushes and closes the decision log off the cooperative pool (closing waits for its writer thread).
     func closeLog() async {
         let log = self.log
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                log.close()
-                continuation.resume()
-            }
-        }
+        await Blocking.run { log.close() }
     }
 }
 
