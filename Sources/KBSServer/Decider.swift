@@ -2,15 +2,24 @@ import CoreMetrics
 import Foundation
 import Synchronization
 import HTTPTypes
+import KBSBroker
 import KBSClaims
 import KBSPolicy
 
-/// Decides AuthZEN requests with the policy in service and logs each decision.
+/// AuthZEN at the server: turns the request's tokens into the broker's ``AccessDecisions`` use case, which decides
+/// and records; counts decisions and refusals in the metrics and maps a refusal to 503.
 struct Decider: Sendable {
     let policies: PolicyHolder
     let entities: EntityView
-    let log: DecisionLog
+    let decisions: AccessDecisions
     let metrics: ServerMetrics
+
+    init(policies: PolicyHolder, entities: EntityView, log: DecisionLog, metrics: ServerMetrics) {
+        self.policies = policies
+        self.entities = entities
+        self.decisions = AccessDecisions(recorder: log)
+        self.metrics = metrics
+    }
 
     /// One decision's outcome, for the response.
     struct Outcome {
@@ -18,64 +27,30 @@ struct Decider: Sendable {
         var obligations: [(name: String, json: String)]
     }
 
-    /// Decides one request (`source` holds the bytes its nodes point into); throws 503 when the decision cannot be logged (it is then not returned either).
+    /// Decides one request (`source` holds the bytes its tokens point into); throws 503 when the decision cannot be
+    /// logged (it is then not returned either).
     func decide(_ tokens: RequestTokens, input: [UInt8], source: [UInt8], requestID: String?, endpoint: String, index: Int?,
         policy: PolicySet, snapshot: InMemoryEntityProvider) throws(ServerError) -> Outcome
     {
-        let started = DispatchTime.now().uptimeNanoseconds
-        let now = Decider.wallClockNanoseconds()
-        let decision = policy.decide(json: input, options: .init(now: now, entities: snapshot, explain: false))
-        let elapsed = DispatchTime.now().uptimeNanoseconds - started
-        metrics.recordDecision(permitted: decision.isPermitted, hadErrors: !decision.errors.isEmpty)
-        var line = LogLine()
-        line.raw("{\"time\":")
-        line.quoted(Decider.logTime(now))
-        line.raw(",\"endpoint\":")
-        line.quoted(endpoint)
-        if let requestID {
-            line.raw(",\"request_id\":")
-            line.quoted(requestID)
-        }
-        if let index {
-            line.raw(",\"index\":")
-            line.number(index)
-        }
-        line.raw(decision.isPermitted ? ",\"decision\":true,\"rules\":[" : ",\"decision\":false,\"rules\":[")
-        for (position, rule) in decision.deciding.enumerated() {
-            if position > 0 { line.raw(",") }
-            line.quoted(rule.name)
-        }
-        line.raw("]")
-        if !decision.errors.isEmpty {
-            line.raw(",\"errors\":[")
-            for (position, error) in decision.errors.enumerated() {
-                if position > 0 { line.raw(",") }
-                line.quoted((error.rule.map { "\($0): " } ?? "") + error.message)
-            }
-            line.raw("]")
-        }
-        // The request's own string tokens are valid JSON already: copy them rather than decode and re-quote.
-        line.raw(",\"subject\":{\"type\":")
-        line.token(tokens.subjectType, in: source)
-        line.raw(",\"id\":")
-        line.token(tokens.subjectID, in: source)
-        line.raw("},\"action\":")
-        line.token(tokens.actionName, in: source)
-        line.raw(",\"resource\":{\"type\":")
-        line.token(tokens.resourceType, in: source)
-        line.raw(",\"id\":")
-        line.token(tokens.resourceID, in: source)
-        line.raw("},\"policy\":")
-        line.quoted(decision.policyHash)
-        line.raw(",\"eval_ns\":")
-        line.number(elapsed)
-        line.raw("}\n")
-        guard log.append(line.bytes) else {
+        let request = AccessDecisions.Request(
+            subjectType: Self.string(tokens.subjectType, in: source), subjectID: Self.string(tokens.subjectID, in: source),
+            action: Self.string(tokens.actionName, in: source), resourceType: Self.string(tokens.resourceType, in: source),
+            resourceID: Self.string(tokens.resourceID, in: source))
+        let decision: Decision
+        do {
+            decision = try decisions.decide(input, about: request, policy: policy, entities: snapshot, endpoint: endpoint, requestID: requestID,
+                index: index)
+        } catch {
             metrics.decisionLogRefused.increment()
-            throw ServerError(.serviceUnavailable, "decision_log_unavailable",
-                "the decision log cannot keep up or cannot be written, so the decision is not given")
+            throw BrokerErrorStatus.serverError(error)
         }
+        metrics.recordDecision(permitted: decision.isPermitted, hadErrors: !decision.errors.isEmpty)
         return Outcome(permitted: decision.isPermitted, obligations: decision.obligations)
+    }
+
+    /// The JSON string token at `range` of `source`, decoded (the request was validated, so it is one).
+    static func string(_ range: Range<Int>, in source: [UInt8]) -> String {
+        (try? JSONNode.parse(Array(source[range])))?.stringValue ?? ""
     }
 
     /// `{"decision": …}` with the permit's obligations, if any, under `context`.
@@ -90,9 +65,7 @@ struct Decider: Sendable {
         return text + "}"
     }
 
-    static func wallClockNanoseconds() -> Int64 {
-        Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) * 1000
-    }
+    static func wallClockNanoseconds() -> Int64 { AccessDecisions.wallClock() }
 
     /// The last second formatted, so that a busy server formats each second once.
     private static let secondCache = Mutex<(second: Int64, text: String)>((-1, ""))

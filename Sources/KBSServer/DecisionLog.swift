@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import KBSBroker
+import KBSPolicy
 import Synchronization
 
 /// The decision log: one JSON line per decision, written by a background thread every couple of milliseconds.
@@ -101,5 +103,54 @@ final class DecisionLog: Sendable {
             offset += written
         }
         return (offset, nil)
+    }
+}
+
+extension DecisionLog: DecisionRecorder {
+    /// `{"time","endpoint","request_id"?,"index"?,"decision","rules","errors"?,"subject","action","resource","policy","eval_ns"}`.
+    func record(_ record: AccessDecision) -> Bool {
+        var line = LogLine()
+        line.raw("{\"time\":")
+        line.quoted(Decider.logTime(record.time))
+        line.raw(",\"endpoint\":")
+        line.quoted(record.endpoint)
+        if let requestID = record.requestID {
+            line.raw(",\"request_id\":")
+            line.quoted(requestID)
+        }
+        if let index = record.index {
+            line.raw(",\"index\":")
+            line.number(index)
+        }
+        line.raw(record.decision.isPermitted ? ",\"decision\":true,\"rules\":[" : ",\"decision\":false,\"rules\":[")
+        for (position, rule) in record.decision.deciding.enumerated() {
+            if position > 0 { line.raw(",") }
+            line.quoted(rule.name)
+        }
+        line.raw("]")
+        if !record.decision.errors.isEmpty {
+            line.raw(",\"errors\":[")
+            for (position, error) in record.decision.errors.enumerated() {
+                if position > 0 { line.raw(",") }
+                line.quoted((error.rule.map { "\($0): " } ?? "") + error.message)
+            }
+            line.raw("]")
+        }
+        line.raw(",\"subject\":{\"type\":")
+        line.quoted(record.subjectType)
+        line.raw(",\"id\":")
+        line.quoted(record.subjectID)
+        line.raw("},\"action\":")
+        line.quoted(record.action)
+        line.raw(",\"resource\":{\"type\":")
+        line.quoted(record.resourceType)
+        line.raw(",\"id\":")
+        line.quoted(record.resourceID)
+        line.raw("},\"policy\":")
+        line.quoted(record.decision.policyHash)
+        line.raw(",\"eval_ns\":")
+        line.number(record.elapsed)
+        line.raw("}\n")
+        return append(line.bytes)
     }
 }

@@ -13,11 +13,6 @@ struct LogLine {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    /// Appends a JSON token exactly as it appears in `source`.
-    mutating func token(_ range: Range<Int>, in source: [UInt8]) {
-        bytes.append(contentsOf: source[range])
-    }
-
     /// Appends a whole number.
     mutating func number<T: BinaryInteger>(_ value: T) {
         bytes.append(contentsOf: String(value).utf8)
