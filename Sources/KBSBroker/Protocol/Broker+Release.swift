@@ -1,6 +1,7 @@
 import Dispatch
 public import Foundation
 import KBSClaims
+import KBSJOSE
 import KBSKeys
 public import KBSPolicy
 
