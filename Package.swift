@@ -41,10 +41,12 @@ let package = Package(
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // libxml2 and xmlsec set up once, under one lock, with one parsed tree: SAML and the NVIDIA RIM share them.
+        .target(name: "KBSXMLSecurity", dependencies: ["CXMLSec"]),
         .target(
             name: "KBSIdentity",
             dependencies: [
-                "KBSClaims", "KBSJOSE", "CXMLSec",
+                "KBSClaims", "KBSJOSE", "KBSXMLSecurity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "KBSEvidence",
             dependencies: [
-                "KBSClaims", "COpenSSL", "CXMLSec",
+                "KBSClaims", "COpenSSL", "KBSXMLSecurity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -125,6 +127,7 @@ let package = Package(
                 "KBSJOSE", "KBSClaims", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        .testTarget(name: "KBSXMLSecurityTests", dependencies: ["KBSXMLSecurity"]),
         .testTarget(
             name: "KBSIdentityTests",
             dependencies: ["KBSIdentity", "KBSJOSE", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]
