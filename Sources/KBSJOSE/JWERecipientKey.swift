@@ -27,16 +27,16 @@ extension JWE {
                 if let alg = jwk.algorithm, alg != "ECDH-ES+A256KW" {
                     throw JOSEError(.algorithm, "an EC key takes `alg` ECDH-ES+A256KW, not \(alg)")
                 }
+                let size = ["P-256": 32, "P-384": 48, "P-521": 66][curve]
+                guard let size, x.count == size, y.count == size else {
+                    throw JOSEError(.invalidKey, "curve \(curve) with \(x.count)-byte coordinates is not P-256, P-384 or P-521")
+                }
                 do {
-                    switch curve {
-                    case "P-256" where x.count == 32 && y.count == 32: self = .p256(try .init(rawRepresentation: x + y))
-                    case "P-384" where x.count == 48 && y.count == 48: self = .p384(try .init(rawRepresentation: x + y))
-                    case "P-521" where x.count == 66 && y.count == 66: self = .p521(try .init(rawRepresentation: x + y))
-                    default:
-                        throw JOSEError(.invalidKey, "curve \(curve) with \(x.count)-byte coordinates is not P-256, P-384 or P-521")
+                    switch size {
+                    case 32: self = .p256(try .init(rawRepresentation: x + y))
+                    case 48: self = .p384(try .init(rawRepresentation: x + y))
+                    default: self = .p521(try .init(rawRepresentation: x + y))
                     }
-                } catch let error as JOSEError {
-                    throw error
                 } catch {
                     throw JOSEError(.invalidKey, "the point is not on its curve")
                 }

@@ -65,22 +65,19 @@ package enum JWSAlgorithm: String, Sendable, CaseIterable {
 extension JWSAlgorithm {
     /// The JWS signature of `input` with `key` (RFC 7518 §3: raw `r ‖ s` for ECDSA, never DER).
     package func sign(_ input: [UInt8], with key: JWSSigningKey) throws(JOSEError) -> [UInt8] {
+        guard fits(key.verificationKey) else { throw JOSEError(.algorithm, "\(rawValue) cannot sign with an \(key.verificationKey.name) key") }
         do {
-            switch (self, key) {
-            case (.es256, .p256(let key)): return Array(try key.signature(for: SHA256.hash(data: input)).rawRepresentation)
-            case (.es384, .p384(let key)): return Array(try key.signature(for: SHA384.hash(data: input)).rawRepresentation)
-            case (.edDSA, .ed25519(let key)): return Array(try key.signature(for: input))
-            case (.rs256, .rsa(let key)), (.ps256, .rsa(let key)):
-                return Array(try key.signature(for: SHA256.hash(data: input), padding: rsaPadding).rawRepresentation)
-            case (.rs384, .rsa(let key)), (.ps384, .rsa(let key)):
-                return Array(try key.signature(for: SHA384.hash(data: input), padding: rsaPadding).rawRepresentation)
-            case (.rs512, .rsa(let key)), (.ps512, .rsa(let key)):
-                return Array(try key.signature(for: SHA512.hash(data: input), padding: rsaPadding).rawRepresentation)
-            default:
-                throw JOSEError(.algorithm, "\(rawValue) cannot sign with this key")
+            switch key {
+            case .p256(let key): return Array(try key.signature(for: SHA256.hash(data: input)).rawRepresentation)
+            case .p384(let key): return Array(try key.signature(for: SHA384.hash(data: input)).rawRepresentation)
+            case .ed25519(let key): return Array(try key.signature(for: input))
+            case .rsa(let key):
+                switch self {
+                case .rs256, .ps256: return Array(try key.signature(for: SHA256.hash(data: input), padding: rsaPadding).rawRepresentation)
+                case .rs384, .ps384: return Array(try key.signature(for: SHA384.hash(data: input), padding: rsaPadding).rawRepresentation)
+                default: return Array(try key.signature(for: SHA512.hash(data: input), padding: rsaPadding).rawRepresentation)
+                }
             }
-        } catch let error as JOSEError {
-            throw error
         } catch {
             throw JOSEError(.failed, "the \(rawValue) signature could not be made")
         }
@@ -98,4 +95,14 @@ package enum JWSSigningKey: Sendable {
     case p256(P256.Signing.PrivateKey)
     case p384(P384.Signing.PrivateKey)
     case ed25519(Curve25519.Signing.PrivateKey)
+
+    /// The public half, which a verifier of these signatures holds.
+    package var verificationKey: VerificationKey {
+        switch self {
+        case .rsa(let key): .rsa(key.publicKey)
+        case .p256(let key): .p256(key.publicKey)
+        case .p384(let key): .p384(key.publicKey)
+        case .ed25519(let key): .ed25519(key.publicKey)
+        }
+    }
 }

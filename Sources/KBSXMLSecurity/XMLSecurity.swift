@@ -20,7 +20,7 @@ package enum XMLSecurity {
         let result: Result<T, Failure> = library.withLock { status in
             if status == nil { status = kbs_xmlsec_init() }
             guard status == 0 else {
-                return .failure(unavailable(XMLSecurityError(.unavailable, "xmlsec could not be initialised (\(status!))")))
+                return .failure(unavailable(XMLSecurityError(status: status!)))
             }
             // libxml2's generic error handler is per thread, and the lock may be taken on any of them.
             kbs_xml_silence_thread()

@@ -1,22 +1,11 @@
 /// Why the XML libraries could not be used: the one error type of `KBSXMLSecurity`.
 ///
 /// Documents that do not parse and signatures that do not verify are answers (`nil`, an ``XMLSignatureVerdict``),
-/// not errors; what is left is the process's own set-up, which callers report as their configuration.
-package struct XMLSecurityError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The stable reason codes.
-    package enum Reason: String, Sendable {
-        /// libxml2, xmlsec or its OpenSSL back end did not initialise.
-        case unavailable
-    }
+/// not errors. What is left is the process's own set-up, which callers report as their configuration error.
+package struct XMLSecurityError: Error, Sendable, Equatable {
+    /// `kbs_xmlsec_init`'s status: which of libxml2, xmlsec, its version check or its OpenSSL back end failed.
+    package var status: Int32
 
-    package var reason: Reason
-    package var message: String
-
-    /// Creates an error.
-    package init(_ reason: Reason, _ message: String) {
-        self.reason = reason
-        self.message = message
-    }
-
-    package var description: String { "\(reason.rawValue): \(message)" }
+    /// What failed, in words.
+    package var message: String { "xmlsec could not be initialised (\(status))" }
 }
