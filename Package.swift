@@ -32,10 +32,21 @@ let package = Package(
         .target(name: "KBSPolicyTesting", dependencies: ["KBSPolicy", "KBSClaims"]),
         .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .systemLibrary(name: "CXMLSec", pkgConfig: "xmlsec1-openssl", providers: [.apt(["libxmlsec1-dev", "libxml2-dev"])]),
+        // JWS, JWK and JWE for the identity verifiers, the broker's TEE key and its attestation tokens.
+        .target(
+            name: "KBSJOSE",
+            dependencies: [
+                "KBSClaims", "CSecp256k1",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // libxml2 and xmlsec set up once, under one lock, with one parsed tree: SAML and the NVIDIA RIM share them.
+        .target(name: "KBSXMLSecurity", dependencies: ["CXMLSec"]),
         .target(
             name: "KBSIdentity",
             dependencies: [
-                "KBSClaims", "CSecp256k1", "CXMLSec",
+                "KBSClaims", "KBSJOSE", "KBSXMLSecurity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -44,7 +55,7 @@ let package = Package(
         .target(
             name: "KBSEvidence",
             dependencies: [
-                "KBSClaims", "COpenSSL", "CXMLSec",
+                "KBSClaims", "COpenSSL", "KBSXMLSecurity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -68,7 +79,7 @@ let package = Package(
         .target(
             name: "KBSBroker",
             dependencies: [
-                "KBSKeys", "KBSClaims", "KBSEvidence", "KBSPolicy",
+                "KBSKeys", "KBSClaims", "KBSEvidence", "KBSPolicy", "KBSJOSE",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -106,10 +117,23 @@ let package = Package(
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", "CPKCS11", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "KBSBrokerTests",
-            dependencies: ["KBSBroker", "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto")]
+            dependencies: [
+                "KBSBroker", "KBSKeys", "KBSStore", "KBSClaims", "KBSEvidence", "KBSPolicy", "KBSJOSE",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "KBSIdentityTests", dependencies: ["KBSIdentity", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "KBSJOSETests",
+            dependencies: [
+                "KBSJOSE", "KBSClaims", .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "KBSXMLSecurityTests", dependencies: ["KBSXMLSecurity"]),
+        .testTarget(
+            name: "KBSIdentityTests",
+            dependencies: ["KBSIdentity", "KBSJOSE", "KBSClaims", "KBSPolicy", "KBSPolicyTesting", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "KBSEvidenceTests",
             dependencies: [

@@ -1,4 +1,5 @@
-// Debian's libxmlsec1-dev 1.2.37 with OpenSSL, and libxml2: XML-DSig verification for SAML.
+// Debian's libxmlsec1-dev 1.2.37 with OpenSSL, and libxml2: XML-DSig verification for SAML and the NVIDIA RIM.
+// Only KBSXMLSecurity imports this module: it initialises the libraries once and holds the one lock around them.
 //
 // The defines repeat what `pkg-config --cflags xmlsec1-openssl` says; they change struct layouts (xmlSecSize), so
 // they must hold even where the flags are not passed. The helpers are static inline because xmlsec's transform ids
@@ -61,7 +62,8 @@ static void kbs_xmlsec_quiet(const char *file, int line, const char *func, const
 
 static void kbs_xml_quiet(void *context, const char *message, ...) { (void)context; (void)message; }
 
-/// Initialises libxml2, xmlsec and its OpenSSL back end once; 0 on success. Errors are silenced: the verifier
+/// Initialises libxml2, xmlsec and its OpenSSL back end; 0 on success. Call it once per process (xmlSecInit
+/// re-creates the global transform and key-data registries, which must not happen under a verification in flight). Errors are silenced: the verifier
 /// reports its own.
 static inline int kbs_xmlsec_init(void) {
     xmlInitParser();
@@ -139,16 +141,6 @@ static inline int kbs_xmlsec_verify(xmlNodePtr signature, const unsigned char *p
     }
     xmlSecDSigCtxDestroy(context);
     return result;
-}
-
-/// Initialises libxml2, xmlsec and its OpenSSL back end for a second user in the process (the NVIDIA RIM
-/// verifier), skipping xmlsec's own initialisation when the SAML verifier already did it: xmlSecInit re-creates
-/// the global transform and key-data registries, which must not happen under a verification in flight. 0 on success.
-static inline int kbs_xmlsec_init_shared(void) {
-    xmlInitParser();
-    xmlSetGenericErrorFunc(NULL, kbs_xml_quiet);
-    if (xmlSecPtrListGetSize(xmlSecTransformIdsGet()) > 0) return 0;
-    return kbs_xmlsec_init();
 }
 
 /// Verifies the enveloped ds:Signature element `signature` of an NVIDIA RIM (SWID tag) with the key of the PEM

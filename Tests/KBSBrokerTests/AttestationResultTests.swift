@@ -10,7 +10,7 @@ import Testing
     static func submod(kind: String, claims: [String: Any], devices: [[String: Any]] = [], tier: Int) throws -> [String: Any] {
         var object = claims
         object["kind"] = kind
-        let jwk = try JOSETests.node(JOSETests.jwk(P256.KeyAgreement.PrivateKey()))
+        let jwk = try ProtocolTests.node(ProtocolTests.jwk(P256.KeyAgreement.PrivateKey()))
         let appraisal = Appraisal(
             id: "test", kind: kind, claims: try Self.record(object), deviceClaims: try devices.map(Self.record), tier: tier,
             teePublicKeyJSON: try JCS.canonicalize(jwk), teePublicKey: try TEEPublicKey(jwk: jwk), attestedAt: Date())

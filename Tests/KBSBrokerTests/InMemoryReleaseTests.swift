@@ -46,7 +46,7 @@ import Testing
 
         /// An attestation request with SNP evidence bound to `key` and `nonce`.
         func request(_ key: P256.KeyAgreement.PrivateKey, nonce: String, measurement: [UInt8]? = nil) throws -> AttestRequest {
-            let jwk = try JOSETests.node(JOSETests.jwk(key))
+            let jwk = try ProtocolTests.node(ProtocolTests.jwk(key))
             let digest = try Broker.runtimeDigest(teePublicKey: jwk, nonce: nonce, additionalEvidence: "")
             let simulated = try TEESimulator.simulate(kind: .snp, reportData: digest, measurement: measurement ?? self.measurement, now: now, ca: ca)
             return AttestRequest(nonce: nonce, teePublicKey: jwk, primaryEvidence: simulated.rcarEvidence)
@@ -71,7 +71,7 @@ import Testing
         let key = P256.KeyAgreement.PrivateKey()
         let session = try await fixture.attest(key)
         let jwe = try await fixture.broker.release(path: "mem/key/two", sessionID: session, bearer: nil)
-        #expect(try JOSETests.decrypt(jwe, with: key) == secret)
+        #expect(try ProtocolTests.decrypt(jwe, with: key) == secret)
         // SNP alone reaches tier 2, not 3; a missing path is not found.
         #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/three", sessionID: session, bearer: nil) } == "policy_deny")
         #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/none", sessionID: session, bearer: nil) } == "not_found")
@@ -107,6 +107,6 @@ import Testing
             == "audit_unavailable")
         fixture.memory.audit.failing.store(false, ordering: .relaxed)
         let jwe = try await fixture.broker.release(path: "mem/key/two", sessionID: challenge.sessionID, bearer: nil)
-        #expect(try JOSETests.decrypt(jwe, with: key) == [1, 2, 3])
+        #expect(try ProtocolTests.decrypt(jwe, with: key) == [1, 2, 3])
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KBSClaims
 @testable import KBSIdentity
+import KBSJOSE
 import Testing
 
 /// Vectors published with the specifications, checked byte for byte: EIP-712's Mail example, the W3C CCG did:key

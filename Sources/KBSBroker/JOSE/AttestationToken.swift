@@ -1,6 +1,7 @@
 public import Foundation
 import Crypto
 import KBSClaims
+import KBSJOSE
 
 /// The attestation-result token an attestation returns: an EAR-style JWT (ES256), in the shape Trustee's
 /// attestation service issues (`eat_profile`, `submods.cpu0` with `ear.status`, the trustworthiness vector and the
@@ -94,25 +95,26 @@ public struct AttestationTokenSigner: Sendable {
                 }
             }
         }
-        do {
-            let input = Base64URL.encode(header.bytes) + "." + Base64URL.encode(payload.bytes)
-            let signature = try key.signature(for: Array(input.utf8))
-            return input + "." + Base64URL.encode(signature.rawRepresentation)
+        do throws(JOSEError) {
+            return try CompactJWS.sign(header: header.bytes, payload: payload.bytes, algorithm: .es256, with: .p256(key))
         } catch {
             throw BrokerError(.failed, "token", "the attestation token could not be signed")
         }
     }
 
+    /// Largest bearer token read: the claims carry the evidence's claims and every device's.
+    static let maximumTokenBytes = 256 * 1024
+
     /// The appraisal a token this signer issued carries, when its signature holds and it has not expired.
     package func verify(_ token: String, now: Date) throws(BrokerError) -> Appraisal {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard token.utf8.count <= 256 * 1024, parts.count == 3,
-            let header = Base64URL.decode(String(parts[0])), let payload = Base64URL.decode(String(parts[1])),
-            let signatureBytes = Base64URL.decode(String(parts[2])),
-            let headerObject = try? JSONNode.parse(header), headerObject["alg"]?.stringValue == "ES256",
-            let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes),
-            key.publicKey.isValidSignature(signature, for: Array((parts[0] + "." + parts[1]).utf8))
-        else { throw .unauthorized("invalid_token", "the bearer token is not an attestation token this server issued") }
+        let payload: [UInt8]
+        do throws(JOSEError) {
+            let jws = try CompactJWS(Array(token.utf8), maximumBytes: Self.maximumTokenBytes)
+            try jws.verify(try jws.algorithm(allowed: [.es256]), with: .p256(key.publicKey))
+            payload = jws.payload
+        } catch {
+            throw .unauthorized("invalid_token", "the bearer token is not an attestation token this server issued")
+        }
         guard let claims = try? JSONNode.parse(payload),
             let exp = claims["exp"]?.integer, let iat = claims["iat"]?.integer, let id = claims["jti"]?.stringValue,
             let tier = claims["kbs.tier"]?.integer, let cpu = claims["submods"]?["cpu0"],

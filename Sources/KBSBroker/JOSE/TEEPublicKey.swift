@@ -1,74 +1,36 @@
-import Foundation
-import Crypto
-import CryptoExtras
 package import KBSClaims
+import KBSJOSE
+import KBSKeys
 
 /// The key a TEE sends in `runtime-data.tee-pubkey` (a JWK), to which released secrets are encrypted.
 ///
-/// EC keys on P-256, P-384 and P-521 get `ECDH-ES+A256KW`; RSA keys (2048 bits or more) get `RSA-OAEP-256`. Trustee
-/// refuses P-384; this broker accepts it, since RFC 7518 defines it and nothing about the scheme is weaker.
-public struct TEEPublicKey: @unchecked Sendable {
-    // Public keys are immutable values; the RSA one only lacks the annotation.
-    enum Key {
-        case p256(P256.KeyAgreement.PublicKey)
-        case p384(P384.KeyAgreement.PublicKey)
-        case p521(P521.KeyAgreement.PublicKey)
-        case rsa(_RSA.Encryption.PublicKey)
-    }
+/// The JWK is read by `KBSJOSE`'s one reader; this type only gives its refusals the broker's wire codes:
+/// `unsupported_alg` when the JWK's `alg` does not fit its key type, `invalid_tee_pubkey` for everything else
+/// (private members, unknown key types, wrong sizes, points off the curve, RSA under 2048 bits).
+public struct TEEPublicKey: Sendable {
+    let recipient: JWE.RecipientKey
 
-    let key: Key
-
-    /// Reads a JWK object; refuses private members, an `alg` that does not fit the key, and points off the curve.
+    /// Reads a JWK object.
     package init(jwk: JSONNode) throws(BrokerError) {
         guard jwk.kind == .object else { throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` must be a JWK object") }
-        for member in ["d", "p", "q", "dp", "dq", "qi"] where jwk[member] != nil {
-            throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` holds the private member `\(member)`: send only the public key")
-        }
-        func bytes(_ name: String) throws(BrokerError) -> [UInt8] {
-            guard let text = jwk[name]?.stringValue, let value = Base64URL.decode(text), !value.isEmpty else {
-                throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` needs `\(name)` as unpadded base64url")
-            }
-            return value
-        }
-        let alg = jwk["alg"]?.stringValue
-        switch jwk["kty"]?.stringValue {
-        case "EC":
-            if let alg, alg != "ECDH-ES+A256KW" {
-                throw .badRequest("unsupported_alg", "an EC `tee-pubkey` takes `alg` ECDH-ES+A256KW, not \(alg)")
-            }
-            let (x, y) = (try bytes("x"), try bytes("y"))
-            let raw = x + y
-            do {
-                switch jwk["crv"]?.stringValue {
-                case "P-256" where x.count == 32 && y.count == 32: key = .p256(try .init(rawRepresentation: raw))
-                case "P-384" where x.count == 48 && y.count == 48: key = .p384(try .init(rawRepresentation: raw))
-                case "P-521" where x.count == 66 && y.count == 66: key = .p521(try .init(rawRepresentation: raw))
-                case let curve:
-                    throw BrokerError.badRequest("invalid_tee_pubkey",
-                        "`tee-pubkey` curve \(curve ?? "(none)") with \(x.count)-byte coordinates is not P-256, P-384 or P-521")
-                }
-            } catch let error as BrokerError {
-                throw error
-            } catch {
-                throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` is not a point on its curve")
-            }
-        case "RSA":
-            if let alg, alg != "RSA-OAEP-256" {
-                throw .badRequest("unsupported_alg", "an RSA `tee-pubkey` takes `alg` RSA-OAEP-256, not \(alg)")
-            }
-            do { key = .rsa(try .init(n: try bytes("n"), e: try bytes("e"))) } catch let error as BrokerError {
-                throw error
-            } catch {
-                throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` is not an RSA public key of 2048 bits or more")
-            }
-        case let kty:
-            throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` has `kty` \(kty ?? "(none)"); expected EC or RSA")
+        do throws(JOSEError) {
+            recipient = try JWE.RecipientKey(try JWK(jwk))
+        } catch {
+            throw .badRequest(error.reason == .algorithm ? "unsupported_alg" : "invalid_tee_pubkey", "`tee-pubkey`: \(error.message)")
         }
     }
 
     /// The JWE `alg` this key gets.
-    public var algorithm: String {
-        if case .rsa = key { return "RSA-OAEP-256" }
-        return "ECDH-ES+A256KW"
+    public var algorithm: String { recipient.algorithm }
+}
+
+extension JWE {
+    /// The flattened JWE of `secret` to the TEE's key.
+    static func encrypt(_ secret: borrowing SecretBytes, to key: TEEPublicKey) throws(BrokerError) -> String {
+        do throws(JOSEError) {
+            return try secret.withUnsafeBytes { (plaintext) throws(JOSEError) in try JWE.encrypt(plaintext, to: key.recipient) }
+        } catch {
+            throw BrokerError(.failed, "jwe", "the secret could not be encrypted to the TEE key")
+        }
     }
 }

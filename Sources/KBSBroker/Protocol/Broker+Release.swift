@@ -1,6 +1,7 @@
 import Dispatch
 package import Foundation
 import KBSClaims
+import KBSJOSE
 import KBSKeys
 package import KBSPolicy
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import KBSClaims
+import KBSXMLSecurity
 
 /// An NVIDIA Reference Integrity Manifest (a SWID tag with an enveloped XML-DSig) whose signature and signing chain
 /// have been verified: the golden measurements of one driver or VBIOS version.
@@ -41,8 +42,9 @@ public struct NVIDIARIM: Sendable {
     /// set).
     public static func verify(xml: [UInt8], anchors: [Certificate], at time: Date, what: String = "RIM") throws(EvidenceError) -> NVIDIARIM {
         guard xml.count <= maximumSize else { throw EvidenceError(.malformed, "\(what) is larger than \(maximumSize) bytes") }
-        return try RIMXMLSecurity.withLock { () throws(EvidenceError) -> NVIDIARIM in
-            guard let document = RIMXMLDocument(xml), let root = document.root else {
+        let unavailable = { (error: XMLSecurityError) in EvidenceError(.configuration, error.message) }
+        return try XMLSecurity.withLock(unavailable: unavailable) { () throws(EvidenceError) -> NVIDIARIM in
+            guard let document = XMLDocument(xml), let root = document.root else {
                 throw EvidenceError(.malformed, "\(what) is not well-formed XML")
             }
             guard !document.hasDTD else { throw EvidenceError(.malformed, "\(what) declares a DTD") }
@@ -52,18 +54,18 @@ public struct NVIDIARIM: Sendable {
             // The signature must envelop the whole document: one Signature, a child of the root, one reference to "".
             let signatures = root.descendants.filter { $0.is("Signature", in: Names.dsig) }
             guard signatures.count == 1, let signature = signatures.first,
-                root.elements.contains(where: { $0.pointer == signature.pointer })
+                root.elements.contains(signature)
             else {
                 throw EvidenceError(.malformed, "\(what) needs exactly one ds:Signature as a child of <SoftwareIdentity>")
             }
             let references = signature.descendants.filter { $0.is("Reference", in: Names.dsig) }
-            guard references.count == 1, references.first?.attribute("URI") == "" else {
+            guard references.count == 1, references.first?.attribute(anyNamespace: "URI") == "" else {
                 throw EvidenceError(.malformed, "\(what): the signature must have exactly one reference, to the whole document")
             }
             let certificates = try signingCertificates(signature, what: what)
             guard let leaf = certificates.first else { throw EvidenceError(.malformed, "\(what) has no X509Certificate") }
             try CertificateChain.verify(certificates, anchors: anchors, at: time, what: "\(what) signing chain")
-            switch RIMXMLSecurity.verify(signature: signature, certificatePEM: pem(leaf.der)) {
+            switch XMLSecurity.verifyEnvelopedDocument(signature, certificatePEM: pem(leaf.der)) {
             case .valid: break
             case .invalid:
                 throw EvidenceError(.signature, "\(what): XML signature (reference digest or signature value) does not verify")
@@ -76,8 +78,8 @@ public struct NVIDIARIM: Sendable {
             let payload = root.elements.first { $0.localName == "Payload" }
             guard let payload else { throw EvidenceError(.malformed, "\(what) has no <Payload>") }
             return NVIDIARIM(
-                product: root.attribute("name") ?? "", version: meta?.attribute("colloquialVersion") ?? "",
-                tagID: root.attribute("tagId") ?? "", measurements: try measurements(payload, what: what),
+                product: root.attribute(anyNamespace: "name") ?? "", version: meta?.attribute(anyNamespace: "colloquialVersion") ?? "",
+                tagID: root.attribute(anyNamespace: "tagId") ?? "", measurements: try measurements(payload, what: what),
                 signer: leaf.commonName)
         }
     }
@@ -86,7 +88,7 @@ public struct NVIDIARIM: Sendable {
         static let dsig = "http://www.w3.org/2000/09/xmldsig#"
     }
 
-    private static func signingCertificates(_ signature: RIMXMLElement, what: String) throws(EvidenceError) -> [Certificate] {
+    private static func signingCertificates(_ signature: XMLElement, what: String) throws(EvidenceError) -> [Certificate] {
         let elements = signature.descendants.filter { $0.is("X509Certificate", in: Names.dsig) }
         guard elements.count <= 8 else { throw EvidenceError(.malformed, "\(what) carries \(elements.count) certificates") }
         var result: [Certificate] = []
@@ -105,31 +107,31 @@ public struct NVIDIARIM: Sendable {
         return Array("-----BEGIN CERTIFICATE-----\n\(body)\n-----END CERTIFICATE-----\n".utf8)
     }
 
-    private static func measurements(_ payload: RIMXMLElement, what: String) throws(EvidenceError) -> [Measurement] {
+    private static func measurements(_ payload: XMLElement, what: String) throws(EvidenceError) -> [Measurement] {
         var result: [Measurement] = []
         var seen = Set<Int>()
-        for resource in payload.elements where resource.localName == "Resource" && resource.attribute("type") == "Measurement" {
+        for resource in payload.elements where resource.localName == "Resource" && resource.attribute(anyNamespace: "type") == "Measurement" {
             guard result.count < 1024 else { throw EvidenceError(.malformed, "\(what) has too many measurements") }
-            guard let index = resource.attribute("index").flatMap({ Int($0) }), (0...254).contains(index),
-                let size = resource.attribute("size").flatMap({ Int($0) }), (1...1024).contains(size),
-                let count = resource.attribute("alternatives").flatMap({ Int($0) }), (1...64).contains(count)
+            guard let index = resource.attribute(anyNamespace: "index").flatMap({ Int($0) }), (0...254).contains(index),
+                let size = resource.attribute(anyNamespace: "size").flatMap({ Int($0) }), (1...1024).contains(size),
+                let count = resource.attribute(anyNamespace: "alternatives").flatMap({ Int($0) }), (1...64).contains(count)
             else { throw EvidenceError(.malformed, "\(what): a measurement resource lacks a valid index, size or alternatives") }
             guard seen.insert(index).inserted else { throw EvidenceError(.malformed, "\(what) lists index \(index) twice") }
             let active: Bool
-            switch resource.attribute("active")?.lowercased() {
+            switch resource.attribute(anyNamespace: "active")?.lowercased() {
             case "true": active = true
             case "false": active = false
             default: throw EvidenceError(.malformed, "\(what): measurement \(index) has no active=\"True|False\"")
             }
             var alternatives: [[UInt8]] = []
             for number in 0..<count {
-                guard let text = resource.attribute("Hash\(number)"), let value = Hex.decode(text, prefix: .allowed) else {
+                guard let text = resource.attribute(anyNamespace: "Hash\(number)"), let value = Hex.decode(text, prefix: .allowed) else {
                     throw EvidenceError(.malformed, "\(what): measurement \(index) lacks Hash\(number)")
                 }
                 alternatives.append(value)
             }
             result.append(Measurement(
-                index: index, active: active, size: size, alternatives: alternatives, name: resource.attribute("name") ?? ""))
+                index: index, active: active, size: size, alternatives: alternatives, name: resource.attribute(anyNamespace: "name") ?? ""))
         }
         return result
     }

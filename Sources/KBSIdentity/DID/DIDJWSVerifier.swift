@@ -1,5 +1,6 @@
 public import Foundation
 import KBSClaims
+import KBSJOSE
 
 /// A compact JWS signed by a DID's key: the header `kid` is a DID URL naming the verification method, the
 /// payload `{iss: DID, aud, nonce, iat, exp}` binds our challenge. did:key and did:jwk are resolved locally, did:web through a fetcher;
@@ -22,9 +23,15 @@ public struct DIDJWSVerifier: CredentialVerifier {
 
     public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
-        let jws = try CompactJWS(credential)
-        try jws.checkHeaderKeySources()
-        guard let keyID = try jws.keyID(), let hash = keyID.firstIndex(of: "#") else {
+        let jws: CompactJWS, keyID: String?
+        do throws(JOSEError) {
+            jws = try CompactJWS(credential)
+            try jws.checkHeaderKeySources()
+            keyID = try jws.keyID()
+        } catch {
+            throw IdentityError(error)
+        }
+        guard let keyID, let hash = keyID.firstIndex(of: "#") else {
             throw IdentityError(.verificationMethod, "the header `kid` must be a DID URL with a fragment")
         }
         let did = String(keyID[..<hash]), fragment = keyID[keyID.index(after: hash)...]
@@ -45,12 +52,12 @@ public struct DIDJWSVerifier: CredentialVerifier {
                 "alg": .string(DIDPKH.algorithm), "chain_id": .string(account.chain),
             ])
         }
-        let algorithm = try jws.algorithm(allowed: [.edDSA, .es256, .es384, .es256k])
+        let algorithm: JWSAlgorithm
+        do throws(JOSEError) { algorithm = try jws.algorithm(allowed: [.edDSA, .es256, .es384, .es256k]) } catch { throw IdentityError(error) }
         if did.hasPrefix("did:web:") {
             guard let fetcher else { throw IdentityError(.unsupported, "did:web needs a document fetcher, and none is configured") }
             let key = try await DIDWeb.resolve(did, fragment: fragment, fetcher: fetcher)
-            guard algorithm.fits(key) else { throw IdentityError(.algorithm, "\(algorithm.rawValue) does not fit the DID's \(key.name) key") }
-            try algorithm.verify(jws.signature, over: jws.signingInput, with: key)
+            try Self.verify(jws, algorithm, with: key)
             try checkClaims(jws, did: did, now: now)
             return Principal(subject: did, issuer: "did:web", method: .did, verifiedAt: time, attributes: [
                 "verification_method": .string(keyID), "key_type": .string(key.name), "alg": .string(algorithm.rawValue),
@@ -60,12 +67,17 @@ public struct DIDJWSVerifier: CredentialVerifier {
         guard fragment == resolved.fragment else {
             throw IdentityError(.verificationMethod, "`#\(fragment.prefix(60))` is not a verification method of the DID")
         }
-        guard algorithm.fits(resolved.key) else { throw IdentityError(.algorithm, "\(algorithm.rawValue) does not fit the DID's \(resolved.key.name) key") }
-        try algorithm.verify(jws.signature, over: jws.signingInput, with: resolved.key)
+        try Self.verify(jws, algorithm, with: resolved.key)
         try checkClaims(jws, did: did, now: now)
         return Principal(subject: did, issuer: "did:" + resolved.method, method: .did, verifiedAt: time, attributes: [
             "verification_method": .string(keyID), "key_type": .string(resolved.key.name), "alg": .string(algorithm.rawValue),
         ])
+    }
+
+    /// Checks the signature with the DID's key, which the header's algorithm must fit.
+    private static func verify(_ jws: CompactJWS, _ algorithm: JWSAlgorithm, with key: VerificationKey) throws(IdentityError) {
+        guard algorithm.fits(key) else { throw IdentityError(.algorithm, "\(algorithm.rawValue) does not fit the DID's \(key.name) key") }
+        do throws(JOSEError) { try jws.verify(algorithm, with: key) } catch { throw IdentityError(error) }
     }
 
     /// The proof's claims: `iss` is the signing DID, `aud` names us, the nonce is ours, and it is within its times.

@@ -1,5 +1,6 @@
 import Crypto
 import KBSClaims
+import KBSJOSE
 
 /// A DID resolved to the one verification method a proof may use.
 struct ResolvedDID {
@@ -88,6 +89,10 @@ enum DIDResolver {
         guard let json = Base64URL.decode(identifier.utf8) else { throw IdentityError(.malformed, "a did:jwk identifier is base64url") }
         let node = try CredentialJSON.object(json, what: "did:jwk key")
         guard node["use"]?.stringValue != "enc" else { throw IdentityError(.invalidKey, "the did:jwk key is for encryption only") }
-        return ResolvedDID(did: did, method: "jwk", fragment: "0", key: try JWK(node).key)
+        do throws(JOSEError) {
+            return ResolvedDID(did: did, method: "jwk", fragment: "0", key: try VerificationKey(try JWK(node)))
+        } catch {
+            throw IdentityError(error)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KBSClaims
+import KBSJOSE
 
 /// `did:web`: the DID document is fetched over HTTPS from the domain the DID names (did:web method spec §3.2),
 /// then the proof's verification method is looked up in it.
@@ -71,7 +72,7 @@ enum DIDWeb {
         }
         if let jwk = method["publicKeyJwk"] {
             guard jwk["use"]?.stringValue != "enc" else { throw IdentityError(.invalidKey, "the verification method's key is for encryption") }
-            return try JWK(jwk).key
+            do throws(JOSEError) { return try VerificationKey(try JWK(jwk)) } catch { throw IdentityError(error) }
         }
         if let multibase = method["publicKeyMultibase"]?.stringValue {
             return try DIDResolver.resolve("did:key:" + multibase).key

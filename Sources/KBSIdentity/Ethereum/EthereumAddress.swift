@@ -1,4 +1,5 @@
 import KBSClaims
+import KBSJOSE
 
 /// A 20-byte Ethereum account address.
 struct EthereumAddress: Equatable, Sendable {

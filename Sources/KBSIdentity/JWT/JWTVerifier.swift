@@ -1,5 +1,6 @@
 public import Foundation
 import KBSClaims
+import KBSJOSE
 
 /// OIDC ID tokens and RFC 9068 access tokens: a compact JWS checked against one issuer's keys, then its claims.
 ///
@@ -38,15 +39,21 @@ public struct JWTVerifier: CredentialVerifier {
 
     public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
-        let jws = try CompactJWS(credential)
-        let algorithm = try jws.algorithm(allowed: Set(algorithms.compactMap(JWSAlgorithm.init(rawValue:))))
-        try jws.checkHeaderKeySources()
+        let jws: CompactJWS, algorithm: JWSAlgorithm, keyID: String?
+        do throws(JOSEError) {
+            jws = try CompactJWS(credential)
+            algorithm = try jws.algorithm(allowed: Set(algorithms.compactMap(JWSAlgorithm.init(rawValue:))))
+            try jws.checkHeaderKeySources()
+            keyID = try jws.keyID()
+        } catch {
+            throw IdentityError(error)
+        }
         try checkType(jws)
-        let key = try await keys.key(for: try jws.keyID(), now: now)
+        let key = try await keys.key(for: keyID, now: now)
         if let declared = key.algorithm, declared != algorithm.rawValue {
             throw IdentityError(.algorithm, "the key is declared for \(declared), the token says \(algorithm.rawValue)")
         }
-        try algorithm.verify(jws.signature, over: jws.signingInput, with: key.key)
+        do throws(JOSEError) { try jws.verify(algorithm, with: key.key) } catch { throw IdentityError(error) }
 
         let claims = try CredentialJSON.object(jws.payload, what: "JWT claims set")
         guard let tokenIssuer = try CredentialJSON.string(claims, "iss", in: "claims") else {
@@ -71,7 +78,7 @@ public struct JWTVerifier: CredentialVerifier {
         }
 
         var attributes: [String: ClaimValue] = ["aud": .strings(audiences), "alg": .string(algorithm.rawValue)]
-        if let keyID = try jws.keyID() { attributes["kid"] = .string(keyID) }
+        if let keyID { attributes["kid"] = .string(keyID) }
         for name in ["azp", "email", "client_id", "acr", "name"] {
             if let value = claims[name]?.stringValue { attributes[name] = .string(value) }
         }

@@ -1,5 +1,5 @@
-import CXMLSec
 import KBSClaims
+import KBSXMLSecurity
 
 /// A SAML Response reduced to what its signatures cover: the assertion and response read from the bytes the
 /// signatures' digests were computed over, never from the document the attacker sent.
@@ -18,7 +18,7 @@ struct SAMLSignedResponse {
     /// Largest response accepted.
     static let maximumBytes = 256 * 1024
 
-    /// Parses and verifies `bytes` against `certificates` (inside ``XMLSecurity/withLock(_:)``).
+    /// Parses and verifies `bytes` against `certificates` (inside `XMLSecurity.withLock`).
     init(_ bytes: [UInt8], certificates: PEMCertificates) throws(IdentityError) {
         typealias Names = SAMLNames
         guard bytes.count <= Self.maximumBytes else { throw IdentityError(.malformed, "the response is over \(Self.maximumBytes) bytes") }
@@ -43,7 +43,7 @@ struct SAMLSignedResponse {
             if let id = element.attribute("ID") {
                 guard ids.insert(id).inserted else { throw IdentityError(.wrapping, "ID `\(id.prefix(64))` is used twice") }
                 // xmlsec resolves `#id` through the document's ID table.
-                if let attribute = element.attributeNode("ID") { xmlAddID(nil, document.pointer, id, attribute) }
+                element.registerID(attribute: "ID")
             }
         }
         guard assertions.count <= 1 else { throw IdentityError(.wrapping, "the response holds \(assertions.count) assertions; exactly one is accepted") }
@@ -118,7 +118,7 @@ struct SAMLSignedResponse {
         }
 
         for candidate in candidates {
-            switch XMLSecurity.verify(signature: signature, certificatePEM: candidate.pem) {
+            switch XMLSecurity.verifyReferencedElement(signature, certificatePEM: candidate.pem) {
             case .valid(let preDigest):
                 guard let signed = XMLDocument(preDigest), let element = signed.root,
                     element.localName == parent.localName, element.namespace == parent.namespace, element.attribute("ID") == id

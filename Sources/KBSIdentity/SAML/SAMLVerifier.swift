@@ -1,5 +1,6 @@
 public import Foundation
 import KBSClaims
+import KBSXMLSecurity
 
 /// SAML 2.0 Web SSO: a `<samlp:Response>` (the XML, not base64) whose assertion is signed by the pinned IdP
 /// certificate, checked through libxmlsec1 and read only from the signed bytes (``SAMLSignedResponse``).
@@ -35,7 +36,9 @@ public struct SAMLVerifier: CredentialVerifier {
 
     public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
-        let claims = try XMLSecurity.withLock { () throws(IdentityError) -> Claims in
+        // Libraries that do not initialise are this process's configuration, not the credential's fault.
+        let unavailable = { (error: XMLSecurityError) in IdentityError(.configuration, error.message) }
+        let claims = try XMLSecurity.withLock(unavailable: unavailable) { () throws(IdentityError) -> Claims in
             let signed = try SAMLSignedResponse(credential, certificates: certificates)
             return try check(signed, now: now)
         }

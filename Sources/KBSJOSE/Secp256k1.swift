@@ -3,16 +3,16 @@ import CSecp256k1
 /// secp256k1 through libsecp256k1 (Debian's 0.2): public-key parsing, ECDSA verification and public-key
 /// recovery. Every entry refuses high-s signatures: the low-s twin would verify too (EIP-2), and a verifier that
 /// takes both lets one signature be replayed under a second form.
-enum Secp256k1 {
+package enum Secp256k1 {
     /// One context for the process (flags 1 = SECP256K1_CONTEXT_NONE): enough for parsing, verification and
     /// recovery, and safe to share between threads because those calls never write to it.
     nonisolated(unsafe) private static let context: OpaquePointer = secp256k1_context_create(1)!
     /// A parsed, on-curve public key.
-    struct PublicKey: @unchecked Sendable {
+    package struct PublicKey: @unchecked Sendable {
         fileprivate var key: secp256k1_pubkey
 
         /// Parses 33 (compressed) or 65 (uncompressed) bytes; nil when the point is not on the curve.
-        init?(_ bytes: [UInt8]) {
+        package init?(_ bytes: [UInt8]) {
             guard bytes.count == 33 || bytes.count == 65 else { return nil }
             var key = secp256k1_pubkey()
             guard secp256k1_ec_pubkey_parse(context, &key, bytes, bytes.count) == 1 else { return nil }
@@ -22,10 +22,10 @@ enum Secp256k1 {
         fileprivate init(key: secp256k1_pubkey) { self.key = key }
 
         /// The 65-byte uncompressed form, `04 ‖ x ‖ y`.
-        var uncompressed: [UInt8] { serialize(flags: 2) }
+        package var uncompressed: [UInt8] { serialize(flags: 2) }
 
         /// The 33-byte compressed form.
-        var compressed: [UInt8] { serialize(flags: 258) }
+        package var compressed: [UInt8] { serialize(flags: 258) }
 
         private func serialize(flags: UInt32) -> [UInt8] {
             var key = self.key
@@ -36,7 +36,7 @@ enum Secp256k1 {
         }
     }
 
-    enum Failure: Error {
+    package enum Failure: Error {
         /// r or s is zero or not below the group order.
         case outOfRange
         /// s is above n/2.
@@ -58,14 +58,14 @@ enum Secp256k1 {
     }
 
     /// Verifies a 64-byte `r ‖ s` signature over a 32-byte digest.
-    static func verify(_ compact: [UInt8], digest: [UInt8], key: PublicKey) throws(Failure) {
+    package static func verify(_ compact: [UInt8], digest: [UInt8], key: PublicKey) throws(Failure) {
         var signature = try parse(compact)
         var key = key.key
         guard digest.count == 32, secp256k1_ecdsa_verify(context, &signature, digest, &key) == 1 else { throw .invalid }
     }
 
     /// Recovers the public key that made a 64-byte `r ‖ s` with recovery id 0 or 1 over a 32-byte digest.
-    static func recover(_ compact: [UInt8], recoveryID: Int32, digest: [UInt8]) throws(Failure) -> PublicKey {
+    package static func recover(_ compact: [UInt8], recoveryID: Int32, digest: [UInt8]) throws(Failure) -> PublicKey {
         _ = try parse(compact)
         guard digest.count == 32, recoveryID == 0 || recoveryID == 1 else { throw .invalid }
         var recoverable = secp256k1_ecdsa_recoverable_signature()

@@ -2,22 +2,22 @@ import Foundation
 import Crypto
 import CryptoExtras
 import KBSClaims
-public import KBSKeys
 
-/// Encrypts a released secret to the TEE's key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's
+/// Encrypts to a recipient's public key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's
 /// `kbs-types` `Response` has: `protected`, `encrypted_key`, `iv`, `ciphertext`, `tag` (no `aad` member).
 ///
 /// Content encryption is A256GCM with a fresh random CEK; its additional data is the ASCII of the encoded protected
-/// header (§5.1 step 14). The CEK is wrapped with ECDH-ES+A256KW (RFC 7518 §4.6: an ephemeral key on the TEE key's
-/// curve, Concat KDF with SHA-256 and empty PartyU/PartyV, AES key wrap) or RSA-OAEP-256.
-public enum JWE {
-    /// The JWE for `plaintext`; the CEK and the key-agreement secret are wiped before returning.
-    package static func encrypt(_ plaintext: borrowing SecretBytes, to key: TEEPublicKey) throws(BrokerError) -> String {
-        let cek = SecretBytes.random(count: 32)
+/// header (§5.1 step 14). The CEK is wrapped with ECDH-ES+A256KW (RFC 7518 §4.6: an ephemeral key on the recipient
+/// key's curve, Concat KDF with SHA-256 and empty PartyU/PartyV, AES key wrap) or RSA-OAEP-256.
+package enum JWE {
+    /// The JWE for `plaintext`. The CEK lives in a `SymmetricKey` (zeroed when freed) and the key-encryption key is
+    /// wiped before returning; `plaintext` stays the caller's to wipe.
+    package static func encrypt(_ plaintext: UnsafeRawBufferPointer, to key: RecipientKey) throws(JOSEError) -> String {
+        let cek = SymmetricKey(size: .bits256)
         do {
             var epk: (curve: String, point: Data)?
             let encryptedKey: [UInt8]
-            switch key.key {
+            switch key {
             case .p256(let recipient):
                 let ephemeral = P256.KeyAgreement.PrivateKey()
                 epk = ("P-256", ephemeral.publicKey.rawRepresentation)
@@ -43,19 +43,13 @@ public enum JWE {
                 }
             }
             let protected = Base64URL.encode(header.bytes)
-            let sealed = try cek.withUnsafeBytes { cekBytes in
-                try plaintext.withUnsafeBytes { plain in
-                    try AES.GCM.seal(plain, using: SymmetricKey(data: cekBytes), nonce: AES.GCM.Nonce(),
-                        authenticating: Array(protected.utf8))
-                }
-            }
+            let sealed = try AES.GCM.seal(plaintext, using: cek, nonce: AES.GCM.Nonce(), authenticating: Array(protected.utf8))
             // Every member is base64url text, which needs no JSON escaping.
-            return "{\"protected\":\"\(protected)\",\"encrypted_key\":\"\(Base64URL.encode(encryptedKey))\",\"iv\":\"\(Base64URL.encode(Array(sealed.nonce)))\","
+            return "{\"protected\":\"\(protected)\",\"encrypted_key\":\"\(Base64URL.encode(encryptedKey))\","
+                + "\"iv\":\"\(Base64URL.encode(Array(sealed.nonce)))\","
                 + "\"ciphertext\":\"\(Base64URL.encode(sealed.ciphertext))\",\"tag\":\"\(Base64URL.encode(sealed.tag))\"}"
-        } catch let error as BrokerError {
-            throw error
         } catch {
-            throw BrokerError(.failed, "jwe", "the secret could not be encrypted to the TEE key")
+            throw JOSEError(.failed, "the plaintext could not be encrypted to the \(key.algorithm) key")
         }
     }
 
@@ -71,16 +65,21 @@ public enum JWE {
     }
 
     /// AES-KW of the CEK under the Concat-KDF output of the agreed secret.
-    private static func wrap(_ cek: borrowing SecretBytes, secret: SharedSecret) throws -> [UInt8] {
+    private static func wrap(_ cek: SymmetricKey, secret: SharedSecret) throws -> [UInt8] {
         var kek = secret.withUnsafeBytes { concatKDF(z: $0, algorithm: "ECDH-ES+A256KW", bits: 256) }
-        defer { SecretBytes.wipe(&kek) }
-        return try cek.withUnsafeBytes { Array(try AES.KeyWrap.wrap(SymmetricKey(data: $0), using: SymmetricKey(data: kek))) }
+        defer {
+            kek.withUnsafeMutableBytes { bytes in
+                // explicit_bzero, unlike a loop or memset before the free, is never dropped as a dead store.
+                if let base = bytes.baseAddress { explicit_bzero(base, bytes.count) }
+            }
+        }
+        return Array(try AES.KeyWrap.wrap(cek, using: SymmetricKey(data: kek)))
     }
 
     /// NIST SP 800-56A Concat KDF with SHA-256 as RFC 7518 §4.6.2 parameterises it: AlgorithmID, PartyUInfo and
-    /// PartyVInfo (empty here: the broker sends no `apu`/`apv`), SuppPubInfo = keydatalen in bits; up to 256 bits take
-    /// one round.
-    static func concatKDF(z: UnsafeRawBufferPointer, algorithm: String, partyU: [UInt8] = [], partyV: [UInt8] = [], bits: Int) -> [UInt8] {
+    /// PartyVInfo (empty here: no `apu`/`apv` is sent), SuppPubInfo = keydatalen in bits; up to 256 bits take one
+    /// round.
+    package static func concatKDF(z: UnsafeRawBufferPointer, algorithm: String, partyU: [UInt8] = [], partyV: [UInt8] = [], bits: Int) -> [UInt8] {
         func bigEndian(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.bigEndian, Array.init) }
         var hash = SHA256()
         hash.update(data: bigEndian(1))

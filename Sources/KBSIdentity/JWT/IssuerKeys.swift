@@ -1,4 +1,5 @@
 import Foundation
+import KBSJOSE
 import Synchronization
 
 /// Where an issuer's JWK Set comes from.
@@ -48,9 +49,9 @@ public actor IssuerKeys {
     }
 
     /// The key a token's `kid` names as of `now` (Unix seconds).
-    func key(for keyID: String?, now: Int64) async throws(IdentityError) -> JWK {
+    func key(for keyID: String?, now: Int64) async throws(IdentityError) -> JWKSet.Key {
         if current == nil { current = try await load() }
-        if let found = current?.key(for: keyID) { return try found.get() }
+        if let found = current?.key(for: keyID) { return try found.mapError(IdentityError.init).get() }
         if let lastForcedRefresh, now - lastForcedRefresh < minimumRefreshSeconds {
             throw IdentityError(.unknownKey, "no key \(keyID.map { "`\($0)`" } ?? "without a kid") in the issuer's key set")
         }
@@ -59,7 +60,7 @@ public actor IssuerKeys {
         guard let found = current?.key(for: keyID) else {
             throw IdentityError(.unknownKey, "no key \(keyID.map { "`\($0)`" } ?? "without a kid") in the issuer's key set, also after a refresh")
         }
-        return try found.get()
+        return try found.mapError(IdentityError.init).get()
     }
 
     /// Fetches once even when many tokens ask at the same moment (the actor is re-entered while fetching).
@@ -67,10 +68,11 @@ public actor IssuerKeys {
         if let pending { return try await pending.value.get() }
         let source = self.source
         let task = Task { () -> Result<JWKSet, IdentityError> in
-            do throws(IdentityError) {
-                return .success(try JWKSet(json: try await source.fetch()))
-            } catch {
-                return .failure(error)
+            let document: [UInt8]
+            do throws(IdentityError) { document = try await source.fetch() } catch { return .failure(error) }
+            // A key set that does not parse is the configuration's fault, not the token's.
+            do throws(JOSEError) { return .success(try JWKSet(json: document)) } catch {
+                return .failure(IdentityError(.configuration, error.message))
             }
         }
         pending = task
