@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import Crypto
 import KBSClaims
 import KBSJOSE
@@ -10,21 +10,21 @@ import KBSJOSE
 ///
 /// The signing key lives for the process: a token outlives neither its five minutes nor a restart. The header
 /// carries the public key as `jwk`, as Trustee's does; this broker never trusts that member, only its own key.
-public struct AttestationTokenSigner: Sendable {
+package struct AttestationTokenSigner: Sendable {
     private let key: P256.Signing.PrivateKey
     /// How long a token is valid.
-    public let lifetime: TimeInterval
+    package let lifetime: TimeInterval
 
     static let profile = "tag:github.com,2024:confidential-containers/Trustee"
 
     /// Creates a signer with a fresh key.
-    public init(lifetime: TimeInterval = 300) {
+    package init(lifetime: TimeInterval = 300) {
         self.key = P256.Signing.PrivateKey()
         self.lifetime = lifetime
     }
 
     /// The public key as a JWK object.
-    public var publicJWK: [String: String] {
+    package var publicJWK: [String: String] {
         let raw = key.publicKey.rawRepresentation
         return ["kty": "EC", "crv": "P-256", "alg": "ES256", "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32))]
     }

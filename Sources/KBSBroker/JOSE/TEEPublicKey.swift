@@ -7,7 +7,7 @@ import KBSKeys
 /// The JWK is read by `KBSJOSE`'s one reader; this type only gives its refusals the broker's wire codes:
 /// `unsupported_alg` when the JWK's `alg` does not fit its key type, `invalid_tee_pubkey` for everything else
 /// (private members, unknown key types, wrong sizes, points off the curve, RSA under 2048 bits).
-public struct TEEPublicKey: Sendable {
+package struct TEEPublicKey: Sendable {
     let recipient: JWE.RecipientKey
 
     /// Reads a JWK object.
@@ -21,7 +21,7 @@ public struct TEEPublicKey: Sendable {
     }
 
     /// The JWE `alg` this key gets.
-    public var algorithm: String { recipient.algorithm }
+    package var algorithm: String { recipient.algorithm }
 }
 
 extension JWE {

@@ -1,4 +1,4 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies Azure confidential VMs on AMD SEV-SNP through their paravisor's vTPM (`az-snp-vtpm`).
 ///
@@ -7,14 +7,14 @@ public import KBSClaims
 /// `user-data`). The SNP report inside the HCL report is verified by the `snp` verifier with the VCEK the evidence
 /// ships (plus any endorsements given) against the AMD ASK/ARK trust anchors, must come from VMPL 0 (the paravisor),
 /// and its report data must start with SHA-256 of the runtime claims.
-public struct AzureSNPvTPMVerifier: EvidenceVerifier {
-    public let kind = EvidenceKind.azSNPvTPM
+package struct AzureSNPvTPMVerifier: EvidenceVerifier {
+    package let kind = EvidenceKind.azSNPvTPM
 
     /// Verifies the hardware report: the registry's `snp` verifier, or a stand-in a test supplies.
     let hardwareVerifier: AzureVTPM.HardwareVerifier
 
     /// Creates the verifier.
-    public init() {
+    package init() {
         hardwareVerifier = { evidence, context throws(EvidenceError) in
             try await EvidenceVerifiers.verify(evidence, kind: .snp, context: context)
         }
@@ -25,13 +25,13 @@ public struct AzureSNPvTPMVerifier: EvidenceVerifier {
         self.hardwareVerifier = hardwareVerifier
     }
 
-    public var schema: ClaimSchema {
+    package var schema: ClaimSchema {
         AzureVTPM.schema(
             typeName: "AzSNPvTPMClaims", summary: "Azure SEV-SNP confidential VM: paravisor vTPM quote bound to an SNP report",
             hardwareKey: "snp", hardware: .snp)
     }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let parsed = try AzureVTPMEvidence.snp(evidence)
         let checked = try AzureVTPM.checkQuote(parsed, expecting: .snp, context: context, kind: kind)
         let vcek = parsed.vcek.map { [EvidenceFile(name: "vcek (from the evidence)", bytes: $0)] } ?? []

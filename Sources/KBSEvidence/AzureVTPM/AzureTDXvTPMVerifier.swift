@@ -1,4 +1,4 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies Azure confidential VMs on Intel TDX through their paravisor's vTPM (`az-tdx-vtpm`).
 ///
@@ -7,8 +7,8 @@ public import KBSClaims
 /// verified by the `tdx` verifier (signatures and PCK chain to the Intel SGX root among the trust anchors); its
 /// report data must start with SHA-256 of the runtime claims and equal the report data of the TD report inside the
 /// HCL report.
-public struct AzureTDXvTPMVerifier: EvidenceVerifier {
-    public let kind = EvidenceKind.azTDXvTPM
+package struct AzureTDXvTPMVerifier: EvidenceVerifier {
+    package let kind = EvidenceKind.azTDXvTPM
 
     /// `REPORTMACSTRUCT.REPORTDATA` inside a TDREPORT.
     static let tdReportDataRange = 128..<192
@@ -17,7 +17,7 @@ public struct AzureTDXvTPMVerifier: EvidenceVerifier {
     let hardwareVerifier: AzureVTPM.HardwareVerifier
 
     /// Creates the verifier.
-    public init() {
+    package init() {
         hardwareVerifier = { evidence, context throws(EvidenceError) in
             try await EvidenceVerifiers.verify(evidence, kind: .tdx, context: context)
         }
@@ -28,13 +28,13 @@ public struct AzureTDXvTPMVerifier: EvidenceVerifier {
         self.hardwareVerifier = hardwareVerifier
     }
 
-    public var schema: ClaimSchema {
+    package var schema: ClaimSchema {
         AzureVTPM.schema(
             typeName: "AzTDXvTPMClaims", summary: "Azure TDX confidential VM: paravisor vTPM quote bound to a TD quote",
             hardwareKey: "tdx", hardware: .tdx)
     }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let parsed = try AzureVTPMEvidence.tdx(evidence)
         let checked = try AzureVTPM.checkQuote(parsed, expecting: .tdx, context: context, kind: kind)
         guard let tdQuote = parsed.tdQuote else { throw EvidenceError(.malformed, "az-tdx-vtpm evidence has no TD quote") }

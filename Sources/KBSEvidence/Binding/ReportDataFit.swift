@@ -1,8 +1,8 @@
 import Crypto
-public import KBSClaims
+package import KBSClaims
 
 /// How a runtime-data digest is fitted into a TEE's report-data field (Trustee's `regularize_data`).
-public enum ReportDataFit: Sendable, Equatable {
+package enum ReportDataFit: Sendable, Equatable {
     /// Zero-padded on the right to `n` bytes (longer input is cut to `n`).
     case pad(Int)
     /// Cut to the first `n` bytes (shorter input is zero-padded): NVIDIA's 32-byte SPDM nonce.
@@ -11,7 +11,7 @@ public enum ReportDataFit: Sendable, Equatable {
     case exact
 
     /// `bytes` fitted to the field.
-    public func apply(_ bytes: [UInt8]) -> [UInt8] {
+    package func apply(_ bytes: [UInt8]) -> [UInt8] {
         switch self {
         case .pad(let size), .truncate(let size):
             if bytes.count >= size { return Array(bytes.prefix(size)) }
@@ -23,11 +23,11 @@ public enum ReportDataFit: Sendable, Equatable {
 }
 
 /// The hash a KBS applies to canonical runtime data before fitting it (research §2.3).
-public enum RuntimeDataHash: String, Sendable, CaseIterable {
+package enum RuntimeDataHash: String, Sendable, CaseIterable {
     case sha256, sha384, sha512
 
     /// The digest of `bytes`.
-    public func digest(_ bytes: [UInt8]) -> [UInt8] {
+    package func digest(_ bytes: [UInt8]) -> [UInt8] {
         switch self {
         case .sha256: Array(SHA256.hash(data: bytes))
         case .sha384: Array(SHA384.hash(data: bytes))
@@ -37,9 +37,9 @@ public enum RuntimeDataHash: String, Sendable, CaseIterable {
 }
 
 /// The report-data binding: `fit(HASH(JCS(runtime-data)))`.
-public enum ReportDataBinding {
+package enum ReportDataBinding {
     /// The expected report-data field for `runtimeData` (any JSON text), canonicalised with RFC 8785.
-    public static func expected(
+    package static func expected(
         runtimeData: [UInt8], hash: RuntimeDataHash = .sha384, kind: EvidenceKind
     ) throws(EvidenceError) -> [UInt8] {
         let canonical: [UInt8]

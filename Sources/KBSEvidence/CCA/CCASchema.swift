@@ -1,8 +1,8 @@
-public import KBSClaims
+package import KBSClaims
 
 extension CCAVerifier {
     /// The `CCAClaims` record under `attestation.cca`.
-    public static let claimSchema = ClaimSchema(
+    package static let claimSchema = ClaimSchema(
         typeName: "CCAClaims",
         summary: "Arm CCA attestation token: platform (CPAK-signed) and realm (RAK-signed) claims",
         fields: [

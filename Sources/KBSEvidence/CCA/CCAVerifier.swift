@@ -1,4 +1,4 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies Arm CCA attestation tokens: the realm token signed by the RAK, the RAK bound into the platform token's
 /// challenge, and the platform token signed by a trusted CPAK.
@@ -7,15 +7,15 @@ public import KBSClaims
 /// 44241: bstr .cbor realm COSE_Sign1}` (at most 64 KiB). Trust anchors are CPAK stores (see ``CCATrustAnchors``);
 /// endorsements are not read: reference values (sw-component measurements, RIM, REMs) are for policies to compare.
 /// No certificate is involved, so the verification time plays no part.
-public struct CCAVerifier: EvidenceVerifier {
+package struct CCAVerifier: EvidenceVerifier {
     /// Creates the verifier.
-    public init() {}
+    package init() {}
 
-    public var kind: EvidenceKind { .cca }
+    package var kind: EvidenceKind { .cca }
 
-    public var schema: ClaimSchema { CCAVerifier.claimSchema }
+    package var schema: ClaimSchema { CCAVerifier.claimSchema }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let token = try CCAToken(evidence)
         let realmSign1 = try COSESign1(token.realm, what: "realm token")
         let platformSign1 = try COSESign1(token.platform, what: "platform token")

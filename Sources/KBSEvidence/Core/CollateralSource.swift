@@ -1,9 +1,9 @@
-public import Foundation
+package import Foundation
 
 /// A piece of vendor collateral a verifier may need beyond the endorsements it was handed.
-public struct CollateralRequest: Hashable, Sendable, CustomStringConvertible {
+package struct CollateralRequest: Hashable, Sendable, CustomStringConvertible {
     /// Who serves it.
-    public enum Service: String, Sendable {
+    package enum Service: String, Sendable {
         /// AMD Key Distribution Service: VCEKs, VLEK chains, CRLs.
         case amdKDS = "amd-kds"
         /// Intel Provisioning Certification Service: TCB info, QE identity, PCK CRLs.
@@ -12,23 +12,23 @@ public struct CollateralRequest: Hashable, Sendable, CustomStringConvertible {
         case nvidiaRIM = "nvidia-rim"
     }
 
-    public var service: Service
+    package var service: Service
     /// The service-relative path, e.g. `vcek/v1/Milan/<hwid>?blSPL=3&…` or `tdx/certification/v4/tcb?fmspc=…`.
-    public var path: String
+    package var path: String
 
     /// Creates a request.
-    public init(service: Service, path: String) {
+    package init(service: Service, path: String) {
         self.service = service
         self.path = path
     }
 
-    public var description: String { "\(service.rawValue)/\(path)" }
+    package var description: String { "\(service.rawValue)/\(path)" }
 }
 
 /// Where collateral comes from: an on-disk cache, a network fetcher, or a cache in front of one.
 ///
 /// Verifiers ask only for what the evidence and the endorsements leave open, and never fetch themselves.
-public protocol CollateralSource: Sendable {
+package protocol CollateralSource: Sendable {
     /// The bytes served for `request`, exactly as served (signatures cover them).
     func collateral(_ request: CollateralRequest) async throws(EvidenceError) -> [UInt8]
 }
@@ -37,25 +37,25 @@ public protocol CollateralSource: Sendable {
 ///
 /// Each request maps to `DIR/<service>/<path with / ? & = replaced>`; a miss goes to `upstream` when there is one
 /// and the answer is stored atomically. Without an upstream a miss is a `collateral` error.
-public struct DiskCollateralCache: CollateralSource {
-    public let directory: URL
-    public let upstream: (any CollateralSource)?
+package struct DiskCollateralCache: CollateralSource {
+    package let directory: URL
+    package let upstream: (any CollateralSource)?
 
     /// Creates a cache over `directory`.
-    public init(directory: URL, upstream: (any CollateralSource)? = nil) {
+    package init(directory: URL, upstream: (any CollateralSource)? = nil) {
         self.directory = directory
         self.upstream = upstream
     }
 
     /// The file a request is cached in.
-    public func file(for request: CollateralRequest) -> URL {
+    package func file(for request: CollateralRequest) -> URL {
         let safe = String(request.path.map { character -> Character in
             character.isLetter || character.isNumber || character == "-" || character == "." || character == "_" ? character : "_"
         })
         return directory.appendingPathComponent(request.service.rawValue).appendingPathComponent(safe)
     }
 
-    public func collateral(_ request: CollateralRequest) async throws(EvidenceError) -> [UInt8] {
+    package func collateral(_ request: CollateralRequest) async throws(EvidenceError) -> [UInt8] {
         let file = file(for: request)
         if let data = FileManager.default.contents(atPath: file.path) { return Array(data) }
         guard let upstream else {

@@ -2,9 +2,9 @@
 ///
 /// `reason` is a stable code that `kbs evidence verify` prints (`error: <reason>: <message>`) and tests assert;
 /// `message` says what was wrong in words.
-public struct EvidenceError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct EvidenceError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The stable reason codes.
-    public enum Reason: String, Sendable, CaseIterable {
+    package enum Reason: String, Sendable, CaseIterable {
         /// The bytes do not parse as this kind's evidence (truncated, oversized, wrong kind, bad encoding).
         case malformed
         /// Well-formed, but a version, algorithm or variant this verifier does not handle.
@@ -32,14 +32,14 @@ public struct EvidenceError: Error, Sendable, Equatable, CustomStringConvertible
         case configuration
     }
 
-    public var reason: Reason
-    public var message: String
+    package var reason: Reason
+    package var message: String
 
     /// Creates an error.
-    public init(_ reason: Reason, _ message: String) {
+    package init(_ reason: Reason, _ message: String) {
         self.reason = reason
         self.message = message
     }
 
-    public var description: String { "\(reason.rawValue): \(message)" }
+    package var description: String { "\(reason.rawValue): \(message)" }
 }

@@ -1,8 +1,8 @@
-public import KBSClaims
+package import KBSClaims
 
 extension EvidenceKind {
     /// How `HASH(JCS(runtime-data))` is fitted into this kind's report-data field (research §2.3).
-    public var reportDataFit: ReportDataFit {
+    package var reportDataFit: ReportDataFit {
         switch self {
         case .snp, .tdx, .sgx, .cca, .sim: .pad(64)
         case .nvidia: .truncate(32)

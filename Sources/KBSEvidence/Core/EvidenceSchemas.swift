@@ -1,13 +1,13 @@
-public import KBSClaims
+package import KBSClaims
 
 /// The claim schemas of verified evidence, registered with the policy checker.
 ///
 /// `Attestation` keeps the normalised claims every verifier fills in and gains one optional member per kind, named
 /// by ``EvidenceKind/claimKey`` (`evidence.snp.vmpl`), the shape ``VerifiedEvidence/json`` prints. A policy that
 /// reads a kind with no verifier, or a claim a kind does not have, fails `kbs policy check`.
-public enum EvidenceSchemas {
+package enum EvidenceSchemas {
     /// `Attestation` with every registered kind's record, then each kind's record under its own type name.
-    public static var all: [ClaimSchema] {
+    package static var all: [ClaimSchema] {
         let kinds = EvidenceVerifiers.all.map { ($0.kind, $0.schema) }
         var fields = ClaimSchema.attestation.record.fields
         for (kind, schema) in kinds {
@@ -18,7 +18,7 @@ public enum EvidenceSchemas {
     }
 
     /// `registry` with every evidence schema added (replacing the bare `Attestation`).
-    public static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
+    package static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
         var result = registry
         for schema in all { result.register(schema) }
         return result

@@ -1,11 +1,11 @@
-public import KBSClaims
+package import KBSClaims
 /// The registry of evidence verifiers, one per ``EvidenceKind``.
-public enum EvidenceVerifiers {
+package enum EvidenceVerifiers {
     /// Every verifier this build has.
-    public static let all: [any EvidenceVerifier] = [SNPVerifier(), TDXVerifier(), SGXVerifier(), NVIDIAVerifier(), CCAVerifier(), AzureSNPvTPMVerifier(), AzureTDXvTPMVerifier(), TPMVerifier(), SimVerifier()]
+    package static let all: [any EvidenceVerifier] = [SNPVerifier(), TDXVerifier(), SGXVerifier(), NVIDIAVerifier(), CCAVerifier(), AzureSNPvTPMVerifier(), AzureTDXvTPMVerifier(), TPMVerifier(), SimVerifier()]
 
     /// The verifier for `kind`; `unsupported` when this build has none.
-    public static func verifier(for kind: EvidenceKind) throws(EvidenceError) -> any EvidenceVerifier {
+    package static func verifier(for kind: EvidenceKind) throws(EvidenceError) -> any EvidenceVerifier {
         guard let verifier = all.first(where: { $0.kind == kind }) else {
             throw EvidenceError(.unsupported, "no verifier for evidence kind `\(kind.rawValue)` in this build")
         }
@@ -13,7 +13,7 @@ public enum EvidenceVerifiers {
     }
 
     /// Verifies `evidence` as `kind`.
-    public static func verify(
+    package static func verify(
         _ evidence: [UInt8], kind: EvidenceKind, context: VerificationContext
     ) async throws(EvidenceError) -> VerifiedEvidence {
         try await verifier(for: kind).verify(evidence, context: context)

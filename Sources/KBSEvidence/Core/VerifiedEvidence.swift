@@ -1,27 +1,27 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Evidence that passed its verifier: the normalised `Attestation` claims plus the kind's own record.
 ///
 /// Only verifiers in `KBSEvidence` create one (the initialiser is internal), so holding a value is proof that every
 /// signature, chain and binding check passed for the context it was verified in.
-public struct VerifiedEvidence: Sendable {
+package struct VerifiedEvidence: Sendable {
     /// The kind of evidence.
-    public let kind: EvidenceKind
+    package let kind: EvidenceKind
     /// The workload's launch measurement (SNP MEASUREMENT, TDX MRTD, SGX MRENCLAVE, CCA RIM, the GPU's FWID, a TPM's
     /// PCR digest).
-    public let measurement: [UInt8]
+    package let measurement: [UInt8]
     /// Whether the TEE lets the host read its memory.
-    public let debug: Bool
+    package let debug: Bool
     /// The kind's headline TCB security version (documented per kind in docs/evidence.md).
-    public let tcbSVN: Int64
+    package let tcbSVN: Int64
     /// The report-data field as reported.
-    public let reportData: [UInt8]?
+    package let reportData: [UInt8]?
     /// Host-provided launch data (SNP HOST_DATA, TDX MRCONFIGID, CCA personalization value).
-    public let hostData: [UInt8]?
+    package let hostData: [UInt8]?
     /// The vendor's TCB status where collateral gave one (UpToDate, OutOfDate, …).
-    public let tcbStatus: String?
+    package let tcbStatus: String?
     /// The kind's own claims, shaped by its verifier's ``EvidenceVerifier/schema``.
-    public let details: ClaimRecord
+    package let details: ClaimRecord
 
     init(
         kind: EvidenceKind, measurement: [UInt8], debug: Bool, tcbSVN: Int64, reportData: [UInt8]?,
@@ -38,7 +38,7 @@ public struct VerifiedEvidence: Sendable {
     }
 
     /// The whole `Attestation` record as policies read it.
-    public var claims: ClaimRecord {
+    package var claims: ClaimRecord {
         var record = ClaimRecord()
         record["kind"] = .string(kind.rawValue)
         record["measurement"] = .hex(measurement)
@@ -52,5 +52,5 @@ public struct VerifiedEvidence: Sendable {
     }
 
     /// The claims as one JSON object (what `kbs evidence verify` prints).
-    public var json: String { ClaimValue.record(claims).json }
+    package var json: String { ClaimValue.record(claims).json }
 }

@@ -1,15 +1,15 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies Intel SGX DCAP quotes (v3, and v4/v5 with an SGX body).
 ///
 /// Evidence is the raw quote; endorsements and anchors as for ``TDXVerifier`` (SGX TCB info has id `SGX`, the QE
 /// identity id `QE`). `measurement` is MRENCLAVE, `tcbSVN` the enclave's ISVSVN.
-public struct SGXVerifier: EvidenceVerifier {
-    public init() {}
+package struct SGXVerifier: EvidenceVerifier {
+    package init() {}
 
-    public var kind: EvidenceKind { .sgx }
+    package var kind: EvidenceKind { .sgx }
 
-    public var schema: ClaimSchema {
+    package var schema: ClaimSchema {
         ClaimSchema(
             typeName: "SGXClaims", summary: "Intel SGX enclave quote (DCAP) and its TCB evaluation",
             fields: [
@@ -29,7 +29,7 @@ public struct SGXVerifier: EvidenceVerifier {
             ] + DCAPClaims.platformFields)
     }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let outcome = try await DCAPVerification.verify(evidence, kind: .sgx, context: context)
         guard case .sgx(let body) = outcome.quote.body else { throw EvidenceError(.unsupported, "not an SGX quote") }
         try context.checkReportData(body.reportData, kind: .sgx)

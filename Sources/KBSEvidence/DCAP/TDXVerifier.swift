@@ -1,4 +1,4 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies Intel TDX DCAP quotes (v4, and v5 with TD 1.0 or TD 1.5 bodies).
 ///
@@ -6,12 +6,12 @@ public import KBSClaims
 /// TD_QE identity JSON as PCS serves them, PCK/root CRLs (DER or PEM), a CC event log (CCEL) and its ACPI table.
 /// Trust anchors: the Intel SGX Root CA. Without TCB collateral the quote still verifies (signatures, PCK chain)
 /// and `tcbStatus` is nil. `tcbSVN` is TEE_TCB_SVN[0], the TDX module's minor SVN.
-public struct TDXVerifier: EvidenceVerifier {
-    public init() {}
+package struct TDXVerifier: EvidenceVerifier {
+    package init() {}
 
-    public var kind: EvidenceKind { .tdx }
+    package var kind: EvidenceKind { .tdx }
 
-    public var schema: ClaimSchema {
+    package var schema: ClaimSchema {
         ClaimSchema(
             typeName: "TDXClaims", summary: "Intel TDX quote (DCAP v4/v5) and its TCB evaluation",
             fields: [
@@ -43,7 +43,7 @@ public struct TDXVerifier: EvidenceVerifier {
             ] + DCAPClaims.platformFields)
     }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let outcome = try await DCAPVerification.verify(evidence, kind: .tdx, context: context)
         guard case .td(let body) = outcome.quote.body else { throw EvidenceError(.unsupported, "not a TD quote") }
         try context.checkReportData(body.reportData, kind: .tdx)

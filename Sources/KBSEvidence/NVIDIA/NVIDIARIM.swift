@@ -1,34 +1,34 @@
-public import Foundation
-public import KBSClaims
+package import Foundation
+package import KBSClaims
 import KBSXMLSecurity
 
 /// An NVIDIA Reference Integrity Manifest (a SWID tag with an enveloped XML-DSig) whose signature and signing chain
 /// have been verified: the golden measurements of one driver or VBIOS version.
-public struct NVIDIARIM: Sendable {
+package struct NVIDIARIM: Sendable {
     /// One `<Resource type="Measurement">`: RIM index `index` is SPDM measurement block `index + 1`.
-    public struct Measurement: Sendable, Equatable {
-        public var index: Int
-        public var active: Bool
+    package struct Measurement: Sendable, Equatable {
+        package var index: Int
+        package var active: Bool
         /// The size in bytes every alternative (and the reported value) must have.
-        public var size: Int
+        package var size: Int
         /// `Hash0 … Hash(alternatives-1)`: any of them is a good value.
-        public var alternatives: [[UInt8]]
-        public var name: String
+        package var alternatives: [[UInt8]]
+        package var name: String
     }
 
     /// The `SoftwareIdentity` name (the chip, `GH100`).
-    public let product: String
+    package let product: String
     /// `Meta/@colloquialVersion`: the driver version (`550.144.03`) or VBIOS version (`96.00.5E.00.01`) it describes.
-    public let version: String
+    package let version: String
     /// The `SoftwareIdentity` tag id.
-    public let tagID: String
+    package let tagID: String
     /// Every measurement resource, in document order.
-    public let measurements: [Measurement]
+    package let measurements: [Measurement]
     /// The common name of the certificate that signed it.
-    public let signer: String
+    package let signer: String
 
     /// The measurements a verifier compares.
-    public var activeMeasurements: [Measurement] { measurements.filter(\.active) }
+    package var activeMeasurements: [Measurement] { measurements.filter(\.active) }
 
     /// The largest RIM accepted (the real ones are about 21 KB).
     static let maximumSize = 4 << 20
@@ -40,7 +40,7 @@ public struct NVIDIARIM: Sendable {
     /// Errors: `malformed` (not a signed SWID tag), `expired` (a signing certificate outside its validity), `chain`,
     /// `signature` (the reference digest or the signature value does not verify, or an algorithm outside the allowed
     /// set).
-    public static func verify(xml: [UInt8], anchors: [Certificate], at time: Date, what: String = "RIM") throws(EvidenceError) -> NVIDIARIM {
+    package static func verify(xml: [UInt8], anchors: [Certificate], at time: Date, what: String = "RIM") throws(EvidenceError) -> NVIDIARIM {
         guard xml.count <= maximumSize else { throw EvidenceError(.malformed, "\(what) is larger than \(maximumSize) bytes") }
         let unavailable = { (error: XMLSecurityError) in EvidenceError(.configuration, error.message) }
         return try XMLSecurity.withLock(unavailable: unavailable) { () throws(EvidenceError) -> NVIDIARIM in

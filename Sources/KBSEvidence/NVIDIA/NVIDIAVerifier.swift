@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies NVIDIA GPU (Hopper, Blackwell) and NVSwitch (LS10) SPDM attestation evidence.
 ///
@@ -21,14 +21,14 @@ public import KBSClaims
 /// its versions (driver and VBIOS; the VBIOS alone on an NVSwitch): no report field says whether debug is on, and
 /// NVIDIA's own verifier reports debug disabled only after such a match; `tcb_svn` 0; `report_data` the first
 /// device's nonce.
-public struct NVIDIAVerifier: EvidenceVerifier {
-    public init() {}
+package struct NVIDIAVerifier: EvidenceVerifier {
+    package init() {}
 
-    public var kind: EvidenceKind { .nvidia }
+    package var kind: EvidenceKind { .nvidia }
 
-    public var schema: ClaimSchema { NVIDIAClaims.schema }
+    package var schema: ClaimSchema { NVIDIAClaims.schema }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let devices = try NVIDIAEvidenceInput.devices(evidence)
         let anchors = CertificateChain.anchors(from: context.trustAnchors)
         let rims = try Self.rims(context, anchors: anchors)

@@ -1,4 +1,4 @@
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies AMD SEV-SNP attestation reports (kind `snp`).
 ///
@@ -7,14 +7,14 @@ public import KBSClaims
 /// JSON certificate table, else AMD KDS through `context.collateral`. Checks: ARK ← ASK/ASVK ← VEK chain against the
 /// trust anchors at `context.time`, the report's ECDSA P-384 signature, the VEK's TCB extensions against
 /// REPORTED_TCB (`tcb`), the VCEK's hwID against CHIP_ID (`identity`), and the report data.
-public struct SNPVerifier: EvidenceVerifier {
-    public var kind: EvidenceKind { .snp }
-    public var schema: ClaimSchema { SNPClaims.schema }
+package struct SNPVerifier: EvidenceVerifier {
+    package var kind: EvidenceKind { .snp }
+    package var schema: ClaimSchema { SNPClaims.schema }
 
     /// Creates the verifier.
-    public init() {}
+    package init() {}
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         if SNPTrusteeEvidence.looksLikeJSON(evidence) {
             let parsed = try SNPTrusteeEvidence(evidence)
             let embedded = parsed.certificates.filter { $0.type == "VCEK" || $0.type == "VLEK" }

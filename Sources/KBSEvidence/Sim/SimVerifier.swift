@@ -1,4 +1,4 @@
-public import KBSClaims
+package import KBSClaims
 import Foundation
 
 /// Kind `sim`: simulator evidence, named as such, trusted only where the simulator is allowed.
@@ -7,12 +7,12 @@ import Foundation
 /// refused unless the context allows the simulator and every trust anchor is a simulator root (`O=Hanzo KBS TEE
 /// Simulator`); then the real verifier of that kind checks it, so a simulated report is held to the same parsing,
 /// signature, chain and binding checks as hardware's. The claims say `kind: sim` and carry the inner kind's record.
-public struct SimVerifier: EvidenceVerifier {
-    public init() {}
+package struct SimVerifier: EvidenceVerifier {
+    package init() {}
 
-    public var kind: EvidenceKind { .sim }
+    package var kind: EvidenceKind { .sim }
 
-    public var schema: ClaimSchema {
+    package var schema: ClaimSchema {
         var fields: [RecordType.Field] = [.init("simulated_kind", .string, doc: "the TEE the simulator imitated: snp, tdx, nvidia")]
         for verifier in EvidenceVerifiers.all where TEESimulator.kinds.contains(verifier.kind) {
             fields.append(.init(verifier.kind.claimKey, .record(verifier.schema.record), optional: true,
@@ -24,7 +24,7 @@ public struct SimVerifier: EvidenceVerifier {
     /// The largest envelope read.
     static let maximumSize = 1 << 20
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         guard context.allowSimulator else {
             throw EvidenceError(.configuration, "simulator evidence is accepted only in simulator mode")
         }

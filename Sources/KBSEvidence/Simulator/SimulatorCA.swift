@@ -1,5 +1,5 @@
-public import KBSClaims
-public import Foundation
+package import KBSClaims
+package import Foundation
 import Crypto
 import Glibc
 
@@ -9,7 +9,7 @@ import Glibc
 /// `kbs serve` under `TEE_MODE=simulator` creates one in its data directory and trusts exactly its roots; a client
 /// simulating a guest passes the same folder to `kbs tee simulate --ca`. Without a CA, each simulation makes fresh
 /// roots. The folder holds private keys of test authorities only: nothing it signs verifies against a vendor's roots.
-public struct SimulatorCA: Sendable {
+package struct SimulatorCA: Sendable {
     /// The authorities by kind, root first.
     let authorities: [EvidenceKind: [TestChain.Issued]]
 
@@ -17,7 +17,7 @@ public struct SimulatorCA: Sendable {
     static let fileName = "simulator-ca.json"
 
     /// Opens the CA in `directory`, creating the folder (0700) and fresh authorities (0600) when none is there.
-    public static func openOrCreate(directory: String, now: Date = Date()) throws(EvidenceError) -> SimulatorCA {
+    package static func openOrCreate(directory: String, now: Date = Date()) throws(EvidenceError) -> SimulatorCA {
         let path = directory + "/" + fileName
         if FileManager.default.fileExists(atPath: path) { return try load(path: path) }
         var authorities: [EvidenceKind: [TestChain.Issued]] = [:]
@@ -86,7 +86,7 @@ public struct SimulatorCA: Sendable {
     }
 
     /// The trust anchors evidence of `kind` simulated with this CA verifies against (what `DIR/trust-anchors/` holds).
-    public func trustAnchors(for kind: EvidenceKind) -> [EvidenceFile] {
+    package func trustAnchors(for kind: EvidenceKind) -> [EvidenceFile] {
         guard let chain = authorities[kind] else { return [] }
         switch kind {
         case .snp: return [EvidenceFile(name: "ask_ark.pem", bytes: TestChain.pem(chain.reversed().map(\.certificate)))]

@@ -1,35 +1,35 @@
-public import KBSClaims
-public import Foundation
+package import KBSClaims
+package import Foundation
 
 /// Evidence the simulator made: the wire-format evidence, the endorsements that go with it, and the test roots.
-public struct SimulatedEvidence: Sendable {
+package struct SimulatedEvidence: Sendable {
     /// The kind it imitates (snp, tdx, nvidia).
-    public var kind: EvidenceKind
+    package var kind: EvidenceKind
     /// The evidence in the TEE's own wire format (`DIR/evidence`).
-    public var evidence: [UInt8]
+    package var evidence: [UInt8]
     /// The same evidence in Trustee's RCAR `tee-evidence` JSON form (`DIR/rcar-evidence.json`).
-    public var rcarEvidence: [UInt8]
+    package var rcarEvidence: [UInt8]
     /// The `sim` kind's envelope around `evidence` (`DIR/sim-evidence.json`).
-    public var simEvidence: [UInt8] {
+    package var simEvidence: [UInt8] {
         Array(#"{"tee":"\#(kind.rawValue)","evidence":"\#(Data(evidence).base64EncodedString())"}"#.utf8)
     }
     /// Device certificates (VCEK, PCK chain, GPU chain), by file name (`DIR/endorsements/NAME`).
-    public var endorsements: [EvidenceFile]
+    package var endorsements: [EvidenceFile]
     /// The simulator's roots, by file name (`DIR/trust-anchors/NAME`).
-    public var trustAnchors: [EvidenceFile]
+    package var trustAnchors: [EvidenceFile]
 }
 
 /// `kbs tee simulate`: evidence in the real wire formats, signed by a test chain made afresh for each run.
 ///
 /// The chain's roots are the simulator's own (named `O=Hanzo KBS TEE Simulator`), so the evidence verifies only where
 /// those roots are configured as trust anchors — never against the vendors' roots.
-public enum TEESimulator {
+package enum TEESimulator {
     /// The kinds the simulator imitates.
-    public static let kinds: [EvidenceKind] = [.snp, .tdx, .nvidia]
+    package static let kinds: [EvidenceKind] = [.snp, .tdx, .nvidia]
 
     /// Makes evidence of `kind` whose report-data field holds `reportData` (fitted as the kind fits it), chained to
     /// `ca`'s roots, or to roots made afresh when `ca` is nil.
-    public static func simulate(
+    package static func simulate(
         kind: EvidenceKind, reportData: [UInt8], measurement: [UInt8]? = nil, debug: Bool = false, now: Date,
         ca: SimulatorCA? = nil
     ) throws(EvidenceError) -> SimulatedEvidence {
@@ -45,7 +45,7 @@ public enum TEESimulator {
 
     /// Writes `simulated` under `directory`: `evidence`, `rcar-evidence.json`, `sim-evidence.json`, `endorsements/*`,
     /// `trust-anchors/*`.
-    public static func write(_ simulated: SimulatedEvidence, to directory: URL) throws {
+    package static func write(_ simulated: SimulatedEvidence, to directory: URL) throws {
         let manager = FileManager.default
         for sub in ["endorsements", "trust-anchors"] {
             try manager.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)

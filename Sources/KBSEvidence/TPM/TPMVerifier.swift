@@ -1,6 +1,6 @@
 import Crypto
 import CryptoExtras
-public import KBSClaims
+package import KBSClaims
 
 /// Verifies plain TPM 2.0 quotes in Trustee's `tpm` evidence format.
 ///
@@ -14,13 +14,13 @@ public import KBSClaims
 /// SubjectPublicKeyInfo), else `chain`. Only in simulator mode (``VerificationContext/allowSimulator``) does an
 /// unpinned AK verify, marked `ak_pinned: false`, which no tier rule above tier 1 accepts. The claims also carry
 /// `ak_public` and `ak_digest` for a policy or reference values to check.
-public struct TPMVerifier: EvidenceVerifier {
-    public let kind = EvidenceKind.tpm
+package struct TPMVerifier: EvidenceVerifier {
+    package let kind = EvidenceKind.tpm
 
     /// Creates the verifier.
-    public init() {}
+    package init() {}
 
-    public var schema: ClaimSchema {
+    package var schema: ClaimSchema {
         ClaimSchema(
             typeName: "TPMClaims", summary: "TPM 2.0 quote signed by an attestation key",
             fields: TPMClaims.quoteFields + [
@@ -28,7 +28,7 @@ public struct TPMVerifier: EvidenceVerifier {
             ])
     }
 
-    public func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
+    package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
         let (quote, akDER) = try Self.parse(evidence)
         let key = try TPMSignature.rsaKey(spki: akDER, what: "ak_public")
         let akPublic = Array(key.derRepresentation)

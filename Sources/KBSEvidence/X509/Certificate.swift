@@ -1,17 +1,17 @@
 import COpenSSL
-public import Foundation
+package import Foundation
 
 /// An X.509 certificate parsed by OpenSSL's libcrypto.
 ///
 /// OpenSSL, not swift-certificates: AMD's chain is signed with RSA-PSS, and AMD leaves carry serial number 0. The
 /// object is immutable once parsed, so it is shared freely.
-public final class Certificate: @unchecked Sendable, CustomStringConvertible {
+package final class Certificate: @unchecked Sendable, CustomStringConvertible {
     let handle: OpaquePointer
     /// The certificate's DER encoding, exactly as received.
-    public let der: [UInt8]
+    package let der: [UInt8]
 
     /// Parses one DER certificate; `malformed` unless the bytes are exactly one certificate.
-    public init(der: [UInt8]) throws(EvidenceError) {
+    package init(der: [UInt8]) throws(EvidenceError) {
         guard !der.isEmpty, der.count < 1 << 20,
             let handle = der.withUnsafeBufferPointer({ kbs_x509_from_der($0.baseAddress, $0.count) })
         else { throw EvidenceError(.malformed, "not a DER X.509 certificate") }
@@ -22,7 +22,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     deinit { X509_free(handle) }
 
     /// Every certificate in `bytes`: PEM text with one or more CERTIFICATE blocks, or a single DER certificate.
-    public static func parseAll(_ bytes: [UInt8]) throws(EvidenceError) -> [Certificate] {
+    package static func parseAll(_ bytes: [UInt8]) throws(EvidenceError) -> [Certificate] {
         if PEM.looksLikePEM(bytes) {
             guard let blocks = PEM.blocks(bytes) else { throw EvidenceError(.malformed, "PEM text does not parse") }
             var certificates: [Certificate] = []
@@ -34,42 +34,42 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The subject name, RFC 2253 form.
-    public var subject: String { Self.nameLine(X509_get_subject_name(handle)) }
+    package var subject: String { Self.nameLine(X509_get_subject_name(handle)) }
     /// The issuer name, RFC 2253 form.
-    public var issuer: String { Self.nameLine(X509_get_issuer_name(handle)) }
+    package var issuer: String { Self.nameLine(X509_get_issuer_name(handle)) }
 
     /// The subject's common name, or the whole subject when there is none.
-    public var commonName: String {
+    package var commonName: String {
         for part in subject.split(separator: ",") where part.hasPrefix("CN=") { return String(part.dropFirst(3)) }
         return subject
     }
 
     /// The start of the validity window.
-    public var notBefore: Date {
+    package var notBefore: Date {
         var ok: Int32 = 0
         let seconds = kbs_x509_not_before(handle, &ok)
         return ok == 1 ? Date(timeIntervalSince1970: TimeInterval(seconds)) : .distantFuture
     }
 
     /// The end of the validity window.
-    public var notAfter: Date {
+    package var notAfter: Date {
         var ok: Int32 = 0
         let seconds = kbs_x509_not_after(handle, &ok)
         return ok == 1 ? Date(timeIntervalSince1970: TimeInterval(seconds)) : .distantPast
     }
 
     /// Whether `time` is inside the validity window.
-    public func isValid(at time: Date) -> Bool { notBefore <= time && time <= notAfter }
+    package func isValid(at time: Date) -> Bool { notBefore <= time && time <= notAfter }
 
     /// The serial number's big-endian magnitude bytes (`[0]` for AMD's serial-0 leaves).
-    public var serial: [UInt8] {
+    package var serial: [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 64)
         let length = kbs_x509_serial(handle, &buffer, Int32(buffer.count))
         return length < 0 ? [] : Array(buffer.prefix(Int(length)))
     }
 
     /// `true` when basicConstraints says CA, `false` when it says not, `nil` without basicConstraints.
-    public var isCA: Bool? {
+    package var isCA: Bool? {
         switch kbs_x509_is_ca(handle) {
         case 1: true
         case 0: false
@@ -78,7 +78,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The DER SubjectPublicKeyInfo.
-    public var subjectPublicKeyInfo: [UInt8] {
+    package var subjectPublicKeyInfo: [UInt8] {
         var pointer: UnsafeMutablePointer<UInt8>?
         let length = kbs_x509_spki_der(handle, &pointer)
         guard length > 0, let pointer else { return [] }
@@ -88,7 +88,7 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// The DER content of the extension with dotted `oid` (the extnValue octets), nil when absent.
     /// `malformed` when the extension appears twice.
-    public func extensionValue(_ oid: String) throws(EvidenceError) -> [UInt8]? {
+    package func extensionValue(_ oid: String) throws(EvidenceError) -> [UInt8]? {
         var data: UnsafePointer<UInt8>?
         var critical: Int32 = 0
         let length = kbs_x509_extension(handle, oid, &data, &critical)
@@ -103,9 +103,9 @@ public final class Certificate: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Whether this certificate's signature verifies with `issuer`'s public key (RSA, RSA-PSS, ECDSA).
-    public func isSigned(by issuer: Certificate) -> Bool { kbs_x509_signed_by(handle, issuer.handle) == 1 }
+    package func isSigned(by issuer: Certificate) -> Bool { kbs_x509_signed_by(handle, issuer.handle) == 1 }
 
-    public var description: String { subject }
+    package var description: String { subject }
 
     private static func nameLine(_ name: OpaquePointer?) -> String {
         guard let name else { return "" }

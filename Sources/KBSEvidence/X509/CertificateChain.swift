@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// Path checks for vendor certificate chains, link by link.
 ///
@@ -6,10 +6,10 @@ public import Foundation
 /// real vendor certificates for form (serial 0, unknown critical DICE extensions): each certificate is signed by
 /// the next, names chain, every issuer is a CA where it says so, every certificate is valid at the time, and the
 /// chain ends at a pinned anchor (the anchor itself, or a certificate the anchor signed).
-public enum CertificateChain {
+package enum CertificateChain {
     /// Verifies `chain` (leaf first) against `anchors` at `time`; returns the anchor it ends at.
     @discardableResult
-    public static func verify(
+    package static func verify(
         _ chain: [Certificate], anchors: [Certificate], at time: Date, what: String
     ) throws(EvidenceError) -> Certificate {
         guard !chain.isEmpty else { throw EvidenceError(.chain, "\(what): empty certificate chain") }
@@ -36,7 +36,7 @@ public enum CertificateChain {
     }
 
     /// Checks that `certificate` names and is signed by `issuer`, and that `issuer` may issue.
-    public static func link(_ certificate: Certificate, issuedBy issuer: Certificate, what: String) throws(EvidenceError) {
+    package static func link(_ certificate: Certificate, issuedBy issuer: Certificate, what: String) throws(EvidenceError) {
         guard certificate.issuer == issuer.subject else {
             throw EvidenceError(.chain, "\(what): \(certificate.commonName) names issuer \(certificate.issuer), next is \(issuer.subject)")
         }
@@ -50,7 +50,7 @@ public enum CertificateChain {
 
     /// Certificates from every trust-anchor file that holds certificates (others are skipped: a verifier may also be
     /// handed, e.g., a CCA trust-anchor store).
-    public static func anchors(from files: [EvidenceFile]) -> [Certificate] {
+    package static func anchors(from files: [EvidenceFile]) -> [Certificate] {
         files.flatMap { (try? Certificate.parseAll($0.bytes)) ?? [] }
     }
 }

@@ -1,14 +1,14 @@
 import COpenSSL
-public import Foundation
+package import Foundation
 
 /// A certificate revocation list parsed by OpenSSL.
-public final class RevocationList: @unchecked Sendable {
+package final class RevocationList: @unchecked Sendable {
     let handle: OpaquePointer
     /// The DER encoding as received.
-    public let der: [UInt8]
+    package let der: [UInt8]
 
     /// Parses a DER CRL, or the first X509 CRL block of PEM text.
-    public init(_ bytes: [UInt8]) throws(EvidenceError) {
+    package init(_ bytes: [UInt8]) throws(EvidenceError) {
         var der = bytes
         if PEM.looksLikePEM(bytes) {
             guard let block = PEM.blocks(bytes)?.first(where: { $0.label == "X509 CRL" }) else {
@@ -26,40 +26,40 @@ public final class RevocationList: @unchecked Sendable {
     deinit { X509_CRL_free(handle) }
 
     /// The issuer name, RFC 2253 form.
-    public var issuer: String {
+    package var issuer: String {
         guard let name = X509_CRL_get_issuer(handle) else { return "" }
         var buffer = [CChar](repeating: 0, count: 1024)
         let length = kbs_x509_name_line(name, &buffer, Int32(buffer.count))
         return length < 0 ? "" : String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    public var thisUpdate: Date {
+    package var thisUpdate: Date {
         var ok: Int32 = 0
         let seconds = kbs_crl_this_update(handle, &ok)
         return ok == 1 ? Date(timeIntervalSince1970: TimeInterval(seconds)) : .distantFuture
     }
 
     /// The next update; `distantPast` when absent or unreadable (such a CRL is never current).
-    public var nextUpdate: Date {
+    package var nextUpdate: Date {
         var ok: Int32 = 0
         let seconds = kbs_crl_next_update(handle, &ok)
         return ok == 1 ? Date(timeIntervalSince1970: TimeInterval(seconds)) : .distantPast
     }
 
     /// How many serials it lists.
-    public var revokedCount: Int { Int(kbs_crl_revoked_count(handle)) }
+    package var revokedCount: Int { Int(kbs_crl_revoked_count(handle)) }
 
     /// Whether `issuer` signed it.
-    public func isSigned(by issuer: Certificate) -> Bool { kbs_x509_crl_signed_by(handle, issuer.handle) == 1 }
+    package func isSigned(by issuer: Certificate) -> Bool { kbs_x509_crl_signed_by(handle, issuer.handle) == 1 }
 
     /// Whether it lists `certificate`'s serial.
-    public func lists(_ certificate: Certificate) -> Bool {
+    package func lists(_ certificate: Certificate) -> Bool {
         let serial = certificate.serial
         return serial.withUnsafeBufferPointer { kbs_crl_lists(handle, $0.baseAddress, Int32($0.count)) } == 1
     }
 
     /// Checks that `issuer` signed it and it is current at `time`, then that it does not list `certificate`.
-    public func check(_ certificate: Certificate, issuer: Certificate, at time: Date, what: String) throws(EvidenceError) {
+    package func check(_ certificate: Certificate, issuer: Certificate, at time: Date, what: String) throws(EvidenceError) {
         guard self.issuer == issuer.subject, isSigned(by: issuer) else {
             throw EvidenceError(.collateral, "\(what): CRL is not signed by \(issuer.commonName)")
         }

@@ -1,7 +1,7 @@
-public import Foundation
+package import Foundation
 
 /// The kinds of credential `KBSIdentity` verifies.
-public enum CredentialKind: String, Sendable, CaseIterable {
+package enum CredentialKind: String, Sendable, CaseIterable {
     case jwt
     case saml
     case eip191
@@ -18,7 +18,7 @@ public enum CredentialKind: String, Sendable, CaseIterable {
 /// A verifier holds its trust configuration (keys, issuer, audience, replay state); `verify` checks the
 /// credential's bytes as of `time` (the clock is injected so tests and `--at` can pin it). Every failure on the
 /// way throws: there is no "unverified" principal.
-public protocol CredentialVerifier: Sendable {
+package protocol CredentialVerifier: Sendable {
     /// The kind this verifier accepts.
     var kind: CredentialKind { get }
 
@@ -27,4 +27,4 @@ public protocol CredentialVerifier: Sendable {
 }
 
 /// How far clocks may disagree: at most 60 s either way for expiry, not-before and issued-at checks.
-public let clockLeewaySeconds: Int64 = 60
+package let clockLeewaySeconds: Int64 = 60

@@ -2,9 +2,9 @@
 ///
 /// `reason` is a stable code (the list in `Fixtures/identity/FORMAT.md`); `message` says what was wrong in words
 /// and never quotes secrets or whole tokens.
-public struct IdentityError: Error, Sendable, CustomStringConvertible, Equatable {
+package struct IdentityError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The stable reason codes.
-    public enum Reason: String, Sendable, CaseIterable {
+    package enum Reason: String, Sendable, CaseIterable {
         case malformed
         case algorithm
         case untrustedKey = "untrusted_key"
@@ -45,14 +45,14 @@ public struct IdentityError: Error, Sendable, CustomStringConvertible, Equatable
         case configuration
     }
 
-    public var reason: Reason
-    public var message: String
+    package var reason: Reason
+    package var message: String
 
     /// Creates an error.
-    public init(_ reason: Reason, _ message: String) {
+    package init(_ reason: Reason, _ message: String) {
         self.reason = reason
         self.message = message
     }
 
-    public var description: String { "\(reason.rawValue): \(message)" }
+    package var description: String { "\(reason.rawValue): \(message)" }
 }

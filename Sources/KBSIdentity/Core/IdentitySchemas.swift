@@ -1,22 +1,22 @@
-public import KBSClaims
+package import KBSClaims
 
 /// The claim schemas of authenticated principals, registered with the policy checker.
 ///
 /// `Principal` is what every verifier fills in; each kind's verified extras hang off an optional member named for
 /// the kind (`principal.siwe.chain_id`), the same shape ``Principal/json`` prints, so what `kbs identity verify`
 /// shows is what a policy reads.
-public enum IdentitySchemas {
+package enum IdentitySchemas {
     /// `Principal` and one record per credential kind.
-    public static let all: [ClaimSchema] = [principal, jwt, saml, eip191, eip712, siwe, did, hmac, apiKey]
+    package static let all: [ClaimSchema] = [principal, jwt, saml, eip191, eip712, siwe, did, hmac, apiKey]
 
     /// `registry` with every identity schema added.
-    public static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
+    package static func register(into registry: ClaimSchemaRegistry) -> ClaimSchemaRegistry {
         var result = registry
         for schema in all { result.register(schema) }
         return result
     }
 
-    public static let principal = ClaimSchema(
+    package static let principal = ClaimSchema(
         typeName: "Principal",
         summary: "an authenticated principal: who, vouched for by whom, proved how",
         fields: [
@@ -34,7 +34,7 @@ public enum IdentitySchemas {
             .init("api_key", .record(apiKey.record), optional: true, doc: "present when method is api_key"),
         ])
 
-    public static let jwt = ClaimSchema(
+    package static let jwt = ClaimSchema(
         typeName: "JWTClaims",
         summary: "verified claims of an OIDC ID token or OAuth access token",
         fields: [
@@ -51,7 +51,7 @@ public enum IdentitySchemas {
             .init("exp", .time, optional: true, doc: "when the token expires"),
         ])
 
-    public static let saml = ClaimSchema(
+    package static let saml = ClaimSchema(
         typeName: "SAMLClaims",
         summary: "a SAML 2.0 assertion from a pinned IdP",
         fields: [
@@ -63,12 +63,12 @@ public enum IdentitySchemas {
             .init("session_not_on_or_after", .time, optional: true, doc: "the IdP's SessionNotOnOrAfter: sessions end by then"),
         ])
 
-    public static let eip191 = ClaimSchema(
+    package static let eip191 = ClaimSchema(
         typeName: "EIP191Claims",
         summary: "an EIP-191 personal_sign signature",
         fields: [.init("address", .string, doc: "the EIP-55 address that signed")])
 
-    public static let eip712 = ClaimSchema(
+    package static let eip712 = ClaimSchema(
         typeName: "EIP712Claims",
         summary: "an EIP-712 typed-data signature",
         fields: [
@@ -80,7 +80,7 @@ public enum IdentitySchemas {
             .init("domain_name", .string, optional: true, doc: "the domain's name"),
         ])
 
-    public static let siwe = ClaimSchema(
+    package static let siwe = ClaimSchema(
         typeName: "SIWEClaims",
         summary: "a Sign-In with Ethereum (EIP-4361) login",
         fields: [
@@ -94,7 +94,7 @@ public enum IdentitySchemas {
             .init("resources", .list(.string), optional: true),
         ])
 
-    public static let did = ClaimSchema(
+    package static let did = ClaimSchema(
         typeName: "DIDClaims",
         summary: "a JWS signed by a DID's verification method",
         fields: [
@@ -104,7 +104,7 @@ public enum IdentitySchemas {
             .init("chain_id", .string, optional: true, doc: "did:pkh: the account's CAIP-2 chain, e.g. eip155:1"),
         ])
 
-    public static let hmac = ClaimSchema(
+    package static let hmac = ClaimSchema(
         typeName: "HMACClaims",
         summary: "an RFC 9421 HTTP message signature with an API key",
         fields: [
@@ -112,7 +112,7 @@ public enum IdentitySchemas {
             .init("created", .time, doc: "the signature's `created` time"),
         ])
 
-    public static let apiKey = ClaimSchema(
+    package static let apiKey = ClaimSchema(
         typeName: "APIKeyClaims",
         summary: "a bearer API key checked against its peppered hash",
         fields: [.init("key_id", .string, doc: "the key's public id")])

@@ -1,5 +1,5 @@
-public import Foundation
-public import KBSClaims
+package import Foundation
+package import KBSClaims
 
 extension ClaimValue {
     /// A list of strings (a JWT's audiences, a SIWE message's resources).
@@ -20,17 +20,17 @@ extension ClaimValue {
 /// credential was checked (trust as a type).
 ///
 /// Roles are not here: the broker joins them from the store by `subject`.
-public struct Principal: Sendable, Equatable {
+package struct Principal: Sendable, Equatable {
     /// Who: a JWT `sub`, a SAML `NameID`, an EIP-55 address, a DID, an API key id.
-    public let subject: String
+    package let subject: String
     /// Who vouches: the token issuer, the IdP entity id, `eip155:<chain>`, the DID method, `hmac`.
-    public let issuer: String
+    package let issuer: String
     /// The credential kind that proved it.
-    public let method: CredentialKind
+    package let method: CredentialKind
     /// When the credential was verified.
-    public let verifiedAt: Date
+    package let verifiedAt: Date
     /// Further verified claims, by name (only what the signature covered).
-    public let attributes: [String: ClaimValue]
+    package let attributes: [String: ClaimValue]
 
     init(subject: String, issuer: String, method: CredentialKind, verifiedAt: Date, attributes: [String: ClaimValue] = [:]) {
         self.subject = subject
@@ -43,7 +43,7 @@ public struct Principal: Sendable, Equatable {
     /// The principal as claims, in the shape of the `Principal` claim schema (``IdentitySchemas``):
     /// `{subject, issuer, method, verified_at, <method>: {attributes}}`, attributes in name order. The same claim
     /// values evidence verifiers yield, so the release policy reads an identity as it reads evidence.
-    public var claims: ClaimRecord {
+    package var claims: ClaimRecord {
         ClaimRecord([
             ("subject", .string(subject)), ("issuer", .string(issuer)), ("method", .string(method.rawValue)),
             ("verified_at", .seconds(Int64(verifiedAt.timeIntervalSince1970.rounded(.down)))),
@@ -52,7 +52,7 @@ public struct Principal: Sendable, Equatable {
     }
 
     /// The principal as one JSON object: ``claims`` written out.
-    public var json: String { ClaimValue.record(claims).json }
+    package var json: String { ClaimValue.record(claims).json }
 
     /// Whole seconds within what a time claim holds: 1970 to the year 2255.
     static func clamped(_ seconds: Int64) -> Int64 {

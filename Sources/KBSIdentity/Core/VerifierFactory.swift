@@ -4,9 +4,9 @@ import Foundation
 /// `--access-token` → `access_token`). File-valued options are resolved against `directory`.
 ///
 /// The command line and the fixture tests both come through here, so what the tests check is what users run.
-public enum VerifierFactory {
+package enum VerifierFactory {
     /// The options each kind takes; the first group is required.
-    public static let options: [CredentialKind: (required: [String], optional: [String])] = [
+    package static let options: [CredentialKind: (required: [String], optional: [String])] = [
         .jwt: (["issuer", "audience"], ["jwks", "discovery", "documents", "nonce", "access_token", "algorithms", "jwks_refresh"]),
         .eip191: (["address"], []),
         .eip712: (["address"], ["chain_id", "verifying_contract", "domain_name"]),
@@ -18,7 +18,7 @@ public enum VerifierFactory {
     ]
 
     /// A verifier of `kind` configured by `options`; `configuration` errors name the option at fault.
-    public static func make(kind: CredentialKind, options: [String: String], directory: String = ".",
+    package static func make(kind: CredentialKind, options: [String: String], directory: String = ".",
         replay: any ReplayCache = MemoryReplayCache()) throws(IdentityError) -> any CredentialVerifier
     {
         let known = VerifierFactory.options[kind]!

@@ -1,27 +1,27 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 import KBSJOSE
 
 /// A compact JWS signed by a DID's key: the header `kid` is a DID URL naming the verification method, the
 /// payload `{iss: DID, aud, nonce, iat, exp}` binds our challenge. did:key and did:jwk are resolved locally, did:web through a fetcher;
 /// did:pkh (eip155) names an Ethereum account, proved by an `ES256K-R` signature that recovers to it.
-public struct DIDJWSVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .did }
+package struct DIDJWSVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .did }
     /// The `aud` the proof must name (this KBS).
-    public var audience: String
+    package var audience: String
     /// The challenge the proof must carry, when one was issued.
-    public var nonce: String?
+    package var nonce: String?
     /// Where did:web documents come from; nil refuses did:web as `unsupported`.
-    public var fetcher: (any DocumentFetcher)?
+    package var fetcher: (any DocumentFetcher)?
 
     /// Creates a verifier.
-    public init(audience: String, nonce: String? = nil, fetcher: (any DocumentFetcher)? = nil) {
+    package init(audience: String, nonce: String? = nil, fetcher: (any DocumentFetcher)? = nil) {
         self.audience = audience
         self.nonce = nonce
         self.fetcher = fetcher
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let jws: CompactJWS, keyID: String?
         do throws(JOSEError) {

@@ -2,9 +2,9 @@
 ///
 /// Written here because neither swift-crypto nor this machine's OpenSSL offers it; checked against vectors
 /// minted by pycryptodome (`Tools/gen-keccak-vectors`).
-public enum Keccak256 {
+package enum Keccak256 {
     /// The 32-byte digest of `message`.
-    public static func hash(_ message: some Collection<UInt8>) -> [UInt8] {
+    package static func hash(_ message: some Collection<UInt8>) -> [UInt8] {
         var state = [UInt64](repeating: 0, count: 25)
         var block = [UInt8](repeating: 0, count: rate)
         var filled = 0

@@ -1,18 +1,18 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 
 /// EIP-191 `personal_sign`: `{"message", "signature"}`, accepted when the signature recovers to `address`.
-public struct PersonalSignVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .eip191 }
+package struct PersonalSignVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .eip191 }
     /// The account expected to have signed (`0x…`, EIP-55 when mixed case).
-    public var address: String
+    package var address: String
 
     /// Creates a verifier for one expected account.
-    public init(address: String) {
+    package init(address: String) {
         self.address = address
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let expected: EthereumAddress
         do {
             expected = try EthereumAddress(address)

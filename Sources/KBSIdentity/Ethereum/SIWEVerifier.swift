@@ -1,26 +1,26 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 
 /// Sign-In with Ethereum (EIP-4361): `{"message", "signature"}`. The signature (EIP-191 over the exact message)
 /// must recover to the message's address, the message must name our domain, the expected nonce (used once),
 /// the allowed chain, and be within its validity window.
-public struct SIWEVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .siwe }
+package struct SIWEVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .siwe }
     /// Our `host[:port]`, which the message's domain must equal (phishing sites sign for their own domain).
-    public var domain: String
+    package var domain: String
     /// The account expected, when known in advance.
-    public var address: String?
+    package var address: String?
     /// The server-issued nonce the message must carry.
-    public var nonce: String?
+    package var nonce: String?
     /// The chain the sign-in is for, when restricted.
-    public var chainID: Int64?
+    package var chainID: Int64?
     /// Where used nonces are remembered.
-    public var replay: any ReplayCache
+    package var replay: any ReplayCache
     /// How long a message without `Expiration Time` stays usable after `Issued At`.
-    public var maximumAgeSeconds: Int64
+    package var maximumAgeSeconds: Int64
 
     /// Creates a verifier.
-    public init(domain: String, address: String? = nil, nonce: String? = nil, chainID: Int64? = nil,
+    package init(domain: String, address: String? = nil, nonce: String? = nil, chainID: Int64? = nil,
         replay: any ReplayCache = MemoryReplayCache(), maximumAgeSeconds: Int64 = 900)
     {
         self.domain = domain
@@ -31,7 +31,7 @@ public struct SIWEVerifier: CredentialVerifier {
         self.maximumAgeSeconds = maximumAgeSeconds
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let root = try CredentialJSON.object(credential, what: "credential")
         guard let text = try CredentialJSON.string(root, "message", in: "credential"),

@@ -1,28 +1,28 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 
 /// EIP-712: `{"typedData", "signature"}`, accepted when the signature over the typed-data digest recovers to
 /// `address` and the domain is the one expected (chain id, verifying contract, name), so a signature made for
 /// another chain or contract does not count here.
-public struct TypedDataVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .eip712 }
-    public var address: String
+package struct TypedDataVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .eip712 }
+    package var address: String
     /// The `chainId` the domain must carry, when set.
-    public var chainID: Int64?
+    package var chainID: Int64?
     /// The `verifyingContract` the domain must carry, when set.
-    public var verifyingContract: String?
+    package var verifyingContract: String?
     /// The domain `name` required, when set.
-    public var domainName: String?
+    package var domainName: String?
 
     /// Creates a verifier.
-    public init(address: String, chainID: Int64? = nil, verifyingContract: String? = nil, domainName: String? = nil) {
+    package init(address: String, chainID: Int64? = nil, verifyingContract: String? = nil, domainName: String? = nil) {
         self.address = address
         self.chainID = chainID
         self.verifyingContract = verifyingContract
         self.domainName = domainName
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let expected: EthereumAddress
         do {
             expected = try EthereumAddress(address)

@@ -1,22 +1,22 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 
 /// Gets a document (a JWK Set, an OpenID discovery document, a DID document) by HTTPS URL.
 ///
 /// Verifiers never open connections themselves: a fetcher is passed in, so tests and air-gapped deployments
 /// serve documents from files, and ``HTTPSFetcher`` applies one network policy to every fetch.
-public protocol DocumentFetcher: Sendable {
+package protocol DocumentFetcher: Sendable {
     /// The body of `url`; a `fetch` error when it cannot be had within the fetcher's policy.
     func fetch(_ url: String) async throws(IdentityError) -> [UInt8]
 }
 
 /// Serves documents from local files by URL: `{"<https URL>": "<path relative to the map>"}`. For tests, and for
 /// deployments that mirror their IdPs' documents instead of letting the broker reach out.
-public struct FileDocumentFetcher: DocumentFetcher {
+package struct FileDocumentFetcher: DocumentFetcher {
     private let files: [String: String]
 
     /// Reads the URL map at `path`.
-    public init(mapPath path: String) throws(IdentityError) {
+    package init(mapPath path: String) throws(IdentityError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IdentityError(.configuration, "cannot read the document map \(path)")
         }
@@ -34,7 +34,7 @@ public struct FileDocumentFetcher: DocumentFetcher {
         self.files = files
     }
 
-    public func fetch(_ url: String) async throws(IdentityError) -> [UInt8] {
+    package func fetch(_ url: String) async throws(IdentityError) -> [UInt8] {
         // The same scheme rule as the network: a mirrored document is still only ever an https one.
         guard url.lowercased().hasPrefix("https://") else { throw IdentityError(.fetch, "only https URLs are fetched") }
         guard let path = files[url], let data = FileManager.default.contents(atPath: path) else {

@@ -9,13 +9,13 @@ import FoundationNetworking
 /// The address check runs before the request; the TLS connection then resolves the name again, so a DNS answer
 /// that changes in between (rebinding) is not excluded. Deployments that cannot accept that mirror documents
 /// with ``FileDocumentFetcher``.
-public final class HTTPSFetcher: DocumentFetcher {
+package final class HTTPSFetcher: DocumentFetcher {
     /// Largest document accepted.
-    public let maximumBytes: Int
+    package let maximumBytes: Int
     private let session: URLSession
 
     /// Creates a fetcher.
-    public init(maximumBytes: Int = 256 * 1024, timeoutSeconds: Double = 5) {
+    package init(maximumBytes: Int = 256 * 1024, timeoutSeconds: Double = 5) {
         self.maximumBytes = maximumBytes
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeoutSeconds
@@ -29,7 +29,7 @@ public final class HTTPSFetcher: DocumentFetcher {
 
     deinit { session.finishTasksAndInvalidate() }
 
-    public func fetch(_ url: String) async throws(IdentityError) -> [UInt8] {
+    package func fetch(_ url: String) async throws(IdentityError) -> [UInt8] {
         let target = try Self.check(url)
         var request = URLRequest(url: target)
         request.setValue("application/json", forHTTPHeaderField: "Accept")

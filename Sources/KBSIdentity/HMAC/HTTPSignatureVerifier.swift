@@ -1,30 +1,30 @@
-public import Foundation
+package import Foundation
 import Crypto
 import KBSClaims
 
 /// API keys that sign requests: RFC 9421 HTTP message signatures with `hmac-sha256`, the body bound by an
 /// RFC 9530 `Content-Digest`, a bounded `created` window and single-use `(keyid, nonce)`.
-public struct HTTPSignatureVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .hmac }
+package struct HTTPSignatureVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .hmac }
 
     /// What a signature must cover to be accepted.
-    public struct Requirements: Sendable {
+    package struct Requirements: Sendable {
         /// Components every signature covers.
-        public var components: Set<String>
+        package var components: Set<String>
         /// Whether `@query` must be covered when the URI has a query, and `content-digest` when there is a body.
-        public var coverQueryAndBody: Bool
-        public var requireNonce: Bool
+        package var coverQueryAndBody: Bool
+        package var requireNonce: Bool
         /// The `tag` signatures must carry (so one made for another protocol cannot be replayed here).
-        public var tag: String?
+        package var tag: String?
         /// Oldest `created` accepted, in seconds.
-        public var maximumAgeSeconds: Int64
+        package var maximumAgeSeconds: Int64
 
         /// The defaults: method, authority and path covered; nonce, tag `kbs`, 300 s.
-        public static let strict = Requirements(components: ["@method", "@authority", "@path"], requireNonce: true, tag: "kbs",
+        package static let strict = Requirements(components: ["@method", "@authority", "@path"], requireNonce: true, tag: "kbs",
             maximumAgeSeconds: 300)
 
         /// Creates requirements.
-        public init(components: Set<String>, coverQueryAndBody: Bool = true, requireNonce: Bool, tag: String?, maximumAgeSeconds: Int64) {
+        package init(components: Set<String>, coverQueryAndBody: Bool = true, requireNonce: Bool, tag: String?, maximumAgeSeconds: Int64) {
             self.components = components
             self.coverQueryAndBody = coverQueryAndBody
             self.requireNonce = requireNonce
@@ -34,18 +34,18 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
     }
 
     private let keys: [String: SymmetricKey]
-    public var requirements: Requirements
-    public var replay: any ReplayCache
+    package var requirements: Requirements
+    package var replay: any ReplayCache
 
     /// Creates a verifier over `keys` (key id → secret bytes).
-    public init(keys: [String: [UInt8]], requirements: Requirements = .strict, replay: any ReplayCache = MemoryReplayCache()) {
+    package init(keys: [String: [UInt8]], requirements: Requirements = .strict, replay: any ReplayCache = MemoryReplayCache()) {
         self.keys = keys.mapValues { SymmetricKey(data: $0) }
         self.requirements = requirements
         self.replay = replay
     }
 
     /// Reads a key file `{"keys": [{"keyid", "secret": "<base64>"}]}`; secrets shorter than 32 bytes are refused.
-    public static func keys(fromJSON bytes: [UInt8]) throws(IdentityError) -> [String: [UInt8]] {
+    package static func keys(fromJSON bytes: [UInt8]) throws(IdentityError) -> [String: [UInt8]] {
         let root: JSONNode
         do {
             root = try CredentialJSON.object(bytes, what: "key file")
@@ -64,7 +64,7 @@ public struct HTTPSignatureVerifier: CredentialVerifier {
         return keys
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let request = try HTTPRequestCredential(credential)
         let (member, signature) = try HTTPSignatureVerifier.signature(of: request, tag: requirements.tag)

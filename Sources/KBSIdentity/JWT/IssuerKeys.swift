@@ -3,24 +3,24 @@ import KBSJOSE
 import Synchronization
 
 /// Where an issuer's JWK Set comes from.
-public protocol KeySetSource: Sendable {
+package protocol KeySetSource: Sendable {
     /// The JWK Set document's bytes as of now.
     func fetch() async throws(IdentityError) -> [UInt8]
 }
 
 /// A JWK Set read from files: the first fetch reads `paths[0]`, each later one the next path (staying on the last),
 /// which models a key file that was rotated on disk. With one path every fetch re-reads it.
-public final class FileKeySetSource: KeySetSource {
+package final class FileKeySetSource: KeySetSource {
     private let paths: [String]
     private let fetches = Counter()
 
     /// Creates a source over `paths` (at least one).
-    public init(paths: [String]) {
+    package init(paths: [String]) {
         precondition(!paths.isEmpty, "a key set source needs a file")
         self.paths = paths
     }
 
-    public func fetch() async throws(IdentityError) -> [UInt8] {
+    package func fetch() async throws(IdentityError) -> [UInt8] {
         let index = min(fetches.next(), paths.count - 1)
         guard let data = FileManager.default.contents(atPath: paths[index]) else {
             throw IdentityError(.configuration, "cannot read the JWK Set at \(paths[index])")
@@ -32,7 +32,7 @@ public final class FileKeySetSource: KeySetSource {
 /// One issuer's keys, cached; an unknown `kid` triggers at most one refresh per `minimumRefreshSeconds`
 /// (so tokens with random `kid`s cannot turn the verifier into a fetch loop), and is then refused: there is no
 /// fallback to some default key.
-public actor IssuerKeys {
+package actor IssuerKeys {
     private let source: any KeySetSource
     private let minimumRefreshSeconds: Int64
     private var current: JWKSet?
@@ -40,10 +40,10 @@ public actor IssuerKeys {
     private var lastForcedRefresh: Int64?
     private var pending: Task<Result<JWKSet, IdentityError>, Never>?
     /// How many times the source was fetched (for tests and metrics).
-    public private(set) var fetchCount = 0
+    package private(set) var fetchCount = 0
 
     /// Creates the cache; nothing is fetched until the first token.
-    public init(source: any KeySetSource, minimumRefreshSeconds: Int64 = 300) {
+    package init(source: any KeySetSource, minimumRefreshSeconds: Int64 = 300) {
         self.source = source
         self.minimumRefreshSeconds = minimumRefreshSeconds
     }

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 import KBSJOSE
 
@@ -7,26 +7,26 @@ import KBSJOSE
 /// Order follows identity.md §2.1: size and shape, header (algorithm allow-list, no key from the token, no
 /// critical extensions, `typ`), key by exact `kid`, signature over the bytes as received, then the payload's
 /// claims (exact `iss`, `aud`/`azp`, `exp`/`nbf`/`iat` within 60 s, `nonce`).
-public struct JWTVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .jwt }
+package struct JWTVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .jwt }
 
     /// The `iss` tokens must carry, compared as exact strings (no trailing-slash normalisation).
-    public var issuer: String
+    package var issuer: String
     /// Our client id (ID tokens) or resource identifier (access tokens).
-    public var audience: String
+    package var audience: String
     /// The nonce bound to the login, for ID tokens.
-    public var nonce: String?
+    package var nonce: String?
     /// Expect an RFC 9068 access token (`typ: at+jwt`) rather than an ID token.
-    public var accessToken: Bool
+    package var accessToken: Bool
     /// The algorithms this issuer may use.
-    public var algorithms: Set<String>
+    package var algorithms: Set<String>
     private let keys: IssuerKeys
 
     /// Every asymmetric algorithm but ES256K: RS256/384/512, PS256/384/512, ES256, ES384, EdDSA.
-    public static var defaultAlgorithms: Set<String> { Set(JWSAlgorithm.defaultAllowed.map(\.rawValue)) }
+    package static var defaultAlgorithms: Set<String> { Set(JWSAlgorithm.defaultAllowed.map(\.rawValue)) }
 
     /// Creates a verifier for one issuer.
-    public init(issuer: String, audience: String, nonce: String? = nil, accessToken: Bool = false,
+    package init(issuer: String, audience: String, nonce: String? = nil, accessToken: Bool = false,
         algorithms: Set<String> = JWTVerifier.defaultAlgorithms, keys: IssuerKeys)
     {
         self.issuer = issuer
@@ -37,7 +37,7 @@ public struct JWTVerifier: CredentialVerifier {
         self.keys = keys
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let jws: CompactJWS, algorithm: JWSAlgorithm, keyID: String?
         do throws(JOSEError) {

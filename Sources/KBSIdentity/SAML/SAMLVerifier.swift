@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import KBSClaims
 import KBSXMLSecurity
 
@@ -7,23 +7,23 @@ import KBSXMLSecurity
 ///
 /// Then the bearer profile's checks: status, destination, issuer, audience, recipient, validity window,
 /// `InResponseTo`, and the assertion id used once.
-public struct SAMLVerifier: CredentialVerifier {
-    public var kind: CredentialKind { .saml }
+package struct SAMLVerifier: CredentialVerifier {
+    package var kind: CredentialKind { .saml }
     /// The IdP's signing certificates (several during a rollover).
     var certificates: PEMCertificates
     /// The IdP entity id the assertion's `Issuer` must equal.
-    public var issuer: String
+    package var issuer: String
     /// Our entity id, which an `Audience` must name.
-    public var serviceProvider: String
+    package var serviceProvider: String
     /// Our assertion consumer service URL: the `Destination` and the bearer `Recipient`.
-    public var consumerURL: String
+    package var consumerURL: String
     /// The id of the `AuthnRequest` we sent, when the login started here; nil accepts IdP-initiated logins only.
-    public var requestID: String?
+    package var requestID: String?
     /// Where used assertion ids are remembered.
-    public var replay: any ReplayCache
+    package var replay: any ReplayCache
 
     /// Creates a verifier from the IdP's PEM certificate file contents.
-    public init(certificatePEM: [UInt8], issuer: String, serviceProvider: String, consumerURL: String, requestID: String? = nil,
+    package init(certificatePEM: [UInt8], issuer: String, serviceProvider: String, consumerURL: String, requestID: String? = nil,
         replay: any ReplayCache = MemoryReplayCache()) throws(IdentityError)
     {
         certificates = try PEMCertificates(certificatePEM)
@@ -34,7 +34,7 @@ public struct SAMLVerifier: CredentialVerifier {
         self.replay = replay
     }
 
-    public func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
+    package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         // Libraries that do not initialise are this process's configuration, not the credential's fault.
         let unavailable = { (error: XMLSecurityError) in IdentityError(.configuration, error.message) }

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 import Crypto
 import KBSClaims
 
@@ -7,20 +7,20 @@ import KBSClaims
 ///
 /// RFC 9421 request signing (``HTTPSignatureVerifier``) needs the secret itself and cannot work from a hash;
 /// those secrets are the key broker's to encrypt at rest.
-public struct APIKeys: Sendable {
-    public static let prefix = "kbs_k_"
+package struct APIKeys: Sendable {
+    package static let prefix = "kbs_k_"
 
     /// One stored key.
-    public struct Record: Sendable, Equatable {
-        public var keyID: String
+    package struct Record: Sendable, Equatable {
+        package var keyID: String
         /// HMAC-SHA256(pepper, secret bytes).
-        public var secretHash: [UInt8]
-        public var subject: String
-        public var expiresAt: Int64?
-        public var revokedAt: Int64?
+        package var secretHash: [UInt8]
+        package var subject: String
+        package var expiresAt: Int64?
+        package var revokedAt: Int64?
 
         /// Creates a record.
-        public init(keyID: String, secretHash: [UInt8], subject: String, expiresAt: Int64? = nil, revokedAt: Int64? = nil) {
+        package init(keyID: String, secretHash: [UInt8], subject: String, expiresAt: Int64? = nil, revokedAt: Int64? = nil) {
             self.keyID = keyID
             self.secretHash = secretHash
             self.subject = subject
@@ -31,17 +31,17 @@ public struct APIKeys: Sendable {
 
     private let pepper: SymmetricKey
     /// Looks a key up by id.
-    public var lookup: @Sendable (String) throws(IdentityError) -> Record?
+    package var lookup: @Sendable (String) throws(IdentityError) -> Record?
 
     /// Creates the checker; the pepper must be at least 32 bytes.
-    public init(pepper: [UInt8], lookup: @escaping @Sendable (String) throws(IdentityError) -> Record?) throws(IdentityError) {
+    package init(pepper: [UInt8], lookup: @escaping @Sendable (String) throws(IdentityError) -> Record?) throws(IdentityError) {
         guard pepper.count >= 32 else { throw IdentityError(.configuration, "the API key pepper must be at least 32 bytes") }
         self.pepper = SymmetricKey(data: pepper)
         self.lookup = lookup
     }
 
     /// Mints a key for `subject`: the text to give the user once, and the record to store.
-    public func mint(subject: String, expiresAt: Int64? = nil) -> (key: String, record: Record) {
+    package func mint(subject: String, expiresAt: Int64? = nil) -> (key: String, record: Record) {
         var random = SystemRandomNumberGenerator()
         let keyID = Hex.encode((0..<8).map { _ in UInt8.random(in: .min ... .max, using: &random) })
         var secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
@@ -51,7 +51,7 @@ public struct APIKeys: Sendable {
     }
 
     /// The principal a presented key stands for; `unknown_key`, `signature` (wrong secret), `expired` or `revoked`.
-    public func verify(_ presented: String, at time: Date) throws(IdentityError) -> Principal {
+    package func verify(_ presented: String, at time: Date) throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         guard presented.hasPrefix(APIKeys.prefix) else { throw IdentityError(.malformed, "not a KBS API key") }
         let parts = presented.dropFirst(APIKeys.prefix.count).split(separator: "_", maxSplits: 1, omittingEmptySubsequences: false)

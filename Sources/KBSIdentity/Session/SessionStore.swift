@@ -2,18 +2,18 @@ import Synchronization
 
 /// One login session as stored: who, until when, and whether it was revoked. The id itself is never stored,
 /// only its SHA-256, so a copy of the database does not hand out live sessions.
-public struct SessionRecord: Sendable, Equatable {
-    public var subject: String
-    public var issuer: String
-    public var method: String
+package struct SessionRecord: Sendable, Equatable {
+    package var subject: String
+    package var issuer: String
+    package var method: String
     /// The principal as `Principal.json` printed it at login.
-    public var principalJSON: String
-    public var createdAt: Int64
-    public var expiresAt: Int64
-    public var revokedAt: Int64?
+    package var principalJSON: String
+    package var createdAt: Int64
+    package var expiresAt: Int64
+    package var revokedAt: Int64?
 
     /// Creates a record.
-    public init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
+    package init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
         revokedAt: Int64? = nil)
     {
         self.subject = subject
@@ -27,7 +27,7 @@ public struct SessionRecord: Sendable, Equatable {
 }
 
 /// Where sessions live: SQLite in the server (through the broker), memory in tests and one-shot commands.
-public protocol SessionStore: Sendable {
+package protocol SessionStore: Sendable {
     /// Stores a new session under the hash of its id.
     func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError)
     /// The session stored under `idHash`, revoked or not.
@@ -39,13 +39,13 @@ public protocol SessionStore: Sendable {
 }
 
 /// A ``SessionStore`` in memory.
-public final class MemorySessionStore: SessionStore {
+package final class MemorySessionStore: SessionStore {
     private let table = Mutex<[[UInt8]: SessionRecord]>([:])
 
     /// Creates an empty store.
-    public init() {}
+    package init() {}
 
-    public func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError) {
+    package func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError) {
         let fresh = table.withLock { table in
             guard table[idHash] == nil else { return false }
             table[idHash] = record
@@ -54,9 +54,9 @@ public final class MemorySessionStore: SessionStore {
         guard fresh else { throw IdentityError(.configuration, "a session id was issued twice") }
     }
 
-    public func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord? { table.withLock { $0[idHash] } }
+    package func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord? { table.withLock { $0[idHash] } }
 
-    public func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool {
+    package func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool {
         table.withLock { table in
             guard table[idHash] != nil else { return false }
             if table[idHash]!.revokedAt == nil { table[idHash]!.revokedAt = time }
@@ -64,7 +64,7 @@ public final class MemorySessionStore: SessionStore {
         }
     }
 
-    public func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int {
+    package func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int {
         table.withLock { table in
             var count = 0
             for (key, record) in table where record.subject == subject && record.revokedAt == nil && record.expiresAt > time {

@@ -1,24 +1,24 @@
-public import Foundation
+package import Foundation
 import Crypto
 import KBSClaims
 
 /// Login sessions: after a credential verifies, an opaque random id (256 bits from the system's CSPRNG) that
 /// later requests present instead of the credential; stored server-side with an expiry, revocable.
-public struct Sessions: Sendable {
+package struct Sessions: Sendable {
     /// Every session id starts so, so leaked ones are easy to find in logs and scanners.
-    public static let prefix = "kbs_s_"
-    public var store: any SessionStore
+    package static let prefix = "kbs_s_"
+    package var store: any SessionStore
     /// How long a session lasts unless the credential says less (a SAML `SessionNotOnOrAfter`, a token's `exp`).
-    public var lifetimeSeconds: Int64
+    package var lifetimeSeconds: Int64
 
     /// Creates sessions over `store`, 8 hours long by default.
-    public init(store: any SessionStore, lifetimeSeconds: Int64 = 8 * 3600) {
+    package init(store: any SessionStore, lifetimeSeconds: Int64 = 8 * 3600) {
         self.store = store
         self.lifetimeSeconds = lifetimeSeconds
     }
 
     /// Starts a session for `principal`; returns the id to hand to the client (shown once, stored only hashed).
-    public func start(for principal: Principal, at time: Date, notAfter: Int64? = nil) throws(IdentityError) -> String {
+    package func start(for principal: Principal, at time: Date, notAfter: Int64? = nil) throws(IdentityError) -> String {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let expiry = min(now + lifetimeSeconds, notAfter ?? .max)
         guard expiry > now else { throw IdentityError(.expired, "the credential's own lifetime is over") }
@@ -32,7 +32,7 @@ public struct Sessions: Sendable {
     }
 
     /// The live session `id` names; `unknown_key` when there is none, `expired`, or `revoked`.
-    public func resume(_ id: String, at time: Date) throws(IdentityError) -> SessionRecord {
+    package func resume(_ id: String, at time: Date) throws(IdentityError) -> SessionRecord {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         guard id.hasPrefix(Sessions.prefix), id.utf8.count == Sessions.prefix.utf8.count + 43 else {
             throw IdentityError(.malformed, "not a session id")
@@ -45,12 +45,12 @@ public struct Sessions: Sendable {
     }
 
     /// Ends one session (logout); false when the id names none.
-    public func revoke(_ id: String, at time: Date) throws(IdentityError) -> Bool {
+    package func revoke(_ id: String, at time: Date) throws(IdentityError) -> Bool {
         try store.revoke(idHash: Sessions.hash(id), at: Int64(time.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Ends every live session of `subject` (an account disabled, a key compromised).
-    public func revokeAll(subject: String, at time: Date) throws(IdentityError) -> Int {
+    package func revokeAll(subject: String, at time: Date) throws(IdentityError) -> Int {
         try store.revokeAll(subject: subject, at: Int64(time.timeIntervalSince1970.rounded(.down)))
     }
 
