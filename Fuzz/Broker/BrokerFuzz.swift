@@ -10,14 +10,14 @@
 // an accepted attestation yields a token the same broker verifies.
 import Dispatch
 import Foundation
-import Synchronization
+import KBSBroker
 import KBSClaims
 import KBSEvidence
 import KBSKeys
 import KBSPolicy
-import KBSStore
-import KBSBroker
 import KBSServer
+import KBSStore
+import Synchronization
 
 let fixedNonce = "fuzz-nonce-0123456789abcdefABCDEF0123456789="
 
@@ -30,7 +30,8 @@ private func fuzzNow() -> Date { start + step.withLock { $0 } * 600 }
 
 /// The harness's broker, data directory and signer, made before the first input.
 private let harness: (broker: Broker, directory: String) = {
-    let directory = ProcessInfo.processInfo.environment["KBS_FUZZ_DATA"]
+    let directory =
+        ProcessInfo.processInfo.environment["KBS_FUZZ_DATA"]
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("kbs-fuzz-broker").path
     try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     do {
@@ -65,13 +66,15 @@ private func seeds() -> (body: [UInt8], token: String) {
     let key = P256Seed.publicJWK
     guard let keyNode = try? JSONNode.parse(Array((try? JSONSerialization.data(withJSONObject: key)) ?? Data())),
         let digest = try? Broker.runtimeDigest(teePublicKey: keyNode, nonce: fixedNonce, additionalEvidence: ""),
-        let simulated = try? TEESimulator.simulate(kind: .snp, reportData: digest, measurement: nil, now: fuzzNow(),
+        let simulated = try? TEESimulator.simulate(
+            kind: .snp, reportData: digest, measurement: nil, now: fuzzNow(),
             ca: try? SimulatorCA.openOrCreate(directory: harness.directory + "/simulator-ca")),
         let evidence = try? JSONSerialization.jsonObject(with: Data(simulated.rcarEvidence)),
-        let body = try? JSONSerialization.data(withJSONObject: [
-            "runtime-data": ["nonce": fixedNonce, "tee-pubkey": key],
-            "tee-evidence": ["primary_evidence": evidence, "additional_evidence": ""],
-        ] as [String: Any], options: [.sortedKeys])
+        let body = try? JSONSerialization.data(
+            withJSONObject: [
+                "runtime-data": ["nonce": fixedNonce, "tee-pubkey": key],
+                "tee-evidence": ["primary_evidence": evidence, "additional_evidence": ""],
+            ] as [String: Any], options: [.sortedKeys])
     else { setupFailure("cannot make the seed attestation") }
     guard case .success(let token) = attest(Array(body)) else { setupFailure("the seed attestation does not verify") }
     return (Array(body), token)
@@ -85,7 +88,10 @@ enum P256Seed {
     ]
 }
 
-private final class Box<T>: @unchecked Sendable { var value: T?; init() {} }
+private final class Box<T>: @unchecked Sendable {
+    var value: T?
+    init() {}
+}
 
 private func attest(_ body: [UInt8]) -> Result<String, BrokerError> {
     advance()

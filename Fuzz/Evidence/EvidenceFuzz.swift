@@ -24,18 +24,23 @@ struct EvidenceFuzzTarget: Sendable {
 
 /// The targets, by the name Tools/fuzz uses (`evidence-<kind>`).
 let evidenceFuzzTargets: [String: EvidenceFuzzTarget] = [
-    "evidence-snp": .init(kind: .snp, endorsements: ["snp/trustee-test-vcek.der"],
+    "evidence-snp": .init(
+        kind: .snp, endorsements: ["snp/trustee-test-vcek.der"],
         anchors: ["snp/trustee-milan_ask_ark_asvk.pem"], time: "2024-06-01T00:00:00Z"),
-    "evidence-tdx": .init(kind: .tdx, endorsements: [
-        "tdx/go-tdx-guest-sample_tcbInfo_response", "tdx/go-tdx-guest-sample_qeIdentity_response",
-        "tdx/extracted-go-tdx-guest-tcb-signing-issuer-chain.pem",
-    ], anchors: ["tdx/go-tdx-guest-trusted_root.pem"], time: "2023-07-01T00:00:00Z"),
+    "evidence-tdx": .init(
+        kind: .tdx,
+        endorsements: [
+            "tdx/go-tdx-guest-sample_tcbInfo_response", "tdx/go-tdx-guest-sample_qeIdentity_response",
+            "tdx/extracted-go-tdx-guest-tcb-signing-issuer-chain.pem",
+        ], anchors: ["tdx/go-tdx-guest-trusted_root.pem"], time: "2023-07-01T00:00:00Z"),
     "evidence-sgx": .init(kind: .sgx, endorsements: [], anchors: ["tdx/go-tdx-guest-trusted_root.pem"], time: "2024-06-01T00:00:00Z"),
-    "evidence-nvidia": .init(kind: .nvidia, endorsements: ["nvidia-gpu/trustee-hopper_cert_chain_case1.txt"],
+    "evidence-nvidia": .init(
+        kind: .nvidia, endorsements: ["nvidia-gpu/trustee-hopper_cert_chain_case1.txt"],
         anchors: ["nvidia-gpu/trustee-nvidia_device_root.pem"], time: "2025-01-01T00:00:00Z"),
     "evidence-cca": .init(kind: .cca, endorsements: [], anchors: ["cca/trustee-tastore.json"], time: "2025-01-01T00:00:00Z"),
     "evidence-tpm": .init(kind: .tpm, endorsements: [], anchors: [], time: "2025-01-01T00:00:00Z"),
-    "evidence-az-snp-vtpm": .init(kind: .azSNPvTPM, endorsements: [],
+    "evidence-az-snp-vtpm": .init(
+        kind: .azSNPvTPM, endorsements: [],
         anchors: ["snp/trustee-milan_ask_ark_asvk.pem", "snp/trustee-genoa_ask_ark_asvk.pem"], time: "2024-06-01T00:00:00Z"),
 ]
 

@@ -41,8 +41,9 @@ private let selectedCheck: IdentityFuzzCheck = {
     let programName = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
     let fromProgramName = programName.hasPrefix("fuzz-") ? String(programName.dropFirst("fuzz-".count)) : nil
     guard let name = ProcessInfo.processInfo.environment["KBS_FUZZ_TARGET"] ?? fromProgramName else {
-        fuzzSetupFailure("set KBS_FUZZ_TARGET to one of \(identityFuzzTargets.map(\.name).joined(separator: ", ")), "
-            + "or run the binary through a link named fuzz-<target>")
+        fuzzSetupFailure(
+            "set KBS_FUZZ_TARGET to one of \(identityFuzzTargets.map(\.name).joined(separator: ", ")), "
+                + "or run the binary through a link named fuzz-<target>")
     }
     guard let target = identityFuzzTargets.first(where: { $0.name == name }) else {
         fuzzSetupFailure("unknown target `\(name)`; targets: \(identityFuzzTargets.map(\.name).joined(separator: ", "))")

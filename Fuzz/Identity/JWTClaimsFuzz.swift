@@ -23,7 +23,8 @@ func makeJWTClaimsFuzzCheck() -> IdentityFuzzCheck {
     let key = try! P256.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 0x4B, count: 32))
     let keyID = "kbs-fuzz-es256"
     let point = Array(key.publicKey.rawRepresentation)
-    let jwks = #"{"keys":[{"kty":"EC","crv":"P-256","x":"\#(base64URL(point[0..<32]))","y":"\#(base64URL(point[32...]))","#
+    let jwks =
+        #"{"keys":[{"kty":"EC","crv":"P-256","x":"\#(base64URL(point[0..<32]))","y":"\#(base64URL(point[32...]))","#
         + #""kid":"\#(keyID)","alg":"ES256","use":"sig"}]}"#
     let jwksPath = NSTemporaryDirectory() + "/kbs-fuzz-jwt-claims.jwks.json"  // same content in every process
     guard FileManager.default.createFile(atPath: jwksPath, contents: Data(jwks.utf8)) else {
@@ -44,8 +45,10 @@ func makeJWTClaimsFuzzCheck() -> IdentityFuzzCheck {
     let idHeader = base64URL(Array(#"{"alg":"ES256","kid":"\#(keyID)","typ":"JWT"}"#.utf8))
     let accessHeader = base64URL(Array(#"{"alg":"ES256","kid":"\#(keyID)","typ":"at+jwt"}"#.utf8))
     /// Refusals a token this harness signed must never get.
-    let impossible: Set<IdentityError.Reason> = [.signature, .algorithm, .unknownKey, .untrustedKey, .weakKey, .invalidKey,
-        .unsupported, .tokenType, .critical]
+    let impossible: Set<IdentityError.Reason> = [
+        .signature, .algorithm, .unknownKey, .untrustedKey, .weakKey, .invalidKey,
+        .unsupported, .tokenType, .critical,
+    ]
 
     @Sendable func token(_ header: String, _ claims: [UInt8]) -> [UInt8] {
         let signingInput = header + "." + base64URL(claims)

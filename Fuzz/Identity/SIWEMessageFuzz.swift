@@ -29,7 +29,9 @@ private final class Signer: @unchecked Sendable {
         fuzzCheck(secp256k1_ec_pubkey_create(context, &publicKey, secretKey) == 1, "secp256k1_ec_pubkey_create failed")
         var serialized = [UInt8](repeating: 0, count: 65)
         var length = 65
-        fuzzCheck(secp256k1_ec_pubkey_serialize(context, &serialized, &length, &publicKey, UInt32(SECP256K1_EC_UNCOMPRESSED)) == 1, "secp256k1_ec_pubkey_serialize failed")
+        fuzzCheck(
+            secp256k1_ec_pubkey_serialize(context, &serialized, &length, &publicKey, UInt32(SECP256K1_EC_UNCOMPRESSED)) == 1,
+            "secp256k1_ec_pubkey_serialize failed")
         let lower = hex(Keccak256.hash(serialized[1...]).suffix(20))
         let hash = Keccak256.hash(Array(lower.utf8))
         let cased = lower.enumerated().map { index, character in
@@ -46,7 +48,9 @@ private final class Signer: @unchecked Sendable {
         fuzzCheck(secp256k1_ecdsa_sign_recoverable(context, &signature, digest, secretKey, nil, nil) == 1, "secp256k1_ecdsa_sign_recoverable failed")
         var compact = [UInt8](repeating: 0, count: 64)
         var recoveryID: Int32 = 0
-        fuzzCheck(secp256k1_ecdsa_recoverable_signature_serialize_compact(context, &compact, &recoveryID, &signature) == 1, "secp256k1 serialize_compact failed")
+        fuzzCheck(
+            secp256k1_ecdsa_recoverable_signature_serialize_compact(context, &compact, &recoveryID, &signature) == 1,
+            "secp256k1 serialize_compact failed")
         return "0x" + hex(compact + [UInt8(27 + recoveryID)])
     }
 
@@ -81,7 +85,8 @@ func makeSIWEMessageFuzzCheck() -> IdentityFuzzCheck {
             fuzzCheck(error.reason != .signature && error.reason != .malleable, "siwe-message: our own signature was refused: \(error)")
             if error.reason == .address {
                 let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
-                fuzzCheck(lines.count < 2 || lines[1] != siweFuzzAccount, "siwe-message: refused as `address` although it names our account: \(error)")
+                fuzzCheck(
+                    lines.count < 2 || lines[1] != siweFuzzAccount, "siwe-message: refused as `address` although it names our account: \(error)")
             }
         }
         guard let principal = checkOutcome(outcome, of: credential, kind: .siwe, at: now) else { return }

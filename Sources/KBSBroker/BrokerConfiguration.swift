@@ -1,5 +1,5 @@
-package import KBSClaims
 package import Foundation
+package import KBSClaims
 package import KBSEvidence
 
 /// How the broker trusts evidence and how long what it hands out lives.
@@ -31,9 +31,10 @@ package struct BrokerConfiguration: Sendable {
     package var maxSessions = 10_000
 
     /// Creates a configuration.
-    package init(teeMode: TEEMode, trustAnchors: [EvidenceFile] = [], endorsements: [EvidenceFile] = [], simulatorCA: SimulatorCA? = nil,
-        collateral: (any CollateralSource)? = nil)
-    {
+    package init(
+        teeMode: TEEMode, trustAnchors: [EvidenceFile] = [], endorsements: [EvidenceFile] = [], simulatorCA: SimulatorCA? = nil,
+        collateral: (any CollateralSource)? = nil
+    ) {
         self.teeMode = teeMode
         self.trustAnchors = trustAnchors
         self.endorsements = endorsements

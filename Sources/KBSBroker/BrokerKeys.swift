@@ -23,7 +23,8 @@ package struct BrokerKeys: Sendable {
     package static func masterPath(_ directory: String) -> String { directory + "/master.sealed" }
 
     /// The sealed-file provider of `directory`, created when `create` and missing.
-    package static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider {
+    package static func localProvider(directory: String, passphrase: [UInt8], create: Bool, scrypt: ScryptParameters) throws -> LocalMasterKeyProvider
+    {
         let path = masterPath(directory)
         if FileManager.default.fileExists(atPath: path) {
             return try LocalMasterKeyProvider.unseal(at: path, passphrase: passphrase)
@@ -41,14 +42,16 @@ package struct BrokerKeys: Sendable {
     ) async throws -> KeyRecord {
         do {
             let record = try await operation(hierarchy)
-            try await audit.append(AuditEntry(
-                kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .success,
-                details: ["version": .integer(Int64(record.currentVersion)), "state": .string(Self.stateName(record.state))]))
+            try await audit.append(
+                AuditEntry(
+                    kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .success,
+                    details: ["version": .integer(Int64(record.currentVersion)), "state": .string(Self.stateName(record.state))]))
             return record
         } catch let error as KeyError {
-            try await audit.append(AuditEntry(
-                kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .failure,
-                details: ["reason": .string(error.reason.rawValue)]))
+            try await audit.append(
+                AuditEntry(
+                    kind: .keyOperation, actor: actor, action: action, resource: id, outcome: .failure,
+                    details: ["reason": .string(error.reason.rawValue)]))
             throw error
         }
     }

@@ -28,7 +28,8 @@ package enum MasterKeySelection {
             return try BrokerKeys.localProvider(directory: directory, passphrase: try passphrase(), create: create, scrypt: scrypt)
         case "pkcs11":
             let configuration = PKCS11MasterKeyProvider.Configuration(
-                modulePath: environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 } ?? PKCS11MasterKeyProvider.Configuration.softHSM2ModulePath,
+                modulePath: environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
+                    ?? PKCS11MasterKeyProvider.Configuration.softHSM2ModulePath,
                 tokenLabel: try required("KBS_PKCS11_TOKEN"),
                 keyLabel: environment["KBS_PKCS11_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "kbs-master")
             let pin = Array(try required("KBS_PKCS11_PIN").utf8)

@@ -24,7 +24,10 @@ public enum ClaimValue: Sendable, Equatable {
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
         case .string(let value): out += JSONString.quote(value)
-        case .hex(let bytes): out += "\""; out += Hex.encode(bytes); out += "\""
+        case .hex(let bytes):
+            out += "\""
+            out += Hex.encode(bytes)
+            out += "\""
         case .time(let date):
             let nanos = Int64((date.timeIntervalSince1970 * 1_000_000_000).rounded())
             out += JSONString.quote(Timestamp.rfc3339(nanos))

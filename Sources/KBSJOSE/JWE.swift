@@ -1,6 +1,6 @@
-import Foundation
 import Crypto
 import CryptoExtras
+import Foundation
 import KBSClaims
 
 /// Encrypts to a recipient's public key as a flattened JWE JSON object (RFC 7516 §7.2.2), the form Trustee's

@@ -4,9 +4,15 @@ package import CryptoExtras
 /// The JWS algorithms verified here, and signed by all but ES256K (RFC 7518 §3, RFC 8037, RFC 8812). `none` and
 /// the HMAC family are absent on purpose: a public-key verifier has no business with them.
 package enum JWSAlgorithm: String, Sendable, CaseIterable {
-    case rs256 = "RS256", rs384 = "RS384", rs512 = "RS512"
-    case ps256 = "PS256", ps384 = "PS384", ps512 = "PS512"
-    case es256 = "ES256", es384 = "ES384", es256k = "ES256K"
+    case rs256 = "RS256"
+    case rs384 = "RS384"
+    case rs512 = "RS512"
+    case ps256 = "PS256"
+    case ps384 = "PS384"
+    case ps512 = "PS512"
+    case es256 = "ES256"
+    case es384 = "ES384"
+    case es256k = "ES256K"
     case edDSA = "EdDSA"
 
     /// What an issuer may use unless configured otherwise: every asymmetric algorithm but ES256K (wallet keys

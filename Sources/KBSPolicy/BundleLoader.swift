@@ -1,5 +1,5 @@
-public import KBSClaims
 import Foundation
+public import KBSClaims
 
 extension PolicySet {
     /// The extension of rule files.
@@ -14,7 +14,8 @@ extension PolicySet {
         do {
             files = try policyFiles(in: directory)
         } catch {
-            return .failure(BundleError([Diagnostic(.dataFileMissing, "cannot read bundle: \(error.localizedDescription)", at: nil, path: directory)]))
+            return .failure(
+                BundleError([Diagnostic(.dataFileMissing, "cannot read bundle: \(error.localizedDescription)", at: nil, path: directory)]))
         }
         guard !files.isEmpty else {
             return .failure(BundleError([Diagnostic(.inputMissing, "no `.\(fileExtension)` files in the bundle", at: nil, path: directory)]))
@@ -73,12 +74,14 @@ extension PolicySet {
             }
         }
         let rules = checked.rules.enumerated().map { index, rule in
-            CompiledRule(name: rule.name, effect: rule.effect, position: rule.span.position,
+            CompiledRule(
+                name: rule.name, effect: rule.effect, position: rule.span.position,
                 body: Compiler.compile(block: rule.body), slotCount: rule.slotCount,
                 obligations: rule.obligations.map { ($0.name, Compiler.eval($0.value)) }, index: index)
         }
         return .success(
-            PolicySet(directory: directory, hash: "sha256:" + SHA256Digest.hex(hashInput), rules: rules, inputPlan: checked.inputPlan,
+            PolicySet(
+                directory: directory, hash: "sha256:" + SHA256Digest.hex(hashInput), rules: rules, inputPlan: checked.inputPlan,
                 entities: entities, entityTypes: checked.entityTypes,
                 entityPlans: checked.entityTypes.mapValues { checker.plan(for: $0, everything: true) }, warnings: diagnostics))
     }
@@ -140,7 +143,9 @@ enum EntityFile {
                 return problem("an entity needs string `type` and `id`", item.range.lowerBound)
             }
             guard let record = types[type] else {
-                return problem("unknown entity type `\(type)`\(Suggestion.closest(to: type, in: types.keys).map { "; did you mean `\($0)`?" } ?? "")", item.range.lowerBound)
+                return problem(
+                    "unknown entity type `\(type)`\(Suggestion.closest(to: type, in: types.keys).map { "; did you mean `\($0)`?" } ?? "")",
+                    item.range.lowerBound)
             }
             var attributes: [UInt8] = Array("{}".utf8)
             if let node = item["attributes"] {

@@ -1,5 +1,5 @@
-public import KBSClaims
 import Foundation
+public import KBSClaims
 
 /// A compiled rule: its body as closures, its obligations, where it is written.
 struct CompiledRule: @unchecked Sendable {
@@ -35,9 +35,10 @@ public final class PolicySet: @unchecked Sendable {
     /// Plans that decode every attribute of each entity type, to validate entities before they are stored.
     let entityPlans: [String: RecordPlan]
 
-    init(directory: String, hash: String, rules: [CompiledRule], inputPlan: RecordPlan, entities: InMemoryEntityProvider,
-        entityTypes: [String: RecordType], entityPlans: [String: RecordPlan], warnings: [Diagnostic])
-    {
+    init(
+        directory: String, hash: String, rules: [CompiledRule], inputPlan: RecordPlan, entities: InMemoryEntityProvider,
+        entityTypes: [String: RecordType], entityPlans: [String: RecordPlan], warnings: [Diagnostic]
+    ) {
         self.directory = directory
         self.hash = hash
         self.forbids = rules.filter { $0.effect == .forbid }
@@ -94,7 +95,8 @@ public final class PolicySet: @unchecked Sendable {
             return invalidInput(error)
         }
         guard case .record(let input) = decoded else {
-            return Decision(effect: .deny, deciding: [], failures: [], errors: [.init(message: "input is not an object")],
+            return Decision(
+                effect: .deny, deciding: [], failures: [], errors: [.init(message: "input is not an object")],
                 obligations: [], policyHash: hash)
         }
         return decide(input, options: options, coverage: coverage)
@@ -110,7 +112,8 @@ public final class PolicySet: @unchecked Sendable {
 
     /// The deny an input the schema refuses gets, naming where it went wrong.
     private func invalidInput(_ error: DecodeError) -> Decision {
-        Decision(effect: .deny, deciding: [], failures: [],
+        Decision(
+            effect: .deny, deciding: [], failures: [],
             errors: [.init(rule: nil, message: "invalid input at `\(error.pathText)`: \(error.message)", position: nil)],
             obligations: [], policyHash: hash)
     }
@@ -153,10 +156,12 @@ public final class PolicySet: @unchecked Sendable {
             }
         }
         if !errors.isEmpty || !matchedForbids.isEmpty || matchedPermits.isEmpty {
-            return Decision(effect: .deny, deciding: matchedForbids, failures: matchedForbids.isEmpty ? failures : [],
+            return Decision(
+                effect: .deny, deciding: matchedForbids, failures: matchedForbids.isEmpty ? failures : [],
                 errors: errors, obligations: [], policyHash: hash)
         }
-        return Decision(effect: .permit, deciding: matchedPermits.map(\.reference), failures: [], errors: [],
+        return Decision(
+            effect: .permit, deciding: matchedPermits.map(\.reference), failures: [], errors: [],
             obligations: merge(matchedPermits.map(\.obligations)), policyHash: hash)
     }
 
@@ -222,7 +227,8 @@ public final class PolicySet: @unchecked Sendable {
         } else {
             expected = "true"
         }
-        return Decision.Failure(rule: failure.rule, condition: statement.text, position: statement.span.position,
+        return Decision.Failure(
+            rule: failure.rule, condition: statement.text, position: statement.span.position,
             expected: expected, actual: failure.actual.map(JSONText.render) ?? (statement.op == nil ? "false" : nil))
     }
 

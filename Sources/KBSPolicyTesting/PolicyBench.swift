@@ -1,6 +1,6 @@
-package import KBSPolicy
-import KBSClaims
 import Foundation
+import KBSClaims
+package import KBSPolicy
 
 /// Times decisions over a file of JSON inputs, one per line: from an input's bytes to its decision,
 /// single-threaded, each decision timed on its own.
@@ -86,7 +86,8 @@ package enum PolicyBench {
         func percentile(_ p: Double) -> Double {
             Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]) / 1000
         }
-        return Result(decisions: inputs.count, decisionsPerSecond: median.throughput, p50Microseconds: percentile(0.50),
+        return Result(
+            decisions: inputs.count, decisionsPerSecond: median.throughput, p50Microseconds: percentile(0.50),
             p99Microseconds: percentile(0.99), p999Microseconds: percentile(0.999), maxMicroseconds: Double(sorted.last ?? 0) / 1000,
             permitted: permitted, mismatches: mismatches, passes: runs.count)
     }

@@ -1,6 +1,6 @@
-package import KBSPolicy
-import KBSClaims
 import Foundation
+import KBSClaims
+package import KBSPolicy
 
 /// A file of fixture cases for one bundle: requests with the decision each must get.
 ///
@@ -94,8 +94,10 @@ package struct PolicyCaseFile: Sendable {
                 }
                 now = nanos
             }
-            cases.append(Case(name: name, inputJSON: Array(bytes[input.range]), expect: expect, rules: rules,
-                obligations: obligations, expectError: expectError, now: now))
+            cases.append(
+                Case(
+                    name: name, inputJSON: Array(bytes[input.range]), expect: expect, rules: rules,
+                    obligations: obligations, expectError: expectError, now: now))
         }
         return PolicyCaseFile(path: path, description: root["description"]?.stringValue, cases: cases)
     }

@@ -1,6 +1,6 @@
-package import KBSPolicy
-package import KBSClaims
 import Foundation
+package import KBSClaims
+package import KBSPolicy
 
 /// Runs fixture cases against bundles: one runner for `swift test` and `kbs policy test`.
 package struct PolicyTestRunner: Sendable {
@@ -119,7 +119,8 @@ package struct PolicyTestRunner: Sendable {
             problems.append("expected \(testCase.expect.rawValue), got \(decision.effect.rawValue)")
         }
         if let rules = testCase.rules, Set(rules) != Set(decision.deciding.map(\.name)) {
-            problems.append("expected deciding rules [\(rules.joined(separator: ", "))], got [\(decision.deciding.map(\.name).joined(separator: ", "))]")
+            problems.append(
+                "expected deciding rules [\(rules.joined(separator: ", "))], got [\(decision.deciding.map(\.name).joined(separator: ", "))]")
         }
         if testCase.expectError == decision.errors.isEmpty {
             problems.append(testCase.expectError ? "expected an evaluation error, got none" : "unexpected evaluation error")

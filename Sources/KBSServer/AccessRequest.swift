@@ -27,7 +27,8 @@ struct AccessRequest {
 
     /// The identifying strings' tokens (the checks in `init` guarantee they exist).
     var tokens: RequestTokens {
-        RequestTokens(subjectType: subject["type"]!.range, subjectID: subject["id"]!.range, actionName: action["name"]!.range,
+        RequestTokens(
+            subjectType: subject["type"]!.range, subjectID: subject["id"]!.range, actionName: action["name"]!.range,
             resourceType: resource["type"]!.range, resourceID: resource["id"]!.range)
     }
 
@@ -76,7 +77,8 @@ struct AccessRequest {
         try AccessRequest.checkStrings(action, ["name"], at: path + "action")
         try AccessRequest.checkStrings(resource, ["type", "id"], at: path + "resource")
         for (name, node) in [("subject", subject), ("action", action), ("resource", resource)] {
-            if let properties = node["properties"], case .object = properties.value {} else if let properties = node["properties"] {
+            if let properties = node["properties"], case .object = properties.value {
+            } else if let properties = node["properties"] {
                 throw .badRequest("invalid_request", "`\(path)\(name).properties` must be an object, not \(properties.kindName)")
             }
         }

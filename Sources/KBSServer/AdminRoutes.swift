@@ -1,7 +1,7 @@
-import KBSClaims
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
+import KBSClaims
 import KBSPolicy
 import KBSStore
 
@@ -29,12 +29,13 @@ struct AdminRoutes: Sendable {
 
     private func listEntities(_ request: Request) throws(ServerError) -> Response {
         let query = request.uri.queryParameters
-        let limit = try query["limit"].map { text throws(ServerError) -> Int in
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw .badRequest("invalid_request", "`limit` must be an integer from 1 to 1000")
-            }
-            return value
-        } ?? 100
+        let limit =
+            try query["limit"].map { text throws(ServerError) -> Int in
+                guard let value = Int(text), (1...1000).contains(value) else {
+                    throw .badRequest("invalid_request", "`limit` must be an integer from 1 to 1000")
+                }
+                return value
+            } ?? 100
         var after: (type: String, id: String)?
         if let afterID = query["after_id"] {
             guard let afterType = query["after_type"] ?? query["type"] else {
@@ -138,8 +139,10 @@ struct AdminRoutes: Sendable {
         case .unchanged(let hash):
             return JSONResponse.make("{\"status\":\"unchanged\",\"policy\":\(JSONText.quote(hash))}")
         case .failed(let report):
-            return ServerError(.unprocessableContent, "policy_invalid",
-                "the bundle does not compile; the last good policy keeps serving:\n\(report)").jsonResponse()
+            return ServerError(
+                .unprocessableContent, "policy_invalid",
+                "the bundle does not compile; the last good policy keeps serving:\n\(report)"
+            ).jsonResponse()
         }
     }
 
@@ -235,8 +238,9 @@ struct AdminRoutes: Sendable {
     }
 
     static func render(_ roles: [StoredRole]) -> String {
-        "[" + roles.map { role in
-            "{\"role\":\(JSONText.quote(role.role))" + (role.scope.map { ",\"scope\":\(JSONText.quote($0))" } ?? "") + "}"
-        }.joined(separator: ",") + "]"
+        "["
+            + roles.map { role in
+                "{\"role\":\(JSONText.quote(role.role))" + (role.scope.map { ",\"scope\":\(JSONText.quote($0))" } ?? "") + "}"
+            }.joined(separator: ",") + "]"
     }
 }

@@ -1,6 +1,6 @@
-import KBSClaims
-import Hummingbird
 import HTTPTypes
+import Hummingbird
+import KBSClaims
 import KBSPolicy
 import Synchronization
 
@@ -41,7 +41,8 @@ struct AuthZENRoutes: Sendable {
         let tokens = try SingleAccessRequest.check(body)
         let policy = decider.policies.current
         // The body is the policy input as it is: members the policy does not read are skipped by its decoder.
-        let outcome = try decider.decide(tokens, input: body, source: body, requestID: requestID, endpoint: "evaluation", index: nil,
+        let outcome = try decider.decide(
+            tokens, input: body, source: body, requestID: requestID, endpoint: "evaluation", index: nil,
             policy: policy, snapshot: decider.entities.snapshot())
         return JSONResponse.make(Decider.responseJSON(outcome), headers: echo(requestID))
     }
@@ -58,7 +59,8 @@ struct AuthZENRoutes: Sendable {
             }
             if let value = options["evaluations_semantic"] {
                 guard let text = value.stringValue, let chosen = Semantic(rawValue: text) else {
-                    throw .badRequest("invalid_request",
+                    throw .badRequest(
+                        "invalid_request",
                         "`options.evaluations_semantic` must be one of execute_all, deny_on_first_deny, permit_on_first_permit")
                 }
                 semantic = chosen
@@ -69,7 +71,8 @@ struct AuthZENRoutes: Sendable {
         guard let list = root["evaluations"] else {
             // Without `evaluations` the request is a single evaluation (AuthZEN 1.0 §7.1).
             let access = try AccessRequest(root)
-            let outcome = try decider.decide(access.tokens, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
+            let outcome = try decider.decide(
+                access.tokens, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
                 policy: policy, snapshot: snapshot)
             return JSONResponse.make(Decider.responseJSON(outcome), headers: echo(requestID))
         }
@@ -81,11 +84,13 @@ struct AuthZENRoutes: Sendable {
         }
         if items.isEmpty {
             let access = try AccessRequest(root)
-            let outcome = try decider.decide(access.tokens, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
+            let outcome = try decider.decide(
+                access.tokens, input: body, source: body, requestID: requestID, endpoint: "evaluations", index: nil,
                 policy: policy, snapshot: snapshot)
             return JSONResponse.make(Decider.responseJSON(outcome), headers: echo(requestID))
         }
-        let defaults = AccessRequest.Defaults(subject: root["subject"], action: root["action"], resource: root["resource"],
+        let defaults = AccessRequest.Defaults(
+            subject: root["subject"], action: root["action"], resource: root["resource"],
             context: root["context"])
         var results: [String] = []
         for (index, item) in items.enumerated() {
@@ -102,7 +107,8 @@ struct AuthZENRoutes: Sendable {
                 if semantic == .denyOnFirstDeny { break }
                 continue
             }
-            let outcome = try decider.decide(access.tokens, input: access.policyInput(source: body), source: body, requestID: requestID,
+            let outcome = try decider.decide(
+                access.tokens, input: access.policyInput(source: body), source: body, requestID: requestID,
                 endpoint: "evaluations", index: index, policy: policy, snapshot: snapshot)
             switch semantic {
             case .executeAll:
@@ -123,7 +129,8 @@ struct AuthZENRoutes: Sendable {
     private func configurationDocument() -> Response {
         let pdp = configuration.publicURL ?? "http://\(configuration.host):\(boundPort.value ?? configuration.port)"
         let base = pdp.hasSuffix("/") ? String(pdp.dropLast()) : pdp
-        let text = "{\"policy_decision_point\":\(JSONText.quote(base)),"
+        let text =
+            "{\"policy_decision_point\":\(JSONText.quote(base)),"
             + "\"access_evaluation_endpoint\":\(JSONText.quote(base + "/access/v1/evaluation")),"
             + "\"access_evaluations_endpoint\":\(JSONText.quote(base + "/access/v1/evaluations"))}"
         return JSONResponse.make(text)

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import KBSBroker
 import KBSClaims
 import KBSKeys
@@ -51,9 +51,10 @@ struct BrokerAdminRoutes: Sendable {
 
     private func deleteResource(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try KBSProtocolRoutes.path(context)
-        guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.vault.deleteResource(path: path, actor: "admin") }) else {
-            throw .notFound("no resource at \(path)")
+        let deleted = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.vault.deleteResource(path: path, actor: "admin")
         }
+        guard deleted else { throw .notFound("no resource at \(path)") }
         return Response(status: .noContent)
     }
 
@@ -76,7 +77,8 @@ struct BrokerAdminRoutes: Sendable {
         let added = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
             try await broker.vault.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
         }
-        return JSONResponse.make("{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
+        return JSONResponse.make(
+            "{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
     }
 
     private func listReferenceValues() async throws(ServerError) -> Response {

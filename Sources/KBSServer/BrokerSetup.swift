@@ -2,8 +2,8 @@ import CoreMetrics
 import Foundation
 import HTTPTypes
 import KBSBroker
-import KBSEvidence
 import KBSClaims
+import KBSEvidence
 import KBSKeys
 import KBSPolicy
 import KBSStore
@@ -21,7 +21,8 @@ enum BrokerSetup {
             let (text, created) = try SecretFile.readOrCreate(path: directory + "/master-passphrase", code: "master_key")
             passphrase = text
             if created {
-                logger.warning("generated a master passphrase beside the data; set KBS_MASTER_PASSPHRASE (and remove the file) in production",
+                logger.warning(
+                    "generated a master passphrase beside the data; set KBS_MASTER_PASSPHRASE (and remove the file) in production",
                     metadata: ["path": "\(directory)/master-passphrase", "mode": "0600"])
             }
         }
@@ -39,7 +40,8 @@ enum BrokerSetup {
             do { broker.simulatorCA = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca") } catch {
                 throw ServerError(.internalServerError, "simulator_ca", error.message)
             }
-            logger.warning("TEE_MODE=simulator: evidence signed by the simulator CA is trusted; never run so in production",
+            logger.warning(
+                "TEE_MODE=simulator: evidence signed by the simulator CA is trusted; never run so in production",
                 metadata: ["ca": "\(directory)/simulator-ca"])
         }
         var tierRules: TierRules?
@@ -62,7 +64,9 @@ enum BrokerSetup {
         hooks.deny = { metrics.releaseDenies.increment() }
         hooks.auditFailure = { metrics.auditFailures.increment() }
         hooks.keyOperation = { operation in metrics.recordKeyOperation(operation) }
-        return Broker(configuration: broker, ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions)), keys: keys, releasePolicy: { policies.current }, tierRules: tierRules,
+        return Broker(
+            configuration: broker, ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions)), keys: keys,
+            releasePolicy: { policies.current }, tierRules: tierRules,
             entities: { entities.snapshot() }, metrics: hooks)
     }
 

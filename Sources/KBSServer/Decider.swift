@@ -1,10 +1,10 @@
 import CoreMetrics
 import Foundation
-import Synchronization
 import HTTPTypes
 import KBSBroker
 import KBSClaims
 import KBSPolicy
+import Synchronization
 
 /// AuthZEN at the server: turns the request's tokens into the broker's ``AccessDecisions`` use case, which decides
 /// and records; counts decisions and refusals in the metrics and maps a refusal to 503.
@@ -29,16 +29,18 @@ struct Decider: Sendable {
 
     /// Decides one request (`source` holds the bytes its tokens point into); throws 503 when the decision cannot be
     /// logged (it is then not returned either).
-    func decide(_ tokens: RequestTokens, input: [UInt8], source: [UInt8], requestID: String?, endpoint: String, index: Int?,
-        policy: PolicySet, snapshot: InMemoryEntityProvider) throws(ServerError) -> Outcome
-    {
+    func decide(
+        _ tokens: RequestTokens, input: [UInt8], source: [UInt8], requestID: String?, endpoint: String, index: Int?,
+        policy: PolicySet, snapshot: InMemoryEntityProvider
+    ) throws(ServerError) -> Outcome {
         let request = AccessDecisions.Request(
             subjectType: Self.string(tokens.subjectType, in: source), subjectID: Self.string(tokens.subjectID, in: source),
             action: Self.string(tokens.actionName, in: source), resourceType: Self.string(tokens.resourceType, in: source),
             resourceID: Self.string(tokens.resourceID, in: source))
         let decision: Decision
         do {
-            decision = try decisions.decide(input, about: request, policy: policy, entities: snapshot, endpoint: endpoint, requestID: requestID,
+            decision = try decisions.decide(
+                input, about: request, policy: policy, entities: snapshot, endpoint: endpoint, requestID: requestID,
                 index: index)
         } catch {
             metrics.decisionLogRefused.increment()
@@ -57,7 +59,8 @@ struct Decider: Sendable {
     static func responseJSON(_ outcome: Outcome, reason: String? = nil) -> String {
         var text = "{\"decision\":\(outcome.permitted)"
         if !outcome.obligations.isEmpty {
-            text += ",\"context\":{\"obligations\":{"
+            text +=
+                ",\"context\":{\"obligations\":{"
                 + outcome.obligations.map { "\(JSONText.quote($0.name)):\($0.json)" }.joined(separator: ",") + "}}"
         } else if let reason {
             text += ",\"context\":{\"reason\":\(JSONText.quote(reason))}"

@@ -46,7 +46,8 @@ final class EntityView: Sendable {
     }
 
     static func entity(from stored: StoredEntity) -> InMemoryEntityProvider.Entity {
-        .init(type: stored.type, id: stored.id, attributesJSON: stored.attributesJSON,
+        .init(
+            type: stored.type, id: stored.id, attributesJSON: stored.attributesJSON,
             roles: stored.roles.map { RoleBinding(role: $0.role, scope: $0.scope) })
     }
 }

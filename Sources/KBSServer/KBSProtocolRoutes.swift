@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import KBSBroker
 import KBSKeys
 import KBSPolicy
@@ -50,7 +50,8 @@ struct KBSProtocolRoutes: Sendable {
         let path = try Self.path(context)
         let bearer = try Self.bearer(request, code: "invalid_token", expected: "an attestation token")
         let session = Self.sessionID(request)
-        let jwe = try await Self.brokering { () async throws(BrokerError) in try await broker.release(path: path, sessionID: session, bearer: bearer) }
+        let jwe = try await Self.brokering { () async throws(BrokerError) in try await broker.release(path: path, sessionID: session, bearer: bearer)
+        }
         return JSONResponse.make(jwe, headers: [.cacheControl: "no-store"])
     }
 

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import KBSBroker
 import KBSClaims
 import KBSKeys
@@ -34,7 +34,8 @@ struct KeyAdminRoutes: Sendable {
     private func create(_ request: Request) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let object = try JSONBody(body, members: ["id", "parent", "required_tier", "labels", "fallback"],
+        let object = try JSONBody(
+            body, members: ["id", "parent", "required_tier", "labels", "fallback"],
             shape: "{\"id\", \"parent\"?, \"required_tier\"?, \"labels\"?, \"fallback\"?}")
         guard let id = try object.string("id") else { throw .badRequest("invalid_request", "`id` must be a string") }
         let parent = try object.string("parent")
@@ -58,7 +59,8 @@ struct KeyAdminRoutes: Sendable {
     private func operate(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let id = try Self.id(context)
         guard let name = context.parameters.get("operation"), let operation = Broker.KeyOperation(rawValue: name) else {
-            throw .notFound("no key operation `\(context.parameters.get("operation") ?? "")`; rotate, disable, enable, schedule-deletion, cancel-deletion")
+            throw .notFound(
+                "no key operation `\(context.parameters.get("operation") ?? "")`; rotate, disable, enable, schedule-deletion, cancel-deletion")
         }
         var days = 30
         if operation == .scheduleDeletion {

@@ -1,9 +1,9 @@
+import CoreMetrics
 import Foundation
+import HTTPTypes
 import KBSClaims
 import KBSPolicy
 import KBSStore
-import CoreMetrics
-import HTTPTypes
 import Logging
 import Synchronization
 
@@ -34,7 +34,9 @@ final class PolicyHolder: Sendable {
     private let logger: Logger
 
     /// Loads the bundle for the first time; a bundle that does not compile is an error here.
-    init(directory: String, schemas: ClaimSchemaRegistry, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger) throws(ServerError) {
+    init(directory: String, schemas: ClaimSchemaRegistry, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger)
+        throws(ServerError)
+    {
         self.directory = directory
         self.schemas = schemas
         self.store = store
@@ -103,14 +105,16 @@ final class PolicyHolder: Sendable {
         }
         metrics.reloadsFailed.increment()
         metrics.reloadFailing.record(1)
-        logger.error("policy reload failed; the last good policy keeps serving",
+        logger.error(
+            "policy reload failed; the last good policy keeps serving",
             metadata: ["trigger": "\(trigger)", "serving": "\(serving)", "diagnostics": "\(report)"])
         return .failed(report: report)
     }
 
     private static func importEntities(of policy: PolicySet, into store: Store, view: EntityView) throws(ServerError) {
         let stored = policy.bundleEntities.all.map { entity in
-            StoredEntity(type: entity.type, id: entity.id, attributesJSON: entity.attributesJSON,
+            StoredEntity(
+                type: entity.type, id: entity.id, attributesJSON: entity.attributesJSON,
                 roles: entity.roles.map { StoredRole(role: $0.role, scope: $0.scope) }, source: .bundle)
         }
         do {

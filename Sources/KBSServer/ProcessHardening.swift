@@ -23,7 +23,8 @@ package enum ProcessHardening {
         }
         let state = State(coreFileLimit: kbs_core_file_limit(), dumpable: kbs_dumpable())
         guard state.coreFileLimit == 0, state.dumpable == 0 else {
-            throw ServerError(.internalServerError, "hardening",
+            throw ServerError(
+                .internalServerError, "hardening",
                 "core dumps are still possible (RLIMIT_CORE \(state.coreFileLimit), dumpable \(state.dumpable))")
         }
         return state

@@ -16,7 +16,8 @@ package enum RCARRequestDecoding {
     package static func attest(_ body: [UInt8]) throws(ServerError) -> AttestRequest {
         let root = try object(body)
         if root["tee-pubkey"] != nil && root["runtime-data"] == nil {
-            throw .badRequest("protocol_version", "this is the pre-0.4 attestation shape; send `runtime-data` and `tee-evidence` (KBS protocol 0.4.0)")
+            throw .badRequest(
+                "protocol_version", "this is the pre-0.4 attestation shape; send `runtime-data` and `tee-evidence` (KBS protocol 0.4.0)")
         }
         if let initData = root["init-data"], initData.kind != .null {
             throw .badRequest("unsupported_init_data", "init-data binding is not supported by this server yet")
@@ -42,7 +43,8 @@ package enum RCARRequestDecoding {
                 devices.append((member.key, try evidenceBytes(member.value, in: text)))
             }
         }
-        return AttestRequest(nonce: nonce, teePublicKey: jwk, primaryEvidence: try evidenceBytes(primary, in: body), additionalEvidence: additional,
+        return AttestRequest(
+            nonce: nonce, teePublicKey: jwk, primaryEvidence: try evidenceBytes(primary, in: body), additionalEvidence: additional,
             devices: devices)
     }
 

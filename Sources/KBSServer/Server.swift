@@ -1,7 +1,7 @@
 import CoreMetrics
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import KBSBroker
 import KBSPolicy
 import KBSStore
@@ -35,7 +35,8 @@ package final class Server: Sendable {
             throw ServerError(.internalServerError, "policy", "no policy bundle folder at \(configuration.policies)")
         }
         do {
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+            try FileManager.default.createDirectory(
+                atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
         } catch {
             throw ServerError(.internalServerError, "data_dir", "cannot create \(configuration.dataDirectory): \(error.localizedDescription)")
@@ -47,14 +48,17 @@ package final class Server: Sendable {
             throw ServerError(.internalServerError, "store", error.message)
         }
         metrics = ServerMetrics()
-        policies = try PolicyHolder(directory: configuration.policies, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics,
+        policies = try PolicyHolder(
+            directory: configuration.policies, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics,
             logger: logger)
         log = try DecisionLog(path: configuration.decisionLogPath, capacity: configuration.decisionLogQueueBytes) { [metrics, logger] failure in
             metrics.decisionLogWriteFailures.increment()
             logger.error("decision log write failed; lines stay buffered", metadata: ["error": "\(failure)"])
         }
         if let given = configuration.adminToken {
-            guard given.utf8.count >= 16 else { throw ServerError(.internalServerError, "admin_token", "the admin token needs at least 16 characters") }
+            guard given.utf8.count >= 16 else {
+                throw ServerError(.internalServerError, "admin_token", "the admin token needs at least 16 characters")
+            }
             token = AdminToken(given)
         } else {
             let (loaded, created) = try AdminToken.load(directory: configuration.dataDirectory)
@@ -66,12 +70,15 @@ package final class Server: Sendable {
         if let file = configuration.metricsTokenFile {
             metricsToken = AdminToken(try SecretFile.read(path: file, code: "metrics_token"))
         } else if let given = configuration.metricsToken {
-            guard given.utf8.count >= 16 else { throw ServerError(.internalServerError, "metrics_token", "the metrics token needs at least 16 characters") }
+            guard given.utf8.count >= 16 else {
+                throw ServerError(.internalServerError, "metrics_token", "the metrics token needs at least 16 characters")
+            }
             metricsToken = AdminToken(given)
         } else {
             metricsToken = nil
         }
-        broker = try BrokerSetup.make(configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
+        broker = try BrokerSetup.make(
+            configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
     }
 
@@ -148,7 +155,8 @@ struct HealthRoutes: Sendable {
             if let metricsToken, !metricsToken.accepts(authorization: request.headers[.authorization]) {
                 throw ServerError(.unauthorized, "unauthorized", "/metrics needs `Authorization: Bearer <metrics token>`")
             }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
     }

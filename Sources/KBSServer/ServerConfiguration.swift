@@ -1,5 +1,5 @@
-package import KBSClaims
 package import KBSBroker
+package import KBSClaims
 
 /// How `kbs serve` runs: where the policies and data live, where it listens, its limits.
 package struct ServerConfiguration: Sendable {

@@ -1,5 +1,5 @@
-package import Hummingbird
 package import HTTPTypes
+package import Hummingbird
 import KBSPolicy
 
 /// Why the server refused a request or could not start: the one error type of `KBSServer`.

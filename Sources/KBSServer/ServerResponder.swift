@@ -1,7 +1,7 @@
 import Foundation
-import Logging
-import Hummingbird
 import HTTPTypes
+import Hummingbird
+import Logging
 
 /// Wraps the router: answers unknown routes with a JSON 404, turns any stray error into a JSON 500, and
 /// counts every request by route pattern and status.
@@ -27,7 +27,8 @@ struct ServerResponder: HTTPResponder {
         if route == "NotFound" && response.status == .notFound {
             response = ServerError(.notFound, "not_found", "no route for \(request.method) \(request.uri.path)").jsonResponse()
         }
-        metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code,
+        metrics.recordRequest(
+            route: route, method: request.method.rawValue, status: response.status.code,
             nanoseconds: Int64(DispatchTime.now().uptimeNanoseconds - started))
         return response
     }

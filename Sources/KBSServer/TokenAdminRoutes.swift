@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import KBSBroker
 import KBSClaims
 
@@ -53,7 +53,8 @@ struct TokenAdminRoutes: Sendable {
 
     private func revoke(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let id = context.parameters.get("id") ?? ""
-        guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.capabilities.revoke(id, actor: "admin") }) else {
+        guard try await KBSProtocolRoutes.brokering({ () async throws(BrokerError) in try await broker.capabilities.revoke(id, actor: "admin") })
+        else {
             throw .notFound("no token \(id.prefix(64)) was issued here")
         }
         return Response(status: .noContent)

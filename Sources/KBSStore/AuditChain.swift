@@ -1,5 +1,5 @@
-package import KBSBroker
 import Crypto
+package import KBSBroker
 import KBSClaims
 
 /// The audit log's hash chain: how a record's hash is computed, and the value the first record chains from.

@@ -28,9 +28,10 @@ package struct AuditRecord: Sendable, Hashable {
     package var hashHex: String { Hex.encode(hash) }
 
     /// Creates a record (the store does; tests and tools may).
-    package init(seq: Int64, at: Int64, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,
-        detailsJSON: String, prevHash: [UInt8], hash: [UInt8])
-    {
+    package init(
+        seq: Int64, at: Int64, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,
+        detailsJSON: String, prevHash: [UInt8], hash: [UInt8]
+    ) {
         self.seq = seq
         self.at = at
         self.kind = kind

@@ -8,7 +8,8 @@ extension BrokerKeys {
     package static func open(
         directory: String, passphrase: [UInt8], create: Bool, actor: String, scrypt: ScryptParameters = .standard
     ) throws -> BrokerKeys {
-        try open(directory: directory, master: try localProvider(directory: directory, passphrase: passphrase, create: create, scrypt: scrypt),
+        try open(
+            directory: directory, master: try localProvider(directory: directory, passphrase: passphrase, create: create, scrypt: scrypt),
             actor: actor)
     }
 
@@ -24,7 +25,8 @@ extension BrokerKeys {
     package static func open(directory: String, master: any MasterKeyProvider, actor: String) throws -> BrokerKeys {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let store = try Store(directory: directory)
-        return BrokerKeys(hierarchy: KeyHierarchy(master: master, store: StoreKeyRecordStore(store)), audit: SQLiteAuditTrail(store: store),
+        return BrokerKeys(
+            hierarchy: KeyHierarchy(master: master, store: StoreKeyRecordStore(store)), audit: SQLiteAuditTrail(store: store),
             actor: actor)
     }
 }

@@ -1,6 +1,6 @@
-package import KBSBroker
 import Foundation
 import GRDB
+package import KBSBroker
 
 extension Store {
     /// Largest accepted actor, action or resource, in bytes.
@@ -36,8 +36,10 @@ extension Store {
                     INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [record.seq, record.at, record.kind.rawValue, record.actor, record.action, record.resource,
-                    record.outcome.rawValue, record.detailsJSON, Data(record.prevHash), Data(record.hash)])
+                arguments: [
+                    record.seq, record.at, record.kind.rawValue, record.actor, record.action, record.resource,
+                    record.outcome.rawValue, record.detailsJSON, Data(record.prevHash), Data(record.hash),
+                ])
             return record
         }
     }
@@ -98,7 +100,8 @@ extension Store {
         }
         if record.prevHash != previous.hash {
             let before = previous.seq == 0 ? "the genesis value" : "record \(previous.seq)'s hash"
-            return AuditBreak(seq: record.seq, reason: .prevHashMismatch,
+            return AuditBreak(
+                seq: record.seq, reason: .prevHashMismatch,
                 message: "prev_hash does not match \(before) (a record was removed, replaced or reordered)")
         }
         if AuditChain.hash(record) != record.hash {
@@ -169,7 +172,8 @@ extension Store {
         case .object(let members):
             for (name, member) in members {
                 let normalized = name.lowercased().replacingOccurrences(of: "-", with: "_")
-                let denied = AuditEntry.deniedDetailNames.contains(normalized)
+                let denied =
+                    AuditEntry.deniedDetailNames.contains(normalized)
                     || AuditEntry.deniedDetailNames.contains { $0 != "value" && normalized.hasSuffix("_" + $0) }
                 if denied {
                     throw StoreError(.invalid, "audit \(path).\(name) looks like a secret; secrets are never audited")

@@ -1,5 +1,5 @@
-package import KBSBroker
 import GRDB
+package import KBSBroker
 
 extension Store {
     /// Records a newly issued token; an id already present is refused (ids are random, so that means a bug or replay).
@@ -17,7 +17,9 @@ extension Store {
                     INSERT INTO capability_token (id, subject, capabilities, key_version, issued_at, expires_at, revoked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [token.id, token.subject, token.capabilitiesJSON, Int64(token.keyVersion), token.issuedAt, token.expiresAt, token.revokedAt])
+                arguments: [
+                    token.id, token.subject, token.capabilitiesJSON, Int64(token.keyVersion), token.issuedAt, token.expiresAt, token.revokedAt,
+                ])
         }
     }
 

@@ -30,8 +30,10 @@ extension Store {
     /// One entity with its roles, or nil.
     package func entity(type: String, id: String) throws(StoreError) -> StoredEntity? {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT type, id, attributes, source FROM entity WHERE type = ? AND id = ?",
-                arguments: [type, id])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT type, id, attributes, source FROM entity WHERE type = ? AND id = ?",
+                    arguments: [type, id])
             else { return nil }
             var entity = Store.entity(from: row)
             entity.roles = try Store.roles(db, type: type, id: id)
@@ -53,7 +55,8 @@ extension Store {
                 arguments += [after.type, after.id]
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let rows = try Row.fetchAll(db, sql: "SELECT type, id, attributes, source FROM entity \(filter) ORDER BY type, id LIMIT ?",
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT type, id, attributes, source FROM entity \(filter) ORDER BY type, id LIMIT ?",
                 arguments: arguments + [max(0, limit)])
             var result = rows.map(Store.entity(from:))
             for index in result.indices {
@@ -112,14 +115,17 @@ extension Store {
     package func removeRole(type: String, id: String, _ role: StoredRole) throws(StoreError) -> Bool {
         try write { db in
             let arguments: StatementArguments = [type, id, role.role, role.scope ?? ""]
-            let source = try String.fetchOne(db,
+            let source = try String.fetchOne(
+                db,
                 sql: "SELECT source FROM role_binding WHERE entity_type = ? AND entity_id = ? AND role = ? AND scope = ?",
                 arguments: arguments)
             if source == RowSource.bundle.rawValue {
-                throw StoreError(.bundleOwned,
+                throw StoreError(
+                    .bundleOwned,
                     "role `\(role.role)` of \(type) `\(id)` is granted by the policy bundle's entities.json; revoke it there and reload")
             }
-            try db.execute(sql: "DELETE FROM role_binding WHERE entity_type = ? AND entity_id = ? AND role = ? AND scope = ?",
+            try db.execute(
+                sql: "DELETE FROM role_binding WHERE entity_type = ? AND entity_id = ? AND role = ? AND scope = ?",
                 arguments: arguments)
             return db.changesCount > 0
         }
@@ -157,7 +163,8 @@ extension Store {
                         """,
                     arguments: [entity.type, entity.id, text, Store.now])
                 changes += db.changesCount
-                let stored = try Row.fetchAll(db,
+                let stored = try Row.fetchAll(
+                    db,
                     sql: "SELECT role, scope FROM role_binding WHERE entity_type = ? AND entity_id = ? AND source = 'bundle'",
                     arguments: [entity.type, entity.id]
                 ).map(Store.role(from:))
@@ -198,7 +205,8 @@ extension Store {
     private static func refuseBundleEntity(_ db: Database, type: String, id: String, doing verb: String) throws {
         let source = try String.fetchOne(db, sql: "SELECT source FROM entity WHERE type = ? AND id = ?", arguments: [type, id])
         if source == RowSource.bundle.rawValue {
-            throw StoreError(.bundleOwned,
+            throw StoreError(
+                .bundleOwned,
                 "\(type) `\(id)` comes from the policy bundle's entities.json; \(verb) it there and reload")
         }
     }
@@ -220,7 +228,8 @@ extension Store {
 
     private static func entity(from row: Row) -> StoredEntity {
         let attributes: String = row["attributes"]
-        return StoredEntity(type: row["type"], id: row["id"], attributesJSON: Array(attributes.utf8),
+        return StoredEntity(
+            type: row["type"], id: row["id"], attributesJSON: Array(attributes.utf8),
             source: RowSource(rawValue: row["source"]) ?? .admin)
     }
 
@@ -230,7 +239,8 @@ extension Store {
     }
 
     private static func roles(_ db: Database, type: String, id: String) throws -> [StoredRole] {
-        try Row.fetchAll(db, sql: "SELECT role, scope FROM role_binding WHERE entity_type = ? AND entity_id = ? ORDER BY role, scope",
+        try Row.fetchAll(
+            db, sql: "SELECT role, scope FROM role_binding WHERE entity_type = ? AND entity_id = ? ORDER BY role, scope",
             arguments: [type, id]
         ).map(role(from:))
     }

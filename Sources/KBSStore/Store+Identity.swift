@@ -12,9 +12,10 @@ package struct StoredSession: Sendable, Equatable {
     package var revokedAt: Int64?
 
     /// Creates a session row.
-    package init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
-        revokedAt: Int64? = nil)
-    {
+    package init(
+        subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
+        revokedAt: Int64? = nil
+    ) {
         self.subject = subject
         self.issuer = issuer
         self.method = method
@@ -55,8 +56,10 @@ extension Store {
                     INSERT INTO session (id_hash, subject, issuer, method, principal, created_at, expires_at, revoked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
                     """,
-                arguments: [Data(idHash), session.subject, session.issuer, session.method, session.principalJSON, session.createdAt,
-                    session.expiresAt])
+                arguments: [
+                    Data(idHash), session.subject, session.issuer, session.method, session.principalJSON, session.createdAt,
+                    session.expiresAt,
+                ])
         }
     }
 
@@ -64,7 +67,8 @@ extension Store {
     package func session(idHash: [UInt8]) throws(StoreError) -> StoredSession? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id_hash = ?", arguments: [Data(idHash)]).map { row in
-                StoredSession(subject: row["subject"], issuer: row["issuer"], method: row["method"], principalJSON: row["principal"],
+                StoredSession(
+                    subject: row["subject"], issuer: row["issuer"], method: row["method"], principalJSON: row["principal"],
                     createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
             }
         }
@@ -81,7 +85,8 @@ extension Store {
     /// Revokes every live session of `subject`; returns how many.
     package func revokeSessions(subject: String, at time: Int64) throws(StoreError) -> Int {
         try write { db in
-            try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL AND expires_at > ?",
+            try db.execute(
+                sql: "UPDATE session SET revoked_at = ? WHERE subject = ? AND revoked_at IS NULL AND expires_at > ?",
                 arguments: [time, subject, time])
             return db.changesCount
         }
@@ -103,7 +108,8 @@ extension Store {
     package func apiKey(_ keyID: String) throws(StoreError) -> StoredAPIKey? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map { row in
-                StoredAPIKey(keyID: row["key_id"], secretHash: [UInt8](row["secret_hash"] as Data), subject: row["subject"],
+                StoredAPIKey(
+                    keyID: row["key_id"], secretHash: [UInt8](row["secret_hash"] as Data), subject: row["subject"],
                     createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
             }
         }
@@ -122,7 +128,8 @@ extension Store {
     package func useOnce(_ value: String, namespace: String, expiry: Int64, now: Int64) throws(StoreError) -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM single_use WHERE expires_at <= ?", arguments: [now])
-            try db.execute(sql: "INSERT INTO single_use (namespace, value, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            try db.execute(
+                sql: "INSERT INTO single_use (namespace, value, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [namespace, value, expiry])
             return db.changesCount > 0
         }

@@ -1,6 +1,6 @@
-package import KBSBroker
 package import Foundation
 import GRDB
+package import KBSBroker
 
 extension Store {
     /// The largest sealed value accepted.
@@ -94,7 +94,8 @@ extension Store {
 
     private static func resource(_ row: Row) -> StoredResource {
         let sealed: Data = row["sealed"] ?? Data()
-        return StoredResource(path: row["path"], sealed: Array(sealed), requiredTier: row["required_tier"], labelsJSON: row["labels"],
+        return StoredResource(
+            path: row["path"], sealed: Array(sealed), requiredTier: row["required_tier"], labelsJSON: row["labels"],
             createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

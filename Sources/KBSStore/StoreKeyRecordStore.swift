@@ -1,6 +1,6 @@
 package import Foundation
-package import KBSKeys
 import GRDB
+package import KBSKeys
 import Synchronization
 
 /// `KBSKeys`' ``KeyRecordStore`` port on SQLite: the key records cross as JSON, so the store's schema knows nothing

@@ -46,7 +46,9 @@ struct EvidenceCommand: AsyncParsableCommand {
         /// The kind, the evidence bytes and the context, or a usage refusal.
         func load() throws -> (EvidenceKind, [UInt8], VerificationContext) {
             guard let parsedKind = EvidenceKind(rawValue: kind) else {
-                throw Refusal(code: "usage", message: "unknown kind `\(kind)`; expected one of \(EvidenceKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw Refusal(
+                    code: "usage", message: "unknown kind `\(kind)`; expected one of \(EvidenceKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             var time = Date()
             if let at {

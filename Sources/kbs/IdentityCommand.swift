@@ -64,7 +64,9 @@ struct IdentityCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let kind = CredentialKind(rawValue: kind) else {
-                throw Refusal(code: "usage", message: "unknown kind `\(kind)`; expected one of \(CredentialKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw Refusal(
+                    code: "usage",
+                    message: "unknown kind `\(kind)`; expected one of \(CredentialKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             var time = Date()
             if let at {
@@ -87,7 +89,8 @@ struct IdentityCommand: AsyncParsableCommand {
         /// The trust options given, named as ``VerifierFactory`` names them.
         var options: [String: String] {
             let given: [(String, String?)] = [
-                ("jwks", jwks), ("jwks_refresh", jwksRefresh), ("discovery", discovery ? "true" : nil), ("documents", documents), ("issuer", issuer), ("audience", audience), ("nonce", nonce),
+                ("jwks", jwks), ("jwks_refresh", jwksRefresh), ("discovery", discovery ? "true" : nil), ("documents", documents), ("issuer", issuer),
+                ("audience", audience), ("nonce", nonce),
                 ("access_token", accessToken ? "true" : nil), ("algorithms", algorithms), ("address", address),
                 ("chain_id", chainId), ("verifying_contract", verifyingContract), ("domain_name", domainName),
                 ("domain", domain), ("keys", keys), ("idp_cert", idpCert), ("sp_entity_id", spEntityId), ("acs_url", acsUrl),

@@ -24,7 +24,8 @@ struct KeysCommand: AsyncParsableCommand {
         func open(create: Bool = false) async throws -> BrokerKeys {
             let directory = dataDir
             do {
-                return try await BrokerKeys.open(directory: directory, environment: ProcessInfo.processInfo.environment, create: create,
+                return try await BrokerKeys.open(
+                    directory: directory, environment: ProcessInfo.processInfo.environment, create: create,
                     actor: "cli", passphrase: { try KeysCommand.passphrase(dataDir: directory) })
             } catch let error as KeyError {
                 throw Refusal(code: error.reason.rawValue, message: error.message)
@@ -42,11 +43,15 @@ struct KeysCommand: AsyncParsableCommand {
         {
             return Array(text.utf8)
         }
-        throw Refusal(code: "usage", message: "set KBS_MASTER_PASSPHRASE to the master key's passphrase (or keep the DATA_DIR/master-passphrase `kbs serve` made)")
+        throw Refusal(
+            code: "usage",
+            message: "set KBS_MASTER_PASSPHRASE to the master key's passphrase (or keep the DATA_DIR/master-passphrase `kbs serve` made)")
     }
 
     /// Runs `operation` for each id in order, printing each record as it is acknowledged.
-    static func each(_ ids: [String], _ keys: BrokerKeys, action: String, _ operation: @escaping (KeyHierarchy, String) async throws -> KeyRecord) async throws {
+    static func each(_ ids: [String], _ keys: BrokerKeys, action: String, _ operation: @escaping (KeyHierarchy, String) async throws -> KeyRecord)
+        async throws
+    {
         for id in ids {
             do {
                 let record = try await keys.audited(action, id) { try await operation($0, id) }
@@ -82,7 +87,8 @@ struct KeysCommand: AsyncParsableCommand {
                 let platform = TEECommand.Detect.probe().detect()
                 for id in ids {
                     do {
-                        let record = try await keys.createWithFallback(id: id, parent: parent, requested: requiredTier, labels: labels,
+                        let record = try await keys.createWithFallback(
+                            id: id, parent: parent, requested: requiredTier, labels: labels,
                             platform: platform, now: Date())
                         Console.out(BrokerKeys.json(record))
                     } catch let error as KeyError {
@@ -141,7 +147,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument var ids: [String]
         @Option(help: "Days until destruction, 7-30.") var days = 30
         func run() async throws {
-            try await KeysCommand.each(ids, try await common.open(), action: "schedule_deletion") { try await $0.scheduleDeletion($1, days: days, now: Date()) }
+            try await KeysCommand.each(ids, try await common.open(), action: "schedule_deletion") {
+                try await $0.scheduleDeletion($1, days: days, now: Date())
+            }
         }
     }
 
@@ -149,6 +157,8 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "cancel-deletion", abstract: "Keep keys pending deletion; they stay disabled.")
         @OptionGroup var common: Common
         @Argument var ids: [String]
-        func run() async throws { try await KeysCommand.each(ids, try await common.open(), action: "cancel_deletion") { try await $0.cancelDeletion($1) } }
+        func run() async throws {
+            try await KeysCommand.each(ids, try await common.open(), action: "cancel_deletion") { try await $0.cancelDeletion($1) }
+        }
     }
 }

@@ -53,7 +53,9 @@ struct PolicyCommand: ParsableCommand {
                 }
             }
             guard failed.isEmpty else {
-                throw Refusal(code: "policy", message: "\(failed.count) of \(checked) bundle\(checked == 1 ? "" : "s") failed to compile: \(failed.joined(separator: ", "))")
+                throw Refusal(
+                    code: "policy",
+                    message: "\(failed.count) of \(checked) bundle\(checked == 1 ? "" : "s") failed to compile: \(failed.joined(separator: ", "))")
             }
             Console.err("checked \(checked) bundle\(checked == 1 ? "" : "s"): no errors")
         }
@@ -96,9 +98,12 @@ struct PolicyCommand: ParsableCommand {
             if broken > 0 { throw Refusal(code: "fmt", message: "\(broken) file\(broken == 1 ? "" : "s") could not be parsed") }
             if check, !unformatted.isEmpty {
                 for path in unformatted { Console.err("not formatted: \(path)") }
-                throw Refusal(code: "fmt", message: "\(unformatted.count) file\(unformatted.count == 1 ? " is" : "s are") not formatted; run `kbs policy fmt` on them")
+                throw Refusal(
+                    code: "fmt",
+                    message: "\(unformatted.count) file\(unformatted.count == 1 ? " is" : "s are") not formatted; run `kbs policy fmt` on them")
             }
-            Console.err(check ? "\(files.count) file\(files.count == 1 ? "" : "s") formatted" : "formatted \(unformatted.count) of \(files.count) files")
+            Console.err(
+                check ? "\(files.count) file\(files.count == 1 ? "" : "s") formatted" : "formatted \(unformatted.count) of \(files.count) files")
         }
 
         private func policyFiles(under path: String) throws -> [String] {
@@ -149,7 +154,8 @@ struct PolicyCommand: ParsableCommand {
             let decision = set.decide(json: [UInt8](data), options: .init(now: time))
             Console.out(decision.json(explain: explain))
             guard decision.isPermitted else {
-                let reason = decision.errors.first?.message
+                let reason =
+                    decision.errors.first?.message
                     ?? decision.deciding.first.map { "forbidden by `\($0.name)`" }
                     ?? decision.failures.first.map { "`\($0.rule)` requires `\($0.condition)`" }
                     ?? "no rule permits the request"

@@ -26,8 +26,10 @@ struct SecretsCommand: AsyncParsableCommand {
             let store = try SecretsCommand.store(directory, create: create)
             let environment = ProcessInfo.processInfo.environment
             let keys = KeySource {
-                try await BrokerKeys.open(directory: directory, environment: environment, create: true, actor: "cli",
-                    passphrase: { try KeysCommand.passphrase(dataDir: directory) }).hierarchy
+                try await BrokerKeys.open(
+                    directory: directory, environment: environment, create: true, actor: "cli",
+                    passphrase: { try KeysCommand.passphrase(dataDir: directory) }
+                ).hierarchy
             }
             return ResourceVault(ports: .sqlite(store), keys: keys)
         }
@@ -76,7 +78,8 @@ struct SecretsCommand: AsyncParsableCommand {
             let vault = try common.vault(create: true)
             do throws(BrokerError) {
                 let info = try await vault.putResource(path: path, value: value, requiredTier: requiredTier.rawValue, labels: labels, actor: "cli")
-                Console.out("{\"path\":\"\(info.path)\",\"required_tier\":\(info.requiredTier),\"labels\":\(info.labelsJSON),\"created\":\(info.created)}")
+                Console.out(
+                    "{\"path\":\"\(info.path)\",\"required_tier\":\(info.requiredTier),\"labels\":\(info.labelsJSON),\"created\":\(info.created)}")
             } catch { throw SecretsCommand.refusal(error) }
         }
     }
@@ -87,8 +90,10 @@ struct SecretsCommand: AsyncParsableCommand {
             discussion: "For administrators holding the master passphrase; the read is audited. Workloads fetch secrets over RCAR.")
         @OptionGroup var common: Common
         @Argument(help: "repo/type/tag") var path: String
-        @Option(help: ArgumentHelp("Write the value to this new file (mode 0600; an existing file or symlink is refused) instead of standard output.",
-            valueName: "file")) var out: String?
+        @Option(
+            help: ArgumentHelp(
+                "Write the value to this new file (mode 0600; an existing file or symlink is refused) instead of standard output.",
+                valueName: "file")) var out: String?
 
         func run() async throws {
             let vault = try common.vault()
@@ -115,14 +120,16 @@ struct SecretsCommand: AsyncParsableCommand {
             guard descriptor < 0 else { return descriptor }
             let reason = errno
             if reason == EEXIST || reason == ELOOP {
-                throw Refusal(code: "exists", message: "\(path) already exists; the value is written only to a new file (remove it or choose another path)")
+                throw Refusal(
+                    code: "exists", message: "\(path) already exists; the value is written only to a new file (remove it or choose another path)")
             }
             throw Refusal(code: "io", message: "cannot create \(path): \(String(cString: strerror(reason)))")
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print every secret's path, tier and labels (never values), one JSON object a line.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print every secret's path, tier and labels (never values), one JSON object a line.")
         @OptionGroup var common: Common
 
         func run() async throws {
@@ -143,7 +150,9 @@ struct SecretsCommand: AsyncParsableCommand {
             let vault = try common.vault()
             for path in paths {
                 do {
-                    guard try await vault.deleteResource(path: path, actor: "cli") else { throw Refusal(code: "not_found", message: "no secret at \(path)") }
+                    guard try await vault.deleteResource(path: path, actor: "cli") else {
+                        throw Refusal(code: "not_found", message: "no secret at \(path)")
+                    }
                 } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
                 Console.err("deleted \(path)")
             }
@@ -175,7 +184,8 @@ struct RefvalsCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let added = try await RefvalsCommand.vault(dataDir, create: true).addReferenceValues(kind: kind, name: name, values: values, actor: "cli")
+                let added = try await RefvalsCommand.vault(dataDir, create: true).addReferenceValues(
+                    kind: kind, name: name, values: values, actor: "cli")
                 Console.out("{\"kind\":\"\(kind)\",\"name\":\"\(name)\",\"added\":\(added)}")
             } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
         }

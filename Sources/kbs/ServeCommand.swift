@@ -43,17 +43,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("decision-log-queue-bytes"), help: "Decision-log bytes held while the file cannot be written; past it, 503.")
     var decisionLogQueueBytes = 16 << 20
 
-    @Option(name: .customLong("tee-mode"), help: ArgumentHelp(
-        "hardware (vendor roots in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else hardware.",
-        valueName: "mode"))
+    @Option(
+        name: .customLong("tee-mode"),
+        help: ArgumentHelp(
+            "hardware (vendor roots in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else hardware.",
+            valueName: "mode"))
     var teeMode: String?
 
     @Option(name: .customLong("public-url"), help: "The URL clients use, for the AuthZEN issuer (default: from the Host header).")
     var publicURL: String?
 
-    @Option(name: .customLong("metrics-token-file"), help: ArgumentHelp(
-        "A file (mode 0600) holding the bearer token /metrics then requires; wins over KBS_METRICS_TOKEN. Default: /metrics is open.",
-        valueName: "path"))
+    @Option(
+        name: .customLong("metrics-token-file"),
+        help: ArgumentHelp(
+            "A file (mode 0600) holding the bearer token /metrics then requires; wins over KBS_METRICS_TOKEN. Default: /metrics is open.",
+            valueName: "path"))
     var metricsTokenFile: String?
 
     func validate() throws {
@@ -80,7 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        Logger(label: "kbs").notice("core dumps disabled",
+        Logger(label: "kbs").notice(
+            "core dumps disabled",
             metadata: ["rlimit_core": "\(hardening.coreFileLimit)", "dumpable": "\(hardening.dumpable)"])
         var configuration = ServerConfiguration(policies: policies, dataDirectory: dataDirectory, host: host, port: port)
         configuration.maxBodyBytes = maxBodyBytes

@@ -57,14 +57,16 @@ struct TEECommand: AsyncParsableCommand {
         @Option(help: "The directory to write (created when missing).")
         var out: String
 
-        @Option(help: ArgumentHelp(
-            "A simulator CA folder to sign with (created when missing), e.g. the one `kbs serve` keeps in DATA_DIR/simulator-ca under TEE_MODE=simulator; fresh roots otherwise.",
-            valueName: "dir"))
+        @Option(
+            help: ArgumentHelp(
+                "A simulator CA folder to sign with (created when missing), e.g. the one `kbs serve` keeps in DATA_DIR/simulator-ca under TEE_MODE=simulator; fresh roots otherwise.",
+                valueName: "dir"))
         var ca: String?
 
         func run() async throws {
             guard let kind = EvidenceKind(rawValue: kind), TEESimulator.kinds.contains(kind) else {
-                throw Refusal(code: "usage", message: "unknown kind `\(kind)`; expected one of \(TEESimulator.kinds.map(\.rawValue).joined(separator: ", "))")
+                throw Refusal(
+                    code: "usage", message: "unknown kind `\(kind)`; expected one of \(TEESimulator.kinds.map(\.rawValue).joined(separator: ", "))")
             }
             guard let data = Hex.decode(reportData, prefix: .allowed), data.count <= 64 else {
                 throw Refusal(code: "usage", message: "--report-data must be hex of at most 64 bytes")

@@ -27,7 +27,9 @@ struct TokensCommand: AsyncParsableCommand {
         func authority(keys: Bool, create: Bool = false) throws -> CapabilityAuthority {
             let directory = dataDir
             let store = try SecretsCommand.store(directory, create: create)
-            guard keys else { return CapabilityAuthority(ports: .sqlite(store), keys: KeySource { throw KeyError(.sealed, "this command needs no key") }) }
+            guard keys else {
+                return CapabilityAuthority(ports: .sqlite(store), keys: KeySource { throw KeyError(.sealed, "this command needs no key") })
+            }
             let passphrase = try KeysCommand.passphrase(dataDir: directory)
             let source = KeySource { try BrokerKeys.open(directory: directory, passphrase: passphrase, create: true, actor: "cli").hierarchy }
             return CapabilityAuthority(ports: .sqlite(store), keys: source)
@@ -107,7 +109,9 @@ struct TokensCommand: AsyncParsableCommand {
             let authority = try common.authority(keys: false)
             for id in ids {
                 do throws(BrokerError) {
-                    guard try await authority.revoke(id, actor: "cli") else { throw BrokerError(.notFound, "not_found", "no token \(id) was issued here") }
+                    guard try await authority.revoke(id, actor: "cli") else {
+                        throw BrokerError(.notFound, "not_found", "no token \(id) was issued here")
+                    }
                 } catch { throw SecretsCommand.refusal(error) }
                 Console.err("revoked \(id)")
             }

@@ -3,6 +3,7 @@ import KBSClaims
 import KBSPolicy
 import Synchronization
 import Testing
+
 @testable import KBSBroker
 
 /// The AuthZEN use case without a server: decisions are recorded before they are given, and a decision that cannot
@@ -20,7 +21,8 @@ import Testing
     }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let request = AccessDecisions.Request(subjectType: "user", subjectID: "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs",
+    static let request = AccessDecisions.Request(
+        subjectType: "user", subjectID: "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs",
         action: "can_create_todo", resourceType: "todo", resourceID: "1")
     static let input = Array(
         (#"{"subject":{"type":"user","id":"CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"},"#
@@ -30,7 +32,8 @@ import Testing
         let policy = try PolicySet.load(directory: Self.root + "/Policies/authzen-todo").get()
         let recorder = Recorder(accepting: true)
         let decisions = AccessDecisions(recorder: recorder, clock: { 1_800_000_000_000_000_000 })
-        let decision = try decisions.decide(Self.input, about: Self.request, policy: policy, entities: policy.bundleEntities, endpoint: "evaluation",
+        let decision = try decisions.decide(
+            Self.input, about: Self.request, policy: policy, entities: policy.bundleEntities, endpoint: "evaluation",
             requestID: "r-1", index: nil)
         #expect(decision.isPermitted)
         let record = try #require(recorder.records.withLock { $0.first })
@@ -41,9 +44,13 @@ import Testing
     @Test func aDecisionThatCannotBeRecordedIsNotGiven() throws {
         let policy = try PolicySet.load(directory: Self.root + "/Policies/authzen-todo").get()
         let decisions = AccessDecisions(recorder: Recorder(accepting: false))
-        #expect(throws: BrokerError(.unavailable, "decision_log_unavailable",
-            "the decision log cannot keep up or cannot be written, so the decision is not given")) {
-            try decisions.decide(Self.input, about: Self.request, policy: policy, entities: policy.bundleEntities, endpoint: "evaluation",
+        #expect(
+            throws: BrokerError(
+                .unavailable, "decision_log_unavailable",
+                "the decision log cannot keep up or cannot be written, so the decision is not given")
+        ) {
+            try decisions.decide(
+                Self.input, about: Self.request, policy: policy, entities: policy.bundleEntities, endpoint: "evaluation",
                 requestID: nil, index: nil)
         }
     }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KBSClaims
 import Testing
+
 @testable import KBSBroker
 
 /// The EAR token's `ear.status` and trustworthiness vector follow what was verified (AR4SI), not constants.

@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
-@testable import KBSBroker
 import KBSClaims
 import KBSKeys
 import KBSStore
 import Synchronization
 import Testing
+
+@testable import KBSBroker
 
 /// Capability tokens: issue and verify, attenuation that only narrows, tampering of every part, expiry, revocation
 /// that beats the cache (also from a second store on the same file), a foreign root key, and hostile inputs.
@@ -31,7 +32,8 @@ struct CapabilityTokenTests {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-captokens-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             store = try Store(directory: directory)
-            let master = try LocalMasterKeyProvider.create(at: directory + "/master.sealed", passphrase: Self.passphrase, scrypt: StoreKeyRecordStoreTests.cheap)
+            let master = try LocalMasterKeyProvider.create(
+                at: directory + "/master.sealed", passphrase: Self.passphrase, scrypt: StoreKeyRecordStoreTests.cheap)
             clock = TestClock()
             let clock = clock
             hierarchy = KeyHierarchy(master: master, store: StoreKeyRecordStore(store))
@@ -43,7 +45,11 @@ struct CapabilityTokenTests {
             let other = try Store(directory: directory)
             let master = try LocalMasterKeyProvider.unseal(at: directory + "/master.sealed", passphrase: Self.passphrase)
             let clock = clock
-            return (other, CapabilityAuthority(ports: .sqlite(other, clock: { clock.now }), keys: KeySource(KeyHierarchy(master: master, store: StoreKeyRecordStore(other)))))
+            return (
+                other,
+                CapabilityAuthority(
+                    ports: .sqlite(other, clock: { clock.now }), keys: KeySource(KeyHierarchy(master: master, store: StoreKeyRecordStore(other))))
+            )
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
@@ -80,16 +86,21 @@ struct CapabilityTokenTests {
         let exact = try #require(Capability("write:logs/app"))
         #expect(!exact.covers(try #require(Capability("write:logs/app*"))))
         #expect(try #require(Capability("read:*")).covers(try #require(Capability("read:anything/at:all"))))
-        for bad in ["", "read", ":x", "read:", "Read:x", "read:a*b", "read:a**", "read:has space", "re*d:x", "read:\u{e9}", String(repeating: "a", count: 65) + ":x"] {
+        for bad in [
+            "", "read", ":x", "read:", "Read:x", "read:a*b", "read:a**", "read:has space", "re*d:x", "read:\u{e9}",
+            String(repeating: "a", count: 65) + ":x",
+        ] {
             #expect(Capability(bad) == nil, "\(bad)")
         }
-        #expect(Capability.intersection([prefix, exact], [try #require(Capability("read:*")), try #require(Capability("read:secrets/db/a"))]) == [prefix])
+        #expect(
+            Capability.intersection([prefix, exact], [try #require(Capability("read:*")), try #require(Capability("read:secrets/db/a"))]) == [prefix])
     }
 
     @Test func issuedTokenVerifiesAndGrantsOnlyItsCapabilities() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let issued = try await fixture.authority.issue(agent: "agent-7", capabilities: ["read:secrets/db/*", "write:logs/app", "read:secrets/db/*"],
+        let issued = try await fixture.authority.issue(
+            agent: "agent-7", capabilities: ["read:secrets/db/*", "write:logs/app", "read:secrets/db/*"],
             lifetime: 600, actor: "test")
         #expect(issued.token.hasPrefix("kbsc1."))
         #expect(issued.expires == Int64(fixture.clock.now.timeIntervalSince1970) + 600)
@@ -104,9 +115,10 @@ struct CapabilityTokenTests {
         #expect(await Self.verifyCode(fixture.authority, issued.token, "no capability") == "invalid_request")
 
         // Refusals at issue: bad agent, bad or no capabilities, lifetime out of range.
-        for (agent, caps, lifetime) in [("", ["read:x"], 60.0), ("a\u{0}b", ["read:x"], 60), ("a", [], 60), ("a", ["read x"], 60),
-            ("a", ["read:x"], 0), ("a", ["read:x"], 86401)]
-        {
+        for (agent, caps, lifetime) in [
+            ("", ["read:x"], 60.0), ("a\u{0}b", ["read:x"], 60), ("a", [], 60), ("a", ["read x"], 60),
+            ("a", ["read:x"], 0), ("a", ["read:x"], 86401),
+        ] {
             let refused = await Self.code { () async throws(BrokerError) in
                 _ = try await fixture.authority.issue(agent: agent, capabilities: caps, lifetime: lifetime, actor: "test")
             }
@@ -130,7 +142,8 @@ struct CapabilityTokenTests {
     @Test func attenuationNarrowsCapabilitiesAndExpiryWithoutTheKey() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }
-        let issued = try await fixture.authority.issue(agent: "agent", capabilities: ["read:secrets/db/*", "write:logs/app"], lifetime: 600, actor: "test")
+        let issued = try await fixture.authority.issue(
+            agent: "agent", capabilities: ["read:secrets/db/*", "write:logs/app"], lifetime: 600, actor: "test")
         let now = fixture.clock.now
         let narrowed = try CapabilityAuthority.attenuate(issued.token, capabilities: ["read:secrets/db/password"], expires: now + 60)
         let verified = try await fixture.authority.verify(narrowed)
@@ -155,7 +168,9 @@ struct CapabilityTokenTests {
         #expect(await Self.verifyCode(fixture.authority, nothing, "write:logs/app") == "capability_denied")
         // A caveat that says nothing, or is malformed, is refused.
         for (caps, expires) in [(nil, nil), (["bad cap"], nil)] as [([String]?, Date?)] {
-            let refused = await Self.code { () async throws(BrokerError) in _ = try CapabilityAuthority.attenuate(issued.token, capabilities: caps, expires: expires) }
+            let refused = await Self.code { () async throws(BrokerError) in
+                _ = try CapabilityAuthority.attenuate(issued.token, capabilities: caps, expires: expires)
+            }
             #expect(refused == "invalid_request")
         }
     }
@@ -164,7 +179,8 @@ struct CapabilityTokenTests {
         let fixture = try Fixture()
         defer { fixture.remove() }
         let issued = try await fixture.authority.issue(agent: "agent", capabilities: ["read:secrets/db/*"], lifetime: 300, actor: "test")
-        let widened = try CapabilityAuthority.attenuate(issued.token, capabilities: ["read:*", "admin:everything", "write:secrets/db/*"],
+        let widened = try CapabilityAuthority.attenuate(
+            issued.token, capabilities: ["read:*", "admin:everything", "write:secrets/db/*"],
             expires: fixture.clock.now + 86400)
         let verified = try await fixture.authority.verify(widened)
         #expect(verified.capabilities.map(\.description) == ["read:secrets/db/*"])
@@ -239,8 +255,9 @@ struct CapabilityTokenTests {
         #expect(try await fixture.authority.revoke(one.id, actor: "test"))
         #expect(await Self.verifyCode(fixture.authority, one.token) == "token_revoked")
         // An attenuated copy of a revoked token is revoked too (same id).
-        #expect(await Self.verifyCode(fixture.authority, try CapabilityAuthority.attenuate(one.token, capabilities: nil, expires: fixture.clock.now + 10))
-            == "token_revoked")
+        #expect(
+            await Self.verifyCode(fixture.authority, try CapabilityAuthority.attenuate(one.token, capabilities: nil, expires: fixture.clock.now + 10))
+                == "token_revoked")
 
         // A revocation through another store and authority on the same file (the CLI beside a server).
         let (otherStore, other) = try fixture.second()
@@ -277,9 +294,11 @@ struct CapabilityTokenTests {
         defer { fixture.remove() }
         let issued = try await fixture.authority.issue(agent: "agent", capabilities: ["read:x"], lifetime: 600, actor: "test")
         var generator = SystemRandomNumberGenerator()
-        var inputs = ["", "kbsc1.", "kbsc1.!!!", "kbsc2." + String(issued.token.dropFirst(6)), "kbsc1.e30", "kbsc1." + Base64URL.encode(Array("[]".utf8)),
+        var inputs = [
+            "", "kbsc1.", "kbsc1.!!!", "kbsc2." + String(issued.token.dropFirst(6)), "kbsc1.e30", "kbsc1." + Base64URL.encode(Array("[]".utf8)),
             "kbsc1." + Base64URL.encode(Array("not json".utf8)), String(issued.token.dropLast(3)), issued.token + "A",
-            "kbsc1." + String(repeating: "A", count: 20 * 1024)]
+            "kbsc1." + String(repeating: "A", count: 20 * 1024),
+        ]
         for _ in 0..<200 {
             let bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             inputs.append(Bool.random(using: &generator) ? "kbsc1." + Base64URL.encode(bytes) : String(decoding: bytes, as: UTF8.self))
@@ -308,7 +327,9 @@ struct CapabilityTokenTests {
         var token = issued.token
         for _ in 0..<32 { token = try CapabilityAuthority.attenuate(token, capabilities: ["read:x"], expires: nil) }
         _ = try await fixture.authority.verify(token, capability: "read:x")
-        let refused = await Self.code { () async throws(BrokerError) in _ = try CapabilityAuthority.attenuate(token, capabilities: nil, expires: fixture.clock.now) }
+        let refused = await Self.code { () async throws(BrokerError) in
+            _ = try CapabilityAuthority.attenuate(token, capabilities: nil, expires: fixture.clock.now)
+        }
         #expect(refused == "invalid_request")
         let parsed = try CapabilityToken(parsing: token)
         let overlong = parsed.appending(CapabilityToken.Caveat(capabilities: nil, expires: parsed.expiresAt)).text

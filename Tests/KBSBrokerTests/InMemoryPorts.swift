@@ -15,7 +15,8 @@ final class InMemoryPorts: Sendable {
 
     /// The ports, with `clock` as the broker's time.
     func ports(clock: @escaping @Sendable () -> Date) -> BrokerPorts {
-        BrokerPorts(audit: audit, nonces: nonces, resources: resources, referenceValues: referenceValues,
+        BrokerPorts(
+            audit: audit, nonces: nonces, resources: resources, referenceValues: referenceValues,
             capabilityTokens: capabilityTokens, clock: clock)
     }
 }
@@ -54,7 +55,11 @@ final class MemoryResources: ResourceRepository {
     func resource(at path: String) async throws -> StoredResource? { table.withLock { $0[path] } }
 
     func all() async throws -> [StoredResource] {
-        table.withLock { $0.values.sorted { $0.path < $1.path }.map { StoredResource(path: $0.path, sealed: [], requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON) } }
+        table.withLock {
+            $0.values.sorted { $0.path < $1.path }.map {
+                StoredResource(path: $0.path, sealed: [], requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON)
+            }
+        }
     }
 
     func put(_ resource: StoredResource) async throws -> Bool {

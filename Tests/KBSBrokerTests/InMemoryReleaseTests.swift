@@ -6,6 +6,7 @@ import KBSKeys
 import KBSPolicy
 import Synchronization
 import Testing
+
 @testable import KBSBroker
 
 /// A whole key release — auth, attest with simulator SNP evidence, resource — on the in-memory ports: no SQLite, no
@@ -55,15 +56,20 @@ import Testing
 
     /// The code of the broker's refusal, nil when `body` succeeds.
     static func code(_ body: () async throws -> Void) async -> String? {
-        do { try await body(); return nil } catch { return (error as? BrokerError)?.code ?? "\(error)" }
+        do {
+            try await body()
+            return nil
+        } catch { return (error as? BrokerError)?.code ?? "\(error)" }
     }
 
     @Test func releasesToAnAttestedKeyAndRefusesWhatThePolicyDenies() async throws {
         let fixture = try Fixture()
         let secret = Array("in-memory secret \(UUID())".utf8)
-        _ = try await fixture.broker.vault.putResource(path: "mem/key/two", value: SecretBytes(copying: secret), requiredTier: 2, labels: [:],
+        _ = try await fixture.broker.vault.putResource(
+            path: "mem/key/two", value: SecretBytes(copying: secret), requiredTier: 2, labels: [:],
             actor: "test")
-        _ = try await fixture.broker.vault.putResource(path: "mem/key/three", value: SecretBytes(copying: secret), requiredTier: 3, labels: [:],
+        _ = try await fixture.broker.vault.putResource(
+            path: "mem/key/three", value: SecretBytes(copying: secret), requiredTier: 3, labels: [:],
             actor: "test")
         let hex = fixture.measurement.map { String(format: "%02x", $0) }.joined()
         #expect(try await fixture.broker.vault.addReferenceValues(kind: "snp", name: "measurement", values: [hex], actor: "test") == 1)
@@ -92,7 +98,8 @@ import Testing
         let fixture = try Fixture()
         let hex = fixture.measurement.map { String(format: "%02x", $0) }.joined()
         _ = try await fixture.broker.vault.addReferenceValues(kind: "snp", name: "measurement", values: [hex], actor: "test")
-        _ = try await fixture.broker.vault.putResource(path: "mem/key/two", value: SecretBytes(copying: [1, 2, 3]), requiredTier: 2, labels: [:],
+        _ = try await fixture.broker.vault.putResource(
+            path: "mem/key/two", value: SecretBytes(copying: [1, 2, 3]), requiredTier: 2, labels: [:],
             actor: "test")
         let key = P256.KeyAgreement.PrivateKey()
         let challenge = try await fixture.broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
@@ -103,8 +110,9 @@ import Testing
         #expect(try await !fixture.memory.nonces.useOnce(challenge.nonce, namespace: "rcar-nonce", expires: fixture.now + 60, now: fixture.now))
 
         fixture.memory.audit.failing.store(true, ordering: .relaxed)
-        #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/two", sessionID: challenge.sessionID, bearer: nil) }
-            == "audit_unavailable")
+        #expect(
+            await Self.code { _ = try await fixture.broker.release(path: "mem/key/two", sessionID: challenge.sessionID, bearer: nil) }
+                == "audit_unavailable")
         fixture.memory.audit.failing.store(false, ordering: .relaxed)
         let jwe = try await fixture.broker.release(path: "mem/key/two", sessionID: challenge.sessionID, bearer: nil)
         #expect(try ProtocolTests.decrypt(jwe, with: key) == [1, 2, 3])

@@ -2,10 +2,11 @@ import Crypto
 import CryptoExtras
 import Foundation
 import KBSClaims
+import KBSJOSE
 import KBSKeys
 import Testing
+
 @testable import KBSBroker
-import KBSJOSE
 
 /// The broker's side of the protocol: the TEE key's wire codes, the JWE a release returns, attestation tokens,
 /// RCAR sessions and request validation (the JOSE machinery itself is tested in `KBSJOSETests`).
@@ -58,7 +59,10 @@ import KBSJOSE
         let good = Self.jwk(P256.KeyAgreement.PrivateKey())
         #expect(try TEEPublicKey(jwk: Self.node(good)).algorithm == "ECDH-ES+A256KW")
         func code(_ jwk: [String: Any]) -> String? {
-            do { _ = try TEEPublicKey(jwk: Self.node(jwk)); return nil } catch { return (error as? BrokerError)?.code ?? "\(error)" }
+            do {
+                _ = try TEEPublicKey(jwk: Self.node(jwk))
+                return nil
+            } catch { return (error as? BrokerError)?.code ?? "\(error)" }
         }
         #expect(code(good.merging(["d": "AAAA"]) { $1 }) == "invalid_tee_pubkey")
         #expect(code(["kty": "oct", "k": "AAAA"]) == "invalid_tee_pubkey")
@@ -77,7 +81,8 @@ import KBSJOSE
     static func appraisal(at time: Date) throws -> Appraisal {
         let jwk = try node(jwk(P256.KeyAgreement.PrivateKey()))
         let claims = ClaimRecord([("kind", .string("snp")), ("measurement", .hex([0xab])), ("debug", .bool(false)), ("tcb_svn", .int(8))])
-        return Appraisal(id: "a1", kind: "snp", claims: claims, deviceClaims: [],
+        return Appraisal(
+            id: "a1", kind: "snp", claims: claims, deviceClaims: [],
             tier: 2, teePublicKeyJSON: try JCS.canonicalize(jwk), teePublicKey: try TEEPublicKey(jwk: jwk), attestedAt: time)
     }
 
@@ -94,7 +99,10 @@ import KBSJOSE
         let expectedHeader = #"{"alg":"ES256","typ":"JWT","jwk":{"alg":"ES256","crv":"P-256","kty":"EC","x":"\#(jwk["x"]!)","y":"\#(jwk["y"]!)"}}"#
         #expect(Base64URL.decode(token.split(separator: ".")[0]) == Array(expectedHeader.utf8))
         func code(_ token: String, at time: Date, signer: AttestationTokenSigner) -> String? {
-            do { _ = try signer.verify(token, now: time); return nil } catch { return error.code }
+            do {
+                _ = try signer.verify(token, now: time)
+                return nil
+            } catch { return error.code }
         }
         #expect(code(token, at: now + 301, signer: signer) == "token_expired")
         #expect(code(token, at: now, signer: AttestationTokenSigner()) == "invalid_token")
@@ -112,7 +120,8 @@ import KBSJOSE
         let sessions = InMemoryRCARSessions(capacity: 3)
         let now = Date()
         func open(_ tee: String, at time: Date) -> RCARSession {
-            let session = RCARSession(id: UUID().uuidString, nonce: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            let session = RCARSession(
+                id: UUID().uuidString, nonce: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
                 tee: tee, expires: time + 300)
             sessions.insert(session, now: time)
             return session

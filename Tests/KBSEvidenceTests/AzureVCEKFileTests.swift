@@ -11,7 +11,8 @@ struct AzureVCEKFileTests {
         #expect(vcek.count == 1)
         #expect(vcek.first?.commonName == "SEV-VCEK")
         let bundle = try Certificate.parseAll(try EvidenceFixtures.bytes("snp/trustee-genoa_ask_ark_asvk.pem"))
-        let anchor = try CertificateChain.verify([vcek[0], bundle[0]], anchors: [bundle[1]],
+        let anchor = try CertificateChain.verify(
+            [vcek[0], bundle[0]], anchors: [bundle[1]],
             at: EvidenceFixtures.time("2026-01-01T00:00:00Z"), what: "Genoa VCEK")
         #expect(anchor.commonName == "ARK-Genoa")
         let evidence = try JSONNode.parse(try EvidenceFixtures.bytes("az-vtpm/trustee-az-snp-vtpm-evidence-genoa.json"))

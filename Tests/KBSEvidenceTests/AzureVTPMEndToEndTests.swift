@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// The Azure vTPM kinds end to end, hardware report included: these run once the `snp` and `tdx` verifiers are in
 /// the build (the Azure verifiers delegate the SNP report and the TD quote to them).
@@ -22,7 +23,8 @@ struct AzureVTPMEndToEndTests {
     /// SOURCES.md: v0, v1, v2 and genoa are VALID: quote, PCRs, nonce, var_data binding, VCEK ← ASK ← ARK, VMPL 0.
     @Test(.enabled(if: hasSNP), arguments: snpSamples)
     func snpSampleVerifies(_ sample: AzureVTPMSample) async throws {
-        let verified = try await Self.verify(try EvidenceFixtures.bytes(sample.file), sample, context: try Self.context(sample, reportData: sample.nonce))
+        let verified = try await Self.verify(
+            try EvidenceFixtures.bytes(sample.file), sample, context: try Self.context(sample, reportData: sample.nonce))
         #expect(verified.kind == .azSNPvTPM)
         #expect(Hex.encode(verified.measurement) == sample.measurement)
         #expect(verified.debug == false)
@@ -34,7 +36,8 @@ struct AzureVTPMEndToEndTests {
     /// no TCB collateral for FMSPC 00806f050000, so no TCB status.
     @Test(.enabled(if: hasTDX), arguments: tdxSamples)
     func tdxSampleVerifiesSignaturesAndBinding(_ sample: AzureVTPMSample) async throws {
-        let verified = try await Self.verify(try EvidenceFixtures.bytes(sample.file), sample, context: try Self.context(sample, reportData: sample.nonce))
+        let verified = try await Self.verify(
+            try EvidenceFixtures.bytes(sample.file), sample, context: try Self.context(sample, reportData: sample.nonce))
         #expect(verified.kind == .azTDXvTPM)
         #expect(Hex.encode(verified.measurement) == sample.measurement)
         #expect(verified.debug == false)
@@ -44,13 +47,19 @@ struct AzureVTPMEndToEndTests {
 
     static func expectCommonClaims(_ verified: VerifiedEvidence, _ sample: AzureVTPMSample) throws {
         let details = verified.details
-        guard case .list(let pcrs)? = details["pcrs"] else { Issue.record("no pcrs"); return }
+        guard case .list(let pcrs)? = details["pcrs"] else {
+            Issue.record("no pcrs")
+            return
+        }
         #expect(pcrs.count == 24)
         #expect(pcrs.first == .hex(Hex.decode(sample.pcr0)!))
         #expect(details["nonce"] == .hex(sample.nonce))
         #expect(details["evidence_version"] == .int(Int64(sample.version)))
         #expect(details.value(at: "vm_configuration.vm_unique_id") == .string(sample.vmUniqueId))
-        guard case .record(let hardware)? = details[sample.hardwareKey] else { Issue.record("no \(sample.hardwareKey) record"); return }
+        guard case .record(let hardware)? = details[sample.hardwareKey] else {
+            Issue.record("no \(sample.hardwareKey) record")
+            return
+        }
         #expect(!hardware.fields.isEmpty)
         let verifier = try EvidenceVerifiers.verifier(for: sample.kind)
         #expect(tpmSchemaViolations(details, verifier.schema.record) == [])

@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// One Azure vTPM fixture and what SOURCES.md says it holds.
 struct AzureVTPMSample: Sendable, CustomTestStringConvertible {
@@ -101,7 +102,8 @@ struct AzureVTPMTests {
     func quoteAndHCLBindingCheckOut(_ sample: AzureVTPMSample) throws {
         let evidence = try sample.evidence()
         #expect(evidence.version == sample.version)
-        let checked = try AzureVTPM.checkQuote(evidence, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
+        let checked = try AzureVTPM.checkQuote(
+            evidence, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
         #expect(checked.quote.attest.extraData == sample.nonce)
         #expect(Hex.encode(checked.hcl.varDataDigest) == sample.varDataDigest)
         let reportData = try sample.hardwareReportData(evidence, checked.hcl)
@@ -117,7 +119,10 @@ struct AzureVTPMTests {
         }
 
         let details = AzureVTPM.details(checked, hardwareKey: sample.hardwareKey, hardware: nil)
-        guard case .list(let pcrs)? = details["pcrs"] else { Issue.record("no pcrs"); return }
+        guard case .list(let pcrs)? = details["pcrs"] else {
+            Issue.record("no pcrs")
+            return
+        }
         #expect(pcrs.count == 24)
         #expect(pcrs.first == .hex(Hex.decode(sample.pcr0)!))
         #expect(details["pcr_digest"] == .hex(Hex.decode(sample.pcrDigest)!))
@@ -130,7 +135,10 @@ struct AzureVTPMTests {
         #expect(details.value(at: "vm_configuration.tpm_enabled") == .bool(true))
         #expect(details.value(at: "vm_configuration.console_enabled") == .bool(true))
         #expect(details["ak_digest"] == .hex(Array(SHA256.hash(data: checked.runtime.akPublic))))
-        guard case .hex(let userData)? = details["user_data"] else { Issue.record("no user_data"); return }
+        guard case .hex(let userData)? = details["user_data"] else {
+            Issue.record("no user_data")
+            return
+        }
         #expect(userData.count == 64)
         if sample.version == 2 { #expect(Array(userData.prefix(48)) == sample.nonce) }
 
@@ -163,7 +171,8 @@ struct AzureVTPMTests {
 
     /// Without a hardware verifier in the build, everything up to the delegation passes and the delegation itself is
     /// what refuses.
-    @Test(.enabled(if: (try? EvidenceVerifiers.verifier(for: .snp)) == nil && (try? EvidenceVerifiers.verifier(for: .tdx)) == nil),
+    @Test(
+        .enabled(if: (try? EvidenceVerifiers.verifier(for: .snp)) == nil && (try? EvidenceVerifiers.verifier(for: .tdx)) == nil),
         arguments: AzureVTPMSample.all)
     func withoutHardwareVerifierOnlyTheDelegationFails(_ sample: AzureVTPMSample) async throws {
         let bytes = try EvidenceFixtures.bytes(sample.file)
@@ -280,7 +289,8 @@ struct AzureVTPMTests {
         let marker = Array("\"vmUniqueId\":\"".utf8)
         let start = try #require(changed.hclReport.firstRange(of: marker)).upperBound
         changed.hclReport[start] = changed.hclReport[start] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
-        let checked = try AzureVTPM.checkQuote(changed, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
+        let checked = try AzureVTPM.checkQuote(
+            changed, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
         let error = #expect(throws: EvidenceError.self) { try AzureVTPM.checkVarDataBinding(checked.hcl, hardwareReportData: reportData) }
         #expect(error?.reason == .binding)
 
@@ -300,7 +310,8 @@ struct AzureVTPMTests {
             var flipped = evidence
             flipped.hclReport[position] ^= 0x01
             #expect(throws: EvidenceError.self, "var_data byte \(position)") {
-                let checked = try AzureVTPM.checkQuote(flipped, expecting: sample.reportType, context: sample.context(reportData: nil), kind: sample.kind)
+                let checked = try AzureVTPM.checkQuote(
+                    flipped, expecting: sample.reportType, context: sample.context(reportData: nil), kind: sample.kind)
                 try AzureVTPM.checkVarDataBinding(checked.hcl, hardwareReportData: reportData)
             }
         }
@@ -332,7 +343,8 @@ struct AzureVTPMTests {
             }
             let passed: Bool
             do {
-                let checked = try AzureVTPM.checkQuote(changed, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
+                let checked = try AzureVTPM.checkQuote(
+                    changed, expecting: sample.reportType, context: sample.context(reportData: sample.nonce), kind: sample.kind)
                 try AzureVTPM.checkVarDataBinding(checked.hcl, hardwareReportData: reportData)
                 passed = true
             } catch {
@@ -441,7 +453,9 @@ struct AzureVTPMTests {
                 let error = await evidenceError { () async throws(EvidenceError) in
                     try await verifier.verify(input, context: VerificationContext(time: EvidenceFixtures.time(AzureVTPMSample.time)))
                 }
-                #expect(error?.reason == .malformed || error?.reason == .unsupported, "\(kind.rawValue): \(input.count) bytes: \(String(describing: error))")
+                #expect(
+                    error?.reason == .malformed || error?.reason == .unsupported,
+                    "\(kind.rawValue): \(input.count) bytes: \(String(describing: error))")
             }
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Refusals without crashes: flipped bytes, truncation, garbage, wrong tags, deep nesting; and the CBOR subset.
 struct CCARobustnessTests {
@@ -121,9 +122,9 @@ struct CCARobustnessTests {
         #expect(try CBORDecoder.decode([0xf9, 0x3c, 0x00], what: "t") == .float(0x3c00))
         #expect(try CBORDecoder.decode([0xa2, 0x01, 0x02, 0x20, 0x03], what: "t")[-1] == .unsigned(3))
         for bad: [UInt8] in [
-            [0x62, 0xc3, 0x28], // not UTF-8
-            [0xa2, 0x01, 0x02, 0x01, 0x03], // duplicate key
-            [0xf8, 0x10], // two-byte simple value below 32
+            [0x62, 0xc3, 0x28],  // not UTF-8
+            [0xa2, 0x01, 0x02, 0x01, 0x03],  // duplicate key
+            [0xf8, 0x10],  // two-byte simple value below 32
             [0x1c], [0x5f, 0xff], [0xff], [0x18], [0x82, 0x01], [0x01, 0x02],
         ] {
             #expect(throws: EvidenceError(.malformed, ""), "\(Hex.encode(bad))") { try Self.decodeReason(bad) }

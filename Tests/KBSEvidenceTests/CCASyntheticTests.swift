@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Tokens built here with fresh keys: the paths no fixture takes (ES512, debug lifecycles, SHA-384 binding,
 /// refused algorithms and headers).
@@ -55,22 +56,24 @@ struct CCASyntheticTests {
     ) throws -> Token {
         let rak = P384.Signing.PrivateKey()
         let rakClaim = Array(rak.publicKey.x963Representation)
-        let realmPayload = encode(map([
-            (265, .text(CCARealmClaims.profile)), (10, .bytes([UInt8](repeating: 0x5A, count: 64))),
-            (44235, .bytes([UInt8](repeating: 0x01, count: 64))), (44236, .text("sha-256")), (44237, .bytes(rakClaim)),
-            (44238, .bytes([UInt8](repeating: 0x33, count: 32))),
-            (44239, .array(Array(repeating: .bytes([UInt8](repeating: 0x44, count: 32)), count: 4))), (44240, .text(rakHash)),
-        ]))
+        let realmPayload = encode(
+            map([
+                (265, .text(CCARealmClaims.profile)), (10, .bytes([UInt8](repeating: 0x5A, count: 64))),
+                (44235, .bytes([UInt8](repeating: 0x01, count: 64))), (44236, .text("sha-256")), (44237, .bytes(rakClaim)),
+                (44238, .bytes([UInt8](repeating: 0x33, count: 32))),
+                (44239, .array(Array(repeating: .bytes([UInt8](repeating: 0x44, count: 32)), count: 4))), (44240, .text(rakHash)),
+            ]))
         let realm = try sign1(realmPayload, alg: realmAlg, extraHeader: realmExtraHeader) {
             Array(try rak.signature(for: $0).rawRepresentation)
         }
         var challenge = (CCAHash(rawValue: rakHash) ?? .sha256).digest(rakClaim)
         if !bindingCorrect { challenge[0] ^= 1 }
-        let platformPayload = encode(map([
-            (265, .text(platformProfile)), (10, .bytes(challenge)), (2396, .bytes(implementationID)), (256, .bytes(instanceID)),
-            (2395, int(lifecycle)),
-            (2399, .array([map([(2, .bytes([UInt8](repeating: 0x55, count: 32))), (5, .bytes([UInt8](repeating: 0x66, count: 32)))])])),
-        ]))
+        let platformPayload = encode(
+            map([
+                (265, .text(platformProfile)), (10, .bytes(challenge)), (2396, .bytes(implementationID)), (256, .bytes(instanceID)),
+                (2395, int(lifecycle)),
+                (2399, .array([map([(2, .bytes([UInt8](repeating: 0x55, count: 32))), (5, .bytes([UInt8](repeating: 0x66, count: 32)))])])),
+            ]))
         let platform: [UInt8]
         let pem: String
         switch cpak {
@@ -87,9 +90,12 @@ struct CCASyntheticTests {
             platform = try sign1(platformPayload, alg: -36) { Array(try key.signature(for: $0).rawRepresentation) }
             pem = key.publicKey.pemRepresentation
         }
-        let token = encode(.tagged(399, .map([
-            CBORMapEntry(key: .unsigned(44234), value: .bytes(platform)), CBORMapEntry(key: .unsigned(44241), value: .bytes(realm)),
-        ])))
+        let token = encode(
+            .tagged(
+                399,
+                .map([
+                    CBORMapEntry(key: .unsigned(44234), value: .bytes(platform)), CBORMapEntry(key: .unsigned(44241), value: .bytes(realm)),
+                ])))
         return Token(bytes: token, cpakPEM: pem)
     }
 
@@ -130,8 +136,8 @@ struct CCASyntheticTests {
     }
 
     @Test func realmNotES384IsUnsupported() async throws {
-        #expect(await Self.reason(try Self.token(realmAlg: -36)) == .malformed) // ES512 needs 132-byte signatures
-        #expect(await Self.reason(try Self.token(realmAlg: -37)) == .unsupported) // PS256
+        #expect(await Self.reason(try Self.token(realmAlg: -36)) == .malformed)  // ES512 needs 132-byte signatures
+        #expect(await Self.reason(try Self.token(realmAlg: -37)) == .unsupported)  // PS256
     }
 
     @Test func criticalHeaderIsUnsupported() async throws {

@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Helpers shared by the CCA suites.
 enum CCAFixtures {
@@ -60,7 +61,8 @@ struct CCAVerifierTests {
         #expect(verified.kind == .cca)
         #expect(CCAFixtures.string(details, "platform_profile") == "http://arm.com/CCA-SSD/1.0.0")
         #expect(details["realm_profile"] == nil)
-        #expect(CCAFixtures.bytes(details, "implementation_id") == CCAFixtures.hex("7f454c4602010100000000000000000003003e00010000005058000000000000"))
+        #expect(
+            CCAFixtures.bytes(details, "implementation_id") == CCAFixtures.hex("7f454c4602010100000000000000000003003e00010000005058000000000000"))
         #expect(CCAFixtures.bytes(details, "instance_id") == CCAFixtures.hex("0107060504030201000f0e0d0c0b0a090817161514131211101f1e1d1c1b1a1918"))
         #expect(details["lifecycle"] == .int(0x3003))
         #expect(details["lifecycle_secured"] == .bool(true))
@@ -70,10 +72,11 @@ struct CCAVerifierTests {
         #expect(CCAFixtures.string(details, "verification_service") == "https://veraison.example/.well-known/veraison/verification")
         #expect(CCAFixtures.string(details, "platform_hash_algorithm") == "sha-256")
         let names = CCAFixtures.components(verified).map { CCAFixtures.string($0, "type") }
-        #expect(names == [
-            "RSE_BL1_2", "RSE_BL2", "RSE_S", "AP_BL1", "AP_BL2", "SCP_BL1", "SCP_BL2", "AP_BL31", "RMM", "HW_CONFIG",
-            "FW_CONFIG", "TB_FW_CONFIG", "SOC_FW_CONFIG",
-        ])
+        #expect(
+            names == [
+                "RSE_BL1_2", "RSE_BL2", "RSE_S", "AP_BL1", "AP_BL2", "SCP_BL1", "SCP_BL2", "AP_BL31", "RMM", "HW_CONFIG",
+                "FW_CONFIG", "TB_FW_CONFIG", "SOC_FW_CONFIG",
+            ])
         #expect(CCAFixtures.string(details, "realm_hash_algorithm") == "sha-512")
         #expect(CCAFixtures.string(details, "rak_hash_algorithm") == "sha-256")
         let rim = Hex.encode(verified.measurement)
@@ -265,7 +268,8 @@ struct CCAVerifierTests {
         let verifier = try EvidenceVerifiers.verifier(for: .cca)
         #expect(verifier is CCAVerifier)
         let context = try EvidenceFixtures.context(at: CCAFixtures.time, anchors: ["cca/trustee-tastore.json"])
-        let verified = try await EvidenceVerifiers.verify(try EvidenceFixtures.bytes("cca/trustee-cca-example-token.cbor"), kind: .cca, context: context)
+        let verified = try await EvidenceVerifiers.verify(
+            try EvidenceFixtures.bytes("cca/trustee-cca-example-token.cbor"), kind: .cca, context: context)
         #expect(verified.json.contains("\"cca\":{\"platform_profile\""))
         #expect(EvidenceSchemas.all.contains { $0.typeName == "CCAClaims" })
     }

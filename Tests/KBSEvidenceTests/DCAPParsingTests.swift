@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// The DER reader and PCK extension parser on real and hostile input.
 struct DCAPParsingTests {
@@ -80,11 +81,13 @@ struct DCAPTCBEvaluationTests {
     }
 
     @Test func levelsInOrderWithModuleSkip() throws {
-        let info = try Self.info(Self.document(levels: [
-            (sgx: 3, pce: 13, tdx: [9, 9, 3], status: "UpToDate"), (sgx: 2, pce: 11, tdx: [0, 0, 2], status: "OutOfDate"),
-        ]))
-        let der = try #require(try Certificate.parseAll(try DCAPQuote(try EvidenceFixtures.bytes("tdx/trustee-tdx_quote_4.dat")).pckChainPEM)[0]
-            .extensionValue(PCKExtension.oid))
+        let info = try Self.info(
+            Self.document(levels: [
+                (sgx: 3, pce: 13, tdx: [9, 9, 3], status: "UpToDate"), (sgx: 2, pce: 11, tdx: [0, 0, 2], status: "OutOfDate"),
+            ]))
+        let der = try #require(
+            try Certificate.parseAll(try DCAPQuote(try EvidenceFixtures.bytes("tdx/trustee-tdx_quote_4.dat")).pckChainPEM)[0]
+                .extensionValue(PCKExtension.oid))
         var pck = try PCKExtension(der: der)
         pck.sgxComponents = Array(repeating: 3, count: 16)
         pck.pceSVN = 13
@@ -110,6 +113,8 @@ struct DCAPTCBEvaluationTests {
     @Test func mistypedCollateralIsMalformed() {
         #expect(throws: EvidenceError.self) { try Self.info("{\"tcbInfo\":{\"version\":3},\"signature\":\"\(Self.signature)\"}") }
         #expect(throws: EvidenceError.self) { try Self.info("{\"tcbInfo\":{\"version\":2},\"signature\":\"\(Self.signature)\"}") }
-        #expect(throws: EvidenceError.self) { try SignedCollateral.parse(Array("{\"tcbInfo\":{},\"signature\":\"zz\"}".utf8), member: "tcbInfo", name: "t") }
+        #expect(throws: EvidenceError.self) {
+            try SignedCollateral.parse(Array("{\"tcbInfo\":{},\"signature\":\"zz\"}".utf8), member: "tcbInfo", name: "t")
+        }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Shared helpers for the TDX and SGX suites.
 enum DCAP {
@@ -95,7 +96,8 @@ enum DCAP {
         let data = parsed.signatureDataRange
         func locate(_ part: [UInt8]) -> Range<Int>? {
             guard !part.isEmpty, part.count <= data.count else { return nil }
-            for start in data.lowerBound...(data.upperBound - part.count) where quote[start] == part[0] && Array(quote[start..<start + part.count]) == part {
+            for start in data.lowerBound...(data.upperBound - part.count)
+            where quote[start] == part[0] && Array(quote[start..<start + part.count]) == part {
                 return start..<start + part.count
             }
             return nil
@@ -130,7 +132,8 @@ enum DCAP {
                 var flipped = quote
                 flipped[position] ^= 0x01
                 tried += 1
-                let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await verify(flipped, kind: kind, context) }
+                let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await verify(flipped, kind: kind, context)
+                }
                 #expect(error != nil, "flipping byte \(position) (\(name)) still verified")
             }
         }

@@ -53,7 +53,8 @@ struct NVIDIARobustnessTests {
         ]
         for input in inputs {
             let result = try await F.verify(input, chain: chain)
-            #expect(result.reason == .malformed || result.reason == .unsupported, "\(input.prefix(16)): \(result.reason.map(\.rawValue) ?? "verified")")
+            #expect(
+                result.reason == .malformed || result.reason == .unsupported, "\(input.prefix(16)): \(result.reason.map(\.rawValue) ?? "verified")")
         }
     }
 
@@ -73,9 +74,11 @@ struct NVIDIARobustnessTests {
         var samples: [VerifiedEvidence] = []
         for pair in F.validPairs { samples.append(try await F.verify(report: pair.0, chain: pair.1).valid()) }
         samples.append(try await F.verify(try EvidenceFixtures.bytes("nvidia-gpu/nvtrust-ppcie-switch_evidence.json")).valid())
-        samples.append(try await F.verify(
-            report: "attestation-sdk-hopperAttestationReport.txt", chain: "attestation-sdk-hopperCertChain.txt",
-            rims: ["nvtrust-VBIOS_RIM_1010_0200_882_96005E0001_PROD.swidtag"]).valid())
+        samples.append(
+            try await F.verify(
+                report: "attestation-sdk-hopperAttestationReport.txt", chain: "attestation-sdk-hopperCertChain.txt",
+                rims: ["nvtrust-VBIOS_RIM_1010_0200_882_96005E0001_PROD.swidtag"]
+            ).valid())
         let schema = F.verifier.schema
         #expect(F.verifier.kind == .nvidia)
         for evidence in samples {

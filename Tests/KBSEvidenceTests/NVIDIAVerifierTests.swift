@@ -28,11 +28,14 @@ struct NVIDIAVerifierTests {
         #expect(device["ppcie_status"] == .int(0x55))
 
         let golden = try #require(
-            try JSONSerialization.jsonObject(with: Data(EvidenceFixtures.bytes("nvidia-gpu/trustee-hopperAttestationReport-claims.txt"))) as? [String: Any])
+            try JSONSerialization.jsonObject(with: Data(EvidenceFixtures.bytes("nvidia-gpu/trustee-hopperAttestationReport-claims.txt")))
+                as? [String: Any])
         let config = try #require(golden["config"] as? [String: Any])
         #expect(golden["arch"] as? String == "Hopper")
-        for (name, claim) in [("driver_version", "driver_version"), ("vbios_version", "vbios_version"), ("project", "project"),
-                              ("project_sku", "project_sku"), ("chip_sku", "chip_sku"), ("chip_sku_mod", "chip_sku_mod")] {
+        for (name, claim) in [
+            ("driver_version", "driver_version"), ("vbios_version", "vbios_version"), ("project", "project"),
+            ("project_sku", "project_sku"), ("chip_sku", "chip_sku"), ("chip_sku_mod", "chip_sku_mod"),
+        ] {
             #expect(device[claim] == .string(try #require(config[name] as? String)), "\(name)")
         }
         for name in ["board_id", "cpr_info", "gpu_info", "project_sku_mod", "fwid"] {
@@ -51,14 +54,20 @@ struct NVIDIAVerifierTests {
         #expect(evidence.measurement == (try #require(Hex.decode(fwidText))))
 
         let goldenMeasurements = try #require(golden["measurements"] as? [String: String])
-        guard case .list(let measurements)? = device["measurements"] else { Issue.record("no measurements"); return }
+        guard case .list(let measurements)? = device["measurements"] else {
+            Issue.record("no measurements")
+            return
+        }
         #expect(measurements.count == goldenMeasurements.count)
         for (key, value) in goldenMeasurements {
             let index = try #require(Int(key))
             #expect(measurements[index - 1] == .hex(try #require(Hex.decode(value))), "measurement \(key)")
         }
         let goldenCounts = try #require(config["measurement_count"] as? [String: Int])
-        guard case .list(let counts)? = device["msr_counts"] else { Issue.record("no msr_counts"); return }
+        guard case .list(let counts)? = device["msr_counts"] else {
+            Issue.record("no msr_counts")
+            return
+        }
         #expect(counts.count == goldenCounts.count)
         for (key, value) in goldenCounts {
             #expect(counts[try #require(Int(key)) - 1] == .int(Int64(value)), "count \(key)")
@@ -103,7 +112,8 @@ struct NVIDIAVerifierTests {
     /// The CoCo CI capture: one trailing zero after the signature; nonce = first 32 bytes of the 48-byte runtime hash.
     @Test func cocoReportWithTrailingByte() async throws {
         let expected = try #require(Hex.decode("87d8e24ab336adafe228d49e83d745f6dba4ae505372b6a5704820856b343fece279b616efefc2aae21da80cf5581250"))
-        let evidence = try await F.verify(report: "trustee-hopper_coco_report1.txt", chain: "trustee-hopper_coco_certs1.txt", reportData: expected).valid()
+        let evidence = try await F.verify(report: "trustee-hopper_coco_report1.txt", chain: "trustee-hopper_coco_certs1.txt", reportData: expected)
+            .valid()
         let device = evidence.firstDevice
         #expect(evidence.reportData == Array(expected.prefix(32)))
         #expect(device["driver_version"] == .string("580.95.05"))
@@ -133,7 +143,10 @@ struct NVIDIAVerifierTests {
         #expect(device["project"] == .string("1010"))
         #expect(device["project_sku"] == .string("0200"))
         #expect(device["chip_sku"] == .string("882"))
-        guard case .hex(let nonce)? = device["nonce"] else { Issue.record("no nonce"); return }
+        guard case .hex(let nonce)? = device["nonce"] else {
+            Issue.record("no nonce")
+            return
+        }
         #expect(Hex.encode(nonce).hasPrefix("27a32824"))
         #expect(Hex.encode(nonce).hasSuffix("16a58f66"))
         #expect(evidence.measurement.count == 48)
@@ -174,13 +187,17 @@ struct NVIDIAVerifierTests {
         // Both VBIOS RIMs set the same indices.
         let both = try await F.verify(
             report: pair.0, chain: pair.1,
-            rims: ["nvtrust-VBIOS_RIM_1010_0200_882_96005E0001_PROD.swidtag", "attestation-sdk-NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml"])
+            rims: [
+                "nvtrust-VBIOS_RIM_1010_0200_882_96005E0001_PROD.swidtag",
+                "attestation-sdk-NV_GPU_VBIOS_1010_0200_882_96005E0001_measurement_mismatch.xml",
+            ])
         #expect(both.reason == .collateral)
     }
 
     @Test func expiredScenarioReportStillVerifies() async throws {
         let evidence = try await F.verify(
-            report: "attestation-sdk-hopperAttestationReportExpired.txt", chain: "attestation-sdk-hopperCertChainExpired.txt").valid()
+            report: "attestation-sdk-hopperAttestationReportExpired.txt", chain: "attestation-sdk-hopperCertChainExpired.txt"
+        ).valid()
         let device = evidence.firstDevice
         #expect(device["driver_version"] == .string("570.124.03"))
         #expect(device["vbios_version"] == .string("96.00.5e.00.04"))
@@ -203,7 +220,8 @@ struct NVIDIAVerifierTests {
 
     /// Blackwell: the leaf's TcbInfo extension is 2.23.133.5.4.1.1.
     @Test func blackwellReport() async throws {
-        let evidence = try await F.verify(report: "attestation-sdk-blackwellAttestationReport.txt", chain: "attestation-sdk-blackwellCertChain.txt").valid()
+        let evidence = try await F.verify(report: "attestation-sdk-blackwellAttestationReport.txt", chain: "attestation-sdk-blackwellCertChain.txt")
+            .valid()
         let device = evidence.firstDevice
         #expect(evidence.details["arch"] == .string("BLACKWELL"))
         #expect(device["certificate"] == .string("GB100 A01 GSP FMC LF"))
@@ -213,7 +231,10 @@ struct NVIDIAVerifierTests {
         #expect(device["project"] == .string("G525"))
         #expect(device["chip_sku"] == .string("886"))
         #expect(device["sys_enable_status"] != nil)
-        guard case .hex(let nonce)? = device["nonce"] else { Issue.record("no nonce"); return }
+        guard case .hex(let nonce)? = device["nonce"] else {
+            Issue.record("no nonce")
+            return
+        }
         #expect(Hex.encode(nonce).hasPrefix("931d8dd0"))
     }
 

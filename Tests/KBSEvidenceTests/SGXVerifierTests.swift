@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Intel SGX quotes against the fixtures' verdicts (SOURCES.md, sgx/).
 struct SGXVerifierTests {

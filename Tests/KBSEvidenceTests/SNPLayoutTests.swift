@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Report layouts no fixture covers — version 5, Turin's TCB bytes — and CRL handling, at the parser level.
 struct SNPLayoutTests {
@@ -61,7 +62,9 @@ struct SNPLayoutTests {
         let source = SNPVerifierTests.OneFileCollateral(expected: expected, bytes: [1, 2, 3])
         var context = try EvidenceFixtures.context(at: "2026-01-01T00:00:00Z", anchors: ["snp/trustee-turin_ask_ark_asvk.pem"])
         context.collateral = source
-        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(packed, context: context) }
+        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+            try await SNPVerifier().verify(packed, context: context)
+        }
         // The request is right; the served bytes are no certificate.
         #expect(source.asked == [expected])
         #expect(error?.reason == .collateral)
@@ -70,10 +73,14 @@ struct SNPLayoutTests {
     @Test func unrelatedCRLsAndFilesAmongEndorsementsAreIgnored() async throws {
         let context = try EvidenceFixtures.context(
             at: "2024-06-01T00:00:00Z",
-            endorsements: ["snp/trustee-test-vcek.der", "tdx/go-tdx-guest-pckcrl", "tdx/go-tdx-guest-rootcrl.der", "other/trustee-tpm_evidence.json"],
+            endorsements: [
+                "snp/trustee-test-vcek.der", "tdx/go-tdx-guest-pckcrl", "tdx/go-tdx-guest-rootcrl.der", "other/trustee-tpm_evidence.json",
+            ],
             anchors: ["snp/trustee-milan_ask_ark_asvk.pem"])
         let report = try EvidenceFixtures.bytes("snp/trustee-test-report.bin")
-        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(report, context: context) }
+        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+            try await SNPVerifier().verify(report, context: context)
+        }
         #expect(error == nil)
     }
 
@@ -97,7 +104,9 @@ struct SNPLayoutTests {
             at: "2024-06-01T00:00:00Z", endorsements: ["snp/trustee-test-vcek.der"], anchors: ["snp/trustee-milan_ask_ark_asvk.pem"])
         context.endorsements.append(EvidenceFile(name: "forged.crl", bytes: Array(Self.forgedARKCRL.utf8)))
         let report = try EvidenceFixtures.bytes("snp/trustee-test-report.bin")
-        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(report, context: context) }
+        let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+            try await SNPVerifier().verify(report, context: context)
+        }
         #expect(error?.reason == .collateral)
     }
 }

@@ -39,8 +39,10 @@ struct SNPPolicyTests {
         #expect(try await decide("snp/trustee-test-report.bin", endorsements: ["snp/trustee-test-vcek.der"], at: "2024-06-01T00:00:00Z") == .permit)
         #expect(try await decide("snp/trustee-as-e2e-evidence.json", endorsements: [], at: "2026-01-01T00:00:00Z") == .permit)
         // VMPL 1: the VLEK sample must be rejected by a VMPL-0 policy.
-        #expect(try await decide("snp/trustee-test-vlek-report.bin", endorsements: ["snp/trustee-test-vlek.der"], at: "2025-06-01T00:00:00Z") == .deny)
+        #expect(
+            try await decide("snp/trustee-test-vlek-report.bin", endorsements: ["snp/trustee-test-vlek.der"], at: "2025-06-01T00:00:00Z") == .deny)
         // DEBUG allowed (policy bit 19).
-        #expect(try await decide("snp/go-sev-guest-attestation.bin", endorsements: ["snp/go-sev-guest-vcek.der"], at: "2024-06-01T00:00:00Z") == .deny)
+        #expect(
+            try await decide("snp/go-sev-guest-attestation.bin", endorsements: ["snp/go-sev-guest-vcek.der"], at: "2024-06-01T00:00:00Z") == .deny)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Tampering, truncation, garbage and the claim schema for the SNP verifier.
 struct SNPRobustnessTests {
@@ -49,7 +50,10 @@ struct SNPRobustnessTests {
         let text = String(decoding: json, as: UTF8.self)
         guard let reportStart = text.range(of: "\"attestation_report\"")?.upperBound.utf16Offset(in: text),
             let reportEnd = text.range(of: "\"cert_chain\"")?.lowerBound.utf16Offset(in: text)
-        else { Issue.record("fixture shape"); return }
+        else {
+            Issue.record("fixture shape")
+            return
+        }
         var flipped = 0
         for position in stride(from: reportStart, to: reportEnd, by: 7) where json[position] >= 0x31 && json[position] <= 0x38 {
             var tampered = json
@@ -149,7 +153,8 @@ struct SNPRobustnessTests {
         for name in ["snp/trustee-test-vcek-invalid-legacy.der", "snp/trustee-test-vcek-invalid-new.der"] {
             let other = try SNPVEKExtensions(try Certificate(der: try EvidenceFixtures.bytes(name)))
             #expect(reasonOf { () throws(EvidenceError) in try verifier.checkTCB(reported, extensions: other, product: .milan) } == .tcb)
-            #expect(reasonOf { () throws(EvidenceError) in try verifier.checkHardwareID(report.chipID, extensions: other, product: .milan) } == .identity)
+            #expect(
+                reasonOf { () throws(EvidenceError) in try verifier.checkHardwareID(report.chipID, extensions: other, product: .milan) } == .identity)
         }
         #expect(reasonOf { () throws(EvidenceError) in try verifier.checkHardwareID(report.chipID, extensions: vcek, product: .milan) } == nil)
         var chip = report.chipID
@@ -157,7 +162,8 @@ struct SNPRobustnessTests {
         #expect(reasonOf { () throws(EvidenceError) in try verifier.checkHardwareID(chip, extensions: vcek, product: .milan) } == .identity)
         var noHWID = vcek
         noHWID.hwID = nil
-        #expect(reasonOf { () throws(EvidenceError) in try verifier.checkHardwareID(report.chipID, extensions: noHWID, product: .milan) } == .identity)
+        #expect(
+            reasonOf { () throws(EvidenceError) in try verifier.checkHardwareID(report.chipID, extensions: noHWID, product: .milan) } == .identity)
         // Turin VCEKs carry the first 8 bytes of the chip id.
         var turin = vcek
         turin.hwID = Array(report.chipID.prefix(8))
@@ -168,10 +174,12 @@ struct SNPRobustnessTests {
     // MARK: Trustee JSON robustness
 
     func reportMembers() throws -> [String] {
-        ["version", "guest_svn", "policy", "family_id", "image_id", "vmpl", "sig_algo", "current_tcb", "plat_info", "key_info",
-         "report_data", "measurement", "host_data", "id_key_digest", "author_key_digest", "report_id", "report_id_ma",
-         "reported_tcb", "cpuid_fam_id", "cpuid_mod_id", "cpuid_step", "chip_id", "committed_tcb", "current", "committed",
-         "launch_tcb", "signature"]
+        [
+            "version", "guest_svn", "policy", "family_id", "image_id", "vmpl", "sig_algo", "current_tcb", "plat_info", "key_info",
+            "report_data", "measurement", "host_data", "id_key_digest", "author_key_digest", "report_id", "report_id_ma",
+            "reported_tcb", "cpuid_fam_id", "cpuid_mod_id", "cpuid_step", "chip_id", "committed_tcb", "current", "committed",
+            "launch_tcb", "signature",
+        ]
     }
 
     /// The fixture JSON with `edit` applied to its attestation_report object.

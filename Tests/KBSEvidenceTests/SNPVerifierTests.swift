@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// SNP verification of every fixture in `snp/` at SOURCES.md's verdicts, with pinned times.
 struct SNPVerifierTests {
@@ -55,11 +56,18 @@ struct SNPVerifierTests {
         #expect(evidence.tcbSVN == 8)
         #expect(Hex.encode(evidence.measurement).hasPrefix("a1f39304"))
         #expect(Hex.encode(evidence.measurement).hasSuffix("50d3d38c"))
-        #expect(evidence.reportData.map { Hex.encode($0) } == "ec6c52d7533cc2c4f45be7849cf112ab82b2009fe7bd43e71ed08c14400ad7e2" + String(repeating: "0", count: 64))
+        #expect(
+            evidence.reportData.map { Hex.encode($0) } == "ec6c52d7533cc2c4f45be7849cf112ab82b2009fe7bd43e71ed08c14400ad7e2"
+                + String(repeating: "0", count: 64))
         #expect(evidence.hostData == [UInt8](repeating: 0, count: 32))
         #expect(evidence.details["current_firmware"] == .string("1.52.4"))
         #expect(evidence.details["cpuid_fam_id"] == nil)
-        #expect(evidence.details["chip_id"] == .hex(Hex.decode("c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f8e8c0bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e")!))
+        #expect(
+            evidence.details["chip_id"]
+                == .hex(
+                    Hex.decode(
+                        "c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f8e8c0bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e"
+                    )!))
         #expect(evidence.claims["tcb_svn"] == .int(8))
         #expect(evidence.claims["snp"] != nil)
     }
@@ -99,7 +107,9 @@ struct SNPVerifierTests {
             let context = VerificationContext(
                 time: EvidenceFixtures.time("2024-06-01T00:00:00Z"), endorsements: endorsements,
                 trustAnchors: [EvidenceFile(name: "ark", bytes: anchor.der)])
-            return await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(report, context: context) }
+            return await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+                try await SNPVerifier().verify(report, context: context)
+            }
         }
         // Only the ARK is pinned; the ASK travels with the endorsements and is accepted because the ARK signed it.
         #expect(await verify(anchor: milan[1]) == nil)
@@ -169,7 +179,8 @@ struct SNPVerifierTests {
         #expect(evidence.details["product"] == .string("Milan"))
         #expect(source.asked == [request])
         // Version 3 reports name their product by CPUID: the Genoa report asks for a Genoa VCEK.
-        let genoaChip = "371c55d6d15cb50f16dc31d39a24e300caaabff4431e841111429b73ec45ad67ea6e687ffae7bf84b54a5d0e6d79b3ef6ff0bd8b4cff94c2163af5c5de8718e8"
+        let genoaChip =
+            "371c55d6d15cb50f16dc31d39a24e300caaabff4431e841111429b73ec45ad67ea6e687ffae7bf84b54a5d0e6d79b3ef6ff0bd8b4cff94c2163af5c5de8718e8"
         let genoaRequest = CollateralRequest(service: .amdKDS, path: "vcek/v1/Genoa/\(genoaChip)?blSPL=10&teeSPL=0&snpSPL=23&ucodeSPL=25")
         let genoaSource = OneFileCollateral(expected: genoaRequest, bytes: try EvidenceFixtures.bytes("snp/derived-trustee-as-e2e-genoa-vcek.der"))
         var genoaContext = try EvidenceFixtures.context(at: "2026-01-01T00:00:00Z", anchors: Self.allBundles)
@@ -244,7 +255,9 @@ struct SNPVerifierTests {
         var context = try EvidenceFixtures.context(at: "2025-06-01T00:00:00Z", anchors: Self.allBundles)
         context.collateral = DiskCollateralCache(directory: URL(fileURLWithPath: "/nonexistent-snp-cache"))
         let vlekReport = try EvidenceFixtures.bytes("snp/trustee-test-vlek-report.bin")
-        let missing = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await SNPVerifier().verify(vlekReport, context: context) }
+        let missing = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+            try await SNPVerifier().verify(vlekReport, context: context)
+        }
         #expect(missing?.reason == .collateral)
     }
 
@@ -332,7 +345,8 @@ struct SNPVerifierTests {
 
     @Test func hwIDReadsRawAndDERWrappedEncodings() throws {
         let legacy = try SNPVEKExtensions(try Certificate(der: try EvidenceFixtures.bytes("snp/trustee-test-vcek-invalid-legacy.der")))
-        let legacyRaw = try Certificate(der: try EvidenceFixtures.bytes("snp/trustee-test-vcek-invalid-legacy.der")).extensionValue(SNPVEKExtensions.hwIDOID)
+        let legacyRaw = try Certificate(der: try EvidenceFixtures.bytes("snp/trustee-test-vcek-invalid-legacy.der")).extensionValue(
+            SNPVEKExtensions.hwIDOID)
         #expect(legacyRaw?.count == 64)
         #expect(legacy.hwID == legacyRaw)
         #expect([legacy.bootloader, legacy.snp, legacy.microcode] == [3, 10, 169])

@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Intel TDX quotes against the fixtures' verdicts (SOURCES.md, tdx/).
 struct TDXVerifierTests {
@@ -54,8 +55,10 @@ struct TDXVerifierTests {
     /// be current at the verification time.
     @Test func staleCollateralIsExpired() async throws {
         let quote = try EvidenceFixtures.bytes(quote4)
-        await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2023-08-01T00:00:00Z", endorsements: [DCAP.signingChain, DCAP.tcbInfo2023]), .expired)
-        await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2023-08-01T00:00:00Z", endorsements: [DCAP.signingChain, DCAP.qeIdentity2023]), .expired)
+        await DCAP.expectRefusal(
+            quote, kind: .tdx, try DCAP.context(at: "2023-08-01T00:00:00Z", endorsements: [DCAP.signingChain, DCAP.tcbInfo2023]), .expired)
+        await DCAP.expectRefusal(
+            quote, kind: .tdx, try DCAP.context(at: "2023-08-01T00:00:00Z", endorsements: [DCAP.signingChain, DCAP.qeIdentity2023]), .expired)
         // Collateral without its signer cannot be trusted.
         await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2023-07-01T00:00:00Z", endorsements: [DCAP.tcbInfo2023]), .collateral)
     }
@@ -192,7 +195,8 @@ struct TDXVerifierTests {
         // The 2023 QE identity (nextUpdate 2023-07-08) is not current in 2026.
         await DCAP.expectRefusal(
             quote, kind: .tdx,
-            try DCAP.context(at: "2026-02-03T00:00:00Z", endorsements: [DCAP.signingChain, DCAP.tcbInfoV5, DCAP.qeIdentity2023], ignoresSignerExpiry: true),
+            try DCAP.context(
+                at: "2026-02-03T00:00:00Z", endorsements: [DCAP.signingChain, DCAP.tcbInfoV5, DCAP.qeIdentity2023], ignoresSignerExpiry: true),
             .expired)
     }
 
@@ -251,14 +255,16 @@ struct TDXVerifierTests {
         // PCK CRL's nextUpdate is 2023-07-08; the root CRL runs to 2024-04-02.
         await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2023-08-01T00:00:00Z", endorsements: ["tdx/go-tdx-guest-pckcrl"]), .expired)
         _ = try await DCAP.verify(quote, kind: .tdx, try DCAP.context(at: "2023-08-01T00:00:00Z", endorsements: ["tdx/go-tdx-guest-rootcrl.der"]))
-        await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2024-06-01T00:00:00Z", endorsements: ["tdx/go-tdx-guest-rootcrl.der"]), .expired)
+        await DCAP.expectRefusal(
+            quote, kind: .tdx, try DCAP.context(at: "2024-06-01T00:00:00Z", endorsements: ["tdx/go-tdx-guest-rootcrl.der"]), .expired)
     }
 
     /// The Intel root is the only anchor: without it, or with another, the PCK chain is refused.
     @Test func trustAnchorRequired() async throws {
         let quote = try EvidenceFixtures.bytes(quote4)
         await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2023-07-01T00:00:00Z", anchors: []), .chain)
-        await DCAP.expectRefusal(quote, kind: .tdx, try DCAP.context(at: "2023-07-01T00:00:00Z", anchors: ["snp/trustee-milan_ask_ark_asvk.pem"]), .chain)
+        await DCAP.expectRefusal(
+            quote, kind: .tdx, try DCAP.context(at: "2023-07-01T00:00:00Z", anchors: ["snp/trustee-milan_ask_ark_asvk.pem"]), .chain)
         let root = try Certificate.parseAll(try EvidenceFixtures.bytes(DCAP.root))
         #expect(root.count == 1)
         #expect(root.first?.commonName == "Intel SGX Root CA")
@@ -303,12 +309,17 @@ struct TDXVerifierTests {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<50 {
             let garbage = (0..<Int.random(in: 0..<6000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-            let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await DCAP.verify(garbage, kind: .tdx, context) }
+            let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in
+                try await DCAP.verify(garbage, kind: .tdx, context)
+            }
             #expect(error?.reason == .malformed || error?.reason == .unsupported)
         }
         // A TDX quote with a huge signature-data length.
         var huge = quote
-        huge[632] = 0xFF; huge[633] = 0xFF; huge[634] = 0xFF; huge[635] = 0x7F
+        huge[632] = 0xFF
+        huge[633] = 0xFF
+        huge[634] = 0xFF
+        huge[635] = 0x7F
         await DCAP.expectRefusal(huge, kind: .tdx, context, .malformed)
         // Wrong kind both ways.
         await DCAP.expectRefusal(quote, kind: .sgx, context, .unsupported)

@@ -2,8 +2,9 @@ import Crypto
 import CryptoExtras
 import Foundation
 import KBSClaims
-@testable import KBSEvidence
 import Testing
+
+@testable import KBSEvidence
 
 /// Plain TPM 2.0 quotes (`tpm`): Trustee's `tpm_evidence.json`, signed by an RSA-2048 AK over a quote of all 24
 /// SHA-256 PCRs, with a 64-byte nonce (a 48-byte hash and 16 zero bytes).
@@ -72,7 +73,10 @@ struct TPMQuoteTests {
         #expect(details["ak_digest"] == .hex(Hex.decode(Self.akDigest)!))
         #expect(details["ak_pinned"] == .bool(true))
         #expect(details["pcr_selection"] == .list((0..<24).map { .int(Int64($0)) }))
-        guard case .list(let pcrs)? = details["pcrs"] else { Issue.record("no pcrs"); return }
+        guard case .list(let pcrs)? = details["pcrs"] else {
+            Issue.record("no pcrs")
+            return
+        }
         #expect(pcrs.count == 24)
         for (index, pcr) in pcrs.enumerated() {
             let fill: UInt8 = (17...22).contains(index) ? 0xFF : 0x00
@@ -94,7 +98,9 @@ struct TPMQuoteTests {
     /// The nonce is compared exactly: the 48-byte hash without its 16 zero bytes is not the 64-byte extraData.
     @Test func nonceIsComparedExactly() async throws {
         let evidence = try EvidenceFixtures.bytes(Self.fixture)
-        let unpadded = await evidenceError { () async throws(EvidenceError) in try await Self.verify(evidence, reportData: Array(Self.nonce.prefix(48))) }
+        let unpadded = await evidenceError { () async throws(EvidenceError) in
+            try await Self.verify(evidence, reportData: Array(Self.nonce.prefix(48)))
+        }
         #expect(unpadded?.reason == .binding)
         var other = Self.nonce
         other[0] ^= 1
@@ -125,9 +131,11 @@ struct TPMQuoteTests {
         }
         #expect(refused?.reason == .chain)
         // Among several pinned keys, one match is enough.
-        let either = try await Self.verify(evidence, anchors: [
-            EvidenceFile(name: "other.pem", bytes: Array(other.utf8)), EvidenceFile(name: "ak.pem", bytes: Array(pem.utf8)),
-        ])
+        let either = try await Self.verify(
+            evidence,
+            anchors: [
+                EvidenceFile(name: "other.pem", bytes: Array(other.utf8)), EvidenceFile(name: "ak.pem", bytes: Array(pem.utf8)),
+            ])
         #expect(either.details["ak_pinned"] == .bool(true))
 
         // Certificates pin nothing, so this AK is unpinned: refused outside simulator mode (see below).

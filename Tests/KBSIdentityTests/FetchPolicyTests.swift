@@ -1,7 +1,8 @@
 import Foundation
 import KBSClaims
-@testable import KBSIdentity
 import Testing
+
+@testable import KBSIdentity
 
 /// The network policy every fetch goes through: https only, public addresses only, no credentials in URLs. These
 /// refusals happen before any connection, so they run offline.
@@ -29,10 +30,11 @@ struct FetchPolicyTests {
         #expect(try DIDWeb.documentURL("did:web:w3c-ccg.github.io") == "https://w3c-ccg.github.io/.well-known/did.json")
         #expect(try DIDWeb.documentURL("did:web:w3c-ccg.github.io:user:alice") == "https://w3c-ccg.github.io/user/alice/did.json")
         #expect(try DIDWeb.documentURL("did:web:example.com%3A3000:user:alice") == "https://example.com:3000/user/alice/did.json")
-        for bad in ["did:web:", "did:web:example.com::x", "did:web:example.com:a%2Fb", "did:web:ex@mple.com", "did:web:example.com:..",
+        for bad in [
+            "did:web:", "did:web:example.com::x", "did:web:example.com:a%2Fb", "did:web:ex@mple.com", "did:web:example.com:..",
             "did:web:evil.com%2F@good.com", "did:key:z6Mk", "did:web:93.184.216.34", "did:web:example.com%3A99999",
-            "did:web:example.com%3A80%3A81", "did:web:example.com:%2E%2E:admin"]
-        {
+            "did:web:example.com%3A80%3A81", "did:web:example.com:%2E%2E:admin",
+        ] {
             #expect(throws: IdentityError.self, "\(bad)") { try DIDWeb.documentURL(bad) }
         }
     }

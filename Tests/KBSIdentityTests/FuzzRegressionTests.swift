@@ -1,8 +1,9 @@
 import Foundation
 import KBSClaims
-@testable import KBSIdentity
 import KBSPolicyTesting
 import Testing
+
+@testable import KBSIdentity
 
 /// Inputs the fuzzers once crashed on, kept so the fix stays: each must now be refused or accepted, never trap.
 struct FuzzRegressionTests {
@@ -13,7 +14,8 @@ struct FuzzRegressionTests {
         let claims = try CredentialJSON.object(Array(bytes), what: "claims")
         #expect(throws: IdentityError.self) { try JWTVerifier.checkTimes(claims, now: 1_800_000_000) }  // `iat` is a string
 
-        let far = try CredentialJSON.object(Array(#"{"exp":9223372036854775807,"nbf":-9223372036854775808,"iat":-9223372036854775808}"#.utf8),
+        let far = try CredentialJSON.object(
+            Array(#"{"exp":9223372036854775807,"nbf":-9223372036854775808,"iat":-9223372036854775808}"#.utf8),
             what: "claims")
         try JWTVerifier.checkTimes(far, now: 1_800_000_000)
         let past = try CredentialJSON.object(Array(#"{"exp":-9223372036854775808}"#.utf8), what: "claims")

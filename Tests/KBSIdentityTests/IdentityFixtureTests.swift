@@ -47,12 +47,14 @@ struct IdentityFixtureTests {
                     if let flag = value as? Bool { options[name] = flag ? "true" : "false" } else { options[name] = "\(value)" }
                 }
                 let time = (entry["now"] as? String) ?? now
-                cases.append(Case(kind: kind, directory: directory, name: entry["name"] as? String ?? "?",
-                    credential: entry["credential"] as? String ?? "", options: options,
-                    now: Date(timeIntervalSince1970: Double(Timestamp.nanoseconds(fromRFC3339: time) ?? 0) / 1e9),
-                    expect: entry["expect"] as? String ?? "", subject: entry["subject"] as? String, issuer: entry["issuer"] as? String,
-                    reason: entry["reason"] as? String, after: entry["after"] as? String,
-                    attributes: (entry["attributes"] as? [String: Any] ?? [:]).mapValues { ($0 as? [String]) ?? [String(describing: $0)] }))
+                cases.append(
+                    Case(
+                        kind: kind, directory: directory, name: entry["name"] as? String ?? "?",
+                        credential: entry["credential"] as? String ?? "", options: options,
+                        now: Date(timeIntervalSince1970: Double(Timestamp.nanoseconds(fromRFC3339: time) ?? 0) / 1e9),
+                        expect: entry["expect"] as? String ?? "", subject: entry["subject"] as? String, issuer: entry["issuer"] as? String,
+                        reason: entry["reason"] as? String, after: entry["after"] as? String,
+                        attributes: (entry["attributes"] as? [String: Any] ?? [:]).mapValues { ($0 as? [String]) ?? [String(describing: $0)] }))
             }
         }
         return cases
@@ -96,7 +98,9 @@ struct IdentityFixtureTests {
                 case .string(let value)?: actual = [value]
                 case .list(let values)?: actual = strings(values)
                 default:
-                    if case .record(let table)? = principal.attributes["attributes"], case .list(let values)? = table[name] { actual = strings(values) }
+                    if case .record(let table)? = principal.attributes["attributes"], case .list(let values)? = table[name] {
+                        actual = strings(values)
+                    }
                 }
                 #expect(actual == expected, "attribute `\(name)`")
             }

@@ -6,9 +6,14 @@ import Testing
 struct Keccak256Tests {
     struct Vector: Decodable, CustomTestStringConvertible {
         var name: String
-        var message_hex: String
+        var messageHex: String
         var digest: String
         var testDescription: String { name }
+
+        enum CodingKeys: String, CodingKey {
+            case name, digest
+            case messageHex = "message_hex"
+        }
     }
 
     static let vectors: [Vector] = {
@@ -43,6 +48,6 @@ struct Keccak256Tests {
     }
 
     @Test(arguments: vectors) func pycryptodomeVectors(_ vector: Vector) {
-        #expect(Self.hex(Keccak256.hash(Self.bytes(vector.message_hex))) == vector.digest)
+        #expect(Self.hex(Keccak256.hash(Self.bytes(vector.messageHex))) == vector.digest)
     }
 }

@@ -1,9 +1,10 @@
 import Crypto
 import Foundation
 import KBSClaims
-@testable import KBSIdentity
 import KBSJOSE
 import Testing
+
+@testable import KBSIdentity
 
 /// Vectors published with the specifications, checked byte for byte: EIP-712's Mail example, the W3C CCG did:key
 /// test vectors (test-vectors/*.json of w3c-ccg/did-method-key) for the three curves, and RFC 9421 Appendix B.2.5.
@@ -41,16 +42,28 @@ struct PublishedVectorTests {
 
     static let didKeyVectors: [DIDKeyVector] = [
         // ed25519-x25519.json, seed 0x00…00 and 0x00…01.
-        .init(did: "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp", expected: Base58.decode(Array("4zvwRjXUKGfvwnParsHAS3HuSVzV5cA4McphgmoCtajS".utf8))!),
-        .init(did: "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG", expected: Base58.decode(Array("6ASf5EcmmEHTgDJ4X4ZT5vT6iHVJBXPg5AN5YoTCpGWt".utf8))!),
+        .init(
+            did: "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp",
+            expected: Base58.decode(Array("4zvwRjXUKGfvwnParsHAS3HuSVzV5cA4McphgmoCtajS".utf8))!),
+        .init(
+            did: "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG",
+            expected: Base58.decode(Array("6ASf5EcmmEHTgDJ4X4ZT5vT6iHVJBXPg5AN5YoTCpGWt".utf8))!),
         // secp256k1.json: compressed points.
-        .init(did: "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme", expected: Base58.decode(Array("23o6Sau8NxxzXcgSc3PLcNxrzrZpbLeBn1izfv3jbKhuv".utf8))!),
-        .init(did: "did:key:zQ3shtxV1FrJfhqE1dvxYRcCknWNjHc3c5X1y3ZSoPDi2aur2", expected: Base58.decode(Array("291KzQhqCPC18PqH83XKhxv1HdqrdnxyS7dh15t2uNRzJ".utf8))!),
+        .init(
+            did: "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+            expected: Base58.decode(Array("23o6Sau8NxxzXcgSc3PLcNxrzrZpbLeBn1izfv3jbKhuv".utf8))!),
+        .init(
+            did: "did:key:zQ3shtxV1FrJfhqE1dvxYRcCknWNjHc3c5X1y3ZSoPDi2aur2",
+            expected: Base58.decode(Array("291KzQhqCPC18PqH83XKhxv1HdqrdnxyS7dh15t2uNRzJ".utf8))!),
         // nist-curves.json: the JWK's x and y.
-        .init(did: "did:key:zDnaerx9CtbPJ1q36T5Ln5wYt3MQYeGRG5ehnPAmxcf5mDZpv",
-            expected: Base64URL.decode(Array("igrFmi0whuihKnj9R3Om1SoMph72wUGeFaBbzG2vzns".utf8))! + Base64URL.decode(Array("efsX5b10x8yjyrj4ny3pGfLcY7Xby1KzgqOdqnsrJIM".utf8))!),
-        .init(did: "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
-            expected: Base64URL.decode(Array("fyNYMN0976ci7xqiSdag3buk-ZCwgXU4kz9XNkBlNUI".utf8))! + Base64URL.decode(Array("hW2ojTNfH7Jbi8--CJUo3OCbH3y5n91g-IMA9MLMbTU".utf8))!),
+        .init(
+            did: "did:key:zDnaerx9CtbPJ1q36T5Ln5wYt3MQYeGRG5ehnPAmxcf5mDZpv",
+            expected: Base64URL.decode(Array("igrFmi0whuihKnj9R3Om1SoMph72wUGeFaBbzG2vzns".utf8))! + Base64URL.decode(
+                Array("efsX5b10x8yjyrj4ny3pGfLcY7Xby1KzgqOdqnsrJIM".utf8))!),
+        .init(
+            did: "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169",
+            expected: Base64URL.decode(Array("fyNYMN0976ci7xqiSdag3buk-ZCwgXU4kz9XNkBlNUI".utf8))! + Base64URL.decode(
+                Array("hW2ojTNfH7Jbi8--CJUo3OCbH3y5n91g-IMA9MLMbTU".utf8))!),
     ]
 
     @Test(arguments: didKeyVectors) func didKeyResolvesToThePublishedKey(_ vector: DIDKeyVector) throws {
@@ -65,8 +78,10 @@ struct PublishedVectorTests {
 
     /// RFC 9421 B.2.5: HMAC-SHA256 over date, @authority and content-type with the shared test secret.
     @Test func rfc9421B25() async throws {
-        let secret = try #require(Base64URL.decodeStandard(Array(
-            "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==".utf8)))
+        let secret = try #require(
+            Base64URL.decodeStandard(
+                Array(
+                    "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==".utf8)))
         let request = #"""
             {"method": "POST", "target_uri": "https://example.com/foo?param=Value&Pet=dog",
              "headers": [["Host", "example.com"], ["Date", "Tue, 20 Apr 2021 02:07:55 GMT"], ["Content-Type", "application/json"],
@@ -78,7 +93,8 @@ struct PublishedVectorTests {
             """#
         // The appendix's signature covers neither a nonce nor a tag nor the path, so the strict defaults would
         // refuse it; the vector checks the signature base and the MAC, which the strict rules share.
-        let permissive = HTTPSignatureVerifier.Requirements(components: ["@authority"], coverQueryAndBody: false, requireNonce: false,
+        let permissive = HTTPSignatureVerifier.Requirements(
+            components: ["@authority"], coverQueryAndBody: false, requireNonce: false,
             tag: nil, maximumAgeSeconds: 300)
         let verifier = HTTPSignatureVerifier(keys: ["test-shared-secret": secret], requirements: permissive)
         let principal = try await verifier.verify(Array(request.utf8), at: Date(timeIntervalSince1970: 1_618_884_473))

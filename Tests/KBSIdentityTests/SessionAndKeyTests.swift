@@ -1,9 +1,10 @@
 import Foundation
 import KBSClaims
-@testable import KBSIdentity
 import KBSPolicyTesting
 import Synchronization
 import Testing
+
+@testable import KBSIdentity
 
 /// Sessions, bearer API keys and the JWKS refresh limit: state a verifier keeps between credentials.
 struct SessionAndKeyTests {

@@ -3,6 +3,7 @@ import CryptoExtras
 import Foundation
 import KBSClaims
 import Testing
+
 @testable import KBSJOSE
 
 @Suite struct CompactJWSTests {
@@ -15,11 +16,26 @@ import Testing
     }
 
     static let signers: [Signer] = [
-        Signer(algorithm: .es256) { let key = P256.Signing.PrivateKey(); return (.p256(key), .p256(key.publicKey)) },
-        Signer(algorithm: .es384) { let key = P384.Signing.PrivateKey(); return (.p384(key), .p384(key.publicKey)) },
-        Signer(algorithm: .edDSA) { let key = Curve25519.Signing.PrivateKey(); return (.ed25519(key), .ed25519(key.publicKey)) },
-        Signer(algorithm: .rs256) { let key = try _RSA.Signing.PrivateKey(keySize: .bits2048); return (.rsa(key), .rsa(key.publicKey)) },
-        Signer(algorithm: .ps384) { let key = try _RSA.Signing.PrivateKey(keySize: .bits2048); return (.rsa(key), .rsa(key.publicKey)) },
+        Signer(algorithm: .es256) {
+            let key = P256.Signing.PrivateKey()
+            return (.p256(key), .p256(key.publicKey))
+        },
+        Signer(algorithm: .es384) {
+            let key = P384.Signing.PrivateKey()
+            return (.p384(key), .p384(key.publicKey))
+        },
+        Signer(algorithm: .edDSA) {
+            let key = Curve25519.Signing.PrivateKey()
+            return (.ed25519(key), .ed25519(key.publicKey))
+        },
+        Signer(algorithm: .rs256) {
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            return (.rsa(key), .rsa(key.publicKey))
+        },
+        Signer(algorithm: .ps384) {
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            return (.rsa(key), .rsa(key.publicKey))
+        },
     ]
 
     @Test("a signed JWS verifies, keeps its header bytes, and fails once its payload changes", arguments: signers)
@@ -45,12 +61,14 @@ import Testing
         let other = Curve25519.Signing.PrivateKey().publicKey
         #expect(JWKs.reason { () throws(JOSEError) in try jws.verify(.edDSA, with: .ed25519(other)) } == .signature)
         #expect(JWKs.reason { () throws(JOSEError) in try jws.verify(.es384, with: .p256(key.publicKey)) } == .algorithm)
-        #expect(JWKs.reason { () throws(JOSEError) in
-            _ = try CompactJWS.sign(header: Self.header("ES384"), payload: [], algorithm: .es256, with: .p256(key))
-        } == .algorithm, "the header must name the algorithm it is signed with")
-        #expect(JWKs.reason { () throws(JOSEError) in
-            _ = try CompactJWS.sign(header: Self.header("ES384"), payload: [], algorithm: .es384, with: .p256(key))
-        } == .algorithm)
+        #expect(
+            JWKs.reason { () throws(JOSEError) in
+                _ = try CompactJWS.sign(header: Self.header("ES384"), payload: [], algorithm: .es256, with: .p256(key))
+            } == .algorithm, "the header must name the algorithm it is signed with")
+        #expect(
+            JWKs.reason { () throws(JOSEError) in
+                _ = try CompactJWS.sign(header: Self.header("ES384"), payload: [], algorithm: .es384, with: .p256(key))
+            } == .algorithm)
     }
 
     @Test("an ES256 signature is 64 bytes of r ‖ s, never DER")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KBSClaims
+
 @testable import KBSJOSE
 
 /// JWK objects written the way a client writes them, parsed the way the package parses them.
@@ -22,6 +23,9 @@ enum JWKs {
 
     /// The reason a JOSE step refuses with, nil when it succeeds.
     static func reason(_ body: () throws(JOSEError) -> Void) -> JOSEError.Reason? {
-        do throws(JOSEError) { try body(); return nil } catch { return error.reason }
+        do throws(JOSEError) {
+            try body()
+            return nil
+        } catch { return error.reason }
     }
 }

@@ -3,13 +3,16 @@ import CryptoExtras
 import Foundation
 import KBSClaims
 import Testing
+
 @testable import KBSJOSE
 
 @Suite struct JWETests {
     @Test("Concat KDF gives RFC 7518 Appendix C's key")
     func concatKDFVector() {
-        let z: [UInt8] = [158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128, 106, 72,
-            246, 218, 167, 121, 140, 254, 144, 196]
+        let z: [UInt8] = [
+            158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49, 110, 163, 218, 128, 106, 72,
+            246, 218, 167, 121, 140, 254, 144, 196,
+        ]
         let key = z.withUnsafeBytes { JWE.concatKDF(z: $0, algorithm: "A128GCM", partyU: Array("Alice".utf8), partyV: Array("Bob".utf8), bits: 128) }
         #expect(Base64URL.encode(key) == "VqqN6vgjbSBcIijNcacQGg")
     }
@@ -41,7 +44,8 @@ import Testing
         #expect(header["enc"] as? String == "A256GCM")
         let epk = try #require(header["epk"] as? [String: String])
         #expect(epk["kty"] == "EC" && epk["crv"] == "P-256")
-        let x = try #require(Base64URL.decode(epk["x"] ?? "")), y = try #require(Base64URL.decode(epk["y"] ?? ""))
+        let x = try #require(Base64URL.decode(epk["x"] ?? ""))
+        let y = try #require(Base64URL.decode(epk["y"] ?? ""))
         let secret = try key.sharedSecretFromKeyAgreement(with: try P256.KeyAgreement.PublicKey(rawRepresentation: x + y))
         let kek = secret.withUnsafeBytes { JWE.concatKDF(z: $0, algorithm: "ECDH-ES+A256KW", bits: 256) }
         let wrapped = try #require(Base64URL.decode(object["encrypted_key"] ?? ""))
@@ -71,11 +75,21 @@ import Testing
 
     @Test("P-384 and P-521 recipients get an ephemeral key on their own curve")
     func otherCurves() throws {
-        let p384 = try Self.header(try Self.members(try Self.encrypt("s", to: JWKs.ec(P384.KeyAgreement.PrivateKey().publicKey.rawRepresentation,
-            curve: "P-384"))))
+        let p384 = try Self.header(
+            try Self.members(
+                try Self.encrypt(
+                    "s",
+                    to: JWKs.ec(
+                        P384.KeyAgreement.PrivateKey().publicKey.rawRepresentation,
+                        curve: "P-384"))))
         #expect((p384["epk"] as? [String: String])?["crv"] == "P-384")
-        let p521 = try Self.header(try Self.members(try Self.encrypt("s", to: JWKs.ec(P521.KeyAgreement.PrivateKey().publicKey.rawRepresentation,
-            curve: "P-521"))))
+        let p521 = try Self.header(
+            try Self.members(
+                try Self.encrypt(
+                    "s",
+                    to: JWKs.ec(
+                        P521.KeyAgreement.PrivateKey().publicKey.rawRepresentation,
+                        curve: "P-521"))))
         #expect((p521["epk"] as? [String: String])?["crv"] == "P-521")
     }
 

@@ -1,8 +1,9 @@
 import Crypto
-import Foundation
 import CryptoExtras
+import Foundation
 import KBSClaims
 import Testing
+
 @testable import KBSJOSE
 
 @Suite struct JWKTests {
@@ -18,8 +19,9 @@ import Testing
         let p384 = JWKs.ec(P384.Signing.PrivateKey().publicKey.rawRepresentation, curve: "P-384")
         let ed = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation
         // The secp256k1 generator point.
-        let g = Hex.decode("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
-            + "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")!
+        let g = Hex.decode(
+            "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+                + "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8")!
         let keys = [
             JWKs.rsa(n: rsa.modulus, e: rsa.publicExponent), p256, p384,
             JWKs.ec(Data(g), curve: "secp256k1"), ["kty": "OKP", "crv": "Ed25519", "x": Base64URL.encode(ed)],
@@ -35,11 +37,13 @@ import Testing
             #expect(try Self.verificationReason(p256.merging([member: "AAAA"]) { $1 }) == .invalidKey, "`\(member)`")
         }
         #expect(try Self.verificationReason(JWKs.rsa(n: [UInt8](repeating: 0xC3, count: 128), e: [1, 0, 1])) == .weakKey)
-        #expect(try Self.verificationReason(JWKs.rsa(n: [0, 0] + [UInt8](repeating: 0x7F, count: 256), e: [1, 0, 1])) == .weakKey,
+        #expect(
+            try Self.verificationReason(JWKs.rsa(n: [0, 0] + [UInt8](repeating: 0x7F, count: 256), e: [1, 0, 1])) == .weakKey,
             "leading zeros and bits do not count")
         #expect(try Self.verificationReason(JWKs.ec(P521.Signing.PrivateKey().publicKey.rawRepresentation, curve: "P-521")) == .unsupported)
-        #expect(try Self.verificationReason(["kty": "OKP", "crv": "X25519", "x": Base64URL.encode([UInt8](repeating: 9, count: 32))])
-            == .unsupported)
+        #expect(
+            try Self.verificationReason(["kty": "OKP", "crv": "X25519", "x": Base64URL.encode([UInt8](repeating: 9, count: 32))])
+                == .unsupported)
         #expect(try Self.verificationReason(["kty": "oct"]) == .unsupported)
         #expect(try Self.verificationReason(["kty": "EC", "x": "AAAA", "y": "AAAA"]) == .invalidKey, "no `crv`")
         var offCurve = p256
@@ -52,12 +56,14 @@ import Testing
     @Test("a JWK Set keeps the keys declared for verification, each with its own error, found by exact kid")
     func keySet() throws {
         let key = P256.Signing.PrivateKey().publicKey.rawRepresentation
-        let document: [String: Any] = ["keys": [
-            JWKs.ec(key, curve: "P-256").merging(["kid": "a", "alg": "ES256"]) { $1 },
-            JWKs.rsa(n: [UInt8](repeating: 0xC3, count: 128), e: [1, 0, 1]).merging(["kid": "weak"]) { $1 },
-            JWKs.ec(key, curve: "P-256").merging(["kid": "enc", "use": "enc"]) { $1 },
-            JWKs.ec(key, curve: "P-256").merging(["kid": "ops", "key_ops": ["sign"]]) { $1 },
-        ]]
+        let document: [String: Any] = [
+            "keys": [
+                JWKs.ec(key, curve: "P-256").merging(["kid": "a", "alg": "ES256"]) { $1 },
+                JWKs.rsa(n: [UInt8](repeating: 0xC3, count: 128), e: [1, 0, 1]).merging(["kid": "weak"]) { $1 },
+                JWKs.ec(key, curve: "P-256").merging(["kid": "enc", "use": "enc"]) { $1 },
+                JWKs.ec(key, curve: "P-256").merging(["kid": "ops", "key_ops": ["sign"]]) { $1 },
+            ]
+        ]
         let set = try JWKSet(json: Array(try JSONSerialization.data(withJSONObject: document)))
         #expect(set.entries.map(\.keyID) == ["a", "weak"])
         #expect(try set.key(for: "a")?.get().algorithm == "ES256")
@@ -65,7 +71,8 @@ import Testing
         #expect(set.key(for: "A") == nil, "kids compare exactly")
         #expect(set.key(for: nil) == nil, "no kid picks a key only when there is one")
         #expect(JWKs.reason { () throws(JOSEError) in _ = try JWKSet(json: Array(#"{"keys": {}}"#.utf8)) } == .malformed)
-        #expect(JWKs.reason { () throws(JOSEError) in _ = try JWKSet(json: Array(#"{"keys": [], "keys": []}"#.utf8)) } == .malformed,
+        #expect(
+            JWKs.reason { () throws(JOSEError) in _ = try JWKSet(json: Array(#"{"keys": [], "keys": []}"#.utf8)) } == .malformed,
             "duplicate members are refused")
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import KBSKeys
 
 /// The envelope bytes are exactly what docs/keys.md describes, rebuilt here from the description with swift-crypto

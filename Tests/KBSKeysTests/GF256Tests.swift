@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KBSKeys
 
 struct GF256Tests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KBSKeys
 
 /// How Infisical's failures reach callers, against a scripted server that logs in anyone and then answers every

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KBSKeys
 
 /// The Swift client and `InfisicalKMSBackend` against the stand-in, cross-checked with the official client.

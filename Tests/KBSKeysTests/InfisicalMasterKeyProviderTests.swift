@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KBSKeys
 
 /// A key hierarchy rooted in an Infisical KMS key (the stand-in).
@@ -53,7 +54,8 @@ struct InfisicalMasterKeyProviderTests {
         // Infisical's ciphertext under our header but naming the other key: Infisical itself refuses it.
         let (_, ciphertext) = try InfisicalMasterKeyProvider.parse(wrapped)
         let id = Array(other.keyID.utf8)
-        let relabelled = InfisicalMasterKeyProvider.blobMagic + [UInt8(id.count >> 8), UInt8(id.count & 0xFF)] + id
+        let relabelled =
+            InfisicalMasterKeyProvider.blobMagic + [UInt8(id.count >> 8), UInt8(id.count & 0xFF)] + id
             + ciphertext
         await expectKeyError(.integrity) { _ = try await other.unwrap(relabelled, context: context) }
         // Truncated or foreign bytes do not parse.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import KBSKeys
 
 /// The test venv (`Tools/bootstrap`) with `infisicalsdk` and `cryptography`, which the stand-in and the checks need.

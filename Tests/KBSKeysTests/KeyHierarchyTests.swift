@@ -1,6 +1,7 @@
 import Foundation
 import KBSClaims
 import Testing
+
 @testable import KBSKeys
 
 struct KeyHierarchyTests {

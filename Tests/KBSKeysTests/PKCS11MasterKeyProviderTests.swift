@@ -2,6 +2,7 @@ import CPKCS11
 import Foundation
 import Glibc
 import Testing
+
 @testable import KBSKeys
 
 /// One SoftHSM2 token for this test process, in a temporary token directory.

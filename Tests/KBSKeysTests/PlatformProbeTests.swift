@@ -1,6 +1,7 @@
 import Foundation
 import KBSClaims
 import Testing
+
 @testable import KBSKeys
 
 /// Platform detection over fake device trees and recorded `nvidia-smi` answers (this machine has no TEE or GPU).
@@ -48,15 +49,22 @@ struct PlatformProbeTests {
     @Test("GPUs: CC mode needs a CPU TEE for tier 3; Blackwell with protected PCIe gives tier 4; CC off gives nothing")
     func gpus() throws {
         let guest = try Self.tree(["/dev/sev-guest"])
-        let hopper = PlatformProbe(root: guest, run: Self.smi(names: "NVIDIA H100 80GB HBM3\n", status: "CC status: ON\nCC Dev Tools mode: OFF\n")).detect()
+        let hopper = PlatformProbe(root: guest, run: Self.smi(names: "NVIDIA H100 80GB HBM3\n", status: "CC status: ON\nCC Dev Tools mode: OFF\n"))
+            .detect()
         #expect(hopper.gpus == ["NVIDIA H100 80GB HBM3"] && hopper.gpuConfidentialComputing && !hopper.gpuTEEIO)
         #expect(hopper.tier == .gpuConfidentialComputing)
         let off = PlatformProbe(root: guest, run: Self.smi(names: "NVIDIA H100 80GB HBM3\n", status: "CC status: OFF\n")).detect()
         #expect(!off.gpuConfidentialComputing && off.tier == .hsm)
-        let blackwell = PlatformProbe(root: guest, run: Self.smi(names: "NVIDIA B200\n",
-            status: "CC status: ON\nMulti-GPU Protected PCIe mode: ON\n")).detect()
+        let blackwell = PlatformProbe(
+            root: guest,
+            run: Self.smi(
+                names: "NVIDIA B200\n",
+                status: "CC status: ON\nMulti-GPU Protected PCIe mode: ON\n")
+        ).detect()
         #expect(blackwell.gpuTEEIO && blackwell.tier == .gpuTEEIO)
-        let noTEE = PlatformProbe(root: try Self.tree([]), run: Self.smi(names: "NVIDIA B200\n", status: "CC status: ON\nMulti-GPU Protected PCIe mode: ON\n")).detect()
+        let noTEE = PlatformProbe(
+            root: try Self.tree([]), run: Self.smi(names: "NVIDIA B200\n", status: "CC status: ON\nMulti-GPU Protected PCIe mode: ON\n")
+        ).detect()
         #expect(noTEE.tier == .encrypted, "a GPU in CC mode without a CPU TEE protects nothing from the host")
         #expect(noTEE.fallback(for: .gpuTEEIO) == (.encrypted, true))
         let json = blackwell.json

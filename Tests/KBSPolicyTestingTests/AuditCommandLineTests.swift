@@ -11,8 +11,10 @@ struct AuditCommandLineTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try Store(directory: directory)
         for index in 0..<records {
-            try store.appendAudit(AuditEntry(kind: .decision, actor: "workload", action: "release",
-                resource: "kbs/keys/app-\(index)", outcome: .permit, details: ["tier": 3]))
+            try store.appendAudit(
+                AuditEntry(
+                    kind: .decision, actor: "workload", action: "release",
+                    resource: "kbs/keys/app-\(index)", outcome: .permit, details: ["tier": 3]))
         }
         return (store, directory)
     }

@@ -34,31 +34,39 @@ struct EvidenceCommandLineTests {
 
     static let samples: [Sample] = [
         // The report body 0x000..0x29F and the signature r, s (72 little-endian bytes each, zero above 48).
-        Sample(kind: "snp", evidence: "snp/trustee-test-report.bin", endorsements: ["snp/trustee-test-vcek.der"],
+        Sample(
+            kind: "snp", evidence: "snp/trustee-test-report.bin", endorsements: ["snp/trustee-test-vcek.der"],
             anchors: ["snp/trustee-milan_ask_ark_asvk.pem"], at: "2024-06-01T00:00:00Z", signed: [0..<0x330]),
         // Header and TD body (quote signature), then signature, attestation key, QE report and its PCK signature.
-        Sample(kind: "tdx", evidence: "tdx/trustee-tdx_quote_4.dat", anchors: ["tdx/go-tdx-guest-trusted_root.pem"],
+        Sample(
+            kind: "tdx", evidence: "tdx/trustee-tdx_quote_4.dat", anchors: ["tdx/go-tdx-guest-trusted_root.pem"],
             at: "2023-07-01T00:00:00Z", signed: [0..<632, 636..<764, 770..<1218]),
-        Sample(kind: "sgx", evidence: "sgx/trustee-occlum_quote.dat", anchors: ["tdx/go-tdx-guest-trusted_root.pem"],
+        Sample(
+            kind: "sgx", evidence: "sgx/trustee-occlum_quote.dat", anchors: ["tdx/go-tdx-guest-trusted_root.pem"],
             at: "2023-07-01T00:00:00Z", signed: [0..<432, 436..<1012]),
         // SPDM request ‖ response and the 96-byte signature over their SHA-384.
-        Sample(kind: "nvidia", evidence: "nvidia-gpu/trustee-hopperAttestationReport.txt",
+        Sample(
+            kind: "nvidia", evidence: "nvidia-gpu/trustee-hopperAttestationReport.txt",
             endorsements: ["nvidia-gpu/trustee-hopper_cert_chain_case1.txt"], anchors: ["nvidia-gpu/trustee-nvidia_device_root.pem"],
             at: "2025-06-01T00:00:00Z", signed: [0..<4117], hexText: true),
         // Both COSE_Sign1 messages (protected headers, payloads, signatures) and the structure around them.
-        Sample(kind: "cca", evidence: "cca/trustee-cca-example-token.cbor", anchors: ["cca/trustee-tastore.json"],
+        Sample(
+            kind: "cca", evidence: "cca/trustee-cca-example-token.cbor", anchors: ["cca/trustee-tastore.json"],
             at: "2025-06-01T00:00:00Z", signed: [0..<0x8ba]),
         // The quote message (TPMS_ATTEST) and signature, base64 in the JSON; the AK pinned (an unpinned one is refused).
-        Sample(kind: "tpm", evidence: "other/trustee-tpm_evidence.json", anchors: ["other/derived-trustee-tpm-ak.pem"],
+        Sample(
+            kind: "tpm", evidence: "other/trustee-tpm_evidence.json", anchors: ["other/derived-trustee-tpm-ak.pem"],
             at: "2025-06-01T00:00:00Z", signed: [],
             signedMembers: [("message", nil), ("signature", nil)]),
         // The vTPM quote (hex) and the SNP report inside the HCL report (base64url characters 43..<939 hold bytes
         // 0x20..<0x2C0: the report and its signature).
-        Sample(kind: "az-snp-vtpm", evidence: "az-vtpm/trustee-az-snp-vtpm-evidence-v1.json",
+        Sample(
+            kind: "az-snp-vtpm", evidence: "az-vtpm/trustee-az-snp-vtpm-evidence-v1.json",
             anchors: ["snp/trustee-milan_ask_ark_asvk.pem"], at: "2025-06-01T00:00:00Z", signed: [],
             signedMembers: [("message", nil), ("signature", nil), ("hcl_report", 43..<939)]),
         // The vTPM quote and the TD quote's header and body (base64url characters 0..<842 hold bytes 0..<632).
-        Sample(kind: "az-tdx-vtpm", evidence: "az-vtpm/trustee-az-tdx-vtpm-evidence-v1.json",
+        Sample(
+            kind: "az-tdx-vtpm", evidence: "az-vtpm/trustee-az-tdx-vtpm-evidence-v1.json",
             anchors: ["tdx/go-tdx-guest-trusted_root.pem"], at: "2025-06-01T00:00:00Z", signed: [],
             signedMembers: [("message", nil), ("signature", nil), ("td_quote", 0..<842)]),
     ]
@@ -144,10 +152,11 @@ struct EvidenceCommandLineTests {
         let expectedField = kind == "nvidia" ? String(reportData.prefix(64)) : reportData + String(repeating: "0", count: 32)
         #expect(verified.out.contains("\"report_data\":\"\(expectedField)\""), "\(verified.out)")
 
-        let vendorRoots = [
-            "snp": ["snp/trustee-milan_ask_ark_asvk.pem", "snp/trustee-genoa_ask_ark_asvk.pem", "snp/trustee-turin_ask_ark_asvk.pem"],
-            "tdx": ["tdx/go-tdx-guest-trusted_root.pem"], "nvidia": ["nvidia-gpu/trustee-nvidia_device_root.pem"],
-        ][kind] ?? []
+        let vendorRoots =
+            [
+                "snp": ["snp/trustee-milan_ask_ark_asvk.pem", "snp/trustee-genoa_ask_ark_asvk.pem", "snp/trustee-turin_ask_ark_asvk.pem"],
+                "tdx": ["tdx/go-tdx-guest-trusted_root.pem"], "nvidia": ["nvidia-gpu/trustee-nvidia_device_root.pem"],
+            ][kind] ?? []
         let vendor = try CommandLineTests.run(base + vendorRoots.flatMap { ["--trust-anchor", Self.fixtures + "/" + $0] })
         #expect(vendor.status == 1, "simulated \(kind) evidence verified against the vendor's roots")
         #expect(vendor.err.hasPrefix("error: chain: "), "\(vendor.err)")

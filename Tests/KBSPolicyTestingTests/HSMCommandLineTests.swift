@@ -17,7 +17,9 @@ struct HSMCommandLineTests {
         environment.removeValue(forKey: "KBS_MASTER_PASSPHRASE")
         environment.merge(extra) { $1 }
         process.environment = environment
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -34,19 +36,22 @@ struct HSMCommandLineTests {
     func softHSM() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-hsm-\(UUID())").path
         try FileManager.default.createDirectory(atPath: root + "/tokens", withIntermediateDirectories: true)
-        try "directories.tokendir = \(root)/tokens\nobjectstore.backend = file\n".write(toFile: root + "/softhsm2.conf", atomically: true, encoding: .utf8)
-        let init_ = Process()
-        init_.executableURL = URL(fileURLWithPath: try #require(Self.utility))
-        init_.arguments = ["--init-token", "--free", "--label", "kbs-cli", "--pin", "4711-user", "--so-pin", "4711-so"]
-        init_.environment = ["SOFTHSM2_CONF": root + "/softhsm2.conf", "PATH": "/usr/bin:/bin"]
-        init_.standardOutput = FileHandle.nullDevice
-        try init_.run()
-        init_.waitUntilExit()
-        #expect(init_.terminationStatus == 0)
+        try "directories.tokendir = \(root)/tokens\nobjectstore.backend = file\n".write(
+            toFile: root + "/softhsm2.conf", atomically: true, encoding: .utf8)
+        let initialize = Process()
+        initialize.executableURL = URL(fileURLWithPath: try #require(Self.utility))
+        initialize.arguments = ["--init-token", "--free", "--label", "kbs-cli", "--pin", "4711-user", "--so-pin", "4711-so"]
+        initialize.environment = ["SOFTHSM2_CONF": root + "/softhsm2.conf", "PATH": "/usr/bin:/bin"]
+        initialize.standardOutput = FileHandle.nullDevice
+        try initialize.run()
+        initialize.waitUntilExit()
+        #expect(initialize.terminationStatus == 0)
 
         let data = root + "/data"
-        let hsm = ["SOFTHSM2_CONF": root + "/softhsm2.conf", "KBS_MASTER_KEY": "pkcs11", "KBS_PKCS11_MODULE": Self.module,
-            "KBS_PKCS11_TOKEN": "kbs-cli", "KBS_PKCS11_PIN": "4711-user"]
+        let hsm = [
+            "SOFTHSM2_CONF": root + "/softhsm2.conf", "KBS_MASTER_KEY": "pkcs11", "KBS_PKCS11_MODULE": Self.module,
+            "KBS_PKCS11_TOKEN": "kbs-cli", "KBS_PKCS11_PIN": "4711-user",
+        ]
         let value = Data("hsm-held-\(UUID())".utf8)
         let put = try Self.run(["secrets", "put", "demo/hsm/one", "--data-dir", data], hsm, stdin: value)
         #expect(put.status == 0, "\(put.err)")

@@ -28,8 +28,10 @@ struct IdentityCommandLineTests {
                 guard let entry = cases.first(where: { $0["expect"] as? String == expect && $0["after"] == nil }) else { continue }
                 var options = manifest["options"] as? [String: Any] ?? [:]
                 for (name, value) in entry["options"] as? [String: Any] ?? [:] { options[name] = value is NSNull ? nil : value }
-                var arguments = ["identity", "verify", "--kind", kind, "--credential", entry["credential"] as? String ?? "",
-                    "--at", (entry["now"] ?? manifest["now"]) as? String ?? ""]
+                var arguments = [
+                    "identity", "verify", "--kind", kind, "--credential", entry["credential"] as? String ?? "",
+                    "--at", (entry["now"] ?? manifest["now"]) as? String ?? "",
+                ]
                 for (name, value) in options.sorted(by: { $0.key < $1.key }) {
                     let flag = "--" + name.replacingOccurrences(of: "_", with: "-")
                     if let enabled = value as? Bool {
@@ -38,8 +40,10 @@ struct IdentityCommandLineTests {
                         arguments += [flag, "\(value)"]
                     }
                 }
-                runs.append(Run(kind: kind, name: entry["name"] as? String ?? "?", directory: directory, arguments: arguments,
-                    expect: expect, subject: entry["subject"] as? String, reason: entry["reason"] as? String))
+                runs.append(
+                    Run(
+                        kind: kind, name: entry["name"] as? String ?? "?", directory: directory, arguments: arguments,
+                        expect: expect, subject: entry["subject"] as? String, reason: entry["reason"] as? String))
             }
         }
         return runs
@@ -72,11 +76,15 @@ struct IdentityCommandLineTests {
         let missing = try CommandLineTests.run(["identity", "verify", "--kind", "jwt", "--credential", "/dev/null"])
         #expect(missing.status == 1)
         #expect(missing.err.hasPrefix("error: configuration: `jwt` needs --"))
-        let stray = try CommandLineTests.run(["identity", "verify", "--kind", "eip191", "--credential", "/dev/null",
-            "--address", "0x0000000000000000000000000000000000000000", "--keys", "k.json"])
+        let stray = try CommandLineTests.run([
+            "identity", "verify", "--kind", "eip191", "--credential", "/dev/null",
+            "--address", "0x0000000000000000000000000000000000000000", "--keys", "k.json",
+        ])
         #expect(stray.err.hasPrefix("error: configuration: `eip191` takes no --keys"))
-        let time = try CommandLineTests.run(["identity", "verify", "--kind", "did", "--credential", "/dev/null",
-            "--audience", "a", "--at", "yesterday"])
+        let time = try CommandLineTests.run([
+            "identity", "verify", "--kind", "did", "--credential", "/dev/null",
+            "--audience", "a", "--at", "yesterday",
+        ])
         #expect(time.err.hasPrefix("error: usage: --at `yesterday` is not an RFC 3339 time"))
         let file = try CommandLineTests.run(["identity", "verify", "--kind", "did", "--credential", "/nonexistent", "--audience", "a"])
         #expect(file.err.hasPrefix("error: usage: cannot read the credential file /nonexistent"))

@@ -14,7 +14,8 @@ struct KeysCommandLineTests {
         var environment = ProcessInfo.processInfo.environment
         environment["KBS_MASTER_PASSPHRASE"] = passphrase
         process.environment = environment
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()

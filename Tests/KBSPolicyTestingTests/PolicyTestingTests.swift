@@ -2,6 +2,7 @@ import Foundation
 import KBSClaims
 import KBSEvidence
 import Testing
+
 @testable import KBSPolicy
 @testable import KBSPolicyTesting
 
@@ -57,10 +58,13 @@ struct PolicyTestingTests {
         }
         let measurements = try String(contentsOfFile: Repository.path("Fixtures/bench/release/measurements.json"), encoding: .utf8)
         let good = try #require(measurements.split(separator: "\"").dropFirst().first)
-        func input(type: String = "snp", measurement: Substring = good, debug: Bool = false, tcb: Int = 8, role: String = "key-reader",
-            rolePath: String = "kbs/keys/app-01", tier: Int = 2, required: Int = 2) -> [UInt8]
-        {
-            Array(#"{"evidence":{"type":"\#(type)","measurement":"\#(measurement)","debug":\#(debug),"tcb_svn":\#(tcb)},"identity":{"sub":"s","issuer":"oidc","roles":[{"role":"auditor","path":"x"},{"role":"\#(role)","path":"\#(rolePath)"}]},"key":{"path":"kbs/keys/app-01","required_tier":\#(required)},"tier":\#(tier)}"#.utf8)
+        func input(
+            type: String = "snp", measurement: Substring = good, debug: Bool = false, tcb: Int = 8, role: String = "key-reader",
+            rolePath: String = "kbs/keys/app-01", tier: Int = 2, required: Int = 2
+        ) -> [UInt8] {
+            Array(
+                #"{"evidence":{"type":"\#(type)","measurement":"\#(measurement)","debug":\#(debug),"tcb_svn":\#(tcb)},"identity":{"sub":"s","issuer":"oidc","roles":[{"role":"auditor","path":"x"},{"role":"\#(role)","path":"\#(rolePath)"}]},"key":{"path":"kbs/keys/app-01","required_tier":\#(required)},"tier":\#(tier)}"#
+                    .utf8)
         }
         let cases: [([UInt8], Bool)] = [
             (input(), true), (input(type: "tdx", tcb: 3), true), (input(type: "sgx"), false), (input(measurement: "00"), false),
@@ -89,7 +93,8 @@ struct CommandLineTests {
         process.executableURL = URL(fileURLWithPath: try #require(binary))
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -121,8 +126,10 @@ struct CommandLineTests {
         #expect(try Self.run(["policy", "check", Repository.path("Policies")]).status == 0)
         #expect(try Self.run(["policy", "check"]).status == 2)
         #expect(try Self.run(["policy", "frobnicate"]).status == 2)
-        let eval = try Self.run(["policy", "eval", "--bundle", Repository.path("Policies/default"),
-            "--input", Repository.path("Policies/default/examples/release-request.json")])
+        let eval = try Self.run([
+            "policy", "eval", "--bundle", Repository.path("Policies/default"),
+            "--input", Repository.path("Policies/default/examples/release-request.json"),
+        ])
         #expect(eval.status == 0)
         #expect(eval.out.hasPrefix(#"{"decision":"permit""#))
         let missing = try Self.run(["policy", "eval", "--bundle", Repository.path("Policies/default"), "--input", "/nonexistent"])

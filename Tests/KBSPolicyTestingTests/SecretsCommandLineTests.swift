@@ -59,7 +59,9 @@ struct SecretsCommandLineTests {
         try value.write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
 
-        let put = try KeysCommandLineTests.run(["secrets", "put", "demo/db/password", "--file", file, "--tier", "3", "--label", "role=dba", "--data-dir", data])
+        let put = try KeysCommandLineTests.run([
+            "secrets", "put", "demo/db/password", "--file", file, "--tier", "3", "--label", "role=dba", "--data-dir", data,
+        ])
         #expect(put.status == 0, "\(put.err)")
         let info = try #require(try JSONSerialization.jsonObject(with: Data(put.out.utf8)) as? [String: Any])
         #expect(info["required_tier"] as? Int == 3)
@@ -87,7 +89,9 @@ struct SecretsCommandLineTests {
             #expect(refused.err.hasPrefix("error: \(code): "), "\(arguments): \(refused.err)")
         }
 
-        let added = try KeysCommandLineTests.run(["refvals", "add", "--kind", "snp", "--name", "measurement", "AB01", "ab01", "cd02", "--data-dir", data])
+        let added = try KeysCommandLineTests.run([
+            "refvals", "add", "--kind", "snp", "--name", "measurement", "AB01", "ab01", "cd02", "--data-dir", data,
+        ])
         #expect(added.out.contains("\"added\":2"), "\(added.out) \(added.err)")
         let values = try KeysCommandLineTests.run(["refvals", "list", "--data-dir", data])
         #expect(values.out.contains(#"{"snp":{"measurement":["ab01","cd02"]}}"#))

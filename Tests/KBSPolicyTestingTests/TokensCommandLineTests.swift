@@ -13,8 +13,10 @@ struct TokensCommandLineTests {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-tokens-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: data) }
 
-        let issue = try KeysCommandLineTests.run(["tokens", "issue", "--agent", "agent-1", "--cap", "read:secrets/demo/*", "--cap", "write:logs/agent-1",
-            "--ttl", "1h", "--data-dir", data])
+        let issue = try KeysCommandLineTests.run([
+            "tokens", "issue", "--agent", "agent-1", "--cap", "read:secrets/demo/*", "--cap", "write:logs/agent-1",
+            "--ttl", "1h", "--data-dir", data,
+        ])
         #expect(issue.status == 0, "\(issue.err)")
         let issued = try Self.json(issue.out)
         let token = try #require(issued["token"] as? String)

@@ -3,6 +3,7 @@ import KBSClaims
 import KBSEvidence
 import KBSPolicyTesting
 import Testing
+
 @testable import KBSPolicy
 
 /// Typed input (what the broker hands the policy) decides exactly as the same input given as JSON: every case of every
@@ -16,7 +17,8 @@ import Testing
         while let relative = enumerator?.nextObject() as? String {
             guard relative.hasSuffix("/tests") || relative == "tests" else { continue }
             let bundle = root + "/" + relative.dropLast("/tests".count)
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + relative)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + relative)) ?? []).filter { $0.hasSuffix(".json") }
+                .sorted()
             found.append((bundle, files.map { root + "/" + relative + "/" + $0 }))
         }
         return found
@@ -62,8 +64,10 @@ import Testing
             }
             """
         let file = SourceFile(path: "typed.policy", text: source)
-        let policy = try PolicySet.compile(sources: [file], directory: NSTemporaryDirectory(), registry: .standard, extraDiagnostics: [], hashInput: [])
-            .get()
+        let policy = try PolicySet.compile(
+            sources: [file], directory: NSTemporaryDirectory(), registry: .standard, extraDiagnostics: [], hashInput: []
+        )
+        .get()
         let good = ClaimRecord([
             ("tier", .int(3)), ("measurement", .hex([0xab, 0xcd])), ("at", .time(Date(timeIntervalSince1970: 0))),
             ("names", .list([.string("a"), .string("b")])), ("labels", .record(ClaimRecord([("team", .string("x"))]))),
@@ -72,8 +76,10 @@ import Testing
         var textHex = good
         textHex["measurement"] = .string("ABCD")
         #expect(policy.decide(input: textHex).isPermitted, "hex text is hex, in either case, as in JSON")
-        for (name, wrong) in [("tier", ClaimValue.int(9)), ("measurement", .string("xyz")), ("at", .string("yesterday")), ("names", .string("b")),
-                              ("labels", .list([]))] {
+        for (name, wrong) in [
+            ("tier", ClaimValue.int(9)), ("measurement", .string("xyz")), ("at", .string("yesterday")), ("names", .string("b")),
+            ("labels", .list([])),
+        ] {
             var input = good
             input[name] = wrong
             let decision = policy.decide(input: input)

@@ -1,6 +1,7 @@
-import KBSClaims
 import Foundation
+import KBSClaims
 import Testing
+
 @testable import KBSPolicy
 
 struct DecoderTests {

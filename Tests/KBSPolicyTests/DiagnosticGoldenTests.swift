@@ -1,8 +1,9 @@
 import Foundation
+import KBSPolicyTesting
 import Testing
+
 @testable import KBSClaims
 @testable import KBSPolicy
-import KBSPolicyTesting
 
 /// One golden case: `Fixtures/diagnostics/NAME.policy` and the exact rendered diagnostics in `NAME.expected.txt`.
 struct GoldenCase: CustomTestStringConvertible, Sendable {
@@ -36,7 +37,8 @@ struct DiagnosticGoldenTests {
     }
 
     @Test func diagnosticsAreSortedAndAllReported() throws {
-        let result = compile("""
+        let result = compile(
+            """
             input { a: int }
             permit x when {
               b == 1

@@ -1,6 +1,7 @@
-import KBSClaims
 import Foundation
+import KBSClaims
 import Testing
+
 @testable import KBSPolicy
 
 struct EvaluationTests {
@@ -39,9 +40,10 @@ struct EvaluationTests {
         }
         """
 
-    static func input(kind: String = "snp", tcb: Int = 9, roles: String = #"[{"role":"reader","path":"prod/*"}]"#,
-        path: String = "prod/db", version: String = "2.1.0", issued: String = "2026-01-01T00:00:00Z", extra: String = "") -> String
-    {
+    static func input(
+        kind: String = "snp", tcb: Int = 9, roles: String = #"[{"role":"reader","path":"prod/*"}]"#,
+        path: String = "prod/db", version: String = "2.1.0", issued: String = "2026-01-01T00:00:00Z", extra: String = ""
+    ) -> String {
         #"{"kind":"\#(kind)","tcb":\#(tcb),"roles":\#(roles),"path":"\#(path)","version":"\#(version)","issued":"\#(issued)"\#(extra)}"#
     }
 
@@ -102,19 +104,23 @@ struct EvaluationTests {
         #expect(failure.position.hasSuffix(":15:3"))
     }
 
-    @Test("fast path agrees with the explained path", arguments: [
-        input(), input(kind: "special"), input(kind: "tdx"), input(tcb: 1), input(path: "secret/x"),
-        input(roles: "[]"), input(version: "1"), "{}", "[]", "nonsense", input(extra: #","tcb":1"#),
-    ])
+    @Test(
+        "fast path agrees with the explained path",
+        arguments: [
+            input(), input(kind: "special"), input(kind: "tdx"), input(tcb: 1), input(path: "secret/x"),
+            input(roles: "[]"), input(version: "1"), "{}", "[]", "nonsense", input(extra: #","tcb":1"#),
+        ])
     func fastAgrees(_ json: String) {
         #expect(set.fast(json) == set.decide(json).isPermitted)
     }
 
-    @Test("malformed input denies with an error", arguments: [
-        "", "{", "[]", #"{"kind":1}"#, input(extra: #","kind":"dup""#), input(version: "x.y"), input(issued: "yesterday"),
-        input(tcb: 0).replacingOccurrences(of: "\"tcb\":0", with: "\"tcb\":1.5"),
-        String(repeating: "[", count: 100_000),
-    ])
+    @Test(
+        "malformed input denies with an error",
+        arguments: [
+            "", "{", "[]", #"{"kind":1}"#, input(extra: #","kind":"dup""#), input(version: "x.y"), input(issued: "yesterday"),
+            input(tcb: 0).replacingOccurrences(of: "\"tcb\":0", with: "\"tcb\":1.5"),
+            String(repeating: "[", count: 100_000),
+        ])
     func malformed(_ json: String) {
         let decision = set.decide(json)
         #expect(decision.effect == .deny)
@@ -122,7 +128,8 @@ struct EvaluationTests {
     }
 
     @Test func optionalMapGuardedByHas() throws {
-        let set = try mustCompile("""
+        let set = try mustCompile(
+            """
             input { limits?: map<int> }
             permit ok when {
               has limits
@@ -137,7 +144,8 @@ struct EvaluationTests {
     }
 
     @Test func entitiesAndScopedRoles() throws {
-        let set = try mustCompile("""
+        let set = try mustCompile(
+            """
             input { user: string, path: string }
             entity User { dept: string }
             permit read when {
@@ -153,7 +161,8 @@ struct EvaluationTests {
     }
 
     @Test func badEntityFileIsADiagnostic() {
-        let result = compile("input { a: int }\nentity User { dept: string }\npermit x when { a == 1 }",
+        let result = compile(
+            "input { a: int }\nentity User { dept: string }\npermit x when { a == 1 }",
             entities: #"[{"type":"Usr","id":"ann","attributes":{}}]"#)
         guard case .failure(let error) = result else {
             Issue.record("expected a diagnostic")
@@ -163,7 +172,8 @@ struct EvaluationTests {
     }
 
     @Test func dataFileErrorsPointIntoTheFile() {
-        let result = compile("input { a: hex }\ndata allowed: set<hex>\npermit x when { a in data.allowed }",
+        let result = compile(
+            "input { a: hex }\ndata allowed: set<hex>\npermit x when { a in data.allowed }",
             data: ["allowed": "[\n  \"00ff\",\n  \"xyz\"\n]"])
         guard case .failure(let error) = result else {
             Issue.record("expected a diagnostic")
@@ -197,10 +207,12 @@ struct EvaluationTests {
     }
 
     // Regressions: a condition that does not type-check must stop the bundle, never vanish from its rule.
-    @Test("ill-typed conditions are compile errors", arguments: [
-        "not n", "any x in xs: x", "if n then true else false", "n and true", "true or n", "-n", "n == \"1\"",
-        "any x in xs: has x",
-    ])
+    @Test(
+        "ill-typed conditions are compile errors",
+        arguments: [
+            "not n", "any x in xs: x", "if n then true else false", "n and true", "true or n", "-n", "n == \"1\"",
+            "any x in xs: has x",
+        ])
     func illTypedConditionsAreErrors(_ condition: String) {
         let result = compile("input { n: int, xs: list<int> }\npermit p when {\n  \(condition)\n}")
         guard case .failure(let error) = result else {
@@ -218,7 +230,8 @@ struct EvaluationTests {
     }
 
     @Test func obligationErrorDenies() throws {
-        let set = try mustCompile("input { k: string }\ndata ttls: map<duration>\npermit p when {\n  k != \"\"\n} with {\n  ttl = data.ttls[k]\n}",
+        let set = try mustCompile(
+            "input { k: string }\ndata ttls: map<duration>\npermit p when {\n  k != \"\"\n} with {\n  ttl = data.ttls[k]\n}",
             data: ["ttls": #"{"a": "5m"}"#])
         #expect(set.decide(#"{"k":"a"}"#).isPermitted)
         #expect(!set.decide(#"{"k":"b"}"#).isPermitted)
@@ -226,7 +239,8 @@ struct EvaluationTests {
     }
 
     @Test func obligationsUseTheirOwnRulesBindings() throws {
-        let set = try mustCompile("""
+        let set = try mustCompile(
+            """
             input { a: duration, b: duration }
             permit first when {
               let t = a

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import KBSPolicy
 import KBSPolicyTesting
+import Testing
+
+@testable import KBSPolicy
 
 struct FormatterTests {
     static var policyFiles: [String] {
@@ -41,19 +42,20 @@ struct FormatterTests {
             Issue.record("should format")
             return
         }
-        #expect(formatted == """
-            input {
-              a: int
-              b?: string
-            }
+        #expect(
+            formatted == """
+                input {
+                  a: int
+                  b?: string
+                }
 
-            permit x when {
-              a == 1
-              has b and b == "x" // why
-            } with {
-              ttl = 5m
-            }
+                permit x when {
+                  a == 1
+                  has b and b == "x" // why
+                } with {
+                  ttl = 5m
+                }
 
-            """)
+                """)
     }
 }

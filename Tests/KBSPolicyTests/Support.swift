@@ -1,7 +1,8 @@
 import Foundation
+import KBSPolicyTesting
+
 @testable import KBSClaims
 @testable import KBSPolicy
-import KBSPolicyTesting
 
 typealias Repository = RepositoryPaths
 
@@ -32,4 +33,3 @@ extension PolicySet {
         Array(json.utf8).withUnsafeBufferPointer { isPermitted(json: $0) }
     }
 }
-

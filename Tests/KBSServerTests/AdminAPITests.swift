@@ -18,8 +18,10 @@ struct AdminAPITests {
         do {
             let server = try ServerProcess(policies: policies, dataDirectory: data)
             #expect(try await Self.decision(server, create) == false)
-            let made = try await server.request("POST", "/kbs/v1/entities", 
-                body: #"{"type":"User","id":"\#(Self.newcomer)","attributes":{"email":"new@example.com","name":"New"},"roles":["editor"]}"#, admin: true)
+            let made = try await server.request(
+                "POST", "/kbs/v1/entities",
+                body: #"{"type":"User","id":"\#(Self.newcomer)","attributes":{"email":"new@example.com","name":"New"},"roles":["editor"]}"#,
+                admin: true)
             #expect(made.status == 201, "\(made.body)")
             #expect(try await Self.decision(server, create) == true)
             // Beth is promoted through the roles endpoint.
@@ -53,22 +55,28 @@ struct AdminAPITests {
         #expect(refused.status == 409)
         #expect(try ServerProcess.errorCode(refused.body) == "bundle_owned")
         #expect(try await server.request("DELETE", "/kbs/v1/entities/User/\(rick)", admin: true).status == 409)
-        #expect(try await server.request("POST", "/kbs/v1/entities",
-            body: #"{"type":"User","id":"\#(rick)","attributes":{"email":"x@example.com","name":"X"}}"#, admin: true).status == 409)
+        #expect(
+            try await server.request(
+                "POST", "/kbs/v1/entities",
+                body: #"{"type":"User","id":"\#(rick)","attributes":{"email":"x@example.com","name":"X"}}"#, admin: true
+            ).status == 409)
 
         // Ids with slashes travel percent-encoded.
         let spiffe = "spiffe://hanzo.example/todo"
         let encoded = spiffe.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let made = try await server.request("POST", "/kbs/v1/entities", 
+        let made = try await server.request(
+            "POST", "/kbs/v1/entities",
             body: #"{"type":"User","id":"\#(spiffe)","attributes":{"email":"svc@example.com","name":"Service"}}"#, admin: true)
         #expect(made.status == 201)
-        let again = try await server.request("POST", "/kbs/v1/entities", 
+        let again = try await server.request(
+            "POST", "/kbs/v1/entities",
             body: #"{"type":"User","id":"\#(spiffe)","attributes":{"email":"svc@example.com","name":"Service 2"}}"#, admin: true)
         #expect(again.status == 200)
         let fetched = try ServerProcess.object(try await server.request("GET", "/kbs/v1/entities/User/\(encoded)", admin: true).body)
         #expect((fetched["attributes"] as? [String: String])?["name"] == "Service 2")
 
-        let granted = try await server.request("POST", "/kbs/v1/entities/User/\(encoded)/roles", 
+        let granted = try await server.request(
+            "POST", "/kbs/v1/entities/User/\(encoded)/roles",
             body: #"{"role":"editor","scope":"todos/**"}"#, admin: true)
         #expect(granted.status == 200)
         let roles = try ServerProcess.object(try await server.request("GET", "/kbs/v1/entities/User/\(encoded)/roles", admin: true).body)
@@ -81,9 +89,12 @@ struct AdminAPITests {
         // A role granted and revoked through the API takes effect on the next decision.
         let update = Todo.request(subject: "summer", action: "can_update_todo", owner: "summer@the-citadel.com")
         #expect(try await Self.decision(server, update) == false)
-        #expect(try await server.request("POST", "/kbs/v1/entities",
-            body: #"{"type":"User","id":"summer","attributes":{"email":"summer@the-citadel.com","name":"Summer"},"roles":["editor"]}"#,
-            admin: true).status == 201)
+        #expect(
+            try await server.request(
+                "POST", "/kbs/v1/entities",
+                body: #"{"type":"User","id":"summer","attributes":{"email":"summer@the-citadel.com","name":"Summer"},"roles":["editor"]}"#,
+                admin: true
+            ).status == 201)
         #expect(try await Self.decision(server, update) == true)
         #expect(try await server.request("DELETE", "/kbs/v1/entities/User/summer/roles?role=editor", admin: true).status == 204)
         #expect(try await Self.decision(server, update) == false)
@@ -137,7 +148,8 @@ struct AdminAPITests {
     @Test func anAdminTokenFileOthersCanReadIsRefused() throws {
         let data = ServerProcess.temporaryDirectory("kbs-data")
         let path = data + "/admin-token"
-        FileManager.default.createFile(atPath: path, contents: Data("a-token-that-leaked-0123456789\n".utf8),
+        FileManager.default.createFile(
+            atPath: path, contents: Data("a-token-that-leaked-0123456789\n".utf8),
             attributes: [.posixPermissions: 0o644])
         do {
             let server = try ServerProcess(policies: RepositoryPaths.path("Policies/authzen-todo"), dataDirectory: data, token: nil)

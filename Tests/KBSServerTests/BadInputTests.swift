@@ -4,9 +4,10 @@ import Testing
 
 /// Bad input gets a JSON error with the right status, and the server keeps serving.
 struct BadInputTests {
-    static func expectError(_ response: (status: Int, body: String, headers: [String: String]), _ status: Int, _ code: String,
-        sourceLocation: SourceLocation = #_sourceLocation) throws
-    {
+    static func expectError(
+        _ response: (status: Int, body: String, headers: [String: String]), _ status: Int, _ code: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         #expect(response.status == status, "\(response.body)", sourceLocation: sourceLocation)
         let error = try ServerProcess.object(response.body)["error"] as? [String: Any]
         #expect(error?["code"] as? String == code, "\(response.body)", sourceLocation: sourceLocation)
@@ -49,7 +50,8 @@ struct BadInputTests {
             try Self.expectError(try await server.request("POST", evaluation, body: body), 400, "invalid_request")
         }
         // Identifiers go into every log line, so they are bounded: ids at 1024 bytes, types and names at 256.
-        let longID = String(repeating: "x", count: 1025), longName = String(repeating: "n", count: 257)
+        let longID = String(repeating: "x", count: 1025)
+        let longName = String(repeating: "n", count: 257)
         for body in [
             #"{"subject":{"type":"user","id":"\#(longID)"},"action":{"name":"a"},"resource":{"type":"t","id":"1"}}"#,
             #"{"subject":{"type":"user","id":"x"},"action":{"name":"\#(longName)"},"resource":{"type":"t","id":"1"}}"#,
@@ -60,7 +62,8 @@ struct BadInputTests {
         }
         let fits = #"{"subject":{"type":"user","id":"\#(longID.dropLast())"},"action":{"name":"a"},"resource":{"type":"t","id":"1"}}"#
         #expect(try await server.request("POST", evaluation, body: fits).status == 200)
-        try Self.expectError(try await server.request("POST", evaluation, body: fits, headers: ["X-Request-ID": String(repeating: "r", count: 129)]),
+        try Self.expectError(
+            try await server.request("POST", evaluation, body: fits, headers: ["X-Request-ID": String(repeating: "r", count: 129)]),
             400, "invalid_request")
         // The batch endpoint: bad options and shapes are errors for the whole payload…
         let subject = #""subject":{"type":"user","id":"x"},"action":{"name":"can_read_user"}"#
@@ -71,7 +74,8 @@ struct BadInputTests {
             try Self.expectError(try await server.request("POST", "/access/v1/evaluations", body: body), 400, "invalid_request")
         }
         // …while an entry missing its resource is denied on its own, with the reason.
-        let partial = try await server.request("POST", "/access/v1/evaluations",
+        let partial = try await server.request(
+            "POST", "/access/v1/evaluations",
             body: "{\(subject),\"evaluations\":[{\"resource\":{\"type\":\"user\",\"id\":\"u\"}},{}]}")
         #expect(partial.status == 200)
         let entries = try #require(try ServerProcess.object(partial.body)["evaluations"] as? [[String: Any]])
@@ -92,10 +96,14 @@ struct BadInputTests {
         // Admin bodies.
         try Self.expectError(try await server.request("POST", "/kbs/v1/entities", body: "{", admin: true), 400, "invalid_json")
         try Self.expectError(try await server.request("POST", "/kbs/v1/entities", body: #"{"type":"User"}"#, admin: true), 400, "invalid_request")
-        try Self.expectError(try await server.request("POST", "/kbs/v1/entities",
-            body: #"{"type":"User","id":"u","attributes":{"email":1,"name":"n"}}"#, admin: true), 400, "invalid_entity")
-        try Self.expectError(try await server.request("POST", "/kbs/v1/entities",
-            body: #"{"type":"Usr","id":"u","attributes":{}}"#, admin: true), 400, "invalid_entity")
+        try Self.expectError(
+            try await server.request(
+                "POST", "/kbs/v1/entities",
+                body: #"{"type":"User","id":"u","attributes":{"email":1,"name":"n"}}"#, admin: true), 400, "invalid_entity")
+        try Self.expectError(
+            try await server.request(
+                "POST", "/kbs/v1/entities",
+                body: #"{"type":"Usr","id":"u","attributes":{}}"#, admin: true), 400, "invalid_entity")
         try Self.expectError(try await server.request("GET", "/kbs/v1/entities?limit=0", admin: true), 400, "invalid_request")
         try Self.expectError(try await server.request("GET", "/kbs/v1/entities/User/nobody", admin: true), 404, "not_found")
 
@@ -122,7 +130,8 @@ struct BadInputTests {
 /// decisions are refused rather than given unlogged.
 struct DecisionLogFailureTests {
     @Test func anUnwritableLogRefusesDecisionsInsteadOfDroppingThem() async throws {
-        let server = try ServerProcess(policies: RepositoryPaths.path("Policies/authzen-todo"),
+        let server = try ServerProcess(
+            policies: RepositoryPaths.path("Policies/authzen-todo"),
             arguments: ["--decision-log", "/dev/full", "--decision-log-queue-bytes", "4096"])
         defer { server.stop() }
         let body = Todo.request(subject: Todo.morty, action: "can_create_todo")

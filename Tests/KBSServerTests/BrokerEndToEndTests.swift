@@ -23,7 +23,8 @@ struct BrokerEndToEndTests {
 
         init() async throws {
             server = try ServerProcess(policies: RepositoryPaths.path("Policies/default"), arguments: ["--tee-mode", "simulator"])
-            let added = try await server.request("POST", "/kbs/v1/reference-values",
+            let added = try await server.request(
+                "POST", "/kbs/v1/reference-values",
                 body: #"{"kind":"snp","name":"measurement","values":["\#(BrokerEndToEndTests.measurement)"]}"#, admin: true)
             #expect(added.status == 201, "\(added.body)")
             try await put("demo/keys/app", secret, tier: 2)
@@ -41,8 +42,11 @@ struct BrokerEndToEndTests {
         func run(_ arguments: [String]) throws -> [String: Any] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: BrokerEndToEndTests.python)
-            process.arguments = [BrokerEndToEndTests.client, "--url", "http://127.0.0.1:\(server.port)",
-                "--kbs", try #require(ServerProcess.binary), "--ca", server.dataDirectory + "/simulator-ca"] + arguments
+            process.arguments =
+                [
+                    BrokerEndToEndTests.client, "--url", "http://127.0.0.1:\(server.port)",
+                    "--kbs", try #require(ServerProcess.binary), "--ca", server.dataDirectory + "/simulator-ca",
+                ] + arguments
             let output = Pipe()
             let errors = Pipe()
             process.standardOutput = output
@@ -106,7 +110,8 @@ struct BrokerEndToEndTests {
         #expect(gpuPlaintext == Data(fixture.gpuSecret.utf8))
 
         // Adding the measurement at run time lets it through.
-        let added = try await fixture.server.request("POST", "/kbs/v1/reference-values",
+        let added = try await fixture.server.request(
+            "POST", "/kbs/v1/reference-values",
             body: #"{"kind":"snp","name":"measurement","values":["\#(Self.otherMeasurement)"]}"#, admin: true)
         #expect(added.status == 201)
         let now = try fixture.run(["--measurement", Self.otherMeasurement, "--path", "demo/keys/app"])
@@ -118,14 +123,17 @@ struct BrokerEndToEndTests {
         let fixture = try await Fixture()
         defer { fixture.server.stop() }
         let roleSecret = "e2e-role-secret-\(UUID().uuidString)"
-        let put = try await fixture.server.request("POST", "/kbs/v1/resources/demo/db/password",
+        let put = try await fixture.server.request(
+            "POST", "/kbs/v1/resources/demo/db/password",
             body: #"{"value":"\#(Data(roleSecret.utf8).base64EncodedString())","required_tier":2,"labels":{"role":"db-reader"}}"#, admin: true)
         #expect(put.status == 201)
-        let entity = try await fixture.server.request("POST", "/kbs/v1/entities",
+        let entity = try await fixture.server.request(
+            "POST", "/kbs/v1/entities",
             body: #"{"type":"Workload","id":"agent-7","attributes":{"team":"e2e"},"roles":[{"role":"db-reader","scope":"demo/db/**"}]}"#, admin: true)
         #expect(entity.status == 201, "\(entity.body)")
         func issue(_ capabilities: String) async throws -> (token: String, id: String) {
-            let issued = try await fixture.server.request("POST", "/kbs/v1/tokens",
+            let issued = try await fixture.server.request(
+                "POST", "/kbs/v1/tokens",
                 body: #"{"agent":"agent-7","capabilities":\#(capabilities),"ttl_seconds":600}"#, admin: true)
             #expect(issued.status == 201, "\(issued.body)")
             let object = try ServerProcess.object(issued.body)
@@ -183,7 +191,8 @@ struct BrokerEndToEndTests {
         let fixture = try await Fixture()
         defer { fixture.server.stop() }
         // An agent's capability token names the workload on attest; it must not be written anywhere either.
-        let issued = try await fixture.server.request("POST", "/kbs/v1/tokens",
+        let issued = try await fixture.server.request(
+            "POST", "/kbs/v1/tokens",
             body: #"{"agent":"agent-grep","capabilities":["release:demo/*"],"ttl_seconds":600}"#, admin: true)
         let capability = try #require(try ServerProcess.object(issued.body)["token"] as? String)
         let report = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/app", "--authorization", capability])
@@ -194,7 +203,9 @@ struct BrokerEndToEndTests {
 
         // Every audit append fails, then only the permit's (written after the JWE is built, before it is sent).
         for condition in ["1", "NEW.outcome = 'permit'"] {
-            try Self.sql(database, "CREATE TRIGGER block_audit BEFORE INSERT ON audit WHEN \(condition) BEGIN SELECT RAISE(ABORT, 'audit disabled by the test'); END;")
+            try Self.sql(
+                database,
+                "CREATE TRIGGER block_audit BEFORE INSERT ON audit WHEN \(condition) BEGIN SELECT RAISE(ABORT, 'audit disabled by the test'); END;")
             let blocked = try await fixture.server.request("GET", "/kbs/v0/resource/demo/keys/app", headers: ["Authorization": "Bearer \(token)"])
             #expect(blocked.status == 503, "\(blocked.body)")
             #expect(try ServerProcess.errorCode(blocked.body) == "audit_unavailable")
@@ -223,8 +234,10 @@ struct BrokerEndToEndTests {
         let dataKey = try await keys.hierarchy.useKey(ResourceVault.resourceKeyID) { Data($0) }
         let capabilityJSON = try #require(Self.base64URL(String(capability.dropFirst("kbsc1.".count))))
         let capabilitySignature = try #require(try ServerProcess.object(String(decoding: capabilityJSON, as: UTF8.self))["sig"] as? String)
-        let needles = [fixture.secret, encodedSecret, fixture.gpuSecret, token, String(token.split(separator: ".")[2]), ServerProcess.adminToken,
-            passphrase, capability, capabilitySignature, dataKey.base64EncodedString(), dataKey.map { String(format: "%02x", $0) }.joined()]
+        let needles = [
+            fixture.secret, encodedSecret, fixture.gpuSecret, token, String(token.split(separator: ".")[2]), ServerProcess.adminToken,
+            passphrase, capability, capabilitySignature, dataKey.base64EncodedString(), dataKey.map { String(format: "%02x", $0) }.joined(),
+        ]
         var files = [fixture.server.stderrPath]
         for name in try FileManager.default.contentsOfDirectory(atPath: fixture.server.dataDirectory)
         where !["master-passphrase", "simulator-ca"].contains(name) && !name.hasPrefix("stderr-") {
@@ -250,7 +263,9 @@ struct BrokerEndToEndTests {
     static func sql(_ database: String, _ statement: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=30); c.executescript(sys.argv[2]); c.commit()", database, statement]
+        process.arguments = [
+            "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=30); c.executescript(sys.argv[2]); c.commit()", database, statement,
+        ]
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)

@@ -28,7 +28,8 @@ struct HotReloadTests {
         // Let viewers create todos too.
         let path = bundle + "/todo.policy"
         let original = try String(contentsOfFile: path, encoding: .utf8)
-        let edited = original.replacingOccurrences(of: #"role in {"editor", "admin", "evil_genius"}"#,
+        let edited = original.replacingOccurrences(
+            of: #"role in {"editor", "admin", "evil_genius"}"#,
             with: #"role in {"viewer", "editor", "admin", "evil_genius"}"#)
         #expect(edited != original)
         try edited.write(toFile: path, atomically: true, encoding: .utf8)

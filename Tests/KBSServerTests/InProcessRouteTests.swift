@@ -7,6 +7,7 @@ import KBSClaims
 import KBSEvidence
 import KBSPolicyTesting
 import Testing
+
 @testable import KBSServer
 
 /// The routes served in-process through Hummingbird's test client: no process, no socket (but for the one test where
@@ -96,11 +97,15 @@ import Testing
                 ("/kbs/v0/auth", #"{"version":"0.4.0""#, .badRequest, "invalid_json"),
                 ("/kbs/v0/auth", #"["version"]"#, .badRequest, "invalid_request"),
                 ("/kbs/v0/attest", #"{"tee-pubkey":{},"tee-evidence":""}"#, .badRequest, "protocol_version"),
-                ("/kbs/v0/attest", #"{"runtime-data":{"nonce":"n","tee-pubkey":{}},"tee-evidence":{"primary_evidence":{}},"init-data":{}}"#,
-                    .badRequest, "unsupported_init_data"),
+                (
+                    "/kbs/v0/attest", #"{"runtime-data":{"nonce":"n","tee-pubkey":{}},"tee-evidence":{"primary_evidence":{}},"init-data":{}}"#,
+                    .badRequest, "unsupported_init_data"
+                ),
                 ("/kbs/v0/attest", #"{"runtime-data":{"nonce":"n"},"tee-evidence":{"primary_evidence":{}}}"#, .badRequest, "invalid_request"),
-                ("/kbs/v0/attest", #"{"runtime-data":{"nonce":"n","tee-pubkey":{}},"tee-evidence":{"primary_evidence":{}}}"#, .unauthorized,
-                    "no_session"),
+                (
+                    "/kbs/v0/attest", #"{"runtime-data":{"nonce":"n","tee-pubkey":{}},"tee-evidence":{"primary_evidence":{}}}"#, .unauthorized,
+                    "no_session"
+                ),
             ]
             for (uri, text, status, code) in refusals {
                 try await client.execute(uri: uri, method: .post, body: Self.body(text)) { response in
@@ -141,13 +146,17 @@ import Testing
                     #expect(Self.code(response) == code, "\(uri) \(text)")
                 }
             }
-            try await client.execute(uri: "/kbs/v1/resources/a/b/c", method: .post, headers: Self.admin,
-                body: Self.body(#"{"value":"AAAA","required_tier":"2","labels":{"team":"x"}}"#)) { response in
+            try await client.execute(
+                uri: "/kbs/v1/resources/a/b/c", method: .post, headers: Self.admin,
+                body: Self.body(#"{"value":"AAAA","required_tier":"2","labels":{"team":"x"}}"#)
+            ) { response in
                 #expect(response.status == .created)
                 #expect(String(buffer: response.body) == #"{"path":"a/b/c","required_tier":2,"labels":{"team":"x"}}"#)
             }
-            try await client.execute(uri: "/kbs/v1/keys", method: .post, headers: Self.admin,
-                body: Self.body(#"{"id":"app-kek","required_tier":1,"labels":{"owner":"ops"}}"#)) { response in
+            try await client.execute(
+                uri: "/kbs/v1/keys", method: .post, headers: Self.admin,
+                body: Self.body(#"{"id":"app-kek","required_tier":1,"labels":{"owner":"ops"}}"#)
+            ) { response in
                 #expect(response.status == .created, "\(String(buffer: response.body))")
                 let root = try JSONNode.parse(Array(response.body.readableBytesView))
                 #expect(root["kind"]?.stringValue == "kek" && root["required_tier"]?.integer == 1)
@@ -158,7 +167,8 @@ import Testing
 
     @Test func authZENDecidesInProcess() async throws {
         try await Self.serve("Policies/authzen-todo") { client in
-            let request = #"{"subject":{"type":"user","id":"CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"},"#
+            let request =
+                #"{"subject":{"type":"user","id":"CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"},"#
                 + #""action":{"name":"can_create_todo"},"resource":{"type":"todo","id":"1"}}"#
             try await client.execute(uri: "/access/v1/evaluation", method: .post, body: Self.body(request)) { response in
                 #expect(response.status == .ok)

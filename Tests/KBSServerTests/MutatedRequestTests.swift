@@ -1,7 +1,8 @@
 import KBSPolicy
 import KBSPolicyTesting
-@testable import KBSServer
 import Testing
+
+@testable import KBSServer
 
 /// A bounded random mutation run over the AuthZEN request reader and the policy behind it (libFuzzer covers
 /// the JSON layer underneath in `Tools/fuzz json`): no input crashes, and only a well-formed request is decided.
@@ -63,8 +64,11 @@ struct MutatedRequestTests {
             do {
                 let root = try AccessRequest.parseObject(bytes)
                 let request = try AccessRequest(root)
-                let decision = policy.decide(json: request.policyInput(source: bytes), options: .init(entities: policy.bundleEntities, explain: false))
-                let fast = request.policyInput(source: bytes).withUnsafeBufferPointer { policy.isPermitted(json: $0, options: .init(entities: policy.bundleEntities)) }
+                let decision = policy.decide(
+                    json: request.policyInput(source: bytes), options: .init(entities: policy.bundleEntities, explain: false))
+                let fast = request.policyInput(source: bytes).withUnsafeBufferPointer {
+                    policy.isPermitted(json: $0, options: .init(entities: policy.bundleEntities))
+                }
                 #expect(decision.isPermitted == fast, "\(String(decoding: bytes, as: UTF8.self))")
                 guard case .success(let tokens) = single else {
                     Issue.record("the one-pass reader refused what the tree accepted: \(String(decoding: bytes, as: UTF8.self))")

@@ -61,8 +61,10 @@ import Testing
         let binary = try #require(ServerProcess.binary)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--policies", RepositoryPaths.path("Policies/default"), "--data-dir", directory + "/data", "--port", "0",
-            "--metrics-token-file", file]
+        process.arguments = [
+            "serve", "--policies", RepositoryPaths.path("Policies/default"), "--data-dir", directory + "/data", "--port", "0",
+            "--metrics-token-file", file,
+        ]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = Pipe()

@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import KBSPolicyTesting
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A `kbs serve` child process on a free loopback port, stopped by the test that started it.
 final class ServerProcess: @unchecked Sendable {

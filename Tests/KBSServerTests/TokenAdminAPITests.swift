@@ -28,7 +28,8 @@ struct TokenAdminAPITests {
         let unauthorized = try await server.request("POST", "/kbs/v1/tokens", body: #"{"agent":"a","capabilities":["read:x"]}"#)
         #expect(unauthorized.status == 401)
 
-        let issued = try await server.request("POST", "/kbs/v1/tokens",
+        let issued = try await server.request(
+            "POST", "/kbs/v1/tokens",
             body: #"{"agent":"agent-9","capabilities":["read:secrets/app/*"],"ttl_seconds":600}"#, admin: true)
         #expect(issued.status == 201, "\(issued.body)")
         #expect(issued.headers["cache-control"] == "no-store")
@@ -36,20 +37,23 @@ struct TokenAdminAPITests {
         let token = try #require(object["token"] as? String)
         let id = try #require(object["id"] as? String)
 
-        let verified = try await server.request("POST", "/kbs/v1/tokens/verify",
+        let verified = try await server.request(
+            "POST", "/kbs/v1/tokens/verify",
             body: "{\"token\":\"\(token)\",\"capability\":\"read:secrets/app/db\"}", admin: true)
         #expect(verified.status == 200, "\(verified.body)")
         #expect(try ServerProcess.object(verified.body)["subject"] as? String == "agent-9")
-        let denied = try await server.request("POST", "/kbs/v1/tokens/verify",
+        let denied = try await server.request(
+            "POST", "/kbs/v1/tokens/verify",
             body: "{\"token\":\"\(token)\",\"capability\":\"write:secrets/app/db\"}", admin: true)
         #expect(denied.status == 403, "\(denied.body)")
         #expect(try ServerProcess.errorCode(denied.body) == "capability_denied")
         let malformed = try await server.request("POST", "/kbs/v1/tokens/verify", body: #"{"token":"kbsc1.xyz"}"#, admin: true)
         #expect(malformed.status == 401, "\(malformed.body)")
         #expect(try ServerProcess.errorCode(malformed.body) == "invalid_token")
-        for body in [#"{"agent":"a","capabilities":["bad"]}"#, #"{"agent":"a","capabilities":["read:x"],"ttl_seconds":999999}"#,
-            #"{"agent":"a","capabilities":["read:x"],"scope":"all"}"#, "[]"]
-        {
+        for body in [
+            #"{"agent":"a","capabilities":["bad"]}"#, #"{"agent":"a","capabilities":["read:x"],"ttl_seconds":999999}"#,
+            #"{"agent":"a","capabilities":["read:x"],"scope":"all"}"#, "[]",
+        ] {
             let refused = try await server.request("POST", "/kbs/v1/tokens", body: body, admin: true)
             #expect(refused.status == 400, "\(body): \(refused.body)")
         }

@@ -6,7 +6,7 @@ import KBSStore
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The audit log: the hash chain over appended records, what tampering `verifyAudit` catches, redaction, the
@@ -77,9 +77,10 @@ struct AuditLogTests {
     }
 
     @Test func valuesOfTheWrongTypeAreReportedNotTrapped() throws {
-        for (sql, seq) in [("UPDATE audit SET at = 'not a time' WHERE seq = 7", 7), ("UPDATE audit SET kind = x'00ff' WHERE seq = 8", 8),
-            ("UPDATE audit SET hash = 'short' WHERE seq = 9", 9)]
-        {
+        for (sql, seq) in [
+            ("UPDATE audit SET at = 'not a time' WHERE seq = 7", 7), ("UPDATE audit SET kind = x'00ff' WHERE seq = 8", 8),
+            ("UPDATE audit SET hash = 'short' WHERE seq = 9", 9),
+        ] {
             let (store, directory) = try Self.filledStore(10)
             defer { try? FileManager.default.removeItem(atPath: directory) }
             try Self.tamper(directory, sql)
@@ -134,7 +135,8 @@ struct AuditLogTests {
                 let twenty = try #require(try Row.fetchOne(db, sql: select, arguments: [20]))
                 let assignments = swapped.map { "\($0) = ?" }.joined(separator: ", ")
                 for (row, seq) in [(twenty, 10), (ten, 20)] {
-                    try db.execute(sql: "UPDATE audit SET \(assignments) WHERE seq = ?",
+                    try db.execute(
+                        sql: "UPDATE audit SET \(assignments) WHERE seq = ?",
                         arguments: StatementArguments(swapped.map { (row[$0] as DatabaseValue) as (any DatabaseValueConvertible)? } + [seq]))
                 }
             }
@@ -153,7 +155,8 @@ struct AuditLogTests {
         forged.outcome = .permit
         forged.resource = "kbs/keys/crown-jewels"
         forged.hash = AuditChain.hash(forged)
-        try Self.tamper(directory, "UPDATE audit SET outcome = ?, resource = ?, hash = ? WHERE seq = 30",
+        try Self.tamper(
+            directory, "UPDATE audit SET outcome = ?, resource = ?, hash = ? WHERE seq = 30",
             [forged.outcome.rawValue, forged.resource, Data(forged.hash)])
         let found = try #require(try store.verifyAudit().firstBreak)
         #expect(found.seq == 31)
@@ -249,7 +252,8 @@ struct AuditLogTests {
     }
 
     @Test func theEncodingSeparatesFields() throws {
-        var record = AuditRecord(seq: 1, at: 0, kind: .decision, actor: "ab", action: "c", resource: "", outcome: .permit,
+        var record = AuditRecord(
+            seq: 1, at: 0, kind: .decision, actor: "ab", action: "c", resource: "", outcome: .permit,
             detailsJSON: "{}", prevHash: AuditChain.genesis, hash: [])
         let first = AuditChain.hash(record)
         record.actor = "a"
@@ -257,8 +261,9 @@ struct AuditLogTests {
         #expect(AuditChain.hash(record) != first)
         #expect(AuditChain.encode(record).starts(with: Array("kbs-audit-v1".utf8) + [0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]))
         // Member order does not matter; escapes are JSON's short ones.
-        #expect(AuditChain.canonicalJSON(["b": 1, "a": ["x": "q\"\n"], "c": .null, "d": false])
-            == #"{"a":{"x":"q\"\n"},"b":1,"c":null,"d":false}"#)
+        #expect(
+            AuditChain.canonicalJSON(["b": 1, "a": ["x": "q\"\n"], "c": .null, "d": false])
+                == #"{"a":{"x":"q\"\n"},"b":1,"c":null,"d":false}"#)
     }
 
     /// Hashes computed independently (Python's hashlib over the encoding docs/audit.md describes), so the
@@ -266,10 +271,14 @@ struct AuditLogTests {
     @Test func hashesMatchTheDocumentedEncoding() throws {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let first = try store.appendAudit(AuditEntry(at: 1_790_000_000_000, kind: .decision, actor: "workload-1", action: "release",
-            resource: "kbs/keys/app-1", outcome: .permit, details: ["tier": 3]))
-        let second = try store.appendAudit(AuditEntry(at: 1_790_000_000_001, kind: .keyOperation, actor: "hmac:0011", action: "unwrap",
-            resource: "kbs/keys/app-1", outcome: .success, details: ["rules": ["release.allow"]]))
+        let first = try store.appendAudit(
+            AuditEntry(
+                at: 1_790_000_000_000, kind: .decision, actor: "workload-1", action: "release",
+                resource: "kbs/keys/app-1", outcome: .permit, details: ["tier": 3]))
+        let second = try store.appendAudit(
+            AuditEntry(
+                at: 1_790_000_000_001, kind: .keyOperation, actor: "hmac:0011", action: "unwrap",
+                resource: "kbs/keys/app-1", outcome: .success, details: ["rules": ["release.allow"]]))
         #expect(first.hashHex == "e090ffa4d62c23c48ca66fec60d4456d23e24a50491c9eb9bef1828577c46599")
         #expect(second.hashHex == "1b866d47ab78a8a7c251aeaabdfdf6a182a99f50874863edb4fced835a48c775")
     }

@@ -9,7 +9,8 @@ struct IdentityStoreTests {
     @Test func sessionsPersistAndRevoke() throws {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let session = StoredSession(subject: "alice", issuer: "https://idp", method: "jwt", principalJSON: #"{"subject":"alice"}"#,
+        let session = StoredSession(
+            subject: "alice", issuer: "https://idp", method: "jwt", principalJSON: #"{"subject":"alice"}"#,
             createdAt: 100, expiresAt: 200)
         try store.insertSession(idHash: Self.hash, session)
         #expect(throws: StoreError.self) { try store.insertSession(idHash: Self.hash, session) }
@@ -44,7 +45,8 @@ struct IdentityStoreTests {
         #expect(try store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 200, now: 100))
         #expect(try !store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 300, now: 150))
         #expect(try store.useOnce("n1", namespace: "saml:idp", expiry: 300, now: 150), "namespaces are apart")
-        #expect(try !Store(directory: directory).useOnce("n1", namespace: "siwe:kbs.example", expiry: 300, now: 199),
+        #expect(
+            try !Store(directory: directory).useOnce("n1", namespace: "siwe:kbs.example", expiry: 300, now: 199),
             "a restart forgets nothing")
         #expect(try store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 400, now: 200), "usable again once expired")
     }

@@ -17,10 +17,16 @@ struct StoreTests {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens"])
+        #expect(
+            try store.appliedMigrations() == [
+                "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
+            ])
         // Opening again applies nothing new and keeps the schema.
         let again = try Store(directory: directory)
-        #expect(try again.appliedMigrations() == ["v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens"])
+        #expect(
+            try again.appliedMigrations() == [
+                "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
+            ])
     }
 
     @Test func entitiesAndRolesRoundTripAndSurviveReopening() throws {
@@ -124,7 +130,8 @@ struct StoreTests {
     @Test func capabilityTokensRecordRevocations() throws {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let token = StoredCapabilityToken(id: "0b7a-test", subject: "agent-1", capabilitiesJSON: #"["read:x"]"#, keyVersion: 2, issuedAt: 100, expiresAt: 700)
+        let token = StoredCapabilityToken(
+            id: "0b7a-test", subject: "agent-1", capabilitiesJSON: #"["read:x"]"#, keyVersion: 2, issuedAt: 100, expiresAt: 700)
         try store.insertCapabilityToken(token)
         #expect(try store.capabilityToken("0b7a-test") == token)
         #expect(try store.capabilityToken("missing") == nil)
@@ -133,7 +140,8 @@ struct StoreTests {
             Issue.record("a second token with the same id was accepted")
         } catch { #expect(error.code == .invalid) }
         do {
-            try store.insertCapabilityToken(StoredCapabilityToken(id: "", subject: "a", capabilitiesJSON: "[]", keyVersion: 1, issuedAt: 0, expiresAt: 1))
+            try store.insertCapabilityToken(
+                StoredCapabilityToken(id: "", subject: "a", capabilitiesJSON: "[]", keyVersion: 1, issuedAt: 0, expiresAt: 1))
             Issue.record("an empty id was accepted")
         } catch { #expect(error.code == .invalid) }
 
@@ -143,7 +151,8 @@ struct StoreTests {
         #expect(try store.revokeCapabilityToken("0b7a-test", at: 300))
         #expect(try other.capabilityToken("0b7a-test")?.revokedAt == 200)
         #expect(try !store.revokeCapabilityToken("missing", at: 300))
-        try store.insertCapabilityToken(StoredCapabilityToken(id: "earlier", subject: "agent-2", capabilitiesJSON: "[]", keyVersion: 1, issuedAt: 50, expiresAt: 60))
+        try store.insertCapabilityToken(
+            StoredCapabilityToken(id: "earlier", subject: "agent-2", capabilitiesJSON: "[]", keyVersion: 1, issuedAt: 50, expiresAt: 60))
         #expect(try Store(directory: directory).capabilityTokens().map(\.id) == ["earlier", "0b7a-test"])
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KBSXMLSecurity
 
 /// The parser's safety and the tree's reading; signatures are checked by their users' suites (the SAML attacks in
@@ -7,7 +8,7 @@ import Testing
     struct Refused: Error, Equatable {}
 
     static func parse<T>(_ xml: String, _ body: (XMLDocument?) throws(Refused) -> T) throws(Refused) -> T {
-        try XMLSecurity.withLock(unavailable: { _ in Refused() }) { () throws(Refused) -> T in try body(XMLDocument(Array(xml.utf8))) }
+        try XMLSecurity.withLock(unavailable: { _ in Refused() }, { () throws(Refused) -> T in try body(XMLDocument(Array(xml.utf8))) })
     }
 
     @Test("external entities are not fetched, and a DTD is visible to the caller, who refuses it")

@@ -47,7 +47,8 @@ package struct AccessDecisions: Sendable {
             action: request.action, resourceType: request.resourceType, resourceID: request.resourceID, decision: decision,
             elapsed: DispatchTime.now().uptimeNanoseconds - started)
         guard recorder.record(record) else {
-            throw BrokerError(.unavailable, "decision_log_unavailable",
+            throw BrokerError(
+                .unavailable, "decision_log_unavailable",
                 "the decision log cannot keep up or cannot be written, so the decision is not given")
         }
         return decision

@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 import KBSClaims
 import KBSKeys
 
@@ -71,18 +71,25 @@ package final class CapabilityAuthority: Sendable {
             throw .badRequest("invalid_request", "the lifetime must be 1 second to \(Int(Self.maximumLifetime)) seconds")
         }
         let now = Int64(clock().timeIntervalSince1970)
-        let unsigned = CapabilityToken(id: UUID().uuidString.lowercased(), subject: agent, capabilities: parsed, issuedAt: now,
+        let unsigned = CapabilityToken(
+            id: UUID().uuidString.lowercased(), subject: agent, capabilities: parsed, issuedAt: now,
             expiresAt: now + Int64(lifetime), caveats: [], signature: [])
         let (keys, version) = try await rootKey()
         let first = try await Self.sign(unsigned.baseBytes, keys: keys, version: version)
         let token = unsigned.withSignature(first)
         let capsJSON = CapabilityToken.listJSON(parsed)
         // Audited first: a token that cannot be audited is not issued.
-        try await audit(AuditEntry(kind: .admin, actor: actor, action: "issue_capability_token", resource: token.id, outcome: .success,
-            details: ["subject": .string(agent), "capabilities": .list(parsed.map { .string($0.description) }), "expires": .integer(token.expiresAt)]))
+        try await audit(
+            AuditEntry(
+                kind: .admin, actor: actor, action: "issue_capability_token", resource: token.id, outcome: .success,
+                details: [
+                    "subject": .string(agent), "capabilities": .list(parsed.map { .string($0.description) }), "expires": .integer(token.expiresAt),
+                ]))
         do {
-            try await repository.insert(StoredCapabilityToken(id: token.id, subject: agent, capabilitiesJSON: capsJSON, keyVersion: version,
-                issuedAt: token.issuedAt, expiresAt: token.expiresAt))
+            try await repository.insert(
+                StoredCapabilityToken(
+                    id: token.id, subject: agent, capabilitiesJSON: capsJSON, keyVersion: version,
+                    issuedAt: token.issuedAt, expiresAt: token.expiresAt))
         } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the token cannot be recorded, so it is not issued: \(error)")
         }
@@ -149,7 +156,9 @@ package final class CapabilityAuthority: Sendable {
         }
         if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(token.id) was revoked") }
         let seconds = Int64(now.timeIntervalSince1970)
-        guard token.issuedAt <= seconds + Self.clockLeeway else { throw .unauthorized("invalid_token", "the capability token is issued in the future") }
+        guard token.issuedAt <= seconds + Self.clockLeeway else {
+            throw .unauthorized("invalid_token", "the capability token is issued in the future")
+        }
         guard seconds < token.effectiveExpiry else { throw .unauthorized("token_expired", "capability token \(token.id) has expired") }
         if let wanted, !token.grants(wanted) {
             throw BrokerError(.forbidden, "capability_denied", "capability token \(token.id) does not grant \(wanted)")
@@ -200,7 +209,8 @@ package final class CapabilityAuthority: Sendable {
         var list: [Capability] = []
         for text in texts {
             guard let capability = Capability(text) else {
-                throw .badRequest("invalid_request", "`\(text.prefix(100))` is not a capability `action:resource` (resource ending in `*` for a prefix)")
+                throw .badRequest(
+                    "invalid_request", "`\(text.prefix(100))` is not a capability `action:resource` (resource ending in `*` for a prefix)")
             }
             if !list.contains(capability) { list.append(capability) }
         }

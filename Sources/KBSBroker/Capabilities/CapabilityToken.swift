@@ -121,7 +121,8 @@ package struct CapabilityToken: Sendable, Equatable {
         guard let sigText = root["sig"]?.stringValue, let signature = Base64URL.decode(sigText), signature.count == 32 else {
             throw invalid("`sig` must be 32 bytes in base64url")
         }
-        self.init(id: id, subject: subject, capabilities: capabilities, issuedAt: issuedAt, expiresAt: expiresAt, caveats: caveats, signature: signature)
+        self.init(
+            id: id, subject: subject, capabilities: capabilities, issuedAt: issuedAt, expiresAt: expiresAt, caveats: caveats, signature: signature)
     }
 
     /// The token text.
@@ -175,14 +176,16 @@ package struct CapabilityToken: Sendable, Equatable {
 
     /// This token carrying `signature` (an issuer's `sig₀`).
     func withSignature(_ signature: [UInt8]) -> CapabilityToken {
-        CapabilityToken(id: id, subject: subject, capabilities: capabilities, issuedAt: issuedAt, expiresAt: expiresAt, caveats: caveats,
+        CapabilityToken(
+            id: id, subject: subject, capabilities: capabilities, issuedAt: issuedAt, expiresAt: expiresAt, caveats: caveats,
             signature: signature)
     }
 
     /// This token with `caveat` appended and the chain extended: no key needed.
     func appending(_ caveat: Caveat) -> CapabilityToken {
         let next = Self.chain(from: signature, caveats: [caveat])
-        return CapabilityToken(id: id, subject: subject, capabilities: capabilities, issuedAt: issuedAt, expiresAt: expiresAt,
+        return CapabilityToken(
+            id: id, subject: subject, capabilities: capabilities, issuedAt: issuedAt, expiresAt: expiresAt,
             caveats: caveats + [caveat], signature: next)
     }
 

@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 import KBSClaims
 import KBSJOSE
 
@@ -137,7 +137,9 @@ package struct AttestationTokenSigner: Sendable {
         do { canonicalKey = try JCS.canonicalize(jwk) } catch {
             throw .unauthorized("invalid_token", "the attestation token's key does not canonicalise")
         }
-        var appraisal = Appraisal(id: id, kind: evidence.key, claims: evidenceClaims, deviceClaims: devices, tier: Int(tier), teePublicKeyJSON: canonicalKey, teePublicKey: try TEEPublicKey(jwk: jwk),
+        var appraisal = Appraisal(
+            id: id, kind: evidence.key, claims: evidenceClaims, deviceClaims: devices, tier: Int(tier), teePublicKeyJSON: canonicalKey,
+            teePublicKey: try TEEPublicKey(jwk: jwk),
             attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
         if let subject = claims["kbs.subject"] {
             guard let id = subject["id"]?.stringValue, let issuer = subject["issuer"]?.stringValue,

@@ -107,9 +107,10 @@ package struct AuditEntry: Sendable, Hashable {
     package static let deniedDetailNames: Set<String> = ["value", "secret", "key_material", "plaintext", "password", "token"]
 
     /// Creates an entry.
-    package init(at: Int64? = nil, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,
-        details: [String: AuditValue] = [:])
-    {
+    package init(
+        at: Int64? = nil, kind: AuditKind, actor: String, action: String, resource: String, outcome: AuditOutcome,
+        details: [String: AuditValue] = [:]
+    ) {
         self.at = at
         self.kind = kind
         self.actor = actor

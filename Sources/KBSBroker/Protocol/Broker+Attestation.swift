@@ -17,8 +17,10 @@ extension Broker {
             throw .badRequest("protocol_version", "this server speaks KBS protocol 0.4.0, not \(request.version)")
         }
         guard let kind = EvidenceKind(rawValue: request.tee), kind != .sim || configuration.teeMode == .simulator else {
-            throw .badRequest("unsupported_tee", "no verifier for TEE `\(request.tee)`; this server verifies "
-                + EvidenceKind.allCases.filter { $0 != .sim }.map(\.rawValue).joined(separator: ", "))
+            throw .badRequest(
+                "unsupported_tee",
+                "no verifier for TEE `\(request.tee)`; this server verifies "
+                    + EvidenceKind.allCases.filter { $0 != .sim }.map(\.rawValue).joined(separator: ", "))
         }
         let session = try await openSession(tee: kind.rawValue, now: clock())
         return Challenge(sessionID: session.id, nonce: session.nonce, expires: session.expires)
@@ -30,7 +32,8 @@ extension Broker {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let nonce = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let session = RCARSession(id: Hex.encode(id), nonce: fixedNonce ?? Data(nonce).base64EncodedString(), tee: tee,
+        let session = RCARSession(
+            id: Hex.encode(id), nonce: fixedNonce ?? Data(nonce).base64EncodedString(), tee: tee,
             expires: now + configuration.sessionLifetime)
         do { try await ports.sessions.insert(session, now: now) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the session cannot be recorded")
@@ -61,9 +64,14 @@ extension Broker {
             var (appraisal, measurement) = try await appraise(session: session, request: request, now: now)
             appraisal.identity = identity
             var details: [String: AuditValue] = ["tier": .integer(Int64(appraisal.tier)), "measurement": .string(measurement)]
-            if let identity { details["subject"] = .string(identity.subject); details["capability_id"] = .string(identity.tokenID) }
-            try await audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
-                details: details))
+            if let identity {
+                details["subject"] = .string(identity.subject)
+                details["capability_id"] = .string(identity.tokenID)
+            }
+            try await audit(
+                AuditEntry(
+                    kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
+                    details: details))
             let token = try signer.sign(appraisal)
             do { try await ports.sessions.attach(appraisal, to: session.id) } catch {
                 throw BrokerError(.unavailable, "store_unavailable", "the appraisal cannot be kept on the session")
@@ -73,8 +81,10 @@ extension Broker {
         } catch {
             metrics.attested(kind: session.tee, success: false, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
             if error.code != "audit_unavailable" {
-                try? await audit(AuditEntry(kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: "session",
-                    outcome: .failure, details: ["reason": .string(error.code)]))
+                try? await audit(
+                    AuditEntry(
+                        kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: "session",
+                        outcome: .failure, details: ["reason": .string(error.code)]))
             }
             throw error
         }
@@ -87,7 +97,8 @@ extension Broker {
             throw .unauthorized("unsupported_credential", "attest accepts capability tokens (kbsc1.…) as the workload's identity")
         }
         let verified = try await capabilities.verify(token)
-        return Appraisal.Identity(subject: verified.subject, issuer: "kbs-capability", tokenID: verified.id, token: token,
+        return Appraisal.Identity(
+            subject: verified.subject, issuer: "kbs-capability", tokenID: verified.id, token: token,
             capabilities: verified.capabilities.map(\.description))
     }
 
@@ -111,7 +122,8 @@ extension Broker {
         guard fresh else { throw .unauthorized("nonce_used", "this nonce was already used; authenticate again") }
         let teePublicKey = try TEEPublicKey(jwk: request.teePublicKey)  // refuse a bad key before the costly verification
         guard let kind = EvidenceKind(rawValue: session.tee) else { throw .badRequest("unsupported_tee", "no verifier for TEE `\(session.tee)`") }
-        let primaryData = try Self.runtimeDigest(teePublicKey: request.teePublicKey, nonce: request.nonce,
+        let primaryData = try Self.runtimeDigest(
+            teePublicKey: request.teePublicKey, nonce: request.nonce,
             additionalEvidence: request.additionalEvidence)
         let verified = try await verify(request.primaryEvidence, kind: kind, reportData: primaryData, now: now)
         var devices: [VerifiedEvidence] = []
@@ -130,13 +142,15 @@ extension Broker {
         do { canonicalKey = try JCS.canonicalize(request.teePublicKey) } catch {
             throw .badRequest("invalid_tee_pubkey", "`tee-pubkey` cannot be canonicalised: \(error.message)")
         }
-        let appraisal = Appraisal(id: UUID().uuidString.lowercased(), kind: kind.rawValue, claims: verified.claims, deviceClaims: deviceClaims,
+        let appraisal = Appraisal(
+            id: UUID().uuidString.lowercased(), kind: kind.rawValue, claims: verified.claims, deviceClaims: deviceClaims,
             tier: tier, teePublicKeyJSON: canonicalKey, teePublicKey: teePublicKey, attestedAt: now)
         return (appraisal, Hex.encode(verified.measurement))
     }
 
     private func verify(_ evidence: [UInt8], kind: EvidenceKind, reportData: [UInt8], now: Date) async throws(BrokerError) -> VerifiedEvidence {
-        var context = VerificationContext(time: now, endorsements: configuration.endorsements, trustAnchors: configuration.anchors(for: kind),
+        var context = VerificationContext(
+            time: now, endorsements: configuration.endorsements, trustAnchors: configuration.anchors(for: kind),
             expectedReportData: reportData, collateral: configuration.collateral, allowSimulator: configuration.teeMode == .simulator)
         context.ignoresCollateralSignerExpiry = false
         do {

@@ -56,14 +56,18 @@ extension Broker {
         let keys = try await vault.keySource.hierarchy()
         let record: KeyRecord
         do { record = try await body(keys, clock()) } catch {
-            try await audit(AuditEntry(kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .failure,
-                details: ["reason": .string(error.reason.rawValue)]))
+            try await audit(
+                AuditEntry(
+                    kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .failure,
+                    details: ["reason": .string(error.reason.rawValue)]))
             throw Self.keyError(error)
         }
         metrics.keyOperated(action)
         // Acknowledged only once audited, like `kbs keys`.
-        try await audit(AuditEntry(kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .success,
-            details: ["version": .integer(Int64(record.currentVersion))]))
+        try await audit(
+            AuditEntry(
+                kind: .keyOperation, actor: "admin", action: action, resource: id, outcome: .success,
+                details: ["version": .integer(Int64(record.currentVersion))]))
         return record
     }
 

@@ -20,14 +20,18 @@ extension Broker {
             throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
         }
         guard let stored else {
-            try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
-                details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
+            try await audit(
+                AuditEntry(
+                    kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                    details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
             throw BrokerError(.notFound, "not_found", "no resource at \(path)")
         }
         if let identity = appraisal.identity {
             do { try await checkIdentity(identity, path: path, now: now) } catch {
-                try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
-                    details: ["reason": .string(error.code), "appraisal": .string(appraisal.id)]))
+                try await audit(
+                    AuditEntry(
+                        kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                        details: ["reason": .string(error.code), "appraisal": .string(appraisal.id)]))
                 throw error
             }
         }
@@ -39,16 +43,20 @@ extension Broker {
         if !decision.errors.isEmpty { details["errors"] = .integer(Int64(decision.errors.count)) }
         guard decision.isPermitted else {
             metrics.denied()
-            try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
-                details: details))
+            try await audit(
+                AuditEntry(
+                    kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                    details: details))
             throw BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
         }
         let keys = try await vault.keys()
         var plaintext: [UInt8]
         do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8)) } catch {
             details["reason"] = .string(error.reason.rawValue)
-            try? await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
-                details: details))
+            try? await audit(
+                AuditEntry(
+                    kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
+                    details: details))
             throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
         }
         metrics.keyOperated("unseal")
@@ -57,8 +65,10 @@ extension Broker {
         let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)
         // One record for the decision and the release, durable before the secret leaves; if it fails, nothing leaves.
         details["alg"] = .string(appraisal.teePublicKey.algorithm)
-        try await audit(AuditEntry(kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .permit,
-            details: details))
+        try await audit(
+            AuditEntry(
+                kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .permit,
+                details: details))
         return jwe
     }
 
@@ -70,7 +80,8 @@ extension Broker {
         }
         guard let appraisal = session.appraisal else { throw .unauthorized("not_attested", "this session has not attested; attest first") }
         guard now.timeIntervalSince(appraisal.attestedAt) <= configuration.appraisalLifetime else {
-            throw .unauthorized("attestation_expired",
+            throw .unauthorized(
+                "attestation_expired",
                 "this session's attestation is over \(Int(configuration.appraisalLifetime)) s old; authenticate and attest again")
         }
         return appraisal
@@ -109,7 +120,10 @@ extension Broker {
         }
         var input = ClaimRecord([
             ("action", .string("release")), ("evidence", .record(appraisal.claims)),
-            ("resource", .record(ClaimRecord([("path", .string(path)), ("required_tier", .int(Int64(stored.requiredTier))), ("labels", .record(labels))]))),
+            (
+                "resource",
+                .record(ClaimRecord([("path", .string(path)), ("required_tier", .int(Int64(stored.requiredTier))), ("labels", .record(labels))]))
+            ),
             ("tier", .int(Int64(appraisal.tier))), ("reference_values", .record(referenceValues)),
         ])
         if let identity = appraisal.identity {

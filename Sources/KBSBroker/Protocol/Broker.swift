@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 package import KBSClaims
 import KBSEvidence
 import KBSKeys
@@ -67,10 +67,15 @@ package final class Broker: Sendable {
     /// `repo/type/tag`, each part letters, digits, `.`, `_`, `-`, and none of them `.` or `..`.
     package static func validatePath(_ path: String) throws(BrokerError) {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ part in
-            !part.isEmpty && part.utf8.count <= 128 && part != "." && part != ".."
-                && part.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
-        }) else {
+        guard parts.count == 3,
+            parts.allSatisfy({ part in
+                !part.isEmpty && part.utf8.count <= 128 && part != "." && part != ".."
+                    && part.utf8.allSatisfy {
+                        ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2E || $0 == 0x5F
+                            || $0 == 0x2D
+                    }
+            })
+        else {
             throw .badRequest("invalid_path", "a resource path is repo/type/tag, each of letters, digits, `.`, `_`, `-` (at most 128)")
         }
     }

@@ -1,5 +1,5 @@
-package import KBSKeys
 import Foundation
+package import KBSKeys
 import Synchronization
 
 /// The key hierarchy, opened on first use: unsealing the master key derives a scrypt key (a second or more), which a

@@ -66,15 +66,21 @@ package struct ResourceVault: Sendable {
         let keys = try await keys()
         let sealed: [UInt8]
         do { sealed = try await keys.encrypt(keyID: Self.resourceKeyID, plaintext: plaintext, aad: Array(path.utf8)) } catch {
-            try? await audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .failure,
-                details: ["reason": .string(error.reason.rawValue)]))
+            try? await audit(
+                AuditEntry(
+                    kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .failure,
+                    details: ["reason": .string(error.reason.rawValue)]))
             throw BrokerError(.unavailable, "key_\(error.reason.rawValue)", "the resource key refuses use: \(error.message)")
         }
         // Audited first: a put that cannot be audited is not made.
-        try await audit(AuditEntry(kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .success,
-            details: ["required_tier": .integer(Int64(requiredTier)), "bytes": .integer(Int64(value.count))]))
+        try await audit(
+            AuditEntry(
+                kind: .admin, actor: actor, action: "put_resource", resource: path, outcome: .success,
+                details: ["required_tier": .integer(Int64(requiredTier)), "bytes": .integer(Int64(value.count))]))
         let existed: Bool
-        do { existed = try await resourceRepository.put(StoredResource(path: path, sealed: sealed, requiredTier: requiredTier, labelsJSON: labelsJSON)) } catch {
+        do {
+            existed = try await resourceRepository.put(StoredResource(path: path, sealed: sealed, requiredTier: requiredTier, labelsJSON: labelsJSON))
+        } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the resource cannot be stored: \(error)")
         }
         return ResourceInfo(path: path, requiredTier: requiredTier, labelsJSON: labelsJSON, created: !existed)
@@ -92,7 +98,9 @@ package struct ResourceVault: Sendable {
     /// Every resource's path, tier and labels.
     package func resources() async throws(BrokerError) -> [ResourceInfo] {
         do {
-            return try await resourceRepository.all().map { ResourceInfo(path: $0.path, requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON, created: false) }
+            return try await resourceRepository.all().map {
+                ResourceInfo(path: $0.path, requiredTier: $0.requiredTier, labelsJSON: $0.labelsJSON, created: false)
+            }
         } catch {
             throw BrokerError(.unavailable, "store_unavailable", "resources cannot be read: \(error)")
         }
@@ -102,7 +110,9 @@ package struct ResourceVault: Sendable {
     package func resourceValue(path: String, actor: String) async throws(BrokerError) -> SecretBytes {
         try Broker.validatePath(path)
         let stored: StoredResource?
-        do { stored = try await resourceRepository.resource(at: path) } catch { throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read") }
+        do { stored = try await resourceRepository.resource(at: path) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
+        }
         guard let stored else { throw BrokerError(.notFound, "not_found", "no resource at \(path)") }
         let keys = try await keys()
         try await audit(AuditEntry(kind: .admin, actor: actor, action: "get_resource", resource: path, outcome: .success))
@@ -119,8 +129,10 @@ package struct ResourceVault: Sendable {
     package func addReferenceValues(kind: String, name: String, values: [String], actor: String) async throws(BrokerError) -> Int {
         try Broker.validateReferenceValues(kind: kind, name: name, values: values)
         let normalized = values.map { $0.lowercased() }
-        try await audit(AuditEntry(kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
-            details: ["values": .list(normalized.map { .string($0) })]))
+        try await audit(
+            AuditEntry(
+                kind: .admin, actor: actor, action: "add_reference_values", resource: "\(kind).\(name)", outcome: .success,
+                details: ["values": .list(normalized.map { .string($0) })]))
         do { return try await referenceRepository.add(kind: kind, name: name, values: normalized) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be stored: \(error)")
         }
@@ -128,7 +140,9 @@ package struct ResourceVault: Sendable {
 
     /// Every reference value added at run time: kind → name → values.
     package func referenceValues() async throws(BrokerError) -> [String: [String: [String]]] {
-        do { return try await referenceRepository.all() } catch { throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read") }
+        do { return try await referenceRepository.all() } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read")
+        }
     }
 }
 

@@ -245,9 +245,18 @@ package struct JSONScanner: ~Copyable {
             for i in 0..<count where bytes[offset + i] != word.utf8Start[i] { return false }
             return true
         }
-        if matches("true") { offset += 4; return true }
-        if matches("false") { offset += 5; return false }
-        if matches("null") { offset += 4; return nil }
+        if matches("true") {
+            offset += 4
+            return true
+        }
+        if matches("false") {
+            offset += 5
+            return false
+        }
+        if matches("null") {
+            offset += 4
+            return nil
+        }
         throw error("expected a value")
     }
 

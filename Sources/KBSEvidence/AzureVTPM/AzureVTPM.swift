@@ -20,7 +20,8 @@ enum AzureVTPM {
     ) throws(EvidenceError) -> Checked {
         let hcl = try HCLReport(evidence.hclReport)
         guard hcl.reportType == reportType else {
-            throw EvidenceError(.unsupported, "\(kind.rawValue) evidence holds an HCL report of type \(hcl.reportType.rawValue), not \(reportType.rawValue)")
+            throw EvidenceError(
+                .unsupported, "\(kind.rawValue) evidence holds an HCL report of type \(hcl.reportType.rawValue), not \(reportType.rawValue)")
         }
         let runtime = try AzureRuntimeClaims(hcl.varData)
         let attest = try evidence.quote.verify(key: runtime.attestationKey, what: "vTPM quote")
@@ -74,7 +75,9 @@ enum AzureVTPM {
                 .init("var_data_digest", .hex, doc: "SHA-256 of the HCL runtime claims, the first half of the hardware report data"),
                 .init("hcl_report_type", .int, doc: "the HCL hardware report type: 2 SNP, 4 TDX"),
                 .init("evidence_version", .int, doc: "the attester's evidence format version (0, 1, 2)"),
-                .init(hardwareKey, .record(hardwareRecord), optional: true, doc: "the \(hardware.rawValue) verifier's own claims about the hardware report"),
+                .init(
+                    hardwareKey, .record(hardwareRecord), optional: true,
+                    doc: "the \(hardware.rawValue) verifier's own claims about the hardware report"),
             ])
     }
 

@@ -1,5 +1,5 @@
-import KBSClaims
 import Crypto
+import KBSClaims
 
 /// The report Azure's paravisor (HCL) stores in the vTPM's NV index 0x01400001: an attestation header, the hardware
 /// report the paravisor requested, and the IGVM request data whose variable part (`var_data`, the runtime claims

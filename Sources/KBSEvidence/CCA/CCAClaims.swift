@@ -135,12 +135,13 @@ struct CCAPlatformClaims: Sendable {
         var components: [CCASoftwareComponent] = []
         for (index, element) in try claims.array(2399, "sw-components").enumerated() {
             let component = try CCAClaimReader(map: element, what: "platform sw-component \(index)")
-            components.append(CCASoftwareComponent(
-                type: try component.optionalText(1, "component-type"),
-                measurement: try component.bytes(2, "measurement-value", sizes: [32, 48, 64]),
-                version: try component.optionalText(4, "version"),
-                signerID: try component.bytes(5, "signer-id", sizes: [32, 48, 64]),
-                hashAlgorithm: try component.optionalText(6, "hash-algorithm")))
+            components.append(
+                CCASoftwareComponent(
+                    type: try component.optionalText(1, "component-type"),
+                    measurement: try component.bytes(2, "measurement-value", sizes: [32, 48, 64]),
+                    version: try component.optionalText(4, "version"),
+                    signerID: try component.bytes(5, "signer-id", sizes: [32, 48, 64]),
+                    hashAlgorithm: try component.optionalText(6, "hash-algorithm")))
         }
         softwareComponents = components
     }

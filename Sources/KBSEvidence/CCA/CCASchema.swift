@@ -27,11 +27,13 @@ extension CCAVerifier {
         ])
 
     /// One `sw_components` entry.
-    static let softwareComponent = RecordType(name: "CCASoftwareComponent", fields: [
-        .init("type", .string, optional: true, doc: "component type, e.g. RMM, BL"),
-        .init("measurement", .hex, doc: "measurement value"),
-        .init("version", .string, optional: true, doc: "version string"),
-        .init("signer_id", .hex, doc: "hash of the signing authority's public key"),
-        .init("hash_algorithm", .string, optional: true, doc: "hash algorithm of measurement"),
-    ])
+    static let softwareComponent = RecordType(
+        name: "CCASoftwareComponent",
+        fields: [
+            .init("type", .string, optional: true, doc: "component type, e.g. RMM, BL"),
+            .init("measurement", .hex, doc: "measurement value"),
+            .init("version", .string, optional: true, doc: "version string"),
+            .init("signer_id", .hex, doc: "hash of the signing authority's public key"),
+            .init("hash_algorithm", .string, optional: true, doc: "hash algorithm of measurement"),
+        ])
 }

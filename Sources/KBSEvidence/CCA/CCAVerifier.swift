@@ -71,15 +71,16 @@ package struct CCAVerifier: EvidenceVerifier {
         if let config = platform.config { record["config"] = .hex(config) }
         if let service = platform.verificationService { record["verification_service"] = .string(service) }
         if let hash = platform.hashAlgorithm { record["platform_hash_algorithm"] = .string(hash) }
-        record["sw_components"] = .list(platform.softwareComponents.map { component in
-            var entry = ClaimRecord()
-            if let type = component.type { entry["type"] = .string(type) }
-            entry["measurement"] = .hex(component.measurement)
-            if let version = component.version { entry["version"] = .string(version) }
-            entry["signer_id"] = .hex(component.signerID)
-            if let hash = component.hashAlgorithm { entry["hash_algorithm"] = .string(hash) }
-            return .record(entry)
-        })
+        record["sw_components"] = .list(
+            platform.softwareComponents.map { component in
+                var entry = ClaimRecord()
+                if let type = component.type { entry["type"] = .string(type) }
+                entry["measurement"] = .hex(component.measurement)
+                if let version = component.version { entry["version"] = .string(version) }
+                entry["signer_id"] = .hex(component.signerID)
+                if let hash = component.hashAlgorithm { entry["hash_algorithm"] = .string(hash) }
+                return .record(entry)
+            })
         record["realm_hash_algorithm"] = .string(realm.hashAlgorithm)
         record["rak_hash_algorithm"] = .string(realm.rakHashAlgorithm.rawValue)
         record["rak"] = .hex(realm.rakClaim)

@@ -49,9 +49,10 @@ package struct DiskCollateralCache: CollateralSource {
 
     /// The file a request is cached in.
     package func file(for request: CollateralRequest) -> URL {
-        let safe = String(request.path.map { character -> Character in
-            character.isLetter || character.isNumber || character == "-" || character == "." || character == "_" ? character : "_"
-        })
+        let safe = String(
+            request.path.map { character -> Character in
+                character.isLetter || character.isNumber || character == "-" || character == "." || character == "_" ? character : "_"
+            })
         return directory.appendingPathComponent(request.service.rawValue).appendingPathComponent(safe)
     }
 

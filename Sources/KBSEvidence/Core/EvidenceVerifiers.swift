@@ -1,8 +1,12 @@
 package import KBSClaims
+
 /// The registry of evidence verifiers, one per ``EvidenceKind``.
 package enum EvidenceVerifiers {
     /// Every verifier this build has.
-    package static let all: [any EvidenceVerifier] = [SNPVerifier(), TDXVerifier(), SGXVerifier(), NVIDIAVerifier(), CCAVerifier(), AzureSNPvTPMVerifier(), AzureTDXvTPMVerifier(), TPMVerifier(), SimVerifier()]
+    package static let all: [any EvidenceVerifier] = [
+        SNPVerifier(), TDXVerifier(), SGXVerifier(), NVIDIAVerifier(), CCAVerifier(), AzureSNPvTPMVerifier(), AzureTDXvTPMVerifier(), TPMVerifier(),
+        SimVerifier(),
+    ]
 
     /// The verifier for `kind`; `unsupported` when this build has none.
     package static func verifier(for kind: EvidenceKind) throws(EvidenceError) -> any EvidenceVerifier {

@@ -51,7 +51,9 @@ enum CCEventLog {
         try reader.skip(20)
         guard headerType == 3 else { throw EvidenceError(.malformed, "event log does not start with EV_NO_ACTION") }
         var header = ByteReader(try reader.bytes(Int(try reader.u32())), what: "Spec ID event")
-        guard try header.bytes(16) == Array("Spec ID Event03\0".utf8) else { throw EvidenceError(.malformed, "event log header is not Spec ID Event03") }
+        guard try header.bytes(16) == Array("Spec ID Event03\0".utf8) else {
+            throw EvidenceError(.malformed, "event log header is not Spec ID Event03")
+        }
         try header.skip(8)  // platform class u32, spec version minor/major, errata, uintn size
         let algorithms = try header.u32()
         guard algorithms >= 1, algorithms <= 16 else { throw EvidenceError(.malformed, "event log lists \(algorithms) digest algorithms") }

@@ -161,12 +161,13 @@ struct DCAPTCBInfo: Sendable {
                     level.isvSVN = try SignedCollateral.int(levelNode["tcb"]?["isvsvn"], "\(name) \(id) isvsvn")
                     moduleLevels.append(level)
                 }
-                modules.append(DCAPModuleIdentity(
-                    id: id,
-                    mrSigner: try SignedCollateral.hex(node["mrsigner"], "\(name) \(id) mrsigner", count: 48),
-                    attributes: try SignedCollateral.hex(node["attributes"], "\(name) \(id) attributes", count: 8),
-                    attributesMask: try SignedCollateral.hex(node["attributesMask"], "\(name) \(id) attributesMask", count: 8),
-                    tcbLevels: moduleLevels))
+                modules.append(
+                    DCAPModuleIdentity(
+                        id: id,
+                        mrSigner: try SignedCollateral.hex(node["mrsigner"], "\(name) \(id) mrsigner", count: 48),
+                        attributes: try SignedCollateral.hex(node["attributes"], "\(name) \(id) attributes", count: 8),
+                        attributesMask: try SignedCollateral.hex(node["attributesMask"], "\(name) \(id) attributesMask", count: 8),
+                        tcbLevels: moduleLevels))
             }
         }
         moduleIdentities = modules

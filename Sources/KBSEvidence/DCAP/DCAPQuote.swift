@@ -71,7 +71,8 @@ struct DCAPQuote: Sendable {
             case (3, UInt32(TDReportBody.size15)) where teeType == Self.teeTDX:
                 body = .td(try TDReportBody(try reader.bytes(TDReportBody.size15), isTD15: true))
             default:
-                throw EvidenceError(.malformed, "quote v5 body descriptor type \(type) size \(size) does not fit TEE type 0x\(String(teeType, radix: 16))")
+                throw EvidenceError(
+                    .malformed, "quote v5 body descriptor type \(type) size \(size) does not fit TEE type 0x\(String(teeType, radix: 16))")
             }
         }
         signedRegion = bytes[0..<reader.offset]

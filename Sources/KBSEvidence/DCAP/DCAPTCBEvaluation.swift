@@ -56,7 +56,10 @@ enum DCAPTCBEvaluation {
             }
             return level
         }
-        throw EvidenceError(.tcb, "\(info.collateral.name): no TCB level matches the platform (PCK SVNs \(pck.sgxComponents), PCESVN \(pck.pceSVN)\(teeTCBSVN.map { ", TEE_TCB_SVN " + Hex.encode($0) } ?? ""))")
+        throw EvidenceError(
+            .tcb,
+            "\(info.collateral.name): no TCB level matches the platform (PCK SVNs \(pck.sgxComponents), PCESVN \(pck.pceSVN)\(teeTCBSVN.map { ", TEE_TCB_SVN " + Hex.encode($0) } ?? ""))"
+        )
     }
 
     /// The TDX module's level when TEE_TCB_SVN[1] (the module's major version) is set.

@@ -20,7 +20,9 @@ enum DCAPVerification {
         let quote = try DCAPQuote(evidence)
         switch (kind, quote.body) {
         case (.tdx, .td), (.sgx, .sgx): break
-        default: throw EvidenceError(.unsupported, "a DCAP quote v\(quote.version) with TEE type 0x\(String(quote.teeType, radix: 16)) is not \(kind.rawValue) evidence")
+        default:
+            throw EvidenceError(
+                .unsupported, "a DCAP quote v\(quote.version) with TEE type 0x\(String(quote.teeType, radix: 16)) is not \(kind.rawValue) evidence")
         }
         let endorsements = try DCAPEndorsements(context.endorsements)
 
@@ -96,16 +98,22 @@ enum DCAPVerification {
             var info: DCAPTCBInfo?
             for candidate in tcbInfos {
                 let parsed = try DCAPTCBInfo(candidate)
-                if parsed.fmspc == pck.fmspc { info = parsed; break }
+                if parsed.fmspc == pck.fmspc {
+                    info = parsed
+                    break
+                }
             }
             guard let info else {
                 throw EvidenceError(.collateral, "no TCB info for FMSPC \(Hex.encode(pck.fmspc)) among \(tcbInfos.map(\.name))")
             }
             try verifyCollateral(info.collateral, endorsements: endorsements, anchors: anchors, context: context)
             let expectedID = kind == .tdx ? "TDX" : "SGX"
-            guard info.id == expectedID else { throw EvidenceError(.collateral, "\(info.collateral.name): TCB info id is \(info.id), not \(expectedID)") }
+            guard info.id == expectedID else {
+                throw EvidenceError(.collateral, "\(info.collateral.name): TCB info id is \(info.id), not \(expectedID)")
+            }
             guard info.pceID == pck.pceID else {
-                throw EvidenceError(.collateral, "\(info.collateral.name): PCE-ID \(Hex.encode(info.pceID)) is not the PCK's \(Hex.encode(pck.pceID))")
+                throw EvidenceError(
+                    .collateral, "\(info.collateral.name): PCE-ID \(Hex.encode(info.pceID)) is not the PCK's \(Hex.encode(pck.pceID))")
             }
             let platform = try DCAPTCBEvaluation.platformLevel(info, pck: pck, teeTCBSVN: tdBody?.teeTCBSVN)
             var module: DCAPTCBLevel?
@@ -172,12 +180,16 @@ enum DCAPVerification {
         for _ in 0..<4 {
             if anchors.contains(where: { $0.der == current.der }) { return }
             if let anchor = anchors.first(where: { $0.subject == current.issuer }) {
-                guard anchor.isValid(at: context.time) else { throw EvidenceError(.expired, "\(what): trust anchor \(anchor.commonName) is not valid at \(context.time)") }
+                guard anchor.isValid(at: context.time) else {
+                    throw EvidenceError(.expired, "\(what): trust anchor \(anchor.commonName) is not valid at \(context.time)")
+                }
                 try CertificateChain.link(current, issuedBy: anchor, what: what)
                 return
             }
             guard let issuer = endorsements.certificates.first(where: { $0.subject == current.issuer && $0.der != current.der }) else { break }
-            guard issuer.isValid(at: context.time) else { throw EvidenceError(.expired, "\(what): \(issuer.commonName) is not valid at \(context.time)") }
+            guard issuer.isValid(at: context.time) else {
+                throw EvidenceError(.expired, "\(what): \(issuer.commonName) is not valid at \(context.time)")
+            }
             try CertificateChain.link(current, issuedBy: issuer, what: what)
             current = issuer
         }

@@ -57,7 +57,9 @@ struct PCKExtension: Sendable, Equatable {
                         guard itemValue.tag == DERReader.integer else { throw EvidenceError(.malformed, "\(what): PCESVN is not an INTEGER") }
                         pceSVN = try DERReader.unsigned(itemValue.content, what: what)
                     case 18:
-                        guard itemValue.tag == DERReader.octetString else { throw EvidenceError(.malformed, "\(what): CPUSVN is not an OCTET STRING") }
+                        guard itemValue.tag == DERReader.octetString else {
+                            throw EvidenceError(.malformed, "\(what): CPUSVN is not an OCTET STRING")
+                        }
                         cpuSVN = Array(itemValue.content)
                     default: continue
                     }

@@ -3,7 +3,11 @@ import KBSClaims
 /// The `nvidia` claim record: one record per device plus the first device's architecture.
 enum NVIDIAClaims {
     static let deviceRecord = RecordType(fields: [
-        .init("arch", .string, doc: "HOPPER, BLACKWELL, LS10 or UNKNOWN, from the signed leaf certificate's name (GH…, GB…, LS_10…); an `arch` in the evidence must agree"),
+        .init(
+            "arch", .string,
+            doc:
+                "HOPPER, BLACKWELL, LS10 or UNKNOWN, from the signed leaf certificate's name (GH…, GB…, LS_10…); an `arch` in the evidence must agree"
+        ),
         .init("uuid", .string, optional: true, doc: "the device UUID the evidence names (Trustee JSON; not signed)"),
         .init("nonce", .hex, doc: "the 32-byte SPDM request nonce the device signed"),
         .init("certificate", .string, doc: "common name of the device chain's leaf (GH100 A01 GSP FMC LF)"),
@@ -29,7 +33,8 @@ enum NVIDIAClaims {
         .init("cpr_info", .hex, optional: true, doc: "opaque type 13"),
         .init("msr_counts", .list(.int), optional: true, doc: "opaque type 12: per-index measurement counts"),
         .init("switch_pdis", .list(.hex), optional: true, doc: "opaque type 22: PDIs of the NVSwitches (8 bytes each)"),
-        .init("sys_enable_status", .hex, optional: true, doc: "opaque type 33 (Blackwell), as signed; the tier rules list the values meaning TEE-I/O"),
+        .init(
+            "sys_enable_status", .hex, optional: true, doc: "opaque type 33 (Blackwell), as signed; the tier rules list the values meaning TEE-I/O"),
         .init("opaque_data_version", .hex, optional: true, doc: "opaque type 34"),
         .init("chip_info", .hex, optional: true, doc: "opaque type 35"),
         .init("feature_flag", .hex, optional: true, doc: "opaque type 36"),
@@ -41,7 +46,8 @@ enum NVIDIAClaims {
         fields: [
             .init("arch", .string, doc: "the first device's architecture"),
             .init("device_count", .int, doc: "how many devices the evidence holds"),
-            .init("rims_configured", .bool, doc: "whether RIMs were among the endorsements (then each device's `rim_checked` says whether one applied)"),
+            .init(
+                "rims_configured", .bool, doc: "whether RIMs were among the endorsements (then each device's `rim_checked` says whether one applied)"),
             .init("devices", .list(.record(deviceRecord)), doc: "one record per device, in evidence order"),
         ])
 
@@ -67,15 +73,22 @@ enum NVIDIAClaims {
         record["debug"] = .bool(debug)
         if let value = opaque.byte(.nvdec0Status) { record["nvdec0_status"] = .int(Int64(value)) }
         if let value = opaque.byte(.ppcieStatus) { record["ppcie_status"] = .int(Int64(value)) }
-        for (field, name) in [(NVIDIAOpaqueData.Field.project, "project"), (.projectSKU, "project_sku"), (.chipSKU, "chip_sku"), (.chipSKUMod, "chip_sku_mod")] {
+        for (field, name) in [
+            (NVIDIAOpaqueData.Field.project, "project"), (.projectSKU, "project_sku"), (.chipSKU, "chip_sku"), (.chipSKUMod, "chip_sku_mod"),
+        ] {
             if let value = opaque.text(field) { record[name] = .string(value) }
         }
-        for (field, name) in [(NVIDIAOpaqueData.Field.projectSKUMod, "project_sku_mod"), (.boardID, "board_id"), (.gpuInfo, "gpu_info"), (.cprInfo, "cpr_info")] {
+        for (field, name) in [
+            (NVIDIAOpaqueData.Field.projectSKUMod, "project_sku_mod"), (.boardID, "board_id"), (.gpuInfo, "gpu_info"), (.cprInfo, "cpr_info"),
+        ] {
             if let value = opaque[field] { record[name] = .hex(value) }
         }
         if let counts = opaque.measurementCounts { record["msr_counts"] = .list(counts.map { .int($0) }) }
         if let pdis = opaque.switchPDIs { record["switch_pdis"] = .list(pdis.map { .hex($0) }) }
-        for (field, name) in [(NVIDIAOpaqueData.Field.sysEnableStatus, "sys_enable_status"), (.opaqueVersion, "opaque_data_version"), (.chipInfo, "chip_info"), (.featureFlag, "feature_flag")] {
+        for (field, name) in [
+            (NVIDIAOpaqueData.Field.sysEnableStatus, "sys_enable_status"), (.opaqueVersion, "opaque_data_version"), (.chipInfo, "chip_info"),
+            (.featureFlag, "feature_flag"),
+        ] {
             if let value = opaque[field] { record[name] = .hex(value) }
         }
         return record

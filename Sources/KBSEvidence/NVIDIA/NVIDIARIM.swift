@@ -130,8 +130,9 @@ package struct NVIDIARIM: Sendable {
                 }
                 alternatives.append(value)
             }
-            result.append(Measurement(
-                index: index, active: active, size: size, alternatives: alternatives, name: resource.attribute(anyNamespace: "name") ?? ""))
+            result.append(
+                Measurement(
+                    index: index, active: active, size: size, alternatives: alternatives, name: resource.attribute(anyNamespace: "name") ?? ""))
         }
         return result
     }

@@ -40,7 +40,8 @@ enum NVIDIARIMAppraisal {
             guard measurement.alternatives.contains(block.value) else {
                 throw EvidenceError(
                     .measurement,
-                    "\(what): measurement index \(index) is \(Hex.encode(block.value)), which none of RIM \(version)'s \(measurement.alternatives.count) values match")
+                    "\(what): measurement index \(index) is \(Hex.encode(block.value)), which none of RIM \(version)'s \(measurement.alternatives.count) values match"
+                )
             }
             compared += 1
         }

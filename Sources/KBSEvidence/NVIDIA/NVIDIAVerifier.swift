@@ -66,7 +66,8 @@ package struct NVIDIAVerifier: EvidenceVerifier {
                 guard let leafFWID, leafFWID == reportFWID else {
                     throw EvidenceError(
                         .identity,
-                        "\(what): report FWID \(Hex.encode(reportFWID)) differs from the leaf certificate's \(leafFWID.map { Hex.encode($0) } ?? "(none)")")
+                        "\(what): report FWID \(Hex.encode(reportFWID)) differs from the leaf certificate's \(leafFWID.map { Hex.encode($0) } ?? "(none)")"
+                    )
                 }
             }
             if let expected = device.expectedNonce, expected != report.requestNonce {
@@ -91,9 +92,10 @@ package struct NVIDIAVerifier: EvidenceVerifier {
             let appraised = Set(applicable.map { rims[$0].version.lowercased() })
             let debugOff = !versions.isEmpty && versions.allSatisfy(appraised.contains)
             debug = debug || !debugOff
-            records.append(NVIDIAClaims.device(
-                device, arch: arch, report: report, leaf: leaf, fwidChecked: reportFWID != nil,
-                rims: applicable.map { rims[$0] }, compared: compared, debug: !debugOff))
+            records.append(
+                NVIDIAClaims.device(
+                    device, arch: arch, report: report, leaf: leaf, fwidChecked: reportFWID != nil,
+                    rims: applicable.map { rims[$0] }, compared: compared, debug: !debugOff))
         }
         for (index, rim) in rims.enumerated() where !used.contains(index) {
             throw EvidenceError(.collateral, "RIM \(rim.version) (\(rim.tagID)) matches no device's driver or VBIOS version")

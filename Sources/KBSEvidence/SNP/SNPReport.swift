@@ -63,7 +63,9 @@ struct SNPReport: Sendable {
         case let other: throw EvidenceError(.unsupported, "SNP report signing key \(other) is reserved")
         }
         if version >= 3 {
-            let family = bytes[0x188], model = bytes[0x189], stepping = bytes[0x18A]
+            let family = bytes[0x188]
+            let model = bytes[0x189]
+            let stepping = bytes[0x18A]
             cpuid = (family, model, stepping)
             guard let product = SNPProduct(family: family, model: model) else {
                 throw EvidenceError(

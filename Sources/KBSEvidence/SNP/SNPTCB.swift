@@ -1,4 +1,5 @@
 package import KBSClaims
+
 /// An SNP TCB_VERSION: the security patch levels of the platform's firmware components.
 ///
 /// The eight raw bytes are laid out per product: Milan and Genoa `[bl, tee, 0, 0, 0, 0, snp, ucode]`, Turin

@@ -1,5 +1,5 @@
-package import KBSClaims
 import Foundation
+package import KBSClaims
 
 /// Kind `sim`: simulator evidence, named as such, trusted only where the simulator is allowed.
 ///
@@ -15,8 +15,10 @@ package struct SimVerifier: EvidenceVerifier {
     package var schema: ClaimSchema {
         var fields: [RecordType.Field] = [.init("simulated_kind", .string, doc: "the TEE the simulator imitated: snp, tdx, nvidia")]
         for verifier in EvidenceVerifiers.all where TEESimulator.kinds.contains(verifier.kind) {
-            fields.append(.init(verifier.kind.claimKey, .record(verifier.schema.record), optional: true,
-                doc: "the simulated \(verifier.kind.rawValue) evidence's own claims"))
+            fields.append(
+                .init(
+                    verifier.kind.claimKey, .record(verifier.schema.record), optional: true,
+                    doc: "the simulated \(verifier.kind.rawValue) evidence's own claims"))
         }
         return ClaimSchema(typeName: "SimClaims", summary: "evidence from `kbs tee simulate`, accepted only in simulator mode", fields: fields)
     }

@@ -12,11 +12,14 @@ enum SimulatedNVIDIA {
     static func authorities(now: Date) throws(EvidenceError) -> [TestChain.Issued] {
         let validity = (now - 86400, Date(timeIntervalSince1970: 253_402_300_799))  // device certificates: to 9999-12-31
         func key() -> TestChain.Key { .p384(P384.Signing.PrivateKey()) }
-        let root = try TestChain.issue(commonName: "NVIDIA Device Identity CA", key: key(), issuer: nil,
+        let root = try TestChain.issue(
+            commonName: "NVIDIA Device Identity CA", key: key(), issuer: nil,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
-        let identity = try TestChain.issue(commonName: "NVIDIA GH100 Identity", key: key(), issuer: root,
+        let identity = try TestChain.issue(
+            commonName: "NVIDIA GH100 Identity", key: key(), issuer: root,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
-        let provisioner = try TestChain.issue(commonName: "NVIDIA GH100 Provisioner ICA 1", key: key(), issuer: identity,
+        let provisioner = try TestChain.issue(
+            commonName: "NVIDIA GH100 Provisioner ICA 1", key: key(), issuer: identity,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
         return [root, identity, provisioner]
     }
@@ -29,7 +32,8 @@ enum SimulatedNVIDIA {
         var authorities = given ?? []
         if given == nil { authorities = try Self.authorities(now: now) }
         let (root, identity, provisioner) = (authorities[0], authorities[1], authorities[2])
-        let brom = try TestChain.issue(commonName: "GH100 A01 GSP BROM", key: key(), issuer: provisioner,
+        let brom = try TestChain.issue(
+            commonName: "GH100 A01 GSP BROM", key: key(), issuer: provisioner,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
         let fwid = TEESimulator.fitted(measurement ?? TEESimulator.defaultMeasurement(48), 48)
         let tcbInfo = DERWriter.sequence([
@@ -38,7 +42,8 @@ enum SimulatedNVIDIA {
             DERWriter.context(6, constructed: true, DERWriter.sequence([DERWriter.oid("2.16.840.1.101.3.4.2.2"), DERWriter.octetString(fwid)])),
         ])
         let leafKey = P384.Signing.PrivateKey()
-        let leaf = try TestChain.issue(commonName: "GH100 A01 GSP FMC LF", key: .p384(leafKey), issuer: brom,
+        let leaf = try TestChain.issue(
+            commonName: "GH100 A01 GSP FMC LF", key: .p384(leafKey), issuer: brom,
             serial: TestChain.randomSerial(), isCA: false, extensions: [.init(oid: diceTcbInfo, value: tcbInfo)],
             notBefore: validity.0, notAfter: validity.1)
 
@@ -73,10 +78,12 @@ enum SimulatedNVIDIA {
 
         let chain = TestChain.pem([leaf.certificate, brom.certificate, provisioner.certificate, identity.certificate, root.certificate])
         let rcar = try TEESimulator.json([
-            "device_evidence_list": [[
-                "arch": "HOPPER", "uuid": "GPU-simulated-" + Hex.encode(TEESimulator.random(8)),
-                "evidence": Data(report).base64EncodedString(), "certificate": Data(chain).base64EncodedString(),
-            ]],
+            "device_evidence_list": [
+                [
+                    "arch": "HOPPER", "uuid": "GPU-simulated-" + Hex.encode(TEESimulator.random(8)),
+                    "evidence": Data(report).base64EncodedString(), "certificate": Data(chain).base64EncodedString(),
+                ]
+            ]
         ])
         return SimulatedEvidence(
             kind: .nvidia, evidence: report, rcarEvidence: rcar,

@@ -1,6 +1,6 @@
-import KBSClaims
 import Crypto
 import Foundation
+import KBSClaims
 
 /// A SEV-SNP attestation report (ABI v3, Milan) signed by a simulated VCEK ← ASK ← ARK.
 enum SimulatedSNP {

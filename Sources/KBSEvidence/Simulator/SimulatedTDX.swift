@@ -1,6 +1,6 @@
-import KBSClaims
 import Crypto
 import Foundation
+import KBSClaims
 
 /// A TDX DCAP quote v4 (TD 1.0 body) signed by a simulated attestation key, whose QE report a simulated PCK
 /// certificate signs, chained to a simulated "Intel SGX Root CA".
@@ -11,7 +11,8 @@ enum SimulatedTDX {
 
     /// The root and the PCK platform CA, root first.
     static func authorities(now: Date) throws(EvidenceError) -> [TestChain.Issued] {
-        try TestChain.authorityPair(root: "Intel SGX Root CA", intermediate: "Intel SGX PCK Platform CA", key: { .p256(P256.Signing.PrivateKey()) },
+        try TestChain.authorityPair(
+            root: "Intel SGX Root CA", intermediate: "Intel SGX PCK Platform CA", key: { .p256(P256.Signing.PrivateKey()) },
             now: now)
     }
 

@@ -1,7 +1,7 @@
-package import KBSClaims
-package import Foundation
 import Crypto
+package import Foundation
 import Glibc
+package import KBSClaims
 
 /// The simulator's certificate authorities kept in a folder, so that evidence simulated at different times (and by
 /// different processes) chains to the same roots.
@@ -29,12 +29,15 @@ package struct SimulatorCA: Sendable {
         for (kind, chain) in authorities {
             object[kind.rawValue] = chain.map { issued -> [String: String] in
                 let curve = issued.key.usesSHA384 ? "p384" : "p256"
-                return ["certificate": Data(issued.certificate.der).base64EncodedString(),
-                        "key": Data(issued.key.der).base64EncodedString(), "curve": curve]
+                return [
+                    "certificate": Data(issued.certificate.der).base64EncodedString(),
+                    "key": Data(issued.key.der).base64EncodedString(), "curve": curve,
+                ]
             }
         }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             // O_EXCL: two processes creating at once must not end up trusting different roots.
@@ -72,7 +75,8 @@ package struct SimulatorCA: Sendable {
                 else { throw EvidenceError(.configuration, "simulator CA: \(path) has a malformed \(kind.rawValue) entry") }
                 let key: TestChain.Key
                 do {
-                    key = entry["curve"] == "p384"
+                    key =
+                        entry["curve"] == "p384"
                         ? .p384(try P384.Signing.PrivateKey(derRepresentation: keyDER))
                         : .p256(try P256.Signing.PrivateKey(derRepresentation: keyDER))
                 } catch {

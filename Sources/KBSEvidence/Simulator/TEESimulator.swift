@@ -1,5 +1,5 @@
-package import KBSClaims
 package import Foundation
+package import KBSClaims
 
 /// Evidence the simulator made: the wire-format evidence, the endorsements that go with it, and the test roots.
 package struct SimulatedEvidence: Sendable {

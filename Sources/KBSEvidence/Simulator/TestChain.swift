@@ -48,10 +48,13 @@ struct TestChain {
         defer { EVP_PKEY_free(subjectKey) }
         let signingKey = try pkey(issuer?.key ?? key)
         defer { EVP_PKEY_free(signingKey) }
-        guard let handle = serial.withUnsafeBufferPointer({
-            kbs_certificate_new(subjectKey, $0.baseAddress, Int32($0.count), Int64(notBefore.timeIntervalSince1970),
-                Int64(notAfter.timeIntervalSince1970))
-        }) else { throw failure("certificate for \(commonName)") }
+        guard
+            let handle = serial.withUnsafeBufferPointer({
+                kbs_certificate_new(
+                    subjectKey, $0.baseAddress, Int32($0.count), Int64(notBefore.timeIntervalSince1970),
+                    Int64(notAfter.timeIntervalSince1970))
+            })
+        else { throw failure("certificate for \(commonName)") }
         defer { X509_free(handle) }
         guard kbs_certificate_add_subject(handle, "O", organization) == 1,
             kbs_certificate_add_subject(handle, "CN", commonName) == 1
@@ -84,7 +87,8 @@ struct TestChain {
     static func authorityPair(root: String, intermediate: String, key: () -> Key, now: Date) throws(EvidenceError) -> [Issued] {
         let notAfter = now + 25 * 365 * 86400
         let top = try issue(commonName: root, key: key(), issuer: nil, serial: randomSerial(), isCA: true, notBefore: now - 86400, notAfter: notAfter)
-        let below = try issue(commonName: intermediate, key: key(), issuer: top, serial: randomSerial(), isCA: true, notBefore: now - 86400,
+        let below = try issue(
+            commonName: intermediate, key: key(), issuer: top, serial: randomSerial(), isCA: true, notBefore: now - 86400,
             notAfter: notAfter)
         return [top, below]
     }

@@ -41,7 +41,8 @@ struct TPMQuote: Sendable {
         for value in pcrs { hasher.update(data: value) }
         let digest = Array(hasher.finalize())
         guard digest == attest.pcrDigest else {
-            throw EvidenceError(.measurement, "the PCR values hash to \(Hex.encode(digest)), not the quoted pcrDigest \(Hex.encode(attest.pcrDigest))")
+            throw EvidenceError(
+                .measurement, "the PCR values hash to \(Hex.encode(digest)), not the quoted pcrDigest \(Hex.encode(attest.pcrDigest))")
         }
     }
 }

@@ -24,7 +24,9 @@ package struct TPMVerifier: EvidenceVerifier {
         ClaimSchema(
             typeName: "TPMClaims", summary: "TPM 2.0 quote signed by an attestation key",
             fields: TPMClaims.quoteFields + [
-                .init("ak_pinned", .bool, doc: "whether the AK matched a public key among the trust anchors; false only in simulator mode (else refused)")
+                .init(
+                    "ak_pinned", .bool,
+                    doc: "whether the AK matched a public key among the trust anchors; false only in simulator mode (else refused)")
             ])
     }
 
@@ -38,7 +40,8 @@ package struct TPMVerifier: EvidenceVerifier {
         guard pinned || context.allowSimulator else {
             throw EvidenceError(
                 .chain,
-                "the attestation key (SHA-256 \(Hex.encode(Array(SHA256.hash(data: akPublic))))) is not pinned: give its public key as a trust anchor")
+                "the attestation key (SHA-256 \(Hex.encode(Array(SHA256.hash(data: akPublic))))) is not pinned: give its public key as a trust anchor"
+            )
         }
         let attest = try quote.verify(key: key, what: "TPM quote")
         try context.checkReportData(attest.extraData, kind: .tpm)
@@ -71,7 +74,10 @@ package struct TPMVerifier: EvidenceVerifier {
         for anchor in anchors { pinnedKeys += publicKeys(in: anchor.bytes) }
         guard !pinnedKeys.isEmpty else { return false }
         guard pinnedKeys.contains(akPublic) else {
-            throw EvidenceError(.chain, "the attestation key (SHA-256 \(Hex.encode(Array(SHA256.hash(data: akPublic))))) is not among the \(pinnedKeys.count) trusted public keys")
+            throw EvidenceError(
+                .chain,
+                "the attestation key (SHA-256 \(Hex.encode(Array(SHA256.hash(data: akPublic))))) is not among the \(pinnedKeys.count) trusted public keys"
+            )
         }
         return true
     }

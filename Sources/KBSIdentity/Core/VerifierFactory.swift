@@ -18,9 +18,10 @@ package enum VerifierFactory {
     ]
 
     /// A verifier of `kind` configured by `options`; `configuration` errors name the option at fault.
-    package static func make(kind: CredentialKind, options: [String: String], directory: String = ".",
-        replay: any ReplayCache = MemoryReplayCache()) throws(IdentityError) -> any CredentialVerifier
-    {
+    package static func make(
+        kind: CredentialKind, options: [String: String], directory: String = ".",
+        replay: any ReplayCache = MemoryReplayCache()
+    ) throws(IdentityError) -> any CredentialVerifier {
         let known = VerifierFactory.options[kind]!
         for name in known.required where options[name] == nil {
             throw IdentityError(.configuration, "`\(kind.rawValue)` needs --\(name.replacingOccurrences(of: "_", with: "-"))")
@@ -33,7 +34,9 @@ package enum VerifierFactory {
         }
         func integer(_ name: String) throws(IdentityError) -> Int64? {
             guard let text = options[name] else { return nil }
-            guard let value = Int64(text) else { throw IdentityError(.configuration, "--\(name.replacingOccurrences(of: "_", with: "-")) must be a number") }
+            guard let value = Int64(text) else {
+                throw IdentityError(.configuration, "--\(name.replacingOccurrences(of: "_", with: "-")) must be a number")
+            }
             return value
         }
         func flag(_ name: String) -> Bool { options[name].map { $0 == "true" || $0 == "1" || $0.isEmpty } ?? false }
@@ -54,15 +57,18 @@ package enum VerifierFactory {
             }
             let keys = IssuerKeys(source: source)
             let algorithms = options["algorithms"].map { Set($0.split(separator: ",").map(String.init)) } ?? JWTVerifier.defaultAlgorithms
-            return JWTVerifier(issuer: options["issuer"]!, audience: options["audience"]!, nonce: options["nonce"],
+            return JWTVerifier(
+                issuer: options["issuer"]!, audience: options["audience"]!, nonce: options["nonce"],
                 accessToken: flag("access_token"), algorithms: algorithms, keys: keys)
         case .eip191:
             return PersonalSignVerifier(address: options["address"]!)
         case .eip712:
-            return TypedDataVerifier(address: options["address"]!, chainID: try integer("chain_id"),
+            return TypedDataVerifier(
+                address: options["address"]!, chainID: try integer("chain_id"),
                 verifyingContract: options["verifying_contract"], domainName: options["domain_name"])
         case .siwe:
-            return SIWEVerifier(domain: options["domain"]!, address: options["address"], nonce: options["nonce"],
+            return SIWEVerifier(
+                domain: options["domain"]!, address: options["address"], nonce: options["nonce"],
                 chainID: try integer("chain_id"), replay: replay)
         case .did:
             return DIDJWSVerifier(audience: options["audience"]!, nonce: options["nonce"], fetcher: try fetcher())
@@ -77,7 +83,8 @@ package enum VerifierFactory {
             guard let pem = FileManager.default.contents(atPath: path("idp_cert")!) else {
                 throw IdentityError(.configuration, "cannot read the IdP certificate file \(path("idp_cert")!)")
             }
-            return try SAMLVerifier(certificatePEM: Array(pem), issuer: options["issuer"]!, serviceProvider: options["sp_entity_id"]!,
+            return try SAMLVerifier(
+                certificatePEM: Array(pem), issuer: options["issuer"]!, serviceProvider: options["sp_entity_id"]!,
                 consumerURL: options["acs_url"]!, requestID: options["request_id"], replay: replay)
         }
     }

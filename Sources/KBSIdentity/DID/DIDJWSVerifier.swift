@@ -23,7 +23,8 @@ package struct DIDJWSVerifier: CredentialVerifier {
 
     package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
-        let jws: CompactJWS, keyID: String?
+        let jws: CompactJWS
+        let keyID: String?
         do throws(JOSEError) {
             jws = try CompactJWS(credential)
             try jws.checkHeaderKeySources()
@@ -34,7 +35,8 @@ package struct DIDJWSVerifier: CredentialVerifier {
         guard let keyID, let hash = keyID.firstIndex(of: "#") else {
             throw IdentityError(.verificationMethod, "the header `kid` must be a DID URL with a fragment")
         }
-        let did = String(keyID[..<hash]), fragment = keyID[keyID.index(after: hash)...]
+        let did = String(keyID[..<hash])
+        let fragment = keyID[keyID.index(after: hash)...]
         if did.hasPrefix("did:pkh:") {
             // An account, not a key: the signature recovers a key whose address must be the account's.
             let account = try DIDPKH(did)
@@ -47,10 +49,12 @@ package struct DIDJWSVerifier: CredentialVerifier {
             try account.verify(jws.signature, over: jws.signingInput)
             try checkClaims(jws, did: did, now: now)
             // One account, one principal: the subject spells the address in EIP-55 form however the proof wrote it.
-            return Principal(subject: account.canonical, issuer: "did:pkh", method: .did, verifiedAt: time, attributes: [
-                "verification_method": .string(keyID), "key_type": .string("EC secp256k1 (Ethereum account)"),
-                "alg": .string(DIDPKH.algorithm), "chain_id": .string(account.chain),
-            ])
+            return Principal(
+                subject: account.canonical, issuer: "did:pkh", method: .did, verifiedAt: time,
+                attributes: [
+                    "verification_method": .string(keyID), "key_type": .string("EC secp256k1 (Ethereum account)"),
+                    "alg": .string(DIDPKH.algorithm), "chain_id": .string(account.chain),
+                ])
         }
         let algorithm: JWSAlgorithm
         do throws(JOSEError) { algorithm = try jws.algorithm(allowed: [.edDSA, .es256, .es384, .es256k]) } catch { throw IdentityError(error) }
@@ -59,9 +63,11 @@ package struct DIDJWSVerifier: CredentialVerifier {
             let key = try await DIDWeb.resolve(did, fragment: fragment, fetcher: fetcher)
             try Self.verify(jws, algorithm, with: key)
             try checkClaims(jws, did: did, now: now)
-            return Principal(subject: did, issuer: "did:web", method: .did, verifiedAt: time, attributes: [
-                "verification_method": .string(keyID), "key_type": .string(key.name), "alg": .string(algorithm.rawValue),
-            ])
+            return Principal(
+                subject: did, issuer: "did:web", method: .did, verifiedAt: time,
+                attributes: [
+                    "verification_method": .string(keyID), "key_type": .string(key.name), "alg": .string(algorithm.rawValue),
+                ])
         }
         let resolved = try DIDResolver.resolve(did)
         guard fragment == resolved.fragment else {
@@ -69,9 +75,11 @@ package struct DIDJWSVerifier: CredentialVerifier {
         }
         try Self.verify(jws, algorithm, with: resolved.key)
         try checkClaims(jws, did: did, now: now)
-        return Principal(subject: did, issuer: "did:" + resolved.method, method: .did, verifiedAt: time, attributes: [
-            "verification_method": .string(keyID), "key_type": .string(resolved.key.name), "alg": .string(algorithm.rawValue),
-        ])
+        return Principal(
+            subject: did, issuer: "did:" + resolved.method, method: .did, verifiedAt: time,
+            attributes: [
+                "verification_method": .string(keyID), "key_type": .string(resolved.key.name), "alg": .string(algorithm.rawValue),
+            ])
     }
 
     /// Checks the signature with the DID's key, which the header's algorithm must fit.
@@ -83,7 +91,9 @@ package struct DIDJWSVerifier: CredentialVerifier {
     /// The proof's claims: `iss` is the signing DID, `aud` names us, the nonce is ours, and it is within its times.
     private func checkClaims(_ jws: CompactJWS, did: String, now: Int64) throws(IdentityError) {
         let claims = try CredentialJSON.object(jws.payload, what: "proof claims")
-        guard let issuer = try CredentialJSON.string(claims, "iss", in: "claims") else { throw IdentityError(.missingClaim, "the proof has no `iss`") }
+        guard let issuer = try CredentialJSON.string(claims, "iss", in: "claims") else {
+            throw IdentityError(.missingClaim, "the proof has no `iss`")
+        }
         guard issuer == did else { throw IdentityError(.verificationMethod, "the proof is signed by another DID's key than its `iss`") }
         let audiences: [String]
         switch claims["aud"]?.value {

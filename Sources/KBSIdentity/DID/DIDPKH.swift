@@ -17,7 +17,9 @@ struct DIDPKH {
         guard did.utf8.count <= 128 else { throw IdentityError(.malformed, "the DID is too long") }
         let parts = did.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "did", parts[1] == "pkh" else { throw IdentityError(.malformed, "`\(did.prefix(60))` is not a did:pkh") }
-        guard parts[2] == "eip155" else { throw IdentityError(.unsupported, "did:pkh namespace `\(parts[2].prefix(16))` is not supported (eip155 is)") }
+        guard parts[2] == "eip155" else {
+            throw IdentityError(.unsupported, "did:pkh namespace `\(parts[2].prefix(16))` is not supported (eip155 is)")
+        }
         // CAIP-2 eip155 references are decimal chain ids without leading zeros.
         guard (1...32).contains(parts[3].count), parts[3].allSatisfy({ $0.isASCII && $0.isNumber }), parts[3].first != "0" else {
             throw IdentityError(.malformed, "`\(parts[3].prefix(40))` is not an EIP-155 chain id")

@@ -62,7 +62,10 @@ enum DIDWeb {
         var authenticates = false
         for entry in items(document["authentication"]) {
             if let reference = entry.stringValue, matches(reference) { authenticates = true }
-            if matches(entry["id"]?.stringValue) { authenticates = true; method = entry }
+            if matches(entry["id"]?.stringValue) {
+                authenticates = true
+                method = entry
+            }
         }
         guard authenticates else { throw IdentityError(.verificationMethod, "`#\(fragment.prefix(60))` is not listed for authentication") }
         if method == nil { method = items(document["verificationMethod"]).first { matches($0["id"]?.stringValue) } }

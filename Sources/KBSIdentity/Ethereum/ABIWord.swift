@@ -33,9 +33,11 @@ enum ABIWord {
         let used = word.firstIndex { $0 != 0 }.map { (32 - $0) * 8 - word[$0].leadingZeroBitCount } ?? 0
         if signed {
             // Positive values take at most bits - 1; a negative magnitude may reach exactly 2^(bits-1).
-            let isPowerOfTwoLimit = used == bits && word.firstIndex { $0 != 0 }.map { index in
-                word[index].nonzeroBitCount == 1 && word[(index + 1)...].allSatisfy { $0 == 0 }
-            } == true
+            let isPowerOfTwoLimit =
+                used == bits
+                && word.firstIndex { $0 != 0 }.map { index in
+                    word[index].nonzeroBitCount == 1 && word[(index + 1)...].allSatisfy { $0 == 0 }
+                } == true
             guard used < bits || (negative && isPowerOfTwoLimit) else { return nil }
         } else {
             guard used <= bits else { return nil }

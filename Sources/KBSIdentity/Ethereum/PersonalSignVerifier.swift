@@ -25,7 +25,8 @@ package struct PersonalSignVerifier: CredentialVerifier {
         else { throw IdentityError(.malformed, "the credential needs string members `message` and `signature`") }
         let signer = try EthereumSignature.signer(of: signature, digest: EthereumSignature.personalDigest(Array(message.utf8)))
         guard signer == expected else { throw IdentityError(.address, "the message was signed by \(signer.checksummed), not the expected account") }
-        return Principal(subject: signer.checksummed, issuer: "eip191", method: .eip191, verifiedAt: time,
+        return Principal(
+            subject: signer.checksummed, issuer: "eip191", method: .eip191, verifiedAt: time,
             attributes: ["address": .string(signer.checksummed)])
     }
 }

@@ -58,7 +58,9 @@ struct SIWEMessage {
             scheme = String(authority[..<range.lowerBound])
             authority = String(authority[range.upperBound...])
         }
-        guard !authority.isEmpty, !authority.contains(" "), !authority.contains("/") else { throw IdentityError(.malformed, "the domain is not an authority") }
+        guard !authority.isEmpty, !authority.contains(" "), !authority.contains("/") else {
+            throw IdentityError(.malformed, "the domain is not an authority")
+        }
         domain = authority
         address = try EthereumAddress(try next(), requireChecksum: true)
         guard try next().isEmpty else { throw IdentityError(.malformed, "expected an empty line after the address") }
@@ -78,7 +80,9 @@ struct SIWEMessage {
         version = try field("Version")
         guard version == "1" else { throw IdentityError(.malformed, "version `\(version)` is not 1") }
         let chain = try field("Chain ID")
-        guard chain.allSatisfy({ $0.isASCII && $0.isNumber }), let chainID = Int64(chain), chainID > 0 else { throw IdentityError(.malformed, "the chain id is not a number") }
+        guard chain.allSatisfy({ $0.isASCII && $0.isNumber }), let chainID = Int64(chain), chainID > 0 else {
+            throw IdentityError(.malformed, "the chain id is not a number")
+        }
         self.chainID = chainID
         nonce = try field("Nonce")
         guard nonce.count >= 8, nonce.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {

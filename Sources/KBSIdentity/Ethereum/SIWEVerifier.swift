@@ -20,9 +20,10 @@ package struct SIWEVerifier: CredentialVerifier {
     package var maximumAgeSeconds: Int64
 
     /// Creates a verifier.
-    package init(domain: String, address: String? = nil, nonce: String? = nil, chainID: Int64? = nil,
-        replay: any ReplayCache = MemoryReplayCache(), maximumAgeSeconds: Int64 = 900)
-    {
+    package init(
+        domain: String, address: String? = nil, nonce: String? = nil, chainID: Int64? = nil,
+        replay: any ReplayCache = MemoryReplayCache(), maximumAgeSeconds: Int64 = 900
+    ) {
         self.domain = domain
         self.address = address
         self.nonce = nonce
@@ -57,7 +58,9 @@ package struct SIWEVerifier: CredentialVerifier {
             }
         }
         if let expiry = message.expirationTime, now > expiry + clockLeewaySeconds { throw IdentityError(.expired, "the message expired") }
-        if let notBefore = message.notBefore, notBefore > now + clockLeewaySeconds { throw IdentityError(.notYetValid, "the message is not valid yet") }
+        if let notBefore = message.notBefore, notBefore > now + clockLeewaySeconds {
+            throw IdentityError(.notYetValid, "the message is not valid yet")
+        }
         guard message.issuedAt <= now + clockLeewaySeconds else { throw IdentityError(.issuedInFuture, "`Issued At` is in the future") }
         if message.expirationTime == nil, now > message.issuedAt + maximumAgeSeconds {
             throw IdentityError(.expired, "the message is older than \(maximumAgeSeconds) s and sets no expiration")
@@ -73,7 +76,8 @@ package struct SIWEVerifier: CredentialVerifier {
         if let statement = message.statement { attributes["statement"] = .string(statement) }
         if let requestID = message.requestID { attributes["request_id"] = .string(requestID) }
         if !message.resources.isEmpty { attributes["resources"] = .strings(message.resources) }
-        return Principal(subject: signer.checksummed, issuer: "eip155:\(message.chainID)", method: .siwe, verifiedAt: time,
+        return Principal(
+            subject: signer.checksummed, issuer: "eip155:\(message.chainID)", method: .siwe, verifiedAt: time,
             attributes: attributes)
     }
 }

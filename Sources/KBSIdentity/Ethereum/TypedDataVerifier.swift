@@ -37,13 +37,16 @@ package struct TypedDataVerifier: CredentialVerifier {
         guard typed.types["EIP712Domain"] != nil else { throw IdentityError(.malformed, "typed data must declare `EIP712Domain`") }
         let digest = try typed.digest()
         let signer = try EthereumSignature.signer(of: signature, digest: digest)
-        guard signer == expected else { throw IdentityError(.address, "the typed data was signed by \(signer.checksummed), not the expected account") }
-
-        let domainChain: Int64? = switch typed.domain["chainId"]?.value {
-        case .number(let integer, _): integer
-        case .string(let text): TypedDataVerifier.integer(text)
-        default: nil
+        guard signer == expected else {
+            throw IdentityError(.address, "the typed data was signed by \(signer.checksummed), not the expected account")
         }
+
+        let domainChain: Int64? =
+            switch typed.domain["chainId"]?.value {
+            case .number(let integer, _): integer
+            case .string(let text): TypedDataVerifier.integer(text)
+            default: nil
+            }
         if let chainID, domainChain != chainID {
             throw IdentityError(.chain, "the signature is for chain \(domainChain.map(String.init) ?? "none"), not \(chainID)")
         }
@@ -61,7 +64,8 @@ package struct TypedDataVerifier: CredentialVerifier {
         if let domainChain { attributes["chain_id"] = .int(domainChain) }
         if let contract { attributes["verifying_contract"] = .string(contract) }
         if let name { attributes["domain_name"] = .string(name) }
-        return Principal(subject: signer.checksummed, issuer: domainChain.map { "eip155:\($0)" } ?? "eip712", method: .eip712,
+        return Principal(
+            subject: signer.checksummed, issuer: domainChain.map { "eip155:\($0)" } ?? "eip712", method: .eip712,
             verifiedAt: time, attributes: attributes)
     }
 

@@ -25,7 +25,10 @@ enum AddressPolicy {
         }
     }
 
-    enum Address { case v4([UInt8]), v6([UInt8]) }
+    enum Address {
+        case v4([UInt8])
+        case v6([UInt8])
+    }
 
     static func ipv4(_ text: String) -> [UInt8]? {
         var address = in_addr()

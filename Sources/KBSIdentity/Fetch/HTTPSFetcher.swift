@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Fetches documents over HTTPS with one policy: `https` only, public addresses only (``AddressPolicy``), no
@@ -33,7 +34,8 @@ package final class HTTPSFetcher: DocumentFetcher {
         let target = try Self.check(url)
         var request = URLRequest(url: target)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
-        let data: Data, response: URLResponse
+        let data: Data
+        let response: URLResponse
         do {
             (data, response) = try await session.data(for: request)
         } catch {
@@ -59,9 +61,10 @@ package final class HTTPSFetcher: DocumentFetcher {
 
     /// Refuses every redirect: a document that moved is fetched from where the configuration says, or not at all.
     private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-            newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void)
-        {
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+            newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+        ) {
             completionHandler(nil)
         }
     }

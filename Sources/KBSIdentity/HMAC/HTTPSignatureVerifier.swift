@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 import KBSClaims
 
 /// API keys that sign requests: RFC 9421 HTTP message signatures with `hmac-sha256`, the body bound by an
@@ -20,7 +20,8 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
         package var maximumAgeSeconds: Int64
 
         /// The defaults: method, authority and path covered; nonce, tag `kbs`, 300 s.
-        package static let strict = Requirements(components: ["@method", "@authority", "@path"], requireNonce: true, tag: "kbs",
+        package static let strict = Requirements(
+            components: ["@method", "@authority", "@path"], requireNonce: true, tag: "kbs",
             maximumAgeSeconds: 300)
 
         /// Creates requirements.
@@ -52,7 +53,9 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
         } catch {
             throw IdentityError(.configuration, error.message)
         }
-        guard let list = root["keys"], case .array(let items) = list.value else { throw IdentityError(.configuration, "the key file has no `keys` array") }
+        guard let list = root["keys"], case .array(let items) = list.value else {
+            throw IdentityError(.configuration, "the key file has no `keys` array")
+        }
         var keys: [String: [UInt8]] = [:]
         for item in items {
             guard let id = item["keyid"]?.stringValue, let text = item["secret"]?.stringValue, let secret = Base64URL.decodeStandard(text.utf8) else {
@@ -91,7 +94,9 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
         }
         guard created <= now + clockLeewaySeconds else { throw IdentityError(.issuedInFuture, "`created` is in the future") }
         // Arithmetic on `now` only: `created` and `expires` are the sender's integers and may sit at Int64's ends.
-        guard created >= now - requirements.maximumAgeSeconds else { throw IdentityError(.expired, "the signature is older than \(requirements.maximumAgeSeconds) s") }
+        guard created >= now - requirements.maximumAgeSeconds else {
+            throw IdentityError(.expired, "the signature is older than \(requirements.maximumAgeSeconds) s")
+        }
         if case .integer(let expires)? = parameters["expires"], now - clockLeewaySeconds > expires {
             throw IdentityError(.expired, "the signature expired")
         }
@@ -110,9 +115,11 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
                 throw IdentityError(.replay, "this signature's nonce was already used")
             }
         }
-        return Principal(subject: keyID, issuer: "hmac", method: .hmac, verifiedAt: time, attributes: [
-            "covered": .strings(covered), "created": .seconds(created),
-        ])
+        return Principal(
+            subject: keyID, issuer: "hmac", method: .hmac, verifiedAt: time,
+            attributes: [
+                "covered": .strings(covered), "created": .seconds(created),
+            ])
     }
 
     /// The signature this verifier is for and its `Signature-Input` member.
@@ -120,7 +127,8 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
     /// Repeated field lines combine into one dictionary (RFC 9110 §5.3). A request may carry signatures for others
     /// (a proxy's, RFC 9421 §4.3); ours is the one whose `tag` is ours, or the only one when no tag is required.
     static func signature(of request: HTTPRequestCredential, tag: String?) throws(IdentityError) -> (StructuredFields.Member, [UInt8]) {
-        let inputs = request.values("signature-input"), signatures = request.values("signature")
+        let inputs = request.values("signature-input")
+        let signatures = request.values("signature")
         guard !inputs.isEmpty, !signatures.isEmpty else {
             throw IdentityError(.malformed, "the request has no `Signature-Input` and `Signature`")
         }

@@ -88,5 +88,10 @@ final class Counter: Sendable {
     private let value = Mutex(0)
 
     /// Returns the current count and adds one.
-    func next() -> Int { value.withLock { count in defer { count += 1 }; return count } }
+    func next() -> Int {
+        value.withLock { count in
+            defer { count += 1 }
+            return count
+        }
+    }
 }

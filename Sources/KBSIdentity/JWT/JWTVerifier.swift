@@ -26,9 +26,10 @@ package struct JWTVerifier: CredentialVerifier {
     package static var defaultAlgorithms: Set<String> { Set(JWSAlgorithm.defaultAllowed.map(\.rawValue)) }
 
     /// Creates a verifier for one issuer.
-    package init(issuer: String, audience: String, nonce: String? = nil, accessToken: Bool = false,
-        algorithms: Set<String> = JWTVerifier.defaultAlgorithms, keys: IssuerKeys)
-    {
+    package init(
+        issuer: String, audience: String, nonce: String? = nil, accessToken: Bool = false,
+        algorithms: Set<String> = JWTVerifier.defaultAlgorithms, keys: IssuerKeys
+    ) {
         self.issuer = issuer
         self.audience = audience
         self.nonce = nonce
@@ -39,7 +40,9 @@ package struct JWTVerifier: CredentialVerifier {
 
     package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
-        let jws: CompactJWS, algorithm: JWSAlgorithm, keyID: String?
+        let jws: CompactJWS
+        let algorithm: JWSAlgorithm
+        let keyID: String?
         do throws(JOSEError) {
             jws = try CompactJWS(credential)
             algorithm = try jws.algorithm(allowed: Set(algorithms.compactMap(JWSAlgorithm.init(rawValue:))))

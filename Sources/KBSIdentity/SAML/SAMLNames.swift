@@ -26,7 +26,8 @@ struct PEMCertificates {
     /// Reads every `-----BEGIN CERTIFICATE-----` block; a `configuration` error when there is none or one is bad.
     init(_ bytes: [UInt8]) throws(IdentityError) {
         let text = String(decoding: bytes, as: UTF8.self)
-        let begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----"
+        let begin = "-----BEGIN CERTIFICATE-----"
+        let end = "-----END CERTIFICATE-----"
         var blocks: [(pem: [UInt8], der: [UInt8])] = []
         var rest = text[...]
         while let start = rest.range(of: begin) {

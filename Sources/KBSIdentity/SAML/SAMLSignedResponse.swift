@@ -46,7 +46,9 @@ struct SAMLSignedResponse {
                 element.registerID(attribute: "ID")
             }
         }
-        guard assertions.count <= 1 else { throw IdentityError(.wrapping, "the response holds \(assertions.count) assertions; exactly one is accepted") }
+        guard assertions.count <= 1 else {
+            throw IdentityError(.wrapping, "the response holds \(assertions.count) assertions; exactly one is accepted")
+        }
         guard let assertion = assertions.first else { throw IdentityError(.missingClaim, "the response holds no assertion") }
 
         let responseSignature = try root.element("Signature", in: Names.signatureNamespace)
@@ -107,9 +109,10 @@ struct SAMLSignedResponse {
 
         // The key is ours, never the message's: an embedded certificate must be one we pinned.
         var candidates = certificates.blocks
-        let embedded = (try signature.element("KeyInfo", in: dsig)).map { keyInfo in
-            keyInfo.descendants.filter { $0.is("X509Certificate", in: dsig) }
-        } ?? []
+        let embedded =
+            (try signature.element("KeyInfo", in: dsig)).map { keyInfo in
+                keyInfo.descendants.filter { $0.is("X509Certificate", in: dsig) }
+            } ?? []
         for certificate in embedded {
             guard let der = Base64URL.decodeStandard(Array(certificate.text.filter { !$0.isWhitespace }.utf8)),
                 let pinned = certificates.blocks.first(where: { constantTimeEqual($0.der, der) })

@@ -23,9 +23,10 @@ package struct SAMLVerifier: CredentialVerifier {
     package var replay: any ReplayCache
 
     /// Creates a verifier from the IdP's PEM certificate file contents.
-    package init(certificatePEM: [UInt8], issuer: String, serviceProvider: String, consumerURL: String, requestID: String? = nil,
-        replay: any ReplayCache = MemoryReplayCache()) throws(IdentityError)
-    {
+    package init(
+        certificatePEM: [UInt8], issuer: String, serviceProvider: String, consumerURL: String, requestID: String? = nil,
+        replay: any ReplayCache = MemoryReplayCache()
+    ) throws(IdentityError) {
         certificates = try PEMCertificates(certificatePEM)
         self.issuer = issuer
         self.serviceProvider = serviceProvider
@@ -68,8 +69,10 @@ package struct SAMLVerifier: CredentialVerifier {
     }
 
     func check(_ signed: SAMLSignedResponse, now: Int64) throws(IdentityError) -> Claims {
-        let saml = SAMLNames.assertionNamespace, samlp = SAMLNames.protocolNamespace
-        let response = signed.response, assertion = signed.assertion
+        let saml = SAMLNames.assertionNamespace
+        let samlp = SAMLNames.protocolNamespace
+        let response = signed.response
+        let assertion = signed.assertion
 
         let statusCode = try response.element("Status", in: samlp)?.element("StatusCode", in: samlp)?.attribute("Value")
         guard statusCode == SAMLNames.success else {
@@ -128,7 +131,8 @@ package struct SAMLVerifier: CredentialVerifier {
         }
         let sessionEnd = try Self.time(authn.attribute("SessionNotOnOrAfter"), "SessionNotOnOrAfter")
         let context = try authn.element("AuthnContext", in: saml)?.element("AuthnContextClassRef", in: saml)?.text
-        return Claims(subject: subject, assertionID: assertionID, expiry: [expiry, conditionsExpiry].compactMap { $0 }.min(),
+        return Claims(
+            subject: subject, assertionID: assertionID, expiry: [expiry, conditionsExpiry].compactMap { $0 }.min(),
             nameIDFormat: nameID.attribute("Format"), sessionIndex: authn.attribute("SessionIndex"), authnContext: context,
             sessionEnd: sessionEnd, attributes: attributes)
     }
@@ -140,7 +144,9 @@ package struct SAMLVerifier: CredentialVerifier {
         guard !bearers.isEmpty else { throw IdentityError(.recipient, "the subject has no bearer confirmation") }
         var failure = IdentityError(.recipient, "no bearer confirmation names our ACS URL")
         for confirmation in bearers {
-            guard let data = try confirmation.element("SubjectConfirmationData", in: saml), data.attribute("Recipient") == consumerURL else { continue }
+            guard let data = try confirmation.element("SubjectConfirmationData", in: saml), data.attribute("Recipient") == consumerURL else {
+                continue
+            }
             guard let notOnOrAfter = try Self.time(data.attribute("NotOnOrAfter"), "NotOnOrAfter") else {
                 failure = IdentityError(.missingClaim, "the bearer confirmation has no NotOnOrAfter")
                 continue

@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 import KBSClaims
 
 /// Bearer API keys `kbs_k_<key id>_<secret>`: the store keeps only HMAC-SHA256(pepper, secret), the pepper lives
@@ -66,7 +66,8 @@ package struct APIKeys: Sendable {
         guard constantTimeEqual(record.secretHash, presentedHash) else { throw IdentityError(.signature, "the API key's secret is wrong") }
         if record.revokedAt != nil { throw IdentityError(.revoked, "the API key was revoked") }
         if let expiry = record.expiresAt, now >= expiry { throw IdentityError(.expired, "the API key expired") }
-        return Principal(subject: record.subject, issuer: "api_key", method: .apiKey, verifiedAt: time,
+        return Principal(
+            subject: record.subject, issuer: "api_key", method: .apiKey, verifiedAt: time,
             attributes: ["key_id": .string(record.keyID)])
     }
 

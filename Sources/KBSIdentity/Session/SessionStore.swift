@@ -13,9 +13,10 @@ package struct SessionRecord: Sendable, Equatable {
     package var revokedAt: Int64?
 
     /// Creates a record.
-    package init(subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
-        revokedAt: Int64? = nil)
-    {
+    package init(
+        subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
+        revokedAt: Int64? = nil
+    ) {
         self.subject = subject
         self.issuer = issuer
         self.method = method

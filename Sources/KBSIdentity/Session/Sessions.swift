@@ -1,5 +1,5 @@
-package import Foundation
 import Crypto
+package import Foundation
 import KBSClaims
 
 /// Login sessions: after a credential verifies, an opaque random id (256 bits from the system's CSPRNG) that
@@ -26,8 +26,11 @@ package struct Sessions: Sendable {
         var secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
         defer { for index in secret.indices { secret[index] = 0 } }
         let id = Sessions.prefix + Base64URL.encode(secret)
-        try store.insert(idHash: Sessions.hash(id), SessionRecord(subject: principal.subject, issuer: principal.issuer,
-            method: principal.method.rawValue, principalJSON: principal.json, createdAt: now, expiresAt: expiry))
+        try store.insert(
+            idHash: Sessions.hash(id),
+            SessionRecord(
+                subject: principal.subject, issuer: principal.issuer,
+                method: principal.method.rawValue, principalJSON: principal.json, createdAt: now, expiresAt: expiry))
         return id
     }
 

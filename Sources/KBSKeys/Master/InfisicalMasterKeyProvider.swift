@@ -37,7 +37,7 @@ package struct InfisicalMasterKeyProvider: MasterKeyProvider {
         let key: InfisicalKMSKey
         do {
             key = try await client.key(named: keyName)
-        } catch where error.reason == .notFound && create {
+        } catch  where error.reason == .notFound && create {
             key = try await client.createKey(name: keyName, description: "KBS master key (wraps key-encryption keys)")
         }
         guard !key.isDisabled else { throw KeyError(.disabled, "Infisical KMS key \(keyName) is disabled") }

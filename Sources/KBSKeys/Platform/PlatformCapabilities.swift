@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 package import KBSClaims
 
 /// What this machine offers to protect keys: TEE guest devices, a TPM, a PKCS#11 module, NVIDIA GPUs in
@@ -110,7 +110,8 @@ package struct PlatformProbe: Sendable {
         if !found.gpus.isEmpty, let status = run("nvidia-smi", ["conf-compute", "-f"]) {
             found.gpuConfidentialComputing = Self.isOn(status, "CC status")
             let blackwell = found.gpus.contains { name in ["B100", "B200", "B300", "GB200", "GB300", "Blackwell"].contains { name.contains($0) } }
-            found.gpuTEEIO = found.gpuConfidentialComputing && blackwell
+            found.gpuTEEIO =
+                found.gpuConfidentialComputing && blackwell
                 && (Self.isOn(status, "Multi-GPU Protected PCIe mode") || Self.isOn(status, "TEE-IO") || Self.isOn(status, "TDISP"))
         }
         return found

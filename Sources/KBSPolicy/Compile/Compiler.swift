@@ -100,13 +100,15 @@ enum Compiler {
         case .constant(.bool(let value)):
             return { _ throws(EvalError) in value }
         case .and(let l, let r):
-            let lt = test(l), rt = test(r)
+            let lt = test(l)
+            let rt = test(r)
             return { frame throws(EvalError) in
                 guard try lt(frame) else { return false }
                 return try rt(frame)
             }
         case .or(let l, let r):
-            let lt = test(l), rt = test(r)
+            let lt = test(l)
+            let rt = test(r)
             return { frame throws(EvalError) in
                 if try lt(frame) { return true }
                 return try rt(frame)
@@ -120,7 +122,8 @@ enum Compiler {
             let e = eval(element)
             return { frame throws(EvalError) in set.contains(try e(frame)) }
         case .memberOf(let element, let collection, let kind):
-            let e = eval(element), c = eval(collection)
+            let e = eval(element)
+            let c = eval(collection)
             return { frame throws(EvalError) in try contains(c(frame), e(frame), kind) }
         case .matches(let subject, let glob):
             let s = eval(subject)
@@ -129,7 +132,8 @@ enum Compiler {
                 return glob.matches(text)
             }
         case .quantifier(let quantifier, let slot, let domain, let body):
-            let d = eval(domain), b = test(body)
+            let d = eval(domain)
+            let b = test(body)
             let isAny = quantifier == .any
             return { frame throws(EvalError) in
                 // Sets are walked in place: copying them into an array costs more than the test itself.
@@ -161,7 +165,8 @@ enum Compiler {
     }
 
     private static func compare(_ op: Syntax.BinaryOperator, _ l: IR, _ r: IR) -> Test {
-        let le = eval(l), re = eval(r)
+        let le = eval(l)
+        let re = eval(r)
         // Comparing against a constant is the common case: capture it instead of evaluating it.
         if case .constant(let constant) = r {
             switch op {
@@ -268,7 +273,8 @@ enum Compiler {
                 return .bool(frame.entities.attributes(ofType: type, id: identifier) != nil)
             }
         case .mapIndex(let base, let key):
-            let b = eval(base), k = eval(key)
+            let b = eval(base)
+            let k = eval(key)
             return { frame throws(EvalError) in
                 guard case .map(let map) = try b(frame), case .string(let name) = try k(frame) else {
                     throw EvalError(message: "bad map index")
@@ -277,7 +283,8 @@ enum Compiler {
                 return value
             }
         case .listIndex(let base, let index):
-            let b = eval(base), i = eval(index)
+            let b = eval(base)
+            let i = eval(index)
             return { frame throws(EvalError) in
                 guard case .list(let list) = try b(frame), case .int(let position) = try i(frame) else {
                     throw EvalError(message: "bad list index")
@@ -306,7 +313,8 @@ enum Compiler {
                 return .bool(true)
             }
         case .hasKey(let base, let key):
-            let b = eval(base), k = eval(key)
+            let b = eval(base)
+            let k = eval(key)
             return { frame throws(EvalError) in
                 guard let parent = try? b(frame), case .map(let map) = parent, case .string(let name) = try k(frame) else {
                     return .bool(false)
@@ -351,14 +359,18 @@ enum Compiler {
                 }
             }
         case .arithmetic(let op, let l, let r, _):
-            let le = eval(l), re = eval(r)
+            let le = eval(l)
+            let re = eval(r)
             return { frame throws(EvalError) in try arithmetic(op, le(frame), re(frame)) }
         case .conditional(let condition, let then, let otherwise):
-            let c = test(condition), t = eval(then), o = eval(otherwise)
+            let c = test(condition)
+            let t = eval(then)
+            let o = eval(otherwise)
             return { frame throws(EvalError) in try c(frame) ? t(frame) : o(frame) }
         case .not, .and, .or, .compare, .memberOf, .matches, .matchesDynamic, .quantifier, .block:
             if case .matchesDynamic(let subject, let pattern) = ir {
-                let s = eval(subject), p = eval(pattern)
+                let s = eval(subject)
+                let p = eval(pattern)
                 return { frame throws(EvalError) in
                     guard case .string(let text) = try s(frame), case .string(let glob) = try p(frame) else {
                         throw EvalError(message: "`matches` needs strings")
@@ -438,7 +450,8 @@ enum Compiler {
                 return .string(builtin == .lower ? s.lowercased() : s.uppercased())
             }
         case .startsWith, .endsWith, .contains:
-            let a = arguments[0], b = arguments[1]
+            let a = arguments[0]
+            let b = arguments[1]
             return { frame throws(EvalError) in
                 switch (try a(frame), try b(frame)) {
                 case (.string(let s), .string(let p)):
@@ -487,7 +500,8 @@ enum Compiler {
                 return entity.roleNames
             }
         case .hasRole:
-            let a = arguments[0], role = arguments[1]
+            let a = arguments[0]
+            let role = arguments[1]
             let scope = arguments.count > 2 ? arguments[2] : nil
             return { frame throws(EvalError) in
                 guard case .entity(let entity) = try a(frame), case .string(let wanted) = try role(frame) else {

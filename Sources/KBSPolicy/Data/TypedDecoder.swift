@@ -293,15 +293,20 @@ enum TypedDecoder {
         let bytes = scanner.bytes
         var index = scanner.offset
         var negative = false
-        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        if bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
         let start = index
         var value: Int64 = 0
         while index < bytes.count, index - start < 18, bytes[index] >= 48, bytes[index] <= 57 {
             value = value * 10 + Int64(bytes[index] - 48)
             index += 1
         }
-        let ended = index == bytes.count || !(bytes[index] >= 48 && bytes[index] <= 57 || bytes[index] == UInt8(ascii: ".")
-            || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E"))
+        let ended =
+            index == bytes.count
+            || !(bytes[index] >= 48 && bytes[index] <= 57 || bytes[index] == UInt8(ascii: ".")
+                || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E"))
         if index > start, ended, !(bytes[start] == 48 && index - start > 1) {
             scanner.offset = index
             return negative ? -value : value
@@ -323,7 +328,10 @@ enum DurationParser {
         var total: Int64 = 0
         var rest = Substring(text)
         var negative = false
-        if rest.first == "-" { negative = true; rest = rest.dropFirst() }
+        if rest.first == "-" {
+            negative = true
+            rest = rest.dropFirst()
+        }
         guard !rest.isEmpty else { return nil }
         while !rest.isEmpty {
             let digits = rest.prefix { $0.isASCII && $0.isNumber }

@@ -64,28 +64,31 @@ public struct Decision: Sendable {
         }
         if !errors.isEmpty {
             fields.append(
-                "\"errors\":[" + errors.map { error in
-                    var parts = ["\"message\":\(JSONText.quote(error.message))"]
-                    if let rule = error.rule { parts.insert("\"rule\":\(JSONText.quote(rule))", at: 0) }
-                    if let position = error.position { parts.append("\"at\":\(JSONText.quote(position))") }
-                    return "{" + parts.joined(separator: ",") + "}"
-                }.joined(separator: ",") + "]")
+                "\"errors\":["
+                    + errors.map { error in
+                        var parts = ["\"message\":\(JSONText.quote(error.message))"]
+                        if let rule = error.rule { parts.insert("\"rule\":\(JSONText.quote(rule))", at: 0) }
+                        if let position = error.position { parts.append("\"at\":\(JSONText.quote(position))") }
+                        return "{" + parts.joined(separator: ",") + "}"
+                    }.joined(separator: ",") + "]")
         }
         if explain {
             fields.append(
-                "\"deciding\":[" + deciding.map {
-                    "{\"rule\":\(JSONText.quote($0.name)),\"effect\":\(JSONText.quote($0.effect)),\"at\":\(JSONText.quote($0.position))}"
-                }.joined(separator: ",") + "]")
+                "\"deciding\":["
+                    + deciding.map {
+                        "{\"rule\":\(JSONText.quote($0.name)),\"effect\":\(JSONText.quote($0.effect)),\"at\":\(JSONText.quote($0.position))}"
+                    }.joined(separator: ",") + "]")
             fields.append(
-                "\"failures\":[" + failures.map { failure in
-                    var parts = [
-                        "\"rule\":\(JSONText.quote(failure.rule))", "\"condition\":\(JSONText.quote(failure.condition))",
-                        "\"at\":\(JSONText.quote(failure.position))",
-                    ]
-                    if let expected = failure.expected { parts.append("\"expected\":\(JSONText.quote(expected))") }
-                    if let actual = failure.actual { parts.append("\"actual\":\(actual)") }
-                    return "{" + parts.joined(separator: ",") + "}"
-                }.joined(separator: ",") + "]")
+                "\"failures\":["
+                    + failures.map { failure in
+                        var parts = [
+                            "\"rule\":\(JSONText.quote(failure.rule))", "\"condition\":\(JSONText.quote(failure.condition))",
+                            "\"at\":\(JSONText.quote(failure.position))",
+                        ]
+                        if let expected = failure.expected { parts.append("\"expected\":\(JSONText.quote(expected))") }
+                        if let actual = failure.actual { parts.append("\"actual\":\(actual)") }
+                        return "{" + parts.joined(separator: ",") + "}"
+                    }.joined(separator: ",") + "]")
         }
         fields.append("\"policy\":\(JSONText.quote(policyHash))")
         return "{" + fields.joined(separator: ",") + "}"

@@ -1,7 +1,10 @@
 /// A compiled glob for key paths: `*` matches within one `/`-separated segment, `**` across segments,
 /// `?` one character other than `/`.
 struct Glob: Hashable, Sendable {
-    enum Piece: Hashable, Sendable { case literal([UInt8]), any, star, globstar }
+    enum Piece: Hashable, Sendable {
+        case literal([UInt8])
+        case any, star, globstar
+    }
     let pattern: String
     let pieces: [Piece]
 
@@ -12,7 +15,10 @@ struct Glob: Hashable, Sendable {
         let bytes = Array(pattern.utf8)
         var index = 0
         func flush() {
-            if !literal.isEmpty { pieces.append(.literal(literal)); literal = [] }
+            if !literal.isEmpty {
+                pieces.append(.literal(literal))
+                literal = []
+            }
         }
         while index < bytes.count {
             let byte = bytes[index]

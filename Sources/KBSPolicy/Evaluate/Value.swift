@@ -116,14 +116,16 @@ struct Version: Hashable, Sendable, Comparable, CustomStringConvertible {
     var description: String { parts.map(String.init).joined(separator: ".") + (prerelease.map { "-\($0)" } ?? "") }
 }
 
-
 /// Durations in the policy's own notation (`90s`, `1h30m`).
 enum DurationText {
     static func format(_ nanos: Int64) -> String {
         if nanos == 0 { return "0s" }
         var rest = nanos.magnitude
         var text = nanos < 0 ? "-" : ""
-        for (unit, size) in [("d", 86_400_000_000_000 as UInt64), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)] where rest >= size {
+        for (unit, size) in [
+            ("d", 86_400_000_000_000 as UInt64), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000),
+            ("us", 1_000), ("ns", 1),
+        ] where rest >= size {
             text += "\(rest / size)\(unit)"
             rest %= size
         }

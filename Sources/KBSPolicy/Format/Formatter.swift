@@ -31,7 +31,9 @@ private struct Printer {
     mutating func print(_ file: Syntax.File) {
         var previous: Syntax.Declaration?
         for declaration in file.declarations {
-            if let previous, !(isCompact(previous) && isCompact(declaration) && sameKind(previous, declaration) && declaration.leadingComments.isEmpty) {
+            if let previous,
+                !(isCompact(previous) && isCompact(declaration) && sameKind(previous, declaration) && declaration.leadingComments.isEmpty)
+            {
                 line("", 0)
             }
             print(declaration)
@@ -123,7 +125,8 @@ private struct Printer {
     mutating func printFields(_ fields: [Syntax.FieldDecl], depth: Int) {
         for field in fields {
             comments(field.leadingComments, depth)
-            printTyped(prefix: "\(field.name.text)\(field.isOptional ? "?" : ""): ", field.type, suffix: trailing(field.trailingComment), depth: depth)
+            printTyped(
+                prefix: "\(field.name.text)\(field.isOptional ? "?" : ""): ", field.type, suffix: trailing(field.trailingComment), depth: depth)
         }
     }
 

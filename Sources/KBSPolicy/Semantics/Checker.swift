@@ -63,7 +63,8 @@ struct Checker {
 
         func declare(_ name: Syntax.Name, _ what: String, into checker: inout Checker) -> Bool {
             if let previous = names[what + ":" + name.text] {
-                checker.error(.duplicateDeclaration, "\(what) `\(name.text)` is declared twice", at: name.span,
+                checker.error(
+                    .duplicateDeclaration, "\(what) `\(name.text)` is declared twice", at: name.span,
                     notes: ["note: first declared at \(previous.position)"])
                 return false
             }
@@ -78,7 +79,8 @@ struct Checker {
                     if declare(name, "type", into: &self) { aliases[name.text] = (type, name.span) }
                 case .input(let fields):
                     if let inputSpan {
-                        error(.duplicateDeclaration, "the bundle declares `input` twice", at: declaration.span,
+                        error(
+                            .duplicateDeclaration, "the bundle declares `input` twice", at: declaration.span,
                             notes: ["note: first declared at \(inputSpan.position)"])
                     } else {
                         inputFields = fields
@@ -101,7 +103,8 @@ struct Checker {
         }
         guard let inputFields else {
             diagnostics.append(
-                Diagnostic(.inputMissing, "the bundle declares no `input` schema", at: nil, path: files.first?.source.path,
+                Diagnostic(
+                    .inputMissing, "the bundle declares no `input` schema", at: nil, path: files.first?.source.path,
                     notes: ["help: add `input { … }` listing the attributes a request carries"]))
             return nil
         }
@@ -133,7 +136,8 @@ struct Checker {
                 }
                 guard let (ir, type) = checkReported(obligation.value) else { continue }
                 if obligation.name.text == "ttl", type != .duration {
-                    error(.typeMismatch, "obligation `ttl` must be a duration, found \(type)", at: obligation.value.span,
+                    error(
+                        .typeMismatch, "obligation `ttl` must be a duration, found \(type)", at: obligation.value.span,
                         notes: ["help: write a duration such as `5m`"])
                 }
                 if rule.effect == .forbid {
@@ -142,7 +146,8 @@ struct Checker {
                 obligations.append((obligation.name.text, ir, type))
             }
             checkedRules.append(
-                CheckedRule(name: rule.name.text, effect: rule.effect, span: rule.name.span, body: body,
+                CheckedRule(
+                    name: rule.name.text, effect: rule.effect, span: rule.name.span, body: body,
                     obligations: obligations, slotCount: maximumSlot, actionIndex: nil))
         }
         guard !diagnostics.hasErrors else { return nil }
@@ -195,9 +200,11 @@ struct Checker {
             }
             if let schema = registry[name.text] { return .record(schema.record) }
             if entityDeclarations[name.text] != nil { return .entity(name.text) }
-            let candidates = Array(Self.primitiveTypes.keys) + Array(aliases.keys) + Array(registry.schemas.keys)
+            let candidates =
+                Array(Self.primitiveTypes.keys) + Array(aliases.keys) + Array(registry.schemas.keys)
                 + Array(entityDeclarations.keys) + ["set", "list", "map"]
-            error(.unknownType, "unknown type `\(name.text)`", at: name.span,
+            error(
+                .unknownType, "unknown type `\(name.text)`", at: name.span,
                 notes: Suggestion.note(Suggestion.closest(to: name.text, in: candidates)))
             return nil
         case .generic(let name, let arguments, let span):
@@ -223,7 +230,8 @@ struct Checker {
                 error(.argumentCount, "`\(name.text)` takes one type argument", at: span)
                 return nil
             default:
-                error(.unknownType, "unknown generic type `\(name.text)`", at: name.span,
+                error(
+                    .unknownType, "unknown generic type `\(name.text)`", at: name.span,
                     notes: Suggestion.note(Suggestion.closest(to: name.text, in: ["set", "list", "map"])))
                 return nil
             }
@@ -236,7 +244,8 @@ struct Checker {
         for (name, typeExpr) in declarations {
             guard let type = resolveType(typeExpr) else { continue }
             guard let file = files.first(where: { $0.name == name.text }) else {
-                error(.dataFileMissing, "no data file for `data \(name.text)`", at: name.span,
+                error(
+                    .dataFileMissing, "no data file for `data \(name.text)`", at: name.span,
                     notes: ["help: put the values in `\(name.text).json` beside the policy files"])
                 continue
             }
@@ -246,7 +255,8 @@ struct Checker {
             } catch {
                 let span = SourceSpan(file: file.source, start: error.offset, end: min(error.offset + 1, file.source.bytes.count))
                 diagnostics.append(
-                    Diagnostic(.dataFileInvalid, "\(error.path.isEmpty ? "" : "at `\(error.pathText)`: ")\(error.message)",
+                    Diagnostic(
+                        .dataFileInvalid, "\(error.path.isEmpty ? "" : "at `\(error.pathText)`: ")\(error.message)",
                         at: span, notes: ["note: `data \(name.text)` is declared as \(type) at \(name.span.position)"]))
             }
         }

@@ -32,7 +32,8 @@ extension Checker {
                 if lookupLocal(bindingName.text) != nil || inputType.field(named: bindingName.text) != nil
                     || definitions[bindingName.text] != nil || bindingName.text == "data"
                 {
-                    error(.duplicateDeclaration, "`\(bindingName.text)` is already defined here", at: bindingName.span,
+                    error(
+                        .duplicateDeclaration, "`\(bindingName.text)` is already defined here", at: bindingName.span,
                         notes: ["help: choose another name for the binding"])
                     continue
                 }
@@ -62,7 +63,8 @@ extension Checker {
 
     mutating func checkDefinitionBody(name: Syntax.Name, body: [Syntax.Statement]) -> CheckedBlock? {
         if definitionsInProgress.contains(name.text) {
-            error(.recursiveDefinition, "definition `\(name.text)` uses itself",
+            error(
+                .recursiveDefinition, "definition `\(name.text)` uses itself",
                 at: name.span, notes: ["note: the chain is \((definitionsInProgress + [name.text]).joined(separator: " → "))"])
             return nil
         }
@@ -248,14 +250,16 @@ extension Checker {
             return (.constant(.version(version)), .version)
         case "time":
             guard let nanos = Timestamp.parse(text) else {
-                error(.invalidLiteral, "`\(text)` is not an RFC 3339 time", at: span,
+                error(
+                    .invalidLiteral, "`\(text)` is not an RFC 3339 time", at: span,
                     notes: ["help: write it like `time\"2026-01-31T12:00:00Z\"`"])
                 return nil
             }
             return (.constant(.time(nanos)), .time)
         default:
             guard let tier = PrivacyTier(text: text) else {
-                error(.invalidLiteral, "`\(text)` is not a privacy tier", at: span,
+                error(
+                    .invalidLiteral, "`\(text)` is not a privacy tier", at: span,
                     notes: ["help: tiers are 0–4 or open, encrypted, hsm, gpu-cc, gpu-tee-io"])
                 return nil
             }
@@ -273,13 +277,15 @@ extension Checker {
             usedFields[inputType, default: []].insert(name)
             let field = inputType.fields[index]
             if field.isOptional, !(guards.last ?? []).contains(name) {
-                error(.optionalUnguarded, "`\(name)` is optional and may be absent", at: span,
+                error(
+                    .optionalUnguarded, "`\(name)` is optional and may be absent", at: span,
                     notes: ["help: check `has \(name)` in an earlier condition or with `and`"])
             }
             return (.inputField(index), field.type)
         }
         if name == "data" {
-            error(.unknownName, "`data` must be followed by the name of a data declaration", at: span,
+            error(
+                .unknownName, "`data` must be followed by the name of a data declaration", at: span,
                 notes: data.isEmpty ? [] : ["note: declared data: \(data.keys.sorted().joined(separator: ", "))"])
             return nil
         }
@@ -292,7 +298,8 @@ extension Checker {
     private mutating func checkMember(base: Syntax.Expr, name: Syntax.Name, whole: Syntax.Expr) -> (IR, ClaimType)? {
         if case .name("data") = base.kind, lookupLocal("data") == nil {
             guard let (value, type) = data[name.text] else {
-                error(.unknownName, "unknown data `\(name.text)`", at: name.span,
+                error(
+                    .unknownName, "unknown data `\(name.text)`", at: name.span,
                     notes: Suggestion.note(Suggestion.closest(to: name.text, in: data.keys)))
                 return nil
             }
@@ -316,7 +323,8 @@ extension Checker {
         }
         guard let index = record.index(of: name.text) else {
             let owner = pathText(base).map { "`\($0)`" } ?? (record.name.map { "`\($0)`" } ?? "the record")
-            error(.unknownAttribute, "\(owner) has no attribute `\(name.text)`", at: name.span,
+            error(
+                .unknownAttribute, "\(owner) has no attribute `\(name.text)`", at: name.span,
                 notes: Suggestion.note(Suggestion.closest(to: name.text, in: record.fields.map(\.name)))
                     + ["note: \(record.name.map { "`\($0)`" } ?? "it") has \(record.fields.map { "`\($0.name)`" }.joined(separator: ", "))"])
             return nil
@@ -326,7 +334,8 @@ extension Checker {
         if field.isOptional {
             let path = pathText(whole)
             if path == nil || !(guards.last ?? []).contains(path!) {
-                error(.optionalUnguarded, "`\(path ?? name.text)` is optional and may be absent", at: name.span,
+                error(
+                    .optionalUnguarded, "`\(path ?? name.text)` is optional and may be absent", at: name.span,
                     notes: ["help: check `has \(path ?? name.text)` in an earlier condition or with `and`"])
             }
         }
@@ -362,7 +371,8 @@ extension Checker {
             switch baseType {
             case .record(let record):
                 guard let index = record.index(of: name.text) else {
-                    error(.unknownAttribute, "\(pathText(base).map { "`\($0)`" } ?? "the record") has no attribute `\(name.text)`",
+                    error(
+                        .unknownAttribute, "\(pathText(base).map { "`\($0)`" } ?? "the record") has no attribute `\(name.text)`",
                         at: name.span, notes: Suggestion.note(Suggestion.closest(to: name.text, in: record.fields.map(\.name))))
                     return nil
                 }
@@ -370,7 +380,8 @@ extension Checker {
                 return (.hasField(baseIR, index), .bool)
             case .entity(let entityName):
                 guard let record = entityTypes[entityName], let index = record.index(of: name.text) else {
-                    error(.unknownAttribute, "entity `\(entityName)` has no attribute `\(name.text)`", at: name.span,
+                    error(
+                        .unknownAttribute, "entity `\(entityName)` has no attribute `\(name.text)`", at: name.span,
                         notes: Suggestion.note(Suggestion.closest(to: name.text, in: entityTypes[entityName]?.fields.map(\.name) ?? [])))
                     return nil
                 }
@@ -411,7 +422,8 @@ extension Checker {
 
     private mutating func checkCollectionLiteral(_ elements: [Syntax.Expr], isSet: Bool, span: SourceSpan) -> (IR, ClaimType)? {
         guard !elements.isEmpty else {
-            error(.typeMismatch, "an empty \(isSet ? "set" : "list") has no type", at: span,
+            error(
+                .typeMismatch, "an empty \(isSet ? "set" : "list") has no type", at: span,
                 notes: ["help: compare with `len(x) == 0` instead"])
             return nil
         }
@@ -478,7 +490,8 @@ extension Checker {
                 return nil
             }
             guard lt.isOrdered else {
-                error(.notOrdered, "\(lt) values have no order; `\(op.rawValue)` needs int, time, duration, version, tier or string",
+                error(
+                    .notOrdered, "\(lt) values have no order; `\(op.rawValue)` needs int, time, duration, version, tier or string",
                     at: span)
                 return nil
             }
@@ -552,7 +565,8 @@ extension Checker {
         }
         guard let builtin = Builtin(rawValue: name.text) else {
             let candidates = Builtin.allCases.map(\.rawValue) + Array(entityTypes.keys)
-            error(.functionUnknown, "unknown function `\(name.text)`", at: name.span,
+            error(
+                .functionUnknown, "unknown function `\(name.text)`", at: name.span,
                 notes: Suggestion.note(Suggestion.closest(to: name.text, in: candidates)))
             return nil
         }

@@ -114,7 +114,8 @@ struct Parser {
             }
             if position == start || !(atEnd || atDeclarationStart) {
                 if position == start || diagnostics.isEmpty {
-                    error(.unexpectedToken, "expected a declaration, found \(describe(current))", at: current.span,
+                    error(
+                        .unexpectedToken, "expected a declaration, found \(describe(current))", at: current.span,
                         notes: ["help: declarations start with type, input, data, entity, def, permit or forbid"])
                 }
                 advance()
@@ -172,14 +173,17 @@ struct Parser {
                 guard let parsed = parseObligations() else { return nil }
                 obligations = parsed
             }
-            kind = .rule(Syntax.Rule(effect: keyword == .permit ? .permit : .forbid, name: name, body: body,
-                obligations: obligations, closingComments: closing))
+            kind = .rule(
+                Syntax.Rule(
+                    effect: keyword == .permit ? .permit : .forbid, name: name, body: body,
+                    obligations: obligations, closingComments: closing))
         default:
             return nil
         }
         let lastIndex = max(firstIndex, position - 1)
         let leading = claimLeading(firstIndex) + claimInnerComments(from: firstIndex, to: lastIndex)
-        return Syntax.Declaration(kind: kind, span: start.union(tokens[lastIndex].span), leadingComments: leading,
+        return Syntax.Declaration(
+            kind: kind, span: start.union(tokens[lastIndex].span), leadingComments: leading,
             trailingComment: claimTrailing(lastIndex))
     }
 
@@ -221,8 +225,10 @@ struct Parser {
             if isSymbol(.comma) { advance() }
             let lastIndex = position - 1
             let leading = claimLeading(firstIndex) + claimInnerComments(from: firstIndex, to: lastIndex)
-            fields.append(Syntax.FieldDecl(name: name, isOptional: optional, type: type, leadingComments: leading,
-                trailingComment: claimTrailing(lastIndex)))
+            fields.append(
+                Syntax.FieldDecl(
+                    name: name, isOptional: optional, type: type, leadingComments: leading,
+                    trailingComment: claimTrailing(lastIndex)))
         }
         guard expect(.rbrace, "to close the field list") else { return nil }
         return fields
@@ -286,7 +292,8 @@ struct Parser {
             if isSymbol(.semicolon) {
                 advance()
             } else if !isSymbol(.rbrace) && !current.startsLine && !atEnd {
-                error(.expectedToken, "expected a new line, `;` or `}` after the condition, found \(describe(current))",
+                error(
+                    .expectedToken, "expected a new line, `;` or `}` after the condition, found \(describe(current))",
                     at: current.span)
                 while !atEnd && !isSymbol(.rbrace) && !current.startsLine { advance() }
             }
@@ -309,7 +316,8 @@ struct Parser {
         }
         let lastIndex = max(firstIndex, position - 1)
         let leading = claimLeading(firstIndex) + claimInnerComments(from: firstIndex, to: lastIndex)
-        return Syntax.Statement(kind: kind, span: tokens[firstIndex].span.union(tokens[lastIndex].span),
+        return Syntax.Statement(
+            kind: kind, span: tokens[firstIndex].span.union(tokens[lastIndex].span),
             leadingComments: leading, trailingComment: claimTrailing(lastIndex))
     }
 
@@ -325,8 +333,10 @@ struct Parser {
             if isSymbol(.comma) || isSymbol(.semicolon) { advance() }
             let lastIndex = position - 1
             let leading = claimLeading(firstIndex) + claimInnerComments(from: firstIndex, to: lastIndex)
-            obligations.append(Syntax.Obligation(name: name, value: value, leadingComments: leading,
-                trailingComment: claimTrailing(lastIndex)))
+            obligations.append(
+                Syntax.Obligation(
+                    name: name, value: value, leadingComments: leading,
+                    trailingComment: claimTrailing(lastIndex)))
         }
         guard expect(.rbrace, "to close the obligations") else { return nil }
         return obligations

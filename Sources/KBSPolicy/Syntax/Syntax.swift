@@ -128,13 +128,22 @@ extension Syntax {
         }
     }
 
-    enum UnaryOperator: String, Sendable { case not, negate = "-" }
+    enum UnaryOperator: String, Sendable {
+        case not
+        case negate = "-"
+    }
 
     enum BinaryOperator: String, Sendable {
         case and, or
-        case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+        case equal = "=="
+        case notEqual = "!="
+        case less = "<"
+        case lessEqual = "<="
+        case greater = ">"
+        case greaterEqual = ">="
         case `in`, matches
-        case plus = "+", minus = "-"
+        case plus = "+"
+        case minus = "-"
 
         /// Binding strength: higher binds tighter.
         var precedence: Int {

@@ -33,7 +33,7 @@ package struct InfisicalKMSBackend: KMSBackend, SecretBackend {
         // its message.
         do {
             try await client.updateSecret(name: name, value: value)
-        } catch where error.reason == .notFound {
+        } catch  where error.reason == .notFound {
             try await client.createSecret(name: name, value: value)
         }
     }

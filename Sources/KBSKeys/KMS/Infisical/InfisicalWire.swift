@@ -79,7 +79,9 @@ struct InfisicalErrorBody: Decodable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let index = try? container.decode(Int.self) { self = .index(index) } else {
+            if let index = try? container.decode(Int.self) {
+                self = .index(index)
+            } else {
                 self = .name(try container.decode(String.self))
             }
         }
