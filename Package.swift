@@ -73,7 +73,8 @@ let package = Package(
         .target(
             name: "KBSStore",
             dependencies: [
-                "KBSBroker", "KBSKeys", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+                "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -122,7 +123,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "KBSJOSETests",
             dependencies: [

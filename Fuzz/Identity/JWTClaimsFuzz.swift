@@ -45,7 +45,7 @@ func makeJWTClaimsFuzzCheck() -> IdentityFuzzCheck {
     let idHeader = base64URL(Array(#"{"alg":"ES256","kid":"\#(keyID)","typ":"JWT"}"#.utf8))
     let accessHeader = base64URL(Array(#"{"alg":"ES256","kid":"\#(keyID)","typ":"at+jwt"}"#.utf8))
     /// Refusals a token this harness signed must never get.
-    let impossible: Set<IdentityError.Reason> = [
+    let impossible: Set<IdentityErrorReason> = [
         .signature, .algorithm, .unknownKey, .untrustedKey, .weakKey, .invalidKey,
         .unsupported, .tokenType, .critical,
     ]

@@ -1,3 +1,4 @@
+import KBSClaims
 package import KBSKeys
 
 /// Which master-key provider a data directory uses, chosen by the environment:

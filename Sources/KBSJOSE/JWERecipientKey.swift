@@ -1,5 +1,6 @@
 package import Crypto
 package import CryptoExtras
+import KBSClaims
 
 extension JWE {
     /// A public key a JWE can be encrypted to: EC keys on P-256, P-384 and P-521 get `ECDH-ES+A256KW`, RSA keys of

@@ -1,5 +1,6 @@
 package import Crypto
 package import CryptoExtras
+import KBSClaims
 
 /// The JWS algorithms verified here, and signed by all but ES256K (RFC 7518 §3, RFC 8037, RFC 8812). `none` and
 /// the HMAC family are absent on purpose: a public-key verifier has no business with them.

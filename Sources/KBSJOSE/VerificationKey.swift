@@ -1,5 +1,6 @@
 package import Crypto
 package import CryptoExtras
+import KBSClaims
 
 /// A public key a signature can be checked with. There is no symmetric case: an HMAC secret is never a JWS
 /// verification key, which closes the RS256/HS256 confusion by construction.

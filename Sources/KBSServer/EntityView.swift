@@ -1,3 +1,4 @@
+import KBSClaims
 import KBSPolicy
 import KBSStore
 import Synchronization

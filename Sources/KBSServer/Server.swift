@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KBSBroker
+import KBSClaims
 import KBSPolicy
 import KBSStore
 package import Logging

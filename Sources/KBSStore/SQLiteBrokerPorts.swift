@@ -1,5 +1,6 @@
 package import Foundation
 package import KBSBroker
+import KBSClaims
 
 extension BrokerPorts {
     /// The broker's ports on one SQLite store: every repository reads and writes `store`, off the cooperative pool.

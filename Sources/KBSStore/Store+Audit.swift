@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 package import KBSBroker
+import KBSClaims
 
 extension Store {
     /// Largest accepted actor, action or resource, in bytes.

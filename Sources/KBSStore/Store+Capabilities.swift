@@ -1,5 +1,6 @@
 import GRDB
 package import KBSBroker
+import KBSClaims
 
 extension Store {
     /// Records a newly issued token; an id already present is refused (ids are random, so that means a bug or replay).

@@ -1,4 +1,5 @@
 import GRDB
+import KBSClaims
 
 extension Store {
     /// Largest accepted attributes object, in bytes.

@@ -1,30 +1,7 @@
 import Foundation
 import GRDB
-
-/// A stored login session (see `KBSIdentity.Sessions`); the id is known here only by its hash.
-package struct StoredSession: Sendable, Equatable {
-    package var subject: String
-    package var issuer: String
-    package var method: String
-    package var principalJSON: String
-    package var createdAt: Int64
-    package var expiresAt: Int64
-    package var revokedAt: Int64?
-
-    /// Creates a session row.
-    package init(
-        subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
-        revokedAt: Int64? = nil
-    ) {
-        self.subject = subject
-        self.issuer = issuer
-        self.method = method
-        self.principalJSON = principalJSON
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.revokedAt = revokedAt
-    }
-}
+import KBSClaims
+package import KBSIdentity
 
 /// A stored bearer API key: its id, the peppered hash of its secret, whom it stands for.
 package struct StoredAPIKey: Sendable, Equatable {
@@ -48,7 +25,7 @@ package struct StoredAPIKey: Sendable, Equatable {
 
 extension Store {
     /// Stores a new session; a second session under the same id hash is refused.
-    package func insertSession(idHash: [UInt8], _ session: StoredSession) throws(StoreError) {
+    package func insertSession(idHash: [UInt8], _ session: SessionRecord) throws(StoreError) {
         guard idHash.count == 32 else { throw StoreError(.invalid, "a session id hash is 32 bytes") }
         try write { db in
             try db.execute(
@@ -64,10 +41,10 @@ extension Store {
     }
 
     /// The session stored under `idHash`, revoked or not.
-    package func session(idHash: [UInt8]) throws(StoreError) -> StoredSession? {
+    package func session(idHash: [UInt8]) throws(StoreError) -> SessionRecord? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id_hash = ?", arguments: [Data(idHash)]).map { row in
-                StoredSession(
+                SessionRecord(
                     subject: row["subject"], issuer: row["issuer"], method: row["method"], principalJSON: row["principal"],
                     createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
             }
@@ -133,5 +110,35 @@ extension Store {
                 arguments: [namespace, value, expiry])
             return db.changesCount > 0
         }
+    }
+}
+
+/// `KBSIdentity`'s ``SessionStore`` on the store's `session` table: login sessions survive a restart, and a revocation
+/// counts for every process sharing the file.
+package struct SQLiteSessionStore: SessionStore {
+    let store: Store
+
+    /// Keeps sessions in `store`.
+    package init(_ store: Store) { self.store = store }
+
+    package func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError) {
+        try mapped { () throws(StoreError) in try store.insertSession(idHash: idHash, record) }
+    }
+
+    package func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord? {
+        try mapped { () throws(StoreError) in try store.session(idHash: idHash) }
+    }
+
+    package func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool {
+        try mapped { () throws(StoreError) in try store.revokeSession(idHash: idHash, at: time) }
+    }
+
+    package func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int {
+        try mapped { () throws(StoreError) in try store.revokeSessions(subject: subject, at: time) }
+    }
+
+    /// A store failure as the identity layer reports one: a session that cannot be kept or read is no session.
+    private func mapped<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
+        do { return try body() } catch { throw IdentityError(.configuration, "the session store failed: \(error.message)") }
     }
 }

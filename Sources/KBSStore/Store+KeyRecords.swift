@@ -1,5 +1,6 @@
 package import Foundation
 import GRDB
+import KBSClaims
 
 /// A key record as stored: the hierarchy's own encoding (JSON of wrapped material and metadata) and its revision.
 package struct StoredKeyRecord: Sendable, Equatable {

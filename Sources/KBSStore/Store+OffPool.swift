@@ -1,4 +1,5 @@
 import Dispatch
+import KBSClaims
 
 extension Store {
     /// Runs `body` on a dispatch queue and resumes with its result: SQLite calls block (on the disk, on another

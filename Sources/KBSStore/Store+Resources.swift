@@ -1,6 +1,7 @@
 package import Foundation
 import GRDB
 package import KBSBroker
+import KBSClaims
 
 extension Store {
     /// The largest sealed value accepted.

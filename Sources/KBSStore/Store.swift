@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KBSClaims
 
 /// The SQLite store behind the server: entities and role bindings now; tokens, keys and audit as they come.
 ///

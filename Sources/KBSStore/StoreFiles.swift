@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// Owner-only permissions for the data directory and the database files: they hold wrapped keys, tokens, sessions
 /// and the audit chain.

@@ -1,5 +1,6 @@
 package import Foundation
 import GRDB
+import KBSClaims
 package import KBSKeys
 import Synchronization
 

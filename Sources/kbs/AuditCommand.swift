@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KBSClaims
 import KBSStore
 
 /// `kbs audit …`: check the audit log's hash chain.

@@ -161,7 +161,7 @@ struct EvidenceCommand: AsyncParsableCommand {
                 SGX root, NVIDIA device and RIM roots, CCA trust-anchor stores). Give each file with its own option; \
                 verifiers recognise them by content. docs/evidence.md lists what each kind reads.
 
-                A refusal prints `error: <reason>: <message>` and exits 1; reasons: \(EvidenceError.Reason.allCases.map(\.rawValue).joined(separator: ", ")).
+                A refusal prints `error: <reason>: <message>` and exits 1; reasons: \(EvidenceErrorReason.allCases.map(\.rawValue).joined(separator: ", ")).
                 """)
 
         @OptionGroup var inputs: Inputs

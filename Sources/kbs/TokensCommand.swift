@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KBSBroker
+import KBSClaims
 import KBSKeys
 import KBSStore
 

@@ -1,5 +1,6 @@
 import Foundation
 import KBSBroker
+import KBSClaims
 import KBSKeys
 import KBSStore
 import Testing

@@ -237,7 +237,7 @@ struct AzureVTPMTests {
             VerifiedEvidence(kind: .snp, measurement: [], debug: false, tcbSVN: 0, reportData: wrong, details: ClaimRecord())
         }
         let refusing: AzureVTPM.HardwareVerifier = { _, _ throws(EvidenceError) in throw EvidenceError(.tcb, "stand-in refusal") }
-        for (hardware, reason) in [(unbound, EvidenceError.Reason.binding), (refusing, .tcb)] {
+        for (hardware, reason) in [(unbound, EvidenceErrorReason.binding), (refusing, .tcb)] {
             let other: any EvidenceVerifier =
                 sample.isSNP ? AzureSNPvTPMVerifier(hardwareVerifier: hardware) : AzureTDXvTPMVerifier(hardwareVerifier: hardware)
             let error = await evidenceError { () async throws(EvidenceError) in try await other.verify(bytes, context: context) }

@@ -105,7 +105,7 @@ struct CCASyntheticTests {
         return try await CCAVerifier().verify(token.bytes, context: context)
     }
 
-    static func reason(_ token: Token, anchor: String? = nil) async -> EvidenceError.Reason? {
+    static func reason(_ token: Token, anchor: String? = nil) async -> EvidenceErrorReason? {
         await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await verify(token, anchor: anchor) }?.reason
     }
 

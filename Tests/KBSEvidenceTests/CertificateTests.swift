@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 import KBSEvidence
 import Testing
 

@@ -28,7 +28,7 @@ enum DCAP {
 
     /// Verifies and records an issue unless it fails with `reason`.
     static func expectRefusal(
-        _ evidence: [UInt8], kind: EvidenceKind, _ context: VerificationContext, _ reason: EvidenceError.Reason,
+        _ evidence: [UInt8], kind: EvidenceKind, _ context: VerificationContext, _ reason: EvidenceErrorReason,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async {
         let error = await evidenceError { () async throws(EvidenceError) -> VerifiedEvidence in try await verify(evidence, kind: kind, context) }

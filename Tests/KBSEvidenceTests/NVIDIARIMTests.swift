@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 import KBSEvidence
 import Testing
 
@@ -82,7 +83,7 @@ struct NVIDIARIMTests {
 }
 
 extension Result where Failure == EvidenceError {
-    var failureReason: EvidenceError.Reason? {
+    var failureReason: EvidenceErrorReason? {
         if case .failure(let error) = self { return error.reason }
         return nil
     }

@@ -64,7 +64,7 @@ extension Result where Success == VerifiedEvidence, Failure == EvidenceError {
     }
 
     /// The refusal reason, nil when it verified.
-    var reason: EvidenceError.Reason? {
+    var reason: EvidenceErrorReason? {
         if case .failure(let error) = self { return error.reason }
         return nil
     }

@@ -127,7 +127,7 @@ struct SNPRobustnessTests {
         #expect(await refusal(reserved, context) == nil)
     }
 
-    func reasonOf(_ body: () throws(EvidenceError) -> Void) -> EvidenceError.Reason? {
+    func reasonOf(_ body: () throws(EvidenceError) -> Void) -> EvidenceErrorReason? {
         do { try body() } catch { return error.reason }
         return nil
     }

@@ -20,7 +20,7 @@ struct SNPVerifierTests {
         do { return .success(try await SNPVerifier().verify(bytes, context: context)) } catch { return .failure(error) }
     }
 
-    func reason(_ result: Result<VerifiedEvidence, EvidenceError>) -> EvidenceError.Reason? {
+    func reason(_ result: Result<VerifiedEvidence, EvidenceError>) -> EvidenceErrorReason? {
         if case .failure(let error) = result { return error.reason }
         return nil
     }

@@ -84,7 +84,7 @@ import Testing
     @Test("compact serialization: three unpadded base64url parts, a JSON object header, a size limit; trailing line breaks dropped")
     func parsing() throws {
         let header = Base64URL.encode(Self.header("ES256"))
-        func reason(_ token: String, maximumBytes: Int = CompactJWS.maximumBytes) -> JOSEError.Reason? {
+        func reason(_ token: String, maximumBytes: Int = CompactJWS.maximumBytes) -> JOSEErrorReason? {
             JWKs.reason { () throws(JOSEError) in _ = try CompactJWS(Array(token.utf8), maximumBytes: maximumBytes) }
         }
         #expect(reason(header + ".e30.AAAA") == nil)

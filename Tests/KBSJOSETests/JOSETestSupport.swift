@@ -22,7 +22,7 @@ enum JWKs {
     }
 
     /// The reason a JOSE step refuses with, nil when it succeeds.
-    static func reason(_ body: () throws(JOSEError) -> Void) -> JOSEError.Reason? {
+    static func reason(_ body: () throws(JOSEError) -> Void) -> JOSEErrorReason? {
         do throws(JOSEError) {
             try body()
             return nil

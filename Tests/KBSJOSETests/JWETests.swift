@@ -109,7 +109,7 @@ import Testing
     @Test("recipient keys: private members, unknown types, wrong sizes, points off the curve, short RSA, OKP and mismatched alg")
     func recipientRefusals() throws {
         let good = JWKs.ec(P256.KeyAgreement.PrivateKey().publicKey.rawRepresentation, curve: "P-256", alg: "ECDH-ES+A256KW")
-        func reason(_ jwk: [String: Any]) throws -> JOSEError.Reason? {
+        func reason(_ jwk: [String: Any]) throws -> JOSEErrorReason? {
             let node = try JWKs.node(jwk)
             return JWKs.reason { () throws(JOSEError) in _ = try JWE.RecipientKey(try JWK(node)) }
         }

@@ -7,7 +7,7 @@ import Testing
 @testable import KBSJOSE
 
 @Suite struct JWKTests {
-    static func verificationReason(_ jwk: [String: Any]) throws -> JOSEError.Reason? {
+    static func verificationReason(_ jwk: [String: Any]) throws -> JOSEErrorReason? {
         let node = try JWKs.node(jwk)
         return JWKs.reason { () throws(JOSEError) in _ = try VerificationKey(try JWK(node)) }
     }

@@ -1,6 +1,7 @@
 import CPKCS11
 import Foundation
 import Glibc
+import KBSClaims
 import Testing
 
 @testable import KBSKeys

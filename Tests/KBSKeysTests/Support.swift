@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KBSClaims
 import Testing
 
 @testable import KBSKeys
@@ -41,7 +42,7 @@ func makeHierarchy() throws -> (KeyHierarchy, InMemoryKeyRecordStore) {
 
 /// Expects `body` to throw a `KeyError` with `reason`.
 func expectKeyError(
-    _ reason: KeyError.Reason,
+    _ reason: KeyErrorReason,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ body: () async throws -> Void
 ) async {

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import KBSBroker
+import KBSClaims
 import KBSStore
 import Testing
 

@@ -1,4 +1,6 @@
 import Foundation
+import KBSClaims
+import KBSIdentity
 import KBSStore
 import Testing
 
@@ -9,7 +11,7 @@ struct IdentityStoreTests {
     @Test func sessionsPersistAndRevoke() throws {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let session = StoredSession(
+        let session = SessionRecord(
             subject: "alice", issuer: "https://idp", method: "jwt", principalJSON: #"{"subject":"alice"}"#,
             createdAt: 100, expiresAt: 200)
         try store.insertSession(idHash: Self.hash, session)
@@ -49,5 +51,26 @@ struct IdentityStoreTests {
             try !Store(directory: directory).useOnce("n1", namespace: "siwe:kbs.example", expiry: 300, now: 199),
             "a restart forgets nothing")
         #expect(try store.useOnce("n1", namespace: "siwe:kbs.example", expiry: 400, now: 200), "usable again once expired")
+    }
+}
+
+/// The identity layer's session port on SQLite: what one store keeps, another opening the same file sees.
+struct SQLiteSessionStoreTests {
+    @Test func sessionsSurviveAReopenAndRevocationsCount() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-sessions-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let hash = [UInt8](repeating: 7, count: 32)
+        let record = SessionRecord(
+            subject: "oidc:https://idp#alice", issuer: "https://idp", method: "jwt", principalJSON: "{}", createdAt: 1,
+            expiresAt: 100)
+        let sessions = SQLiteSessionStore(try Store(directory: directory))
+        try sessions.insert(idHash: hash, record)
+        #expect(throws: IdentityError.self) { try sessions.insert(idHash: hash, record) }
+        let reopened = SQLiteSessionStore(try Store(directory: directory))
+        #expect(try reopened.session(idHash: hash) == record)
+        #expect(try reopened.revokeAll(subject: record.subject, at: 50) == 1)
+        #expect(try sessions.session(idHash: hash)?.revokedAt == 50)
+        #expect(try !sessions.revoke(idHash: [UInt8](repeating: 8, count: 32), at: 60))
     }
 }

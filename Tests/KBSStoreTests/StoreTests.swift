@@ -1,5 +1,6 @@
 import Foundation
 import KBSBroker
+import KBSClaims
 import KBSStore
 import Testing
 

@@ -1,16 +1,31 @@
 import KBSClaims
 
-/// What an audit record is about; an open set of lowercase names, with the broker's own as constants.
-package struct AuditKind: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
-    /// The kind's name, as stored.
+/// A lowercase name in an audit record (its kind, its outcome): an open set, stored as text. The audit trail refuses
+/// one that is not 1 to 64 of `a-z 0-9 _ . -`. `Role` only keeps kinds and outcomes apart in the type system.
+package struct AuditName<Role>: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    /// The name, as stored.
     package var rawValue: String
 
-    /// Wraps a kind name; the audit trail refuses one that is not 1 to 64 of `a-z 0-9 _ . -`.
+    /// Wraps a name.
     package init(rawValue: String) { self.rawValue = rawValue }
 
-    /// Wraps a literal kind name.
+    /// Wraps a literal name.
     package init(stringLiteral value: String) { self.rawValue = value }
 
+    package var description: String { rawValue }
+}
+
+/// The role of a kind's name.
+package enum AuditKindRole {}
+/// The role of an outcome's name.
+package enum AuditOutcomeRole {}
+
+/// What an audit record is about, with the broker's own kinds as constants.
+package typealias AuditKind = AuditName<AuditKindRole>
+/// How an audited action ended, with the usual outcomes as constants.
+package typealias AuditOutcome = AuditName<AuditOutcomeRole>
+
+extension AuditKind {
     /// A policy decision (permit or deny) on a request.
     package static let decision: AuditKind = "decision"
     /// Something done with a key: release, wrap, unwrap, rotation, creation, deletion.
@@ -21,21 +36,9 @@ package struct AuditKind: RawRepresentable, Hashable, Sendable, ExpressibleByStr
     package static let authentication: AuditKind = "authentication"
     /// A change made through the admin API.
     package static let admin: AuditKind = "admin"
-
-    package var description: String { rawValue }
 }
 
-/// How an audited action ended; an open set of lowercase names, with the usual ones as constants.
-package struct AuditOutcome: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
-    /// The outcome's name, as stored.
-    package var rawValue: String
-
-    /// Wraps an outcome name; the audit trail refuses one that is not 1 to 64 of `a-z 0-9 _ . -`.
-    package init(rawValue: String) { self.rawValue = rawValue }
-
-    /// Wraps a literal outcome name.
-    package init(stringLiteral value: String) { self.rawValue = value }
-
+extension AuditOutcome {
     /// The policy permitted.
     package static let permit: AuditOutcome = "permit"
     /// The policy denied.
@@ -46,8 +49,6 @@ package struct AuditOutcome: RawRepresentable, Hashable, Sendable, ExpressibleBy
     package static let failure: AuditOutcome = "failure"
     /// The operation failed unexpectedly.
     package static let error: AuditOutcome = "error"
-
-    package var description: String { rawValue }
 }
 
 /// A value in an audit record's `details`: JSON without floating point, so its encoding is canonical.

@@ -1,6 +1,7 @@
 package import KBSPolicy
 
-/// One AuthZEN decision as the decision log keeps it: when, where from, on what, and what the policy said.
+/// One AuthZEN decision as the decision log keeps it: when, where from, on what, and what the policy said. Only the
+/// broker makes one (its memberwise initializer), recorders read it.
 package struct AccessDecision: Sendable {
     /// Nanoseconds since 1970.
     package var time: Int64
@@ -18,24 +19,6 @@ package struct AccessDecision: Sendable {
     package var decision: Decision
     /// How long the policy took, in nanoseconds.
     package var elapsed: UInt64
-
-    /// Creates a record.
-    package init(
-        time: Int64, endpoint: String, requestID: String?, index: Int?, subjectType: String, subjectID: String, action: String,
-        resourceType: String, resourceID: String, decision: Decision, elapsed: UInt64
-    ) {
-        self.time = time
-        self.endpoint = endpoint
-        self.requestID = requestID
-        self.index = index
-        self.subjectType = subjectType
-        self.subjectID = subjectID
-        self.action = action
-        self.resourceType = resourceType
-        self.resourceID = resourceID
-        self.decision = decision
-        self.elapsed = elapsed
-    }
 }
 
 /// Where AuthZEN decisions are recorded before they are given (the server's decision log).

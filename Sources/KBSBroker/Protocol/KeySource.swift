@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 package import KBSKeys
 import Synchronization
 

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A decoded CBOR data item (RFC 8949), restricted to what attestation tokens use.
 ///
 /// Only definite lengths are accepted: no CCA token needs indefinite-length items, and refusing them keeps every

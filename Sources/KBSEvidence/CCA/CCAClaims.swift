@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// The hash algorithm names CCA tokens use (`sha-256`, …, the IANA Named Information names).
 enum CCAHash: String, Sendable {

@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// A COSE_Sign1 message (RFC 9052 §4.2): `[protected bstr, unprotected map, payload bstr, signature bstr]`, tag 18.
 struct COSESign1 {

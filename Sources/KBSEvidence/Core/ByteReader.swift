@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// Bounds-checked little-endian reads over evidence bytes; every overrun is a `malformed` error, never a trap.
 struct ByteReader {
     let bytes: [UInt8]

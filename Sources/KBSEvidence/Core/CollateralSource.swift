@@ -1,4 +1,5 @@
 package import Foundation
+import KBSClaims
 
 /// A piece of vendor collateral a verifier may need beyond the endorsements it was handed.
 package struct CollateralRequest: Hashable, Sendable, CustomStringConvertible {

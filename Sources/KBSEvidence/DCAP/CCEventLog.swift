@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// The ACPI CCEL table header: where the firmware put the confidential-computing event log.
 struct CCELTable: Sendable, Equatable {

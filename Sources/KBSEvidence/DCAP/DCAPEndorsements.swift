@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The endorsement files a DCAP verification was handed, sorted by what their content is.
 struct DCAPEndorsements {
     var tcbInfos: [SignedCollateral] = []

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// An Intel DCAP ECDSA quote (v3 SGX, v4 and v5 TDX or SGX), parsed by lengths.
 ///
 /// Layout (Intel DCAP quote library): a 48-byte header, the report body (v5 prefixes a descriptor {type u16, size

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// What Intel's PCK certificate vouches for, from its SGX extension (OID 1.2.840.113741.1.13.1).
 struct PCKExtension: Sendable, Equatable {
     static let oid = "1.2.840.113741.1.13.1"

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// The device side of NVIDIA evidence: the 5-certificate device chain and the FWID its leaf carries.
 enum NVIDIADeviceIdentity {

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// The AMD certificate chain behind a VCEK or VLEK: VEK ← ASK (VCEK) or ASVK (VLEK) ← ARK.
 ///

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The AMD-specific extensions of a VCEK or VLEK (the "versioned endorsement key", VEK) certificate.
 ///
 /// AMD's KDS spec: each extnValue holds a DER value — INTEGER SPLs, an IA5String productName — and hwID holds the

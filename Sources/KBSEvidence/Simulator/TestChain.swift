@@ -1,6 +1,7 @@
 import COpenSSL
 import Crypto
 import Foundation
+import KBSClaims
 
 /// Issues the simulator's test certificates through OpenSSL, with keys made by swift-crypto.
 ///

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A TPM 2.0 `TPMS_ATTEST` carrying a `TPMS_QUOTE_INFO` (TPM 2.0 Part 2 §10.12), the message a TPM signs for a quote.
 ///
 /// Everything is big-endian. Only quotes are accepted: a certify or time attestation signed by the same key must not

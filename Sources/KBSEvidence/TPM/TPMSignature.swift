@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import KBSClaims
 
 /// A TPM quote signature: `TPMT_SIGNATURE` with RSASSA-PKCS1-v1_5 over SHA-256, the only scheme vTPMs and the
 /// Trustee attester produce; anything else is `unsupported` rather than half-checked.

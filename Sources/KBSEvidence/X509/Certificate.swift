@@ -1,5 +1,6 @@
 import COpenSSL
 package import Foundation
+import KBSClaims
 
 /// An X.509 certificate parsed by OpenSSL's libcrypto.
 ///

@@ -1,4 +1,5 @@
 package import Foundation
+import KBSClaims
 
 /// Path checks for vendor certificate chains, link by link.
 ///

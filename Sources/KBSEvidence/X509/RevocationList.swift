@@ -1,5 +1,6 @@
 import COpenSSL
 package import Foundation
+import KBSClaims
 
 /// A certificate revocation list parsed by OpenSSL.
 package final class RevocationList: @unchecked Sendable {

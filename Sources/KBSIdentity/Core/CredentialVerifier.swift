@@ -1,4 +1,5 @@
 package import Foundation
+import KBSClaims
 
 /// The kinds of credential `KBSIdentity` verifies.
 package enum CredentialKind: String, Sendable, CaseIterable {

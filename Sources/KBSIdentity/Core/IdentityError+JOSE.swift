@@ -1,3 +1,4 @@
+import KBSClaims
 import KBSJOSE
 
 extension IdentityError {

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// Builds a verifier from trust options named as `kbs identity verify` names them (`--jwks` → `jwks`,
 /// `--access-token` → `access_token`). File-valued options are resolved against `directory`.

@@ -1,4 +1,5 @@
 import Crypto
+import KBSClaims
 
 /// `did:pkh:eip155:<chain id>:<address>`: a DID for an Ethereum account (did:pkh method, CAIP-10 account ids).
 ///

@@ -1,4 +1,5 @@
 import Glibc
+import KBSClaims
 
 /// Which hosts a fetch may reach: public addresses only. A DID or an issuer URL is attacker-chosen, and without
 /// this an attacker's `did:web:169.254.169.254` reads the cloud metadata service (SSRF).

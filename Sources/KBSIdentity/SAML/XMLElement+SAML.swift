@@ -1,3 +1,4 @@
+import KBSClaims
 import KBSXMLSecurity
 
 extension XMLElement {

@@ -1,3 +1,4 @@
+import KBSClaims
 import Synchronization
 
 /// One login session as stored: who, until when, and whether it was revoked. The id itself is never stored,

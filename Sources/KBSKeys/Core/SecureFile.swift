@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import KBSClaims
 
 /// Files holding secrets: created whole or not at all, mode 0600, never overwriting an existing file.
 enum SecureFile {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KBSClaims
 
 /// The versioned, self-describing ciphertext format shared by data ciphertexts and wrapped keys.
 ///

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A key management service that encrypts and decrypts under keys it keeps: Infisical KMS, or the local hierarchy.
 ///
 /// Both sides of one protocol so callers (the master key provider, envelope helpers) need not know which service

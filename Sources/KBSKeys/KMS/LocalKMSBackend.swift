@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// `KMSBackend` over the local key hierarchy: `keyID` is a data key's id, ciphertexts are the envelope format.
 ///
 /// The hierarchy's envelope header already names the key and version, so decryption checks that the header names

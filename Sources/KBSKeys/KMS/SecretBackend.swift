@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// A store of named secrets (API keys, passwords, tokens) kept by another service, such as Infisical.
 ///
 /// Values travel as `SecretBytes` so callers wipe them when done; a missing name fails with `notFound`.

@@ -1,5 +1,6 @@
 import CryptoExtras
 import Foundation
+import KBSClaims
 
 /// The embedded master key provider: a 32-byte master key sealed in a file, unsealed into memory at startup.
 ///

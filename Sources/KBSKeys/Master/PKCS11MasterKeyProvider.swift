@@ -1,4 +1,5 @@
 import CPKCS11
+import KBSClaims
 
 /// A master key provider whose master key is an AES-256 key inside a PKCS#11 token (an HSM, or SoftHSM2), used
 /// through the module's C API and never extracted.

@@ -1,6 +1,7 @@
 import CPKCS11
 import Crypto
 import Glibc
+import KBSClaims
 import Synchronization
 
 /// A PKCS#11 module (SoftHSM2 or an HSM vendor's library), loaded with `dlopen` and initialized once per process.

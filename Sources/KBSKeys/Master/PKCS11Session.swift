@@ -1,4 +1,5 @@
 import CPKCS11
+import KBSClaims
 
 /// A logged-in PKCS#11 session on one token, closed when the last reference goes away.
 ///

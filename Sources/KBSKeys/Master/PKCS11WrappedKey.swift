@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The bytes `PKCS11MasterKeyProvider.wrap` returns:
 /// `"KBSH" | 0x01 | IV (12 bytes) | AES-256-GCM ciphertext | tag (16 bytes)`.
 ///

@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The cost of turning a passphrase into the key that seals the master key: scrypt with N = 2^`log2N`.
 ///
 /// Stored in the sealed file, so the cost can be raised for new files without breaking old ones.

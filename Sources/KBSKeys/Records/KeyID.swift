@@ -1,3 +1,5 @@
+import KBSClaims
+
 /// The rules for key ids: 1–255 bytes of ASCII letters, digits and `- _ . / :`, so an id fits the one-byte length
 /// in the ciphertext header and can name a KBS resource path such as `repo/type/tag`.
 enum KeyID {

@@ -1,7 +1,9 @@
+import KBSClaims
+
 /// Where key records live: in memory for tests and embedding, SQLite in the broker.
 ///
 /// Saves are compare-and-set on `KeyRecord.revision`, so two concurrent rotations or state changes of one key cannot
-/// silently overwrite each other: the loser gets `KeyError.Reason.conflict` and retries from a fresh load.
+/// silently overwrite each other: the loser gets `KeyErrorReason.conflict` and retries from a fresh load.
 package protocol KeyRecordStore: Sendable {
     /// The record with `id`, or nil.
     func load(_ id: String) async throws -> KeyRecord?

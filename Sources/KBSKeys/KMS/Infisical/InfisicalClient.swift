@@ -1,4 +1,5 @@
 package import Foundation
+import KBSClaims
 
 #if canImport(FoundationNetworking)
     package import FoundationNetworking
@@ -202,7 +203,7 @@ package final class InfisicalClient: Sendable {
         _ segments: [String],
         query: [URLQueryItem] = [],
         body: Data? = nil,
-        badRequest: KeyError.Reason = .storage
+        badRequest: KeyErrorReason = .storage
     ) async throws(KeyError) -> InfisicalHTTP.Response {
         var token = try await tokens.token()
         var response = try await http.send(method, segments, query: query, body: body, token: token)
@@ -217,7 +218,7 @@ package final class InfisicalClient: Sendable {
             }
         }
         guard (200..<300).contains(response.status) else {
-            let reason: KeyError.Reason =
+            let reason: KeyErrorReason =
                 switch response.status {
                 case 404: .notFound
                 case 400 where Self.errorBody(response)?.message == Self.disabledKeyMessage: .disabled

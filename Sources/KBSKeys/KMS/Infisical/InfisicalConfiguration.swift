@@ -1,4 +1,5 @@
 package import Foundation
+import KBSClaims
 
 /// Where an Infisical instance is and which machine identity, project, environment and folder the KBS uses there.
 ///

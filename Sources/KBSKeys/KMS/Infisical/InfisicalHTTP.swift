@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// `KMSBackend` and `SecretBackend` over Infisical: keys are Infisical KMS key ids, secrets live in the client's
 /// project, environment and folder.

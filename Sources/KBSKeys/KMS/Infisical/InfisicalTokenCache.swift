@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// The universal-auth access token, reused until shortly before it expires and renewed by one login at a time.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import KBSClaims
 
 /// Writes a flat JSON object whose one secret member is escaped byte by byte into a buffer the caller wipes.
 ///
