@@ -13,13 +13,13 @@ struct AdminRoutes: Sendable {
 
     /// Adds the routes to `admin`, the `/kbs/v1` group behind ``AdminAuthentication``.
     func add(to admin: RouterGroup<KBSRequestContext>) {
-        admin.get("/entities") { request, _ in try listEntities(request) }
+        admin.get("/entities") { request, _ in try await listEntities(request) }
         admin.post("/entities") { request, _ in try await putEntity(request) }
-        admin.get("/entities/{type}/{id}") { _, context in try getEntity(context) }
-        admin.delete("/entities/{type}/{id}") { _, context in try deleteEntity(context) }
-        admin.get("/entities/{type}/{id}/roles") { _, context in try listRoles(context) }
+        admin.get("/entities/{type}/{id}") { _, context in try await getEntity(context) }
+        admin.delete("/entities/{type}/{id}") { _, context in try await deleteEntity(context) }
+        admin.get("/entities/{type}/{id}/roles") { _, context in try await listRoles(context) }
         admin.post("/entities/{type}/{id}/roles") { request, context in try await addRole(request, context) }
-        admin.delete("/entities/{type}/{id}/roles") { request, context in try removeRole(request, context) }
+        admin.delete("/entities/{type}/{id}/roles") { request, context in try await removeRole(request, context) }
         admin.post("/reload") { _, _ in await reload() }
         admin.get("/policy") { _, _ in policyStatus() }
         admin.post("/explain") { request, _ in try await explain(request) }
@@ -27,7 +27,7 @@ struct AdminRoutes: Sendable {
 
     // MARK: Entities
 
-    private func listEntities(_ request: Request) throws(ServerError) -> Response {
+    private func listEntities(_ request: Request) async throws(ServerError) -> Response {
         let query = request.uri.queryParameters
         let limit =
             try query["limit"].map { text throws(ServerError) -> Int in
@@ -43,7 +43,9 @@ struct AdminRoutes: Sendable {
             }
             after = (String(afterType), String(afterID))
         }
-        let page = try storing { () throws(StoreError) in try store.entities(type: query["type"].map(String.init), after: after, limit: limit) }
+        let type = query["type"].map(String.init)
+        let cursor = after
+        let page = try await storing { () throws(StoreError) in try store.entities(type: type, after: cursor, limit: limit) }
         var text = "{\"entities\":[" + page.map(AdminRoutes.render).joined(separator: ",") + "]"
         if page.count == limit, let last = page.last {
             text += ",\"next\":{\"after_type\":\(JSONText.quote(last.type)),\"after_id\":\(JSONText.quote(last.id))}"
@@ -71,33 +73,34 @@ struct AdminRoutes: Sendable {
             throw .badRequest("invalid_entity", "\(type) `\(id)`: \(problem)")
         }
         let roles = try AdminRoutes.roles(root["roles"])
-        let existed = try storing { () throws(StoreError) in try store.entity(type: type, id: id) != nil }
-        try storing { () throws(StoreError) in try store.putEntity(type: type, id: id, attributesJSON: attributes, roles: roles) }
-        return try respondWithEntity(type: type, id: id, status: existed ? .ok : .created)
+        let existed = try await storing { () throws(StoreError) in try store.entity(type: type, id: id) != nil }
+        let attributesJSON = attributes
+        try await storing { () throws(StoreError) in try store.putEntity(type: type, id: id, attributesJSON: attributesJSON, roles: roles) }
+        return try await respondWithEntity(type: type, id: id, status: existed ? .ok : .created)
     }
 
-    private func getEntity(_ context: KBSRequestContext) throws(ServerError) -> Response {
+    private func getEntity(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
-        guard let entity = try storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
+        guard let entity = try await storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         return JSONResponse.make(AdminRoutes.render(entity))
     }
 
-    private func deleteEntity(_ context: KBSRequestContext) throws(ServerError) -> Response {
+    private func deleteEntity(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
-        guard try storing({ () throws(StoreError) in try store.deleteEntity(type: type, id: id) }) else {
+        guard try await storing({ () throws(StoreError) in try store.deleteEntity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
-        try refresh(type: type, id: id)
+        try await refresh(type: type, id: id)
         return Response(status: .noContent)
     }
 
     // MARK: Roles
 
-    private func listRoles(_ context: KBSRequestContext) throws(ServerError) -> Response {
+    private func listRoles(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
-        guard let entity = try storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
+        guard let entity = try await storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         return JSONResponse.make("{\"roles\":" + AdminRoutes.render(entity.roles) + "}")
@@ -110,22 +113,22 @@ struct AdminRoutes: Sendable {
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         let root = try AccessRequest.parseObject(body)
         let role = try AdminRoutes.role(root)
-        try storing { () throws(StoreError) in try store.addRole(type: type, id: id, role) }
-        return try respondWithEntity(type: type, id: id, status: .ok)
+        try await storing { () throws(StoreError) in try store.addRole(type: type, id: id, role) }
+        return try await respondWithEntity(type: type, id: id, status: .ok)
     }
 
     /// `?role=R[&scope=S]`: revokes a role (the router has already percent-decoded the query).
-    private func removeRole(_ request: Request, _ context: KBSRequestContext) throws(ServerError) -> Response {
+    private func removeRole(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
         let query = request.uri.queryParameters
         guard let role = query["role"].map(String.init), !role.isEmpty else {
             throw .badRequest("invalid_request", "name the role to revoke: `?role=NAME[&scope=GLOB]`")
         }
         let binding = StoredRole(role: role, scope: query["scope"].map(String.init))
-        guard try storing({ () throws(StoreError) in try store.removeRole(type: type, id: id, binding) }) else {
+        guard try await storing({ () throws(StoreError) in try store.removeRole(type: type, id: id, binding) }) else {
             throw .notFound("\(type) `\(id)` does not hold role `\(role)`\(binding.scope.map { " with scope `\($0)`" } ?? "")")
         }
-        try refresh(type: type, id: id)
+        try await refresh(type: type, id: id)
         return Response(status: .noContent)
     }
 
@@ -167,21 +170,25 @@ struct AdminRoutes: Sendable {
 
     // MARK: Helpers
 
-    private func respondWithEntity(type: String, id: String, status: HTTPResponse.Status) throws(ServerError) -> Response {
-        try refresh(type: type, id: id)
-        guard let entity = try storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
+    private func respondWithEntity(type: String, id: String, status: HTTPResponse.Status) async throws(ServerError) -> Response {
+        try await refresh(type: type, id: id)
+        guard let entity = try await storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         return JSONResponse.make(AdminRoutes.render(entity), status: status)
     }
 
-    private func refresh(type: String, id: String) throws(ServerError) {
-        try storing { () throws(StoreError) in try decider.entities.refresh(type: type, id: id) }
+    private func refresh(type: String, id: String) async throws(ServerError) {
+        try await storing { () throws(StoreError) in try decider.entities.refresh(type: type, id: id) }
     }
 
-    private func storing<T>(_ body: () throws(StoreError) -> T) throws(ServerError) -> T {
+    /// Runs a store call off the cooperative pool (SQLite blocks) and maps its refusal onto HTTP.
+    private func storing<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(ServerError) -> T {
+        let result = await Blocking.run { () -> Result<T, StoreError> in
+            do throws(StoreError) { return .success(try body()) } catch { return .failure(error) }
+        }
         do {
-            return try body()
+            return try result.get()
         } catch {
             switch error.code {
             case .notFound: throw .notFound(error.message)
