@@ -1,5 +1,5 @@
 package import Foundation
-package import KBSClaims
+import KBSClaims
 package import KBSEvidence
 
 /// How the broker trusts evidence and how long what it hands out lives.

@@ -148,7 +148,7 @@ struct AdminAPITests {
     @Test func anAdminTokenFileOthersCanReadIsRefused() throws {
         let data = ServerProcess.temporaryDirectory("kbs-data")
         let path = data + "/admin-token"
-        FileManager.default.createFile(
+        _ = FileManager.default.createFile(
             atPath: path, contents: Data("a-token-that-leaked-0123456789\n".utf8),
             attributes: [.posixPermissions: 0o644])
         do {

@@ -1,5 +1,5 @@
 import Dispatch
-package import Foundation
+import Foundation
 package import KBSPolicy
 
 /// AuthZEN's use case: decide an access request with the policy in service and the entity snapshot, and record the

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// A resource as stored: its sealed value and what the policy reads about it.
 package struct StoredResource: Sendable, Equatable {

@@ -1,9 +1,9 @@
 import Dispatch
-package import Foundation
+import Foundation
 import KBSClaims
 import KBSJOSE
 import KBSKeys
-package import KBSPolicy
+import KBSPolicy
 
 extension Broker {
     /// RCAR `resource` for `repo/type/tag`: decides, then returns the value as a JWE to the attested TEE key.

@@ -1,5 +1,5 @@
 import CryptoExtras
-package import KBSClaims
+import KBSClaims
 
 /// The runtime claims in an HCL report's `var_data`: the vTPM attestation key (`HCLAkPub`, an RSA JWK), the VM's
 /// configuration and the guest's `user-data`. The hardware report vouches for all of it once

@@ -1,4 +1,4 @@
-package import KBSClaims
+import KBSClaims
 
 /// The CCA platform attestation keys (CPAKs) a deployment trusts, read from the context's trust-anchor files.
 ///

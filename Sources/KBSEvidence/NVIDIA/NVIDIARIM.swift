@@ -1,5 +1,5 @@
 package import Foundation
-package import KBSClaims
+import KBSClaims
 import KBSXMLSecurity
 
 /// An NVIDIA Reference Integrity Manifest (a SWID tag with an enveloped XML-DSig) whose signature and signing chain

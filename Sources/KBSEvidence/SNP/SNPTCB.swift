@@ -1,4 +1,4 @@
-package import KBSClaims
+import KBSClaims
 
 /// An SNP TCB_VERSION: the security patch levels of the platform's firmware components.
 ///

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 import KBSClaims
 
 /// Gets a document (a JWK Set, an OpenID discovery document, a DID document) by HTTPS URL.
