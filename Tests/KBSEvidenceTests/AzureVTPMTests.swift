@@ -169,15 +169,18 @@ struct AzureVTPMTests {
         #expect(error?.reason == .binding)
     }
 
-    /// Without a hardware verifier in the build, everything up to the delegation passes and the delegation itself is
-    /// what refuses.
-    @Test(
-        .enabled(if: (try? EvidenceVerifiers.verifier(for: .snp)) == nil && (try? EvidenceVerifiers.verifier(for: .tdx)) == nil),
-        arguments: AzureVTPMSample.all)
-    func withoutHardwareVerifierOnlyTheDelegationFails(_ sample: AzureVTPMSample) async throws {
+    /// When the hardware verifier refuses (here, one that reports no verifier for the kind, as a build without it would),
+    /// everything up to the delegation passes and the delegation's refusal is what the caller gets, unchanged.
+    @Test(arguments: AzureVTPMSample.all)
+    func aRefusingHardwareVerifierIsTheOnlyRefusal(_ sample: AzureVTPMSample) async throws {
         let bytes = try EvidenceFixtures.bytes(sample.file)
+        let missing: AzureVTPM.HardwareVerifier = { _, _ throws(EvidenceError) in
+            throw EvidenceError(.unsupported, "no verifier for `\(sample.isSNP ? "snp" : "tdx")` in this build")
+        }
+        let verifier: any EvidenceVerifier =
+            sample.isSNP ? AzureSNPvTPMVerifier(hardwareVerifier: missing) : AzureTDXvTPMVerifier(hardwareVerifier: missing)
         let error = await evidenceError { () async throws(EvidenceError) in
-            try await EvidenceVerifiers.verify(bytes, kind: sample.kind, context: sample.context(reportData: sample.nonce))
+            try await verifier.verify(bytes, context: sample.context(reportData: sample.nonce))
         }
         #expect(error?.reason == .unsupported)
         #expect(error?.message.contains(sample.isSNP ? "`snp`" : "`tdx`") == true)
