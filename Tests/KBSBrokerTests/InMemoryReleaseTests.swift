@@ -20,7 +20,8 @@ import Testing
         let memory = InMemoryPorts()
         let broker: Broker
         let ca: SimulatorCA
-        let now = Date()
+        let clock = TestClock()
+        var now: Date { clock.now }
         let measurement = (0..<48).map { _ in UInt8.random(in: 0...255) }
 
         init() throws {
@@ -31,9 +32,9 @@ import Testing
             let registry = EvidenceSchemas.register(into: .standard)
             let release = try PolicySet.load(directory: InMemoryReleaseTests.root + "/Policies/default", registry: registry).get()
             let tiers = try PolicySet.load(directory: InMemoryReleaseTests.root + "/Policies/default/tiers", registry: registry).get()
-            let now = self.now
+            let clock = self.clock
             broker = Broker(
-                configuration: BrokerConfiguration(teeMode: .simulator, simulatorCA: ca), ports: memory.ports(clock: { now }),
+                configuration: BrokerConfiguration(teeMode: .simulator, simulatorCA: ca), ports: memory.ports(clock: { clock.now }),
                 keys: KeySource(KeyHierarchy(master: master, store: InMemoryKeyRecordStore())), releasePolicy: { release },
                 tierRules: TierRules(policy: tiers))
         }
@@ -80,7 +81,8 @@ import Testing
         #expect(try ProtocolTests.decrypt(jwe, with: key) == secret)
         // SNP alone reaches tier 2, not 3; a missing path is not found.
         #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/three", sessionID: session, bearer: nil) } == "policy_deny")
-        #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/none", sessionID: session, bearer: nil) } == "not_found")
+        // Missing and denied answer alike to a caller who may not list resources: no existence oracle (issue 15, #7).
+        #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/none", sessionID: session, bearer: nil) } == "policy_deny")
 
         // A measurement outside the reference values attests, and is denied.
         let stranger = try await fixture.attest(key, measurement: [UInt8](repeating: 7, count: 48))
@@ -91,6 +93,7 @@ import Testing
         #expect(entries.filter { $0.action == "attest" && $0.outcome == .success }.count == 2)
         #expect(entries.filter { $0.action == "release" && $0.outcome == .permit }.map(\.resource) == ["mem/key/two"])
         #expect(entries.filter { $0.action == "release" && $0.outcome == .deny }.count == 3)
+        #expect(entries.contains { $0.action == "release" && $0.resource == "mem/key/none" && $0.details["reason"] == "not_found" })
         #expect(entries.contains { $0.action == "add_reference_values" })
     }
 
@@ -117,4 +120,54 @@ import Testing
         let jwe = try await fixture.broker.release(path: "mem/key/two", sessionID: challenge.sessionID, bearer: nil)
         #expect(try ProtocolTests.decrypt(jwe, with: key) == [1, 2, 3])
     }
+
+    /// Issue 15, #5: an expired capability token must not release through the attestation-token path either.
+    @Test func anExpiredCapabilityTokenReleasesThroughNoPath() async throws {
+        let fixture = try Fixture()
+        let hex = Hex.encode(fixture.measurement)
+        _ = try await fixture.broker.vault.addReferenceValues(kind: "snp", name: "measurement", values: [hex], actor: "test")
+        _ = try await fixture.broker.vault.putResource(
+            path: "mem/key/two", value: SecretBytes(copying: [4, 2]), requiredTier: 2, labels: [:],
+            actor: "test")
+        let issued = try await fixture.broker.capabilities.issue(
+            agent: "agent-1", capabilities: ["release:mem/key/*"], lifetime: 30,
+            actor: "test")
+        let key = P256.KeyAgreement.PrivateKey()
+        let challenge = try await fixture.broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
+        let token = try await fixture.broker.attest(
+            sessionID: challenge.sessionID, request: try fixture.request(key, nonce: challenge.nonce),
+            credential: issued.token)
+        _ = try await fixture.broker.release(path: "mem/key/two", sessionID: nil, bearer: token)
+        fixture.clock.advance(45)  // the capability (30 s) has expired; the appraisal (60 s) and the token (300 s) have not
+        #expect(
+            await Self.code { _ = try await fixture.broker.release(path: "mem/key/two", sessionID: challenge.sessionID, bearer: nil) }
+                == "token_expired")
+        #expect(await Self.code { _ = try await fixture.broker.release(path: "mem/key/two", sessionID: nil, bearer: token) } == "token_expired")
+    }
+
+    /// Issue 15, #3: the first attestation attempt spends the session, right or wrong, and refusals before any signature
+    /// is checked are counted, not written to the audit log one by one.
+    @Test func theFirstAttemptSpendsTheSessionAndCheapRefusalsAreNotAudited() async throws {
+        let fixture = try Fixture()
+        let key = P256.KeyAgreement.PrivateKey()
+        let challenge = try await fixture.broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
+        let wrong = try fixture.request(key, nonce: "not-the-nonce")
+        #expect(await Self.code { _ = try await fixture.broker.attest(sessionID: challenge.sessionID, request: wrong) } == "nonce_mismatch")
+        let right = try fixture.request(key, nonce: challenge.nonce)
+        #expect(await Self.code { _ = try await fixture.broker.attest(sessionID: challenge.sessionID, request: right) } == "nonce_used")
+        #expect(!fixture.memory.audit.all.contains { $0.action == "attest" })
+        // Evidence that fails its checks is audited: a signature was checked.
+        let other = try await fixture.broker.auth(AuthRequest(version: "0.4.0", tee: "snp"))
+        var forged = try fixture.request(key, nonce: other.nonce)
+        forged.primaryEvidence = Array(forged.primaryEvidence.reversed())
+        #expect(await Self.code { _ = try await fixture.broker.attest(sessionID: other.sessionID, request: forged) }?.hasPrefix("evidence_") == true)
+        #expect(fixture.memory.audit.all.filter { $0.action == "attest" && $0.outcome == .failure }.count == 1)
+    }
+}
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let current = Mutex(Date())
+    var now: Date { current.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
 }

@@ -83,9 +83,9 @@ struct BrokerEndToEndTests {
         let bearer = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/app", "--bearer"])
         let plaintext = (Fixture.resource(bearer, "demo/keys/app")["plaintext"] as? String).flatMap { Data(base64Encoded: $0) }
         #expect(plaintext == Data(fixture.secret.utf8))
-        // A resource that does not exist is 404, after attestation.
+        // A resource that does not exist answers as a denied one (403), so attested callers learn nothing of which exist.
         let missing = try fixture.run(["--measurement", Self.measurement, "--path", "demo/keys/none"])
-        #expect(Fixture.resource(missing, "demo/keys/none")["status"] as? Int == 404)
+        #expect(Fixture.resource(missing, "demo/keys/none")["status"] as? Int == 403)
     }
 
     @Test("a measurement not in the reference values gets 403; a tier below the key's gets 403; a GPU raises the tier to 3")

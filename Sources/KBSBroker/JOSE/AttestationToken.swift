@@ -88,6 +88,7 @@ package struct AttestationTokenSigner: Sendable {
                     subject.member("id", identity.subject)
                     subject.member("issuer", identity.issuer)
                     subject.member("capability_token", identity.tokenID)
+                    subject.member("expires", identity.expires)
                     subject.key("capabilities")
                     subject.array { list in
                         for capability in identity.capabilities { list.string(capability) }
@@ -143,10 +144,12 @@ package struct AttestationTokenSigner: Sendable {
             attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
         if let subject = claims["kbs.subject"] {
             guard let id = subject["id"]?.stringValue, let issuer = subject["issuer"]?.stringValue,
-                let tokenID = subject["capability_token"]?.stringValue, case .array(let list)? = subject["capabilities"]?.value,
+                let tokenID = subject["capability_token"]?.stringValue, let expires = subject["expires"]?.integer,
+                case .array(let list)? = subject["capabilities"]?.value,
                 let capabilities = Optional(list.compactMap(\.stringValue)), capabilities.count == list.count
             else { throw .unauthorized("invalid_token", "the attestation token's subject is malformed") }
-            appraisal.identity = Appraisal.Identity(subject: id, issuer: issuer, tokenID: tokenID, token: nil, capabilities: capabilities)
+            appraisal.identity = Appraisal.Identity(
+                subject: id, issuer: issuer, tokenID: tokenID, token: nil, capabilities: capabilities, expires: expires)
         }
         return appraisal
     }

@@ -32,6 +32,9 @@ package struct Appraisal: Sendable {
         package var token: String?
         /// What the token granted at attestation.
         package var capabilities: [String]
+        /// When the token stops granting anything, in seconds since 1970: the earliest of its issuer's expiry and its
+        /// caveats'. Every release checks it, whichever way the caller presents the appraisal.
+        package var expires: Int64
     }
 
     init(

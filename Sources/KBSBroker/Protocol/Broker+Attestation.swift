@@ -80,7 +80,9 @@ extension Broker {
             return token
         } catch {
             metrics.attested(kind: session.tee, success: false, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
-            if error.code != "audit_unavailable" {
+            // Refusals made before any signature was checked are counted (above), not audited one by one: they cost
+            // the caller nothing, so auditing each would let one client write the durable log without limit.
+            if error.code != "audit_unavailable" && !Self.uncheckedRefusals.contains(error.code) {
                 try? await audit(
                     AuditEntry(
                         kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: "session",
@@ -89,6 +91,11 @@ extension Broker {
             throw error
         }
     }
+
+    /// Attestation refusals made before any signature or evidence is checked.
+    static let uncheckedRefusals: Set<String> = [
+        "nonce_mismatch", "nonce_used", "invalid_tee_pubkey", "unsupported_alg", "unsupported_tee", "invalid_request",
+    ]
 
     /// The workload named by a capability token, verified (signature chain, revocation, expiry).
     private func identify(_ credential: String?) async throws(BrokerError) -> Appraisal.Identity? {
@@ -99,22 +106,23 @@ extension Broker {
         let verified = try await capabilities.verify(token)
         return Appraisal.Identity(
             subject: verified.subject, issuer: "kbs-capability", tokenID: verified.id, token: token,
-            capabilities: verified.capabilities.map(\.description))
+            capabilities: verified.capabilities.map(\.description), expires: verified.expires)
     }
 
     /// Verifies the request's evidence against the session and computes the tier; also the measurement, for the audit.
     private func appraise(session: RCARSession, request: AttestRequest, now: Date) async throws(BrokerError)
         -> (Appraisal, measurement: String)
     {
-        guard constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
-            throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
-        }
-        // One attempt per nonce, in this process and (through the ledger) in any process sharing the store.
+        // One attempt per session, right or wrong: a session is not a free supply of tries (or of audit records).
         let first: Bool
         do { first = try await ports.sessions.beginAttempt(session.id) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the session store cannot be written")
         }
         guard first else { throw .unauthorized("nonce_used", "this session's nonce was already used; authenticate again") }
+        guard constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
+            throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
+        }
+        // And one attempt per nonce in any process sharing the store.
         let fresh: Bool
         do { fresh = try await ports.nonces.useOnce(request.nonce, namespace: "rcar-nonce", expires: session.expires, now: now) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the nonce cannot be recorded, so it cannot be accepted")

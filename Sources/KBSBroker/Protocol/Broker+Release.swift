@@ -24,7 +24,8 @@ extension Broker {
                 AuditEntry(
                     kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
                     details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
-            throw BrokerError(.notFound, "not_found", "no resource at \(path)")
+            // The same answer as a deny: a workload that may not list resources learns nothing of which exist.
+            throw Self.denied(path)
         }
         if let identity = appraisal.identity {
             do { try await checkIdentity(identity, path: path, now: now) } catch {
@@ -47,7 +48,7 @@ extension Broker {
                 AuditEntry(
                     kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
                     details: details))
-            throw BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
+            throw Self.denied(path)
         }
         let keys = try await vault.keys()
         var plaintext: [UInt8]
@@ -87,9 +88,19 @@ extension Broker {
         return appraisal
     }
 
-    /// Re-checks the identity at release: the token must still verify (not revoked, not expired) and grant
-    /// `release:<path>`; from an attestation token, the id must not be revoked and the granted list must cover the path.
+    /// The refusal for a resource the policy denies, and for one that does not exist.
+    static func denied(_ path: String) -> BrokerError {
+        BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
+    }
+
+    /// Re-checks the identity at release, on every path: not expired (the earliest expiry of the token and its caveats,
+    /// as verified at attestation); with the token at hand, it must still verify and grant `release:<path>`; from an
+    /// attestation token, the id must not be revoked or expired and the granted list must cover the path.
     private func checkIdentity(_ identity: Appraisal.Identity, path: String, now: Date) async throws(BrokerError) {
+        let seconds = Int64(now.timeIntervalSince1970)
+        guard seconds < identity.expires else {
+            throw .unauthorized("token_expired", "capability token \(identity.tokenID) has expired")
+        }
         if let token = identity.token {
             _ = try await capabilities.verify(token, capability: "release:" + path)
             return
@@ -100,6 +111,7 @@ extension Broker {
         }
         guard let stored else { throw .unauthorized("invalid_token", "the capability token behind this attestation is unknown") }
         if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(identity.tokenID) was revoked") }
+        guard seconds < stored.expiresAt else { throw .unauthorized("token_expired", "capability token \(identity.tokenID) has expired") }
         guard let wanted = Capability("release:" + path),
             identity.capabilities.compactMap(Capability.init).contains(where: { $0.covers(wanted) })
         else { throw BrokerError(.forbidden, "capability_denied", "capability token \(identity.tokenID) does not grant release:\(path)") }
