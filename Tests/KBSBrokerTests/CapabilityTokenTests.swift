@@ -193,6 +193,26 @@ struct CapabilityTokenTests {
         #expect(await Self.verifyCode(fixture.authority, widened) == "token_expired")
     }
 
+    /// Issue 15, #6: a forged token under a known id is refused before the root key is touched (using it may cost a
+    /// key-service or HSM call each time): an authority whose key source cannot open still answers `invalid_token`.
+    @Test func aForgedTokenUnderAKnownIDCostsNoKeyOperation() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let issued = try await fixture.authority.issue(agent: "agent", capabilities: ["read:secrets/db/*"], lifetime: 600, actor: "test")
+        let clock = fixture.clock
+        let keyless = CapabilityAuthority(
+            ports: .sqlite(try Store(directory: fixture.directory), clock: { clock.now }),
+            keys: KeySource { throw KeyError(.sealed, "no key operation may happen here") })
+        for (name, value) in [("sub", "someone-else"), ("caps", "[\"admin:*\"]")] as [(String, String)] {
+            var object = try Self.object(issued.token)
+            object[name] = name == "caps" ? ["admin:*"] : value
+            #expect(await Self.verifyCode(keyless, try Self.token(object)) == "invalid_token", "\(name)")
+        }
+        var later = try Self.object(issued.token)
+        later["exp"] = (later["exp"] as? Int ?? 0) + 3600
+        #expect(await Self.verifyCode(keyless, try Self.token(later)) == "invalid_token")
+    }
+
     @Test func anyEditToTheBaseACaveatOrTheSignatureIsInvalid() async throws {
         let fixture = try Fixture()
         defer { fixture.remove() }

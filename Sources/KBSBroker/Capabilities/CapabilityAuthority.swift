@@ -148,6 +148,9 @@ package final class CapabilityAuthority: Sendable {
         }
         // An unknown id reads as a bad chain: either way the token was not issued here as it stands.
         guard let stored else { throw Self.unverified }
+        // Cheap before costly: a token whose base disagrees with what was issued under its id is refused before the
+        // root key is touched, since using it may mean a call to the key service or the HSM for every forged token.
+        guard cached != nil || Self.matches(token, stored) else { throw Self.unverified }
         if cached == nil {
             let keys = try await keySource.hierarchy()
             let first = try await Self.sign(token.baseBytes, keys: keys, version: stored.keyVersion)
@@ -201,6 +204,14 @@ package final class CapabilityAuthority: Sendable {
     // MARK: Helpers
 
     static let unverified = BrokerError(.unauthenticated, "invalid_token", "the capability token does not verify")
+
+    /// Whether `token`'s base (subject, times, capabilities) is what was issued under its id.
+    static func matches(_ token: CapabilityToken, _ stored: StoredCapabilityToken) -> Bool {
+        guard token.subject == stored.subject, token.issuedAt == stored.issuedAt, token.expiresAt == stored.expiresAt,
+            let node = try? JSONNode.parse(Array(stored.capabilitiesJSON.utf8)), case .array(let items) = node.value
+        else { return false }
+        return Set(items.compactMap(\.stringValue)) == Set(token.capabilities.map(\.description))
+    }
 
     static func capabilities(_ texts: [String]) throws(BrokerError) -> [Capability] {
         guard texts.count <= CapabilityToken.maximumCapabilities else {
