@@ -5,7 +5,7 @@ import KBSClaims
 ///
 /// Vendor chains are short and fixed in shape, so this checks exactly what matters and nothing that would refuse
 /// real vendor certificates for form (serial 0, unknown critical DICE extensions): each certificate is signed by
-/// the next, names chain, every issuer is a CA where it says so, every certificate is valid at the time, and the
+/// the next, names chain, every issuer says it is a CA (basicConstraints), every certificate is valid at the time, and the
 /// chain ends at a pinned anchor (the anchor itself, or a certificate the anchor signed).
 package enum CertificateChain {
     /// Verifies `chain` (leaf first) against `anchors` at `time`; returns the anchor it ends at.
@@ -41,8 +41,9 @@ package enum CertificateChain {
         guard certificate.issuer == issuer.subject else {
             throw EvidenceError(.chain, "\(what): \(certificate.commonName) names issuer \(certificate.issuer), next is \(issuer.subject)")
         }
-        guard issuer.isCA != false else {
-            throw EvidenceError(.chain, "\(what): \(issuer.commonName) is not a CA but issued \(certificate.commonName)")
+        // basicConstraints `cA TRUE` or no issuing: a certificate silent on it is an end entity (RFC 5280 §4.2.1.9).
+        guard issuer.isCA == true else {
+            throw EvidenceError(.chain, "\(what): \(issuer.commonName) is not marked a CA (basicConstraints) but issued \(certificate.commonName)")
         }
         guard certificate.isSigned(by: issuer) else {
             throw EvidenceError(.chain, "\(what): signature of \(certificate.commonName) does not verify with \(issuer.commonName)")
