@@ -117,11 +117,12 @@ struct CCASyntheticTests {
         #expect(verified.details["platform_challenge"].map { if case .hex(let bytes) = $0 { bytes.count } else { 0 } } == 48)
     }
 
-    /// Lifecycle decides `debug`: PSA debug states 0x4000–0x50ff are debug; only 0x3000–0x30ff is secured.
+    /// Lifecycle decides `debug`: only 0x3000–0x30ff (secured) is non-debug; provisioning (0x2000), the debug states
+    /// and decommissioned (0x6000) all are (issue 15 #8: they used to count as non-debug outside 0x4000–0x50ff).
     @Test func lifecycleDecidesDebug() async throws {
         let cases: [(lifecycle: Int64, debug: Bool, secured: Bool)] = [
-            (0x3000, false, true), (0x30ff, false, true), (0x2000, false, false), (0x4000, true, false), (0x5001, true, false),
-            (0x6000, false, false),
+            (0x3000, false, true), (0x30ff, false, true), (0x2000, true, false), (0x4000, true, false), (0x5001, true, false),
+            (0x6000, true, false), (0x1000, true, false), (0x0000, true, false),
         ]
         for (lifecycle, debug, secured) in cases {
             let verified = try await Self.verify(try Self.token(lifecycle: lifecycle))

@@ -150,9 +150,10 @@ struct CCAPlatformClaims: Sendable {
     /// PSA lifecycle `secured` (0x3000–0x30FF): the only state in which the platform's security guarantees hold.
     var isSecured: Bool { (0x3000...0x30FF).contains(lifecycle) }
 
-    /// PSA lifecycle `non-psa-rot-debug` (0x4000–0x40FF) or `recoverable-psa-rot-debug` (0x5000–0x50FF): the platform
-    /// admits debug access.
-    var isDebug: Bool { (0x4000...0x50FF).contains(lifecycle) }
+    /// Whether the platform's guarantees do not hold: any lifecycle but `secured` — the debug states (0x4000–0x50FF),
+    /// and also assembly and test, PSA-RoT provisioning, decommissioned and unknown ones, in which debug access or
+    /// unprovisioned secrets are possible. Only `secured` counts as non-debug.
+    var isDebug: Bool { !isSecured }
 }
 
 /// The realm token's claims (RMM specification §A.7.2; draft-ffm-rats-cca-token §4.1).

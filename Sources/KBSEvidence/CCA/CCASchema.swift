@@ -10,7 +10,7 @@ extension CCAVerifier {
             .init("realm_profile", .string, optional: true, doc: "realm token profile (tag:arm.com,2023:realm#1.0.0); absent in RMM 1.0 tokens"),
             .init("implementation_id", .hex, doc: "platform implementation id (32 bytes), the CPAK lookup key with instance_id"),
             .init("instance_id", .hex, doc: "platform instance id (33-byte UEID: 0x01 then the hash of the CPAK)"),
-            .init("lifecycle", .int, doc: "PSA security lifecycle state (0x3000-0x30ff secured, 0x4000-0x50ff debug)"),
+            .init("lifecycle", .int, doc: "PSA security lifecycle state (0x3000-0x30ff secured; any other counts as debug)"),
             .init("lifecycle_secured", .bool, doc: "whether lifecycle is in the secured range 0x3000-0x30ff"),
             .init("config", .hex, optional: true, doc: "platform configuration"),
             .init("verification_service", .string, optional: true, doc: "verification service indicator"),
