@@ -29,6 +29,8 @@ package struct BrokerConfiguration: Sendable {
     package var tokenLifetime: TimeInterval = 300
     /// Most sessions held at once.
     package var maxSessions = 10_000
+    /// Most sessions one client address holds at once; its oldest goes first when it opens more.
+    package var maxSessionsPerClient = 64
 
     /// Creates a configuration.
     package init(

@@ -65,7 +65,8 @@ enum BrokerSetup {
         hooks.auditFailure = { metrics.auditFailures.increment() }
         hooks.keyOperation = { operation in metrics.recordKeyOperation(operation) }
         return Broker(
-            configuration: broker, ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions)), keys: keys,
+            configuration: broker,
+            ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions, perClient: broker.maxSessionsPerClient)), keys: keys,
             releasePolicy: { policies.current }, tierRules: tierRules,
             entities: { entities.snapshot() }, metrics: hooks)
     }

@@ -18,17 +18,18 @@ struct KBSProtocolRoutes: Sendable {
     /// ``AdminAuthentication``.
     func add(to router: Router<KBSRequestContext>, admin: RouterGroup<KBSRequestContext>) {
         let group = router.group("/kbs/v0")
-        group.post("/auth") { request, _ in try await auth(request) }
+        group.post("/auth") { request, context in try await auth(request, client: context.clientAddress) }
         group.post("/attest") { request, _ in try await attest(request) }
         group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
         admin.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
         admin.delete("/resource/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }
     }
 
-    private func auth(_ request: Request) async throws(ServerError) -> Response {
+    private func auth(_ request: Request, client: String) async throws(ServerError) -> Response {
         var request = request
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let auth = try RCARRequestDecoding.auth(body)
+        var auth = try RCARRequestDecoding.auth(body)
+        auth.client = client
         let challenge = try await Self.brokering { () async throws(BrokerError) in try await broker.auth(auth) }
         let text = "{\"nonce\":\(JSONText.quote(challenge.nonce)),\"extra-params\":\"\"}"
         return JSONResponse.make(text, headers: [.setCookie: Self.cookie(challenge.sessionID, expires: challenge.expires)])

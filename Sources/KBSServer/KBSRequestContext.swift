@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// Who a request comes from, as the server's authentication middleware established it.
 enum Caller: Sendable, Equatable {
@@ -11,10 +12,13 @@ struct KBSRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by ``AdminAuthentication`` on the routes behind it; nil on the open routes.
     var caller: Caller?
+    /// The peer's IP address, `unknown` when the channel has none (a test client): per-client limits key on it.
+    let clientAddress: String
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.caller = nil
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 }
 

@@ -115,27 +115,35 @@ import Testing
         #expect(code(parts[0] + "." + parts[1] + ".", at: now, signer: signer) == "invalid_token")
     }
 
-    @Test("sessions are bounded, expire, and allow one attestation attempt")
-    func sessions() {
-        let sessions = InMemoryRCARSessions(capacity: 3)
+    @Test("sessions are bounded per client and overall, expire, and allow one attestation attempt")
+    func sessions() throws {
+        let sessions = InMemoryRCARSessions(capacity: 4, perClient: 2)
         let now = Date()
-        func open(_ tee: String, at time: Date) -> RCARSession {
+        func open(_ client: String, at time: Date, tee: String = "snp") throws -> RCARSession {
             let session = RCARSession(
                 id: UUID().uuidString, nonce: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
-                tee: tee, expires: time + 300)
-            sessions.insert(session, now: time)
+                tee: tee, client: client, expires: time + 300)
+            try sessions.insert(session, now: time)
             return session
         }
-        let first = open("snp", at: now)
-        for _ in 0..<5 { _ = open("snp", at: now + 1) }
+        // Issue 15, #4: a flood from one client replaces only its own oldest sessions; another client's survives.
+        let victim = try open("192.0.2.2", at: now)
+        let flooderFirst = try open("192.0.2.1", at: now)
+        for _ in 0..<1000 { _ = try open("192.0.2.1", at: now + 1) }
         #expect(sessions.count == 3)
-        #expect(sessions.session(first.id, now: now + 2) == nil, "the oldest went first")
-        let live = open("tdx", at: now)
+        #expect(sessions.session(victim.id, now: now + 2) != nil, "another client's session survives a flood")
+        #expect(sessions.session(flooderFirst.id, now: now + 2) == nil, "the flooding client lost its own oldest")
+        // When every slot holds a live session, a new client is refused rather than given someone else's slot.
+        _ = try open("192.0.2.3", at: now + 1)
+        #expect(throws: InMemoryRCARSessions.Full.self) { _ = try open("192.0.2.4", at: now + 1) }
+        #expect(sessions.session(victim.id, now: now + 2) != nil)
+        // Expired sessions make room.
+        let live = try open("192.0.2.4", at: now + 400, tee: "tdx")
         #expect(Data(base64Encoded: live.nonce)?.count == 32)
-        #expect(sessions.session(live.id, now: now + 299) != nil)
+        #expect(sessions.session(live.id, now: now + 699) != nil)
         #expect(sessions.beginAttempt(live.id))
         #expect(!sessions.beginAttempt(live.id))
-        #expect(sessions.session(live.id, now: now + 301) == nil)
+        #expect(sessions.session(live.id, now: now + 701) == nil)
     }
 
     @Test("resource paths and reference values are checked before they reach the store or the policy")

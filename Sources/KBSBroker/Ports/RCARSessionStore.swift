@@ -8,6 +8,8 @@ package struct RCARSession: Sendable {
     package let nonce: String
     /// The TEE kind `auth` named.
     package let tee: String
+    /// Who opened it (the client's address), so that limits and eviction stay within one client's sessions.
+    package let client: String
     package let expires: Date
     /// Set once the session attested; serves resource requests for a minute.
     package var appraisal: Appraisal?
@@ -15,10 +17,11 @@ package struct RCARSession: Sendable {
     package var attempted = false
 
     /// Creates a session.
-    package init(id: String, nonce: String, tee: String, expires: Date) {
+    package init(id: String, nonce: String, tee: String, client: String = "", expires: Date) {
         self.id = id
         self.nonce = nonce
         self.tee = tee
+        self.client = client
         self.expires = expires
     }
 }
@@ -26,7 +29,8 @@ package struct RCARSession: Sendable {
 /// Where RCAR sessions live between `auth`, `attest` and `resource`: in one process's memory today
 /// (``InMemoryRCARSessions``), in a shared store when several replicas serve one flow.
 package protocol RCARSessionStore: Sendable {
-    /// Keeps `session`; an implementation may evict expired sessions, and when full the oldest, to make room.
+    /// Keeps `session`; an implementation makes room only among the same client's sessions (expired ones, then its
+    /// oldest) and otherwise refuses, so one client cannot push out another's.
     func insert(_ session: RCARSession, now: Date) async throws
     /// The live session with `id`; nil when unknown or expired.
     func session(_ id: String, now: Date) async throws -> RCARSession?

@@ -22,20 +22,22 @@ extension Broker {
                 "no verifier for TEE `\(request.tee)`; this server verifies "
                     + EvidenceKind.allCases.filter { $0 != .sim }.map(\.rawValue).joined(separator: ", "))
         }
-        let session = try await openSession(tee: kind.rawValue, now: clock())
+        let session = try await openSession(tee: kind.rawValue, client: request.client, now: clock())
         return Challenge(sessionID: session.id, nonce: session.nonce, expires: session.expires)
     }
 
     /// Opens a session with a fresh 128-bit id and 256-bit nonce, living ``BrokerConfiguration/sessionLifetime``.
     /// `fixedNonce` is for the fuzz harness, which needs inputs bound to a nonce it knows in advance.
-    package func openSession(tee: String, now: Date, fixedNonce: String? = nil) async throws(BrokerError) -> RCARSession {
+    package func openSession(tee: String, client: String = "", now: Date, fixedNonce: String? = nil) async throws(BrokerError) -> RCARSession {
         var generator = SystemRandomNumberGenerator()
         let id = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let nonce = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let session = RCARSession(
-            id: Hex.encode(id), nonce: fixedNonce ?? Data(nonce).base64EncodedString(), tee: tee,
+            id: Hex.encode(id), nonce: fixedNonce ?? Data(nonce).base64EncodedString(), tee: tee, client: client,
             expires: now + configuration.sessionLifetime)
-        do { try await ports.sessions.insert(session, now: now) } catch {
+        do { try await ports.sessions.insert(session, now: now) } catch is InMemoryRCARSessions.Full {
+            throw BrokerError(.unavailable, "sessions_full", "every session slot holds a live session; try again shortly")
+        } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the session cannot be recorded")
         }
         return session

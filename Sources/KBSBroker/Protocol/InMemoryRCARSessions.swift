@@ -1,35 +1,54 @@
 package import Foundation
 import Synchronization
 
-/// RCAR sessions in this process's memory, bounded in number: a restart ends them and clients authenticate again.
+/// RCAR sessions in this process's memory, bounded in number overall and per client address: a restart ends them and
+/// clients authenticate again.
+///
+/// Room is made only within a client's own sessions: a client at its limit loses its own oldest session, and when the
+/// whole table is full of live sessions a new one is refused rather than pushing out anyone else's (so no client can
+/// evict another's live or attested session by opening many).
 package final class InMemoryRCARSessions: RCARSessionStore {
-    private let sessions = Mutex<[String: RCARSession]>([:])
-    /// Most sessions held at once.
-    let capacity: Int
+    /// Refused: every slot holds a live session of some client.
+    package struct Full: Error {}
 
-    /// Holds at most `capacity` sessions.
-    package init(capacity: Int = 10_000) {
-        self.capacity = capacity
+    private struct State {
+        var table: [String: RCARSession] = [:]
+        /// Each client's session ids, oldest first.
+        var byClient: [String: [String]] = [:]
     }
 
-    /// When full, expired sessions go first, then the oldest.
-    package func insert(_ session: RCARSession, now: Date) {
-        sessions.withLock { table in
-            if table.count >= capacity {
-                table = table.filter { $0.value.expires > now }
-                if table.count >= capacity, let oldest = table.min(by: { $0.value.expires < $1.value.expires }) {
-                    table.removeValue(forKey: oldest.key)
-                }
+    private let state = Mutex(State())
+    /// Most sessions held at once.
+    let capacity: Int
+    /// Most sessions one client address holds at once.
+    let perClient: Int
+
+    /// Holds at most `capacity` sessions, at most `perClient` of them for one client address.
+    package init(capacity: Int = 10_000, perClient: Int = 64) {
+        self.capacity = capacity
+        self.perClient = perClient
+    }
+
+    package func insert(_ session: RCARSession, now: Date) throws {
+        try state.withLock { (state: inout State) throws(Full) in
+            Self.dropExpired(of: session.client, in: &state, now: now)
+            if let ids = state.byClient[session.client], ids.count >= perClient, let oldest = ids.first {
+                Self.remove(oldest, from: &state)
             }
-            table[session.id] = session
+            if state.table.count >= capacity {
+                for client in Array(state.byClient.keys) { Self.dropExpired(of: client, in: &state, now: now) }
+                guard state.table.count < capacity else { throw Full() }
+            }
+            state.table[session.id] = session
+            state.byClient[session.client, default: []].append(session.id)
         }
     }
 
     package func session(_ id: String, now: Date) -> RCARSession? {
-        sessions.withLock { table in
-            guard let session = table[id] else { return nil }
+        state.withLock { state in
+            guard let session = state.table[id] else { return nil }
             guard session.expires > now else {
-                table.removeValue(forKey: id)
+                Self.remove(id, from: &state)
                 return nil
             }
             return session
@@ -37,18 +56,29 @@ package final class InMemoryRCARSessions: RCARSessionStore {
     }
 
     package func beginAttempt(_ id: String) -> Bool {
-        sessions.withLock { table in
-            guard var session = table[id], !session.attempted else { return false }
+        state.withLock { state in
+            guard var session = state.table[id], !session.attempted else { return false }
             session.attempted = true
-            table[id] = session
+            state.table[id] = session
             return true
         }
     }
 
     package func attach(_ appraisal: Appraisal, to id: String) {
-        sessions.withLock { table in table[id]?.appraisal = appraisal }
+        state.withLock { state in state.table[id]?.appraisal = appraisal }
     }
 
     /// How many sessions are held.
-    var count: Int { sessions.withLock { $0.count } }
+    var count: Int { state.withLock { $0.table.count } }
+
+    private static func dropExpired(of client: String, in state: inout State, now: Date) {
+        guard let ids = state.byClient[client] else { return }
+        for id in ids where (state.table[id]?.expires ?? now) <= now { remove(id, from: &state) }
+    }
+
+    private static func remove(_ id: String, from state: inout State) {
+        guard let session = state.table.removeValue(forKey: id) else { return }
+        state.byClient[session.client]?.removeAll { $0 == id }
+        if state.byClient[session.client]?.isEmpty == true { state.byClient[session.client] = nil }
+    }
 }

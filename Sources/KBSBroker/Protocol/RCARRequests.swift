@@ -6,11 +6,14 @@ package struct AuthRequest: Sendable {
     package var version: String
     /// The TEE kind whose evidence will follow (`snp`, `tdx`, …).
     package var tee: String
+    /// The client's address as the transport saw it: sessions are counted and evicted per client.
+    package var client: String
 
     /// Creates a request.
-    package init(version: String, tee: String) {
+    package init(version: String, tee: String, client: String = "") {
         self.version = version
         self.tee = tee
+        self.client = client
     }
 }
 
