@@ -14,12 +14,12 @@ struct KBSProtocolRoutes: Sendable {
 
     static let cookieName = "kbs-session-id"
 
-    /// Adds the open RCAR routes to `router` and Trustee's resource writes to `admin`, a `/kbs/v0` group behind
-    /// ``AdminAuthentication``.
-    func add(to router: Router<KBSRequestContext>, admin: RouterGroup<KBSRequestContext>) {
+    /// Adds RCAR `auth` and `attest` to `limited` (a `/kbs/v0` group behind the per-address rate limit), `resource` to
+    /// `router`, and Trustee's resource writes to `admin`, a `/kbs/v0` group behind ``AdminAuthentication``.
+    func add(to router: Router<KBSRequestContext>, limited: RouterGroup<KBSRequestContext>, admin: RouterGroup<KBSRequestContext>) {
         let group = router.group("/kbs/v0")
-        group.post("/auth") { request, context in try await auth(request, client: context.clientAddress) }
-        group.post("/attest") { request, _ in try await attest(request) }
+        limited.post("/auth") { request, context in try await auth(request, client: context.clientAddress) }
+        limited.post("/attest") { request, _ in try await attest(request) }
         group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
         admin.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
         admin.delete("/resource/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }

@@ -105,10 +105,15 @@ package final class Server: Sendable {
         let authentication = AdminAuthentication(token: token)
         let admin = router.group("/kbs/v1").add(middleware: authentication)
         let trusteeAdmin = router.group("/kbs/v0").add(middleware: authentication)
+        var rcar = router.group("/kbs/v0")
+        if configuration.rateLimitPerSecond > 0 {
+            let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: max(1, configuration.rateLimitBurst))
+            rcar = rcar.add(middleware: RateLimiting(limiter: limiter, refused: metrics.rateLimited))
+        }
         let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
         AdminRoutes(decider: decider, store: store, configuration: configuration).add(to: admin)
-        KBSProtocolRoutes(broker: broker, configuration: configuration).add(to: router, admin: trusteeAdmin)
+        KBSProtocolRoutes(broker: broker, configuration: configuration).add(to: router, limited: rcar, admin: trusteeAdmin)
         BrokerAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)

@@ -32,6 +32,10 @@ package struct ServerConfiguration: Sendable {
     package var environment: [String: String] = [:]
     /// The PKCS#11 module to report as available (`KBS_PKCS11_MODULE`), for the platform's tier.
     package var pkcs11Module: String?
+    /// Requests a second each client address may make to RCAR `auth` and `attest` after its burst; 0 turns limiting off.
+    package var rateLimitPerSecond: Double = 100
+    /// Requests a client address may make at once before the rate applies.
+    package var rateLimitBurst: Int = 400
     /// The master key's passphrase; nil reads `DATA_DIR/master-passphrase`, generating it on first start.
     package var masterPassphrase: String?
     /// The bearer token `/metrics` requires (`KBS_METRICS_TOKEN`); with neither this nor ``metricsTokenFile``,

@@ -37,6 +37,8 @@ final class ServerMetrics: Sendable {
     let releaseDenies: Metrics.Counter
     /// Steps refused because their audit record could not be written.
     let auditFailures: Metrics.Counter
+    /// Requests refused with 429 by the per-address rate limit.
+    let rateLimited: Metrics.Counter
     private let attestations = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
     private let keyOperations = Mutex<[String: Metrics.Counter]>([:])
 
@@ -68,6 +70,7 @@ final class ServerMetrics: Sendable {
         decisionLogRefused = Metrics.Counter(label: "kbs_decision_log_refused_total", factory: factory)
         releaseLatency = Metrics.Timer(label: "kbs_release_duration_seconds", factory: factory)
         releaseDenies = Metrics.Counter(label: "kbs_release_denies_total", factory: factory)
+        rateLimited = Metrics.Counter(label: "kbs_rate_limited_total", factory: factory)
         auditFailures = Metrics.Counter(label: "kbs_audit_failures_total", factory: factory)
         reloadFailing.record(0)
     }

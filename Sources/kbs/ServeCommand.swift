@@ -34,6 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted; larger ones get 413.")
     var maxBodyBytes = 1 << 20
 
+    @Option(
+        name: .customLong("rate-limit"),
+        help: "Requests a second each client address may make to /kbs/v0/auth and /kbs/v0/attest after its burst; 0 turns it off.")
+    var rateLimit = 100.0
+
+    @Option(name: .customLong("rate-limit-burst"), help: "Requests a client address may make at once before --rate-limit applies.")
+    var rateLimitBurst = 400
+
     @Option(name: .customLong("reload-interval-ms"), help: "How often to check the bundle for changes; 0 turns it off.")
     var reloadIntervalMilliseconds = 1000
 
@@ -63,6 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit must be 0 (off) or a positive number") }
+        guard rateLimitBurst >= 1 else { throw ValidationError("--rate-limit-burst must be at least 1") }
         guard decisionLogQueueBytes >= 4096 else { throw ValidationError("--decision-log-queue-bytes must be at least 4096") }
         guard reloadIntervalMilliseconds >= 0 else { throw ValidationError("--reload-interval-ms must not be negative") }
         guard BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) != nil else {
@@ -89,6 +99,8 @@ struct ServeCommand: AsyncParsableCommand {
             metadata: ["rlimit_core": "\(hardening.coreFileLimit)", "dumpable": "\(hardening.dumpable)"])
         var configuration = ServerConfiguration(policies: policies, dataDirectory: dataDirectory, host: host, port: port)
         configuration.maxBodyBytes = maxBodyBytes
+        configuration.rateLimitPerSecond = rateLimit
+        configuration.rateLimitBurst = rateLimitBurst
         configuration.reloadIntervalMilliseconds = reloadIntervalMilliseconds
         configuration.decisionLog = decisionLog
         configuration.publicURL = publicURL

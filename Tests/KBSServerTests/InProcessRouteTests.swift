@@ -187,3 +187,36 @@ import Testing
         }
     }
 }
+
+/// Issue 15, #3: the routes anyone may call are limited per client address, with 429 and `Retry-After`.
+@Suite struct RateLimitTests {
+    @Test func authPastTheBurstIsRefusedWithRetryAfter() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-rate-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = ServerConfiguration(policies: RepositoryPaths.path("Policies/default"), dataDirectory: directory, port: 0)
+        configuration.claimSchemas = EvidenceSchemas.register(into: .standard)
+        configuration.adminToken = InProcessRouteTests.adminToken
+        configuration.reloadIntervalMilliseconds = 0
+        configuration.masterPassphrase = "rate limit test passphrase"
+        configuration.rateLimitPerSecond = 0.001  // a token each 1,000 s: the burst runs out however slow the machine is
+        configuration.rateLimitBurst = 3
+        let server = try Server(configuration: configuration)
+        try await server.buildApplication().test(.router) { client in
+            let body = InProcessRouteTests.body(#"{"version":"0.4.0","tee":"snp"}"#)
+            for _ in 0..<3 {
+                try await client.execute(uri: "/kbs/v0/auth", method: .post, body: body) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/kbs/v0/auth", method: .post, body: body) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(InProcessRouteTests.code(response) == "rate_limited")
+                #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            }
+            // Only the open RCAR routes are limited: health and the admin API still answer.
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(String(buffer: response.body).contains("kbs_rate_limited_total 1"))
+            }
+        }
+        await server.closeLog()
+    }
+}
