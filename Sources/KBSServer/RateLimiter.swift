@@ -7,11 +7,6 @@ import Synchronization
 /// Token buckets per client address for the routes anyone may call (RCAR `auth` and `attest`): each address gets
 /// `burst` requests at once and `perSecond` more each second; past that, 429 with `Retry-After`.
 final class RateLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updated: UInt64
-    }
-
     let perSecond: Double
     let burst: Double
     /// Most addresses tracked; past it the table starts again (a full bucket for everyone), which errs towards serving.
@@ -38,6 +33,12 @@ final class RateLimiter: Sendable {
             table[client] = bucket
             return (allowed, allowed ? 0 : max(1, Int(((1 - bucket.tokens) / perSecond).rounded(.up))))
         }
+    }
+
+    /// One address's tokens and when they were last topped up (monotonic nanoseconds).
+    private struct Bucket {
+        var tokens: Double
+        var updated: UInt64
     }
 }
 

@@ -11,13 +11,6 @@ import Testing
 /// Capability tokens: issue and verify, attenuation that only narrows, tampering of every part, expiry, revocation
 /// that beats the cache (also from a second store on the same file), a foreign root key, and hostile inputs.
 struct CapabilityTokenTests {
-    /// A clock the test moves.
-    final class TestClock: Sendable {
-        private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        var now: Date { current.withLock { $0 } }
-        func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
-    }
-
     /// A data directory with a store, a cheaply sealed master key and an authority over them.
     struct Fixture {
         let directory: String
@@ -34,7 +27,7 @@ struct CapabilityTokenTests {
             store = try Store(directory: directory)
             let master = try LocalMasterKeyProvider.create(
                 at: directory + "/master.sealed", passphrase: Self.passphrase, scrypt: StoreKeyRecordStoreTests.cheap)
-            clock = TestClock()
+            clock = TestClock(Date(timeIntervalSince1970: 1_800_000_000))
             let clock = clock
             hierarchy = KeyHierarchy(master: master, store: StoreKeyRecordStore(store))
             authority = CapabilityAuthority(ports: .sqlite(store, clock: { clock.now }), keys: KeySource(hierarchy), cacheCapacity: cacheCapacity)

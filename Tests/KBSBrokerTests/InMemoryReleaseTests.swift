@@ -164,10 +164,3 @@ import Testing
         #expect(fixture.memory.audit.all.filter { $0.action == "attest" && $0.outcome == .failure }.count == 1)
     }
 }
-
-/// A clock tests move by hand.
-final class TestClock: Sendable {
-    private let current = Mutex(Date())
-    var now: Date { current.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { current.withLock { $0 += seconds } }
-}

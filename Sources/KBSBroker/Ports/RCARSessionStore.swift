@@ -1,6 +1,7 @@
 package import Foundation
 
-/// One RCAR session: the nonce `auth` handed out, the TEE kind it expects, and what attestation made of it.
+/// One RCAR session: the nonce `auth` handed out, the TEE kind it expects, and what attestation made of it. The broker
+/// makes each one (its memberwise initializer); stores keep and return them.
 package struct RCARSession: Sendable {
     /// The `kbs-session-id` cookie's value: 128 random bits as hex.
     package let id: String
@@ -15,15 +16,6 @@ package struct RCARSession: Sendable {
     package var appraisal: Appraisal?
     /// Whether the one attestation attempt was made (the nonce is spent even when it failed).
     package var attempted = false
-
-    /// Creates a session.
-    package init(id: String, nonce: String, tee: String, client: String = "", expires: Date) {
-        self.id = id
-        self.nonce = nonce
-        self.tee = tee
-        self.client = client
-        self.expires = expires
-    }
 }
 
 /// Where RCAR sessions live between `auth`, `attest` and `resource`: in one process's memory today
