@@ -44,6 +44,12 @@ package struct ServerConfiguration: Sendable {
     /// A file holding the metrics token (`--metrics-token-file`), which group and others must not be able to read; it
     /// wins over ``metricsToken``.
     package var metricsTokenFile: String?
+    /// Which credentials are accepted and who vouches for them (`[identity…]` in the configuration file).
+    package var identity = IdentityConfiguration()
+    /// Serve TEE attestation (`ENABLE_TEE`); false serves identity-only releases (tiers 0 and 1) and no `/kbs/v0/attest`.
+    package var enableTEE = true
+    /// The tier a resource or key created without one requires (`PRIVACY_TIER`).
+    package var defaultPrivacyTier = 2
 
     /// Creates a configuration with the defaults for everything but the folders.
     package init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
