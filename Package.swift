@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "KBSBroker",
             dependencies: [
-                "KBSKeys", "KBSClaims", "KBSEvidence", "KBSPolicy", "KBSJOSE",
+                "KBSKeys", "KBSClaims", "KBSEvidence", "KBSPolicy", "KBSJOSE", "KBSIdentity",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

@@ -40,7 +40,7 @@ private let harness: (broker: Broker, directory: String) = {
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
         let store = try Store(directory: storeDirectory)
         let ca = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca")
-        let registry = EvidenceSchemas.register(into: .standard)
+        let registry = BrokerSchemas.registry
         guard case .success(let tiers) = PolicySet.load(directory: "Policies/default/tiers", registry: registry),
             case .success(let release) = PolicySet.load(directory: "Policies/default", registry: registry)
         else { setupFailure("run from the repository root: Policies/default and its tiers/ must compile") }

@@ -33,7 +33,7 @@ struct BrokerAdminRoutes: Sendable {
         defer { SecretBytes.wipe(&decoded) }
         let tier: Int
         switch object.root["required_tier"] {
-        case nil: tier = 0
+        case nil: tier = configuration.defaultPrivacyTier
         case let node? where JSONBody.wholeNumber(node) != nil: tier = Int(clamping: JSONBody.wholeNumber(node) ?? -1)
         case let node? where node.stringValue != nil:
             let text = node.stringValue ?? ""

@@ -10,6 +10,7 @@ import NIOCore
 /// puts on the same path).
 struct KBSProtocolRoutes: Sendable {
     let broker: Broker
+    let identity: ServerIdentity
     let configuration: ServerConfiguration
 
     static let cookieName = "kbs-session-id"
@@ -18,6 +19,13 @@ struct KBSProtocolRoutes: Sendable {
     /// `router`, and Trustee's resource writes to `admin`, a `/kbs/v0` group behind ``AdminAuthentication``.
     func add(to router: Router<KBSRequestContext>, limited: RouterGroup<KBSRequestContext>, admin: RouterGroup<KBSRequestContext>) {
         let group = router.group("/kbs/v0")
+        guard configuration.enableTEE else {
+            // ENABLE_TEE=false: identity-only release serves tiers 0 and 1; nothing attests.
+            group.post("/auth") { _, _ -> Response in throw Self.teeDisabled }
+            group.post("/attest") { _, _ -> Response in throw Self.teeDisabled }
+            group.get("/resource/{repo}/{type}/{tag}") { _, _ -> Response in throw Self.teeDisabled }
+            return
+        }
         limited.post("/auth") { request, context in try await auth(request, client: context.clientAddress) }
         limited.post("/attest") { request, _ in try await attest(request) }
         group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
@@ -39,10 +47,10 @@ struct KBSProtocolRoutes: Sendable {
         var request = request
         let session = Self.sessionID(request)
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
-        let credential = try Self.bearer(request, code: "invalid_credential", expected: "a capability token")
         let attest = try RCARRequestDecoding.attest(body)
+        let caller = try await identity.identify(request, body: body)
         let token = try await Self.brokering { () async throws(BrokerError) in
-            try await broker.attest(sessionID: session, request: attest, credential: credential)
+            try await broker.attest(sessionID: session, request: attest, identity: caller)
         }
         return JSONResponse.make("{\"token\":\(JSONText.quote(token))}")
     }
@@ -56,7 +64,7 @@ struct KBSProtocolRoutes: Sendable {
         return JSONResponse.make(jwe, headers: [.cacheControl: "no-store"])
     }
 
-    /// Trustee's admin write: the raw body is the value; tier 0 and no labels (use `/kbs/v1/resources` for more).
+    /// Trustee's admin write: the raw body is the value; the default tier (PRIVACY_TIER) and no labels (use `/kbs/v1/resources` for more).
     private func putResource(_ request: Request, _ context: KBSRequestContext) async throws(ServerError) -> Response {
         let path = try Self.path(context)
         var request = request
@@ -64,7 +72,7 @@ struct KBSProtocolRoutes: Sendable {
         let value = SecretBytes(copying: body)
         SecretBytes.wipe(&body)
         let info = try await Self.brokering { () async throws(BrokerError) in
-            try await broker.vault.putResource(path: path, value: value, requiredTier: 0, labels: [:], actor: "admin")
+            try await broker.vault.putResource(path: path, value: value, requiredTier: configuration.defaultPrivacyTier, labels: [:], actor: "admin")
         }
         return JSONResponse.make(BrokerAdminRoutes.render(info), status: info.created ? .created : .ok)
     }
@@ -78,6 +86,8 @@ struct KBSProtocolRoutes: Sendable {
     }
 
     // MARK: Helpers
+
+    static let teeDisabled = ServerError(.notFound, "tee_disabled", "this server runs with ENABLE_TEE=false: use POST /kbs/v1/release/…")
 
     static func path(_ context: KBSRequestContext) throws(ServerError) -> String {
         guard let repo = context.parameters.get("repo"), let type = context.parameters.get("type"), let tag = context.parameters.get("tag") else {

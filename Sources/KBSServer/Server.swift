@@ -25,6 +25,8 @@ package final class Server: Sendable {
     /// What `/metrics` requires, when anything.
     let metricsToken: AdminToken?
     let broker: Broker
+    /// Credentials, logins and API keys.
+    let identity: ServerIdentity
     let logger: Logger
 
     /// Prepares a server; nothing listens until ``run(onListening:)``.
@@ -81,6 +83,7 @@ package final class Server: Sendable {
         broker = try BrokerSetup.make(
             configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
+        identity = try ServerIdentity(configuration: configuration, store: store, broker: broker)
     }
 
     /// The policy set in service.
@@ -106,14 +109,19 @@ package final class Server: Sendable {
         let admin = router.group("/kbs/v1").add(middleware: authentication)
         let trusteeAdmin = router.group("/kbs/v0").add(middleware: authentication)
         var rcar = router.group("/kbs/v0")
+        var logins = router.group("/kbs/v1")
         if configuration.rateLimitPerSecond > 0 {
+            // One limiter for RCAR and the login and release routes: a client's attempts count together.
             let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: max(1, configuration.rateLimitBurst))
             rcar = rcar.add(middleware: RateLimiting(limiter: limiter, refused: metrics.rateLimited))
+            logins = logins.add(middleware: RateLimiting(limiter: limiter, refused: metrics.rateLimited))
         }
         let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
         AdminRoutes(decider: decider, store: store, configuration: configuration).add(to: admin)
-        KBSProtocolRoutes(broker: broker, configuration: configuration).add(to: router, limited: rcar, admin: trusteeAdmin)
+        KBSProtocolRoutes(broker: broker, identity: identity, configuration: configuration).add(to: router, limited: rcar, admin: trusteeAdmin)
+        IdentityRoutes(identity: identity, broker: broker, configuration: configuration).add(to: logins)
+        APIKeyRoutes(apiKeys: identity.apiKeys, configuration: configuration).add(to: admin)
         BrokerAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)

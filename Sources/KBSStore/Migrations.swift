@@ -136,6 +136,17 @@ enum Migrations {
                     CREATE INDEX capability_token_by_expiry ON capability_token (expires_at);
                     """)
         }
+        migrator.registerMigration("v7-logins-and-api-key-secrets") { db in
+            try db.execute(
+                sql: """
+                    -- Idle expiry of login sessions: when each was last presented (seconds since 1970).
+                    ALTER TABLE session ADD COLUMN last_used_at INTEGER;
+                    -- An API key's name (what it is for), and its secret sealed by the key hierarchy (AAD `api-key:<id>`)
+                    -- for RFC 9421 request signing and SigV4, which need the secret itself; bearer use checks secret_hash.
+                    ALTER TABLE api_key ADD COLUMN name TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE api_key ADD COLUMN sealed_secret BLOB;
+                    """)
+        }
         return migrator
     }
 }

@@ -11,7 +11,7 @@ extension BrokerPorts {
         BrokerPorts(
             audit: SQLiteAuditTrail(store: store), nonces: SQLiteNonceLedger(store: store), resources: SQLiteResources(store: store),
             referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store),
-            sessions: sessions, clock: clock)
+            sessions: sessions, apiKeys: SQLiteAPIKeys(store: store), clock: clock)
     }
 }
 
@@ -32,6 +32,11 @@ struct SQLiteNonceLedger: NonceLedger {
         let expiry = Int64(expires.timeIntervalSince1970 * 1000)
         let at = Int64(now.timeIntervalSince1970 * 1000)
         return try await store.offPool { store throws(StoreError) in try store.useOnce(value, namespace: namespace, expiry: expiry, now: at) }
+    }
+
+    func consume(_ value: String, namespace: String, now: Date) async throws -> Bool {
+        let at = Int64(now.timeIntervalSince1970 * 1000)
+        return try await store.offPool { store throws(StoreError) in try store.consumeOnce(value, namespace: namespace, now: at) }
     }
 }
 
@@ -87,5 +92,26 @@ struct SQLiteCapabilityTokens: CapabilityTokenRepository {
 
     func revoke(_ id: String, at time: Int64) async throws -> Bool {
         try await store.offPool { store throws(StoreError) in try store.revokeCapabilityToken(id, at: time) }
+    }
+}
+
+/// ``APIKeyRepository`` on the `api_key` table.
+struct SQLiteAPIKeys: APIKeyRepository {
+    let store: Store
+
+    func insert(_ key: StoredAPIKey) async throws {
+        try await store.offPool { store throws(StoreError) in try store.insertAPIKey(key) }
+    }
+
+    func key(_ id: String) async throws -> StoredAPIKey? {
+        try await store.offPool { store throws(StoreError) in try store.apiKey(id) }
+    }
+
+    func all() async throws -> [StoredAPIKey] {
+        try await store.offPool { store throws(StoreError) in try store.apiKeys() }
+    }
+
+    func revoke(_ id: String, at time: Int64) async throws -> Bool {
+        try await store.offPool { store throws(StoreError) in try store.revokeAPIKey(id, at: time) }
     }
 }

@@ -1,27 +1,8 @@
 import Foundation
 import GRDB
+package import KBSBroker
 import KBSClaims
 package import KBSIdentity
-
-/// A stored bearer API key: its id, the peppered hash of its secret, whom it stands for.
-package struct StoredAPIKey: Sendable, Equatable {
-    package var keyID: String
-    package var secretHash: [UInt8]
-    package var subject: String
-    package var createdAt: Int64
-    package var expiresAt: Int64?
-    package var revokedAt: Int64?
-
-    /// Creates an API key row.
-    package init(keyID: String, secretHash: [UInt8], subject: String, createdAt: Int64, expiresAt: Int64? = nil, revokedAt: Int64? = nil) {
-        self.keyID = keyID
-        self.secretHash = secretHash
-        self.subject = subject
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.revokedAt = revokedAt
-    }
-}
 
 extension Store {
     /// Stores a new session; a second session under the same id hash is refused.
@@ -46,7 +27,7 @@ extension Store {
             try Row.fetchOne(db, sql: "SELECT * FROM session WHERE id_hash = ?", arguments: [Data(idHash)]).map { row in
                 SessionRecord(
                     subject: row["subject"], issuer: row["issuer"], method: row["method"], principalJSON: row["principal"],
-                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"], lastUsedAt: row["last_used_at"])
             }
         }
     }
@@ -56,6 +37,13 @@ extension Store {
         try write { db in
             try db.execute(sql: "UPDATE session SET revoked_at = COALESCE(revoked_at, ?) WHERE id_hash = ?", arguments: [time, Data(idHash)])
             return db.changesCount > 0
+        }
+    }
+
+    /// Records that a session was presented at `time` (idle expiry counts from it).
+    package func touchSession(idHash: [UInt8], at time: Int64) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE session SET last_used_at = ? WHERE id_hash = ?", arguments: [time, Data(idHash)])
         }
     }
 
@@ -76,20 +64,29 @@ extension Store {
         }
         try write { db in
             try db.execute(
-                sql: "INSERT INTO api_key (key_id, secret_hash, subject, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
-                arguments: [key.keyID, Data(key.secretHash), key.subject, key.createdAt, key.expiresAt])
+                sql: """
+                    INSERT INTO api_key (key_id, secret_hash, subject, created_at, expires_at, revoked_at, name, sealed_secret)
+                    VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
+                    """,
+                arguments: [key.keyID, Data(key.secretHash), key.subject, key.createdAt, key.expiresAt, key.name, key.sealedSecret.map { Data($0) }])
         }
     }
 
     /// The API key `keyID`, revoked or not.
     package func apiKey(_ keyID: String) throws(StoreError) -> StoredAPIKey? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map { row in
-                StoredAPIKey(
-                    keyID: row["key_id"], secretHash: [UInt8](row["secret_hash"] as Data), subject: row["subject"],
-                    createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
-            }
-        }
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map(Self.apiKey(row:)) }
+    }
+
+    /// Every API key, newest first.
+    package func apiKeys() throws(StoreError) -> [StoredAPIKey] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_key ORDER BY created_at DESC, key_id").map(Self.apiKey(row:)) }
+    }
+
+    private static func apiKey(row: Row) -> StoredAPIKey {
+        StoredAPIKey(
+            keyID: row["key_id"], secretHash: [UInt8](row["secret_hash"] as Data), subject: row["subject"],
+            createdAt: row["created_at"], expiresAt: row["expires_at"], revokedAt: row["revoked_at"], name: row["name"],
+            sealedSecret: (row["sealed_secret"] as Data?).map { [UInt8]($0) })
     }
 
     /// Revokes an API key; false when there is none.
@@ -108,6 +105,16 @@ extension Store {
             try db.execute(
                 sql: "INSERT INTO single_use (namespace, value, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [namespace, value, expiry])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Spends a value recorded by ``useOnce(_:namespace:expiry:now:)`` (an issued challenge): true exactly once, while
+    /// it is unexpired.
+    package func consumeOnce(_ value: String, namespace: String, now: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(
+                sql: "DELETE FROM single_use WHERE namespace = ? AND value = ? AND expires_at > ?", arguments: [namespace, value, now])
             return db.changesCount > 0
         }
     }
@@ -137,8 +144,28 @@ package struct SQLiteSessionStore: SessionStore {
         try mapped { () throws(StoreError) in try store.revokeSessions(subject: subject, at: time) }
     }
 
+    package func touch(idHash: [UInt8], at time: Int64) throws(IdentityError) {
+        try mapped { () throws(StoreError) in try store.touchSession(idHash: idHash, at: time) }
+    }
+
     /// A store failure as the identity layer reports one: a session that cannot be kept or read is no session.
     private func mapped<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
         do { return try body() } catch { throw IdentityError(.configuration, "the session store failed: \(error.message)") }
+    }
+}
+
+/// `KBSIdentity`'s ``ReplayCache`` on the store's `single_use` table (times in milliseconds, as the RCAR nonces): a
+/// SIWE nonce, SAML assertion id or RFC 9421 nonce stays spent across restarts and for every process on the file.
+package struct SQLiteReplayCache: ReplayCache {
+    let store: Store
+
+    /// Remembers in `store`.
+    package init(_ store: Store) { self.store = store }
+
+    /// A store that cannot be written answers "seen": a value that cannot be recorded cannot be accepted.
+    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) -> Bool {
+        let (expiry, now) = (expiry.multipliedReportingOverflow(by: 1000), now.multipliedReportingOverflow(by: 1000))
+        guard !expiry.overflow, !now.overflow else { return false }
+        return (try? store.useOnce(value, namespace: namespace, expiry: expiry.partialValue, now: now.partialValue)) ?? false
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KBSBroker
 import KBSClaims
 import KBSEvidence
 import KBSIdentity
@@ -15,7 +16,7 @@ struct PolicyCommand: ParsableCommand {
     )
 
     /// The schemas policies are checked against: the standard ones plus each verifier's, as they are added.
-    static var registry: ClaimSchemaRegistry { EvidenceSchemas.register(into: IdentitySchemas.register(into: .standard)) }
+    static var registry: ClaimSchemaRegistry { BrokerSchemas.registry }
 
     static func load(_ bundle: String) throws -> PolicySet {
         switch PolicySet.load(directory: bundle, registry: registry) {

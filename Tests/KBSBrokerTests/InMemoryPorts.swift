@@ -47,6 +47,15 @@ final class MemoryNonceLedger: NonceLedger {
             return true
         }
     }
+
+    func consume(_ value: String, namespace: String, now: Date) async throws -> Bool {
+        used.withLock { table in
+            let key = namespace + "\u{0}" + value
+            guard let until = table[key], until > now else { return false }
+            table[key] = nil
+            return true
+        }
+    }
 }
 
 final class MemoryResources: ResourceRepository {

@@ -29,7 +29,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             ca = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca")
             let (master, _) = try LocalMasterKeyProvider.create(at: directory + "/master.sealed", threshold: 2, shareCount: 2)
-            let registry = EvidenceSchemas.register(into: .standard)
+            let registry = BrokerSchemas.registry
             let release = try PolicySet.load(directory: InMemoryReleaseTests.root + "/Policies/default", registry: registry).get()
             let tiers = try PolicySet.load(directory: InMemoryReleaseTests.root + "/Policies/default/tiers", registry: registry).get()
             let clock = self.clock

@@ -52,7 +52,7 @@ struct SessionAndKeyTests {
         #expect(throws: IdentityError.self) { try sessions.start(for: principal, at: Self.login, notAfter: now) }
     }
 
-    @Test func apiKeysAreStoredAsPepperedHashes() throws {
+    @Test func apiKeysAreStoredAsPepperedHashes() async throws {
         let table = Mutex<[String: APIKeys.Record]>([:])
         let pepper = Array(repeating: UInt8(7), count: 32)
         let keys = try APIKeys(pepper: pepper) { id in table.withLock { $0[id] } }
@@ -60,18 +60,18 @@ struct SessionAndKeyTests {
         table.withLock { $0[record.keyID] = record }
         #expect(!key.contains(Base64URL.encode(record.secretHash)), "the stored hash is not the secret")
 
-        let principal = try keys.verify(key, at: Self.login)
+        let principal = try await keys.verify(key, at: Self.login)
         #expect(principal.subject == "ci-bot" && principal.method == .apiKey)
         #expect(principal.json.contains(#""api_key":{"key_id":"\#(record.keyID)"}"#))
 
         var wrong = Array(key)
         wrong[wrong.count - 2] = wrong[wrong.count - 2] == "A" ? "B" : "A"
-        #expect(throws: IdentityError.self) { try keys.verify(String(wrong), at: Self.login) }
+        await #expect(throws: IdentityError.self) { try await keys.verify(String(wrong), at: Self.login) }
         let otherPepper = try APIKeys(pepper: Array(repeating: 8, count: 32)) { id in table.withLock { $0[id] } }
-        #expect(throws: IdentityError(.signature, "the API key's secret is wrong")) { try otherPepper.verify(key, at: Self.login) }
-        #expect(throws: IdentityError(.expired, "the API key expired")) { try keys.verify(key, at: Self.login.addingTimeInterval(86400)) }
+        await #expect(throws: IdentityError(.signature, "the API key's secret is wrong")) { try await otherPepper.verify(key, at: Self.login) }
+        await #expect(throws: IdentityError(.expired, "the API key expired")) { try await keys.verify(key, at: Self.login.addingTimeInterval(86400)) }
         table.withLock { $0[record.keyID]!.revokedAt = 1 }
-        #expect(throws: IdentityError(.revoked, "the API key was revoked")) { try keys.verify(key, at: Self.login) }
+        await #expect(throws: IdentityError(.revoked, "the API key was revoked")) { try await keys.verify(key, at: Self.login) }
         #expect(throws: IdentityError.self) { try APIKeys(pepper: [1, 2, 3]) { _ in nil } }
     }
 

@@ -60,7 +60,7 @@ struct IdentityCommandLineTests {
             #expect(result.status == 0, "\(result.err)")
             let principal = try #require(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
             #expect(principal["subject"] as? String == run.subject)
-            #expect(principal["method"] as? String == run.kind)
+            #expect(principal["method"] as? String == ["jwt": "oidc", "api_key": "apikey"][run.kind, default: run.kind], "policies see JWTs as oidc")
             #expect(principal[run.kind] is [String: Any], "the kind's claims hang off `\(run.kind)`")
         } else {
             #expect(result.status == 1)

@@ -1,4 +1,5 @@
 import Foundation
+import KBSBroker
 import KBSClaims
 import KBSEvidence
 import Testing
@@ -9,7 +10,7 @@ import Testing
 typealias Repository = RepositoryPaths
 
 /// The claim schemas `kbs policy test` checks bundles against: the standard ones and every evidence kind's.
-let evidenceRegistry = EvidenceSchemas.register(into: .standard)
+let evidenceRegistry = BrokerSchemas.registry
 
 struct PolicyTestingTests {
     @Test func everyPolicyCasePasses() {

@@ -1,4 +1,5 @@
 import Foundation
+import KBSBroker
 import KBSClaims
 import KBSEvidence
 import KBSPolicyTesting
@@ -25,7 +26,7 @@ import Testing
     }
 
     @Test func everyPolicyCaseDecidesTheSameFromClaims() throws {
-        let registry = EvidenceSchemas.register(into: .standard)
+        let registry = BrokerSchemas.registry
         var compared = 0
         for (bundle, files) in Self.bundles {
             guard case .success(let policy) = PolicySet.load(directory: bundle, registry: registry) else { continue }

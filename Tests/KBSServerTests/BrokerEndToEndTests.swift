@@ -129,7 +129,8 @@ struct BrokerEndToEndTests {
         #expect(put.status == 201)
         let entity = try await fixture.server.request(
             "POST", "/kbs/v1/entities",
-            body: #"{"type":"Workload","id":"agent-7","attributes":{"team":"e2e"},"roles":[{"role":"db-reader","scope":"demo/db/**"}]}"#, admin: true)
+            body: #"{"type":"Workload","id":"agent:agent-7","attributes":{"team":"e2e"},"roles":[{"role":"db-reader","scope":"demo/db/**"}]}"#,
+            admin: true)
         #expect(entity.status == 201, "\(entity.body)")
         func issue(_ capabilities: String) async throws -> (token: String, id: String) {
             let issued = try await fixture.server.request(

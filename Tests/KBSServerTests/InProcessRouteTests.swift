@@ -22,7 +22,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-routes-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = ServerConfiguration(policies: RepositoryPaths.path(bundle), dataDirectory: directory, port: 0)
-        configuration.claimSchemas = EvidenceSchemas.register(into: .standard)
+        configuration.claimSchemas = BrokerSchemas.registry
         configuration.adminToken = adminToken
         configuration.reloadIntervalMilliseconds = 0
         configuration.masterPassphrase = "in-process test passphrase"
@@ -194,7 +194,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-rate-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = ServerConfiguration(policies: RepositoryPaths.path("Policies/default"), dataDirectory: directory, port: 0)
-        configuration.claimSchemas = EvidenceSchemas.register(into: .standard)
+        configuration.claimSchemas = BrokerSchemas.registry
         configuration.adminToken = InProcessRouteTests.adminToken
         configuration.reloadIntervalMilliseconds = 0
         configuration.masterPassphrase = "rate limit test passphrase"

@@ -1,4 +1,5 @@
 import Foundation
+import KBSBroker
 import KBSClaims
 import KBSIdentity
 import KBSStore

@@ -82,16 +82,21 @@ package struct AttestationTokenSigner: Sendable {
             }
             claims.member("kbs.tier", appraisal.tier)
             if let identity = appraisal.identity {
-                // The token id, not the capability token itself: a bearer of this JWT must not hold the agent's credential.
+                // The capability token's id, not the token itself: a bearer of this JWT must not hold the agent's credential.
                 claims.key("kbs.subject")
                 claims.object { subject in
                     subject.member("id", identity.subject)
+                    subject.member("method", identity.method)
                     subject.member("issuer", identity.issuer)
-                    subject.member("capability_token", identity.tokenID)
-                    subject.member("expires", identity.expires)
-                    subject.key("capabilities")
-                    subject.array { list in
-                        for capability in identity.capabilities { list.string(capability) }
+                    if let expires = identity.expires { subject.member("expires", expires) }
+                    subject.key("claims")
+                    subject.raw(ClaimValue.record(identity.claims).json.utf8)
+                    if let grant = identity.capability {
+                        subject.member("capability_token", grant.tokenID)
+                        subject.key("capabilities")
+                        subject.array { list in
+                            for capability in grant.capabilities { list.string(capability) }
+                        }
                     }
                 }
             }
@@ -143,13 +148,19 @@ package struct AttestationTokenSigner: Sendable {
             teePublicKey: try TEEPublicKey(jwk: jwk),
             attestedAt: Date(timeIntervalSince1970: TimeInterval(iat)))
         if let subject = claims["kbs.subject"] {
-            guard let id = subject["id"]?.stringValue, let issuer = subject["issuer"]?.stringValue,
-                let tokenID = subject["capability_token"]?.stringValue, let expires = subject["expires"]?.integer,
-                case .array(let list)? = subject["capabilities"]?.value,
-                let capabilities = Optional(list.compactMap(\.stringValue)), capabilities.count == list.count
+            guard let id = subject["id"]?.stringValue, let method = subject["method"]?.stringValue,
+                let issuer = subject["issuer"]?.stringValue, let claimsNode = subject["claims"],
+                case .record(let identityClaims)? = ClaimValue(json: claimsNode)
             else { throw .unauthorized("invalid_token", "the attestation token's subject is malformed") }
-            appraisal.identity = Appraisal.Identity(
-                subject: id, issuer: issuer, tokenID: tokenID, token: nil, capabilities: capabilities, expires: expires)
+            var grant: CallerIdentity.CapabilityGrant?
+            if let tokenID = subject["capability_token"]?.stringValue {
+                guard case .array(let list)? = subject["capabilities"]?.value, case let capabilities = list.compactMap(\.stringValue),
+                    capabilities.count == list.count
+                else { throw .unauthorized("invalid_token", "the attestation token's capabilities are malformed") }
+                grant = .init(tokenID: tokenID, token: nil, capabilities: capabilities)
+            }
+            appraisal.identity = CallerIdentity(
+                subject: id, method: method, issuer: issuer, claims: identityClaims, expires: subject["expires"]?.integer, capability: grant)
         }
         return appraisal
     }

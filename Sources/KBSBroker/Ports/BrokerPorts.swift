@@ -10,6 +10,8 @@ package struct BrokerPorts: Sendable {
     package var resources: any ResourceRepository
     package var referenceValues: any ReferenceValueRepository
     package var capabilityTokens: any CapabilityTokenRepository
+    /// API keys: bearer checks, request signing, administration.
+    package var apiKeys: any APIKeyRepository
     /// RCAR sessions between `auth`, `attest` and `resource`.
     package var sessions: any RCARSessionStore
     /// The time every step decides on; tests pin it. Verifiers and keys get it from here, never from the system.
@@ -19,8 +21,10 @@ package struct BrokerPorts: Sendable {
     package init(
         audit: any AuditTrail, nonces: any NonceLedger, resources: any ResourceRepository,
         referenceValues: any ReferenceValueRepository, capabilityTokens: any CapabilityTokenRepository,
-        sessions: any RCARSessionStore = InMemoryRCARSessions(), clock: @escaping @Sendable () -> Date = { Date() }
+        sessions: any RCARSessionStore = InMemoryRCARSessions(), apiKeys: any APIKeyRepository = NoAPIKeys(),
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.apiKeys = apiKeys
         self.audit = audit
         self.nonces = nonces
         self.resources = resources
@@ -29,4 +33,14 @@ package struct BrokerPorts: Sendable {
         self.sessions = sessions
         self.clock = clock
     }
+}
+
+/// An ``APIKeyRepository`` that holds nothing and refuses to store: for brokers that take no API keys.
+package struct NoAPIKeys: APIKeyRepository {
+    /// Creates the empty repository.
+    package init() {}
+    package func insert(_ key: StoredAPIKey) async throws { throw BrokerError(.unavailable, "store_unavailable", "this broker keeps no API keys") }
+    package func key(_ id: String) async throws -> StoredAPIKey? { nil }
+    package func all() async throws -> [StoredAPIKey] { [] }
+    package func revoke(_ id: String, at time: Int64) async throws -> Bool { false }
 }

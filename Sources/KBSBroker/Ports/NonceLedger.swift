@@ -4,4 +4,7 @@ package import Foundation
 package protocol NonceLedger: Sendable {
     /// Records `value` in `namespace` until `expires`; false when it is already recorded and unexpired.
     func useOnce(_ value: String, namespace: String, expires: Date, now: Date) async throws -> Bool
+    /// Spends a value ``useOnce(_:namespace:expires:now:)`` recorded (a challenge this broker issued): true exactly
+    /// once, while it is unexpired.
+    func consume(_ value: String, namespace: String, now: Date) async throws -> Bool
 }

@@ -19,23 +19,8 @@ package struct Appraisal: Sendable {
     package let teePublicKeyJSON: [UInt8]
     package let teePublicKey: TEEPublicKey
     package let attestedAt: Date
-    /// Who the workload is, when it presented a capability token at attestation.
-    package var identity: Identity?
-
-    /// The workload's identity from a capability token: the agent, and the token (kept to re-check at every release,
-    /// so a revocation or an expiry takes effect at once).
-    package struct Identity: Sendable {
-        package var subject: String
-        package var issuer: String
-        package var tokenID: String
-        /// The token as presented; nil when the identity came back from an attestation token (which holds only the id).
-        package var token: String?
-        /// What the token granted at attestation.
-        package var capabilities: [String]
-        /// When the token stops granting anything, in seconds since 1970: the earliest of its issuer's expiry and its
-        /// caveats'. Every release checks it, whichever way the caller presents the appraisal.
-        package var expires: Int64
-    }
+    /// Who the workload speaks for, when it presented a credential at attestation.
+    package var identity: CallerIdentity?
 
     init(
         id: String, kind: String, claims: ClaimRecord, deviceClaims: [ClaimRecord], tier: Int, teePublicKeyJSON: [UInt8],

@@ -53,22 +53,31 @@ extension Broker {
 
     /// RCAR `attest`: verifies the evidence bound to the session's nonce and the TEE key; returns the attestation token.
     ///
-    /// `credential` is the bearer credential the request carried: a capability token (`kbsc1.…`) names the workload,
-    /// whose roles the release policy may then ask for; none attests the hardware alone.
-    package func attest(sessionID: String?, request: AttestRequest, credential: String? = nil) async throws(BrokerError) -> String {
+    /// `credential` is the bearer credential the request carried, a capability token (`kbsc1.…`) here; a server
+    /// configured for more credentials resolves them with an ``Authenticator`` and calls
+    /// ``attest(sessionID:request:identity:)``.
+    package func attest(sessionID: String?, request: AttestRequest, credential: String?) async throws(BrokerError) -> String {
+        let identity: CallerIdentity?
+        if let credential { identity = try await Authenticator(broker: self).identify(.bearer(credential)) } else { identity = nil }
+        return try await attest(sessionID: sessionID, request: request, identity: identity)
+    }
+
+    /// RCAR `attest` for a caller whose credential was already verified: `identity` (nil attests the hardware alone)
+    /// is carried in the appraisal and the attestation token, and the release policy reads it.
+    package func attest(sessionID: String?, request: AttestRequest, identity: CallerIdentity? = nil) async throws(BrokerError) -> String {
         let now = clock()
         guard let session = try await liveSession(sessionID, now: now) else {
             throw .unauthorized("no_session", "no live session: authenticate first and present the session it opens")
         }
         let started = DispatchTime.now().uptimeNanoseconds
         do throws(BrokerError) {
-            let identity = try await identify(credential)
             var (appraisal, measurement) = try await appraise(session: session, request: request, now: now)
             appraisal.identity = identity
             var details: [String: AuditValue] = ["tier": .integer(Int64(appraisal.tier)), "measurement": .string(measurement)]
             if let identity {
                 details["subject"] = .string(identity.subject)
-                details["capability_id"] = .string(identity.tokenID)
+                details["method"] = .string(identity.method)
+                if let grant = identity.capability { details["capability_id"] = .string(grant.tokenID) }
             }
             try await audit(
                 AuditEntry(
@@ -98,18 +107,6 @@ extension Broker {
     static let uncheckedRefusals: Set<String> = [
         "nonce_mismatch", "nonce_used", "invalid_tee_pubkey", "unsupported_alg", "unsupported_tee", "invalid_request",
     ]
-
-    /// The workload named by a capability token, verified (signature chain, revocation, expiry).
-    private func identify(_ credential: String?) async throws(BrokerError) -> Appraisal.Identity? {
-        guard let token = credential else { return nil }
-        guard token.hasPrefix("kbsc1.") else {
-            throw .unauthorized("unsupported_credential", "attest accepts capability tokens (kbsc1.…) as the workload's identity")
-        }
-        let verified = try await capabilities.verify(token)
-        return Appraisal.Identity(
-            subject: verified.subject, issuer: "kbs-capability", tokenID: verified.id, token: token,
-            capabilities: verified.capabilities.map(\.description), expires: verified.expires)
-    }
 
     /// Verifies the request's evidence against the session and computes the tier; also the measurement, for the audit.
     private func appraise(session: RCARSession, request: AttestRequest, now: Date) async throws(BrokerError)

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import KBSClaims
+package import KBSClaims
 import KBSJOSE
 import KBSKeys
 import KBSPolicy
@@ -15,38 +15,83 @@ extension Broker {
         try Self.validatePath(path)
         let now = clock()
         let appraisal = try await appraisal(sessionID: sessionID, bearer: bearer, now: now)
+        return try await release(
+            path: path,
+            grounds: ReleaseGrounds(
+                actor: "tee:\(appraisal.kind)", evidence: appraisal.claims, tier: appraisal.tier, identity: appraisal.identity,
+                recipient: appraisal.teePublicKey, appraisalID: appraisal.id),
+            now: now)
+    }
+
+    /// Identity-only release (`POST /kbs/v1/release/…`, no TEE): tier 1 for a verified identity, 0 for none; the value
+    /// as a JWE to `recipient`, the same as RCAR returns.
+    package func release(path: String, identity: CallerIdentity?, recipient: JSONNode) async throws(BrokerError) -> String {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { metrics.released(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
+        try Self.validatePath(path)
+        let key = try TEEPublicKey(jwk: recipient)
+        return try await release(
+            path: path,
+            grounds: ReleaseGrounds(
+                actor: identity.map { "subject:\($0.subject)" } ?? "anonymous", evidence: nil, tier: identity == nil ? 0 : 1,
+                identity: identity, recipient: key, appraisalID: nil),
+            now: clock())
+    }
+
+    /// What a release is decided on: the attested evidence (none for identity-only release), the tier it reaches, who
+    /// asks, and the key the value is encrypted to.
+    struct ReleaseGrounds {
+        var actor: String
+        var evidence: ClaimRecord?
+        var tier: Int
+        var identity: CallerIdentity?
+        var recipient: TEEPublicKey
+        var appraisalID: String?
+
+        /// The audit details every release record carries: the appraisal and the subject, when there are.
+        var details: [String: AuditValue] {
+            var details: [String: AuditValue] = ["tier": .integer(Int64(tier))]
+            if let appraisalID { details["appraisal"] = .string(appraisalID) }
+            if let identity {
+                details["subject"] = .string(identity.subject)
+                details["method"] = .string(identity.method)
+            }
+            return details
+        }
+    }
+
+    private func release(path: String, grounds: ReleaseGrounds, now: Date) async throws(BrokerError) -> String {
+        let actor = grounds.actor
         let stored: StoredResource?
         do { stored = try await ports.resources.resource(at: path) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
         }
         guard let stored else {
-            try await audit(
-                AuditEntry(
-                    kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
-                    details: ["reason": "not_found", "appraisal": .string(appraisal.id)]))
+            var details = grounds.details
+            details["reason"] = "not_found"
+            try await audit(AuditEntry(kind: .decision, actor: actor, action: "release", resource: path, outcome: .deny, details: details))
             // The same answer as a deny: a workload that may not list resources learns nothing of which exist.
             throw Self.denied(path)
         }
-        if let identity = appraisal.identity {
+        if let identity = grounds.identity {
             do { try await checkIdentity(identity, path: path, now: now) } catch {
-                try await audit(
-                    AuditEntry(
-                        kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
-                        details: ["reason": .string(error.code), "appraisal": .string(appraisal.id)]))
+                var details = grounds.details
+                details["reason"] = .string(error.code)
+                try await audit(AuditEntry(kind: .decision, actor: actor, action: "release", resource: path, outcome: .deny, details: details))
                 throw error
             }
         }
-        let decision = try await decide(path: path, stored: stored, appraisal: appraisal, now: now)
-        var details: [String: AuditValue] = [
-            "rules": .list(decision.deciding.map { .string($0.name) }), "tier": .integer(Int64(appraisal.tier)),
-            "required_tier": .integer(Int64(stored.requiredTier)), "appraisal": .string(appraisal.id), "policy": .string(decision.policyHash),
-        ]
+        let decision = try await decide(path: path, stored: stored, grounds: grounds, now: now)
+        var details = grounds.details
+        details["rules"] = .list(decision.deciding.map { .string($0.name) })
+        details["required_tier"] = .integer(Int64(stored.requiredTier))
+        details["policy"] = .string(decision.policyHash)
         if !decision.errors.isEmpty { details["errors"] = .integer(Int64(decision.errors.count)) }
         guard decision.isPermitted else {
             metrics.denied()
             try await audit(
                 AuditEntry(
-                    kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .deny,
+                    kind: .decision, actor: actor, action: "release", resource: path, outcome: .deny,
                     details: details))
             throw Self.denied(path)
         }
@@ -56,19 +101,19 @@ extension Broker {
             details["reason"] = .string(error.reason.rawValue)
             try? await audit(
                 AuditEntry(
-                    kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .error,
+                    kind: .decision, actor: actor, action: "release", resource: path, outcome: .error,
                     details: details))
             throw BrokerError(.forbidden, "key_\(error.reason.rawValue)", "the resource's key refuses use: \(error.message)")
         }
         metrics.keyOperated("unseal")
         let secret = SecretBytes(copying: plaintext)
         SecretBytes.wipe(&plaintext)
-        let jwe = try JWE.encrypt(secret, to: appraisal.teePublicKey)
+        let jwe = try JWE.encrypt(secret, to: grounds.recipient)
         // One record for the decision and the release, durable before the secret leaves; if it fails, nothing leaves.
-        details["alg"] = .string(appraisal.teePublicKey.algorithm)
+        details["alg"] = .string(grounds.recipient.algorithm)
         try await audit(
             AuditEntry(
-                kind: .decision, actor: "tee:\(appraisal.kind)", action: "release", resource: path, outcome: .permit,
+                kind: .decision, actor: actor, action: "release", resource: path, outcome: .permit,
                 details: details))
         return jwe
     }
@@ -93,32 +138,40 @@ extension Broker {
         BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
     }
 
-    /// Re-checks the identity at release, on every path: not expired (the earliest expiry of the token and its caveats,
-    /// as verified at attestation); with the token at hand, it must still verify and grant `release:<path>`; from an
-    /// attestation token, the id must not be revoked or expired and the granted list must cover the path.
-    private func checkIdentity(_ identity: Appraisal.Identity, path: String, now: Date) async throws(BrokerError) {
+    /// Re-checks the identity at release, on every path: not expired (a token's `exp`, a login session's end, a
+    /// capability token's earliest expiry, as verified when presented). A capability token is re-checked: with the
+    /// token at hand it must still verify and grant `release:<path>`; from an attestation token, its id must not be
+    /// revoked or expired and the granted list must cover the path.
+    private func checkIdentity(_ identity: CallerIdentity, path: String, now: Date) async throws(BrokerError) {
         let seconds = Int64(now.timeIntervalSince1970)
-        guard seconds < identity.expires else {
-            throw .unauthorized("token_expired", "capability token \(identity.tokenID) has expired")
+        guard let grant = identity.capability else {
+            if let expires = identity.expires, seconds >= expires {
+                throw .unauthorized("identity_expired", "the credential behind this request has expired")
+            }
+            return
         }
-        if let token = identity.token {
+        if let expires = identity.expires, seconds >= expires {
+            throw .unauthorized("token_expired", "capability token \(grant.tokenID) has expired")
+        }
+        if let token = grant.token {
             _ = try await capabilities.verify(token, capability: "release:" + path)
             return
         }
         let stored: StoredCapabilityToken?
-        do { stored = try await ports.capabilityTokens.token(identity.tokenID) } catch {
+        do { stored = try await ports.capabilityTokens.token(grant.tokenID) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the token store cannot be read")
         }
         guard let stored else { throw .unauthorized("invalid_token", "the capability token behind this attestation is unknown") }
-        if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(identity.tokenID) was revoked") }
-        guard seconds < stored.expiresAt else { throw .unauthorized("token_expired", "capability token \(identity.tokenID) has expired") }
+        if stored.revokedAt != nil { throw .unauthorized("token_revoked", "capability token \(grant.tokenID) was revoked") }
+        guard seconds < stored.expiresAt else { throw .unauthorized("token_expired", "capability token \(grant.tokenID) has expired") }
         guard let wanted = Capability("release:" + path),
-            identity.capabilities.compactMap(Capability.init).contains(where: { $0.covers(wanted) })
-        else { throw BrokerError(.forbidden, "capability_denied", "capability token \(identity.tokenID) does not grant release:\(path)") }
+            grant.capabilities.compactMap(Capability.init).contains(where: { $0.covers(wanted) })
+        else { throw BrokerError(.forbidden, "capability_denied", "capability token \(grant.tokenID) does not grant release:\(path)") }
     }
 
-    /// The release policy's decision on `{action, evidence, resource, tier, reference_values, subject?}`.
-    private func decide(path: String, stored: StoredResource, appraisal: Appraisal, now: Date) async throws(BrokerError) -> Decision {
+    /// The release policy's decision on `{action, evidence?, identity?, roles, resource, tier, reference_values}`:
+    /// `roles` are the subject's roles that cover this path, from every entity with the subject's id.
+    private func decide(path: String, stored: StoredResource, grounds: ReleaseGrounds, now: Date) async throws(BrokerError) -> Decision {
         let references: [String: [String: [String]]]
         do { references = try await ports.referenceValues.all() } catch {
             throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read")
@@ -130,17 +183,21 @@ extension Broker {
         for (kind, names) in references.sorted(by: { $0.key < $1.key }) {
             referenceValues[kind] = .record(ClaimRecord(names.sorted(by: { $0.key < $1.key }).map { ($0.key, .list($0.value.map { .string($0) })) }))
         }
+        let snapshot = entities()
+        var roles: [String] = []
+        if let identity = grounds.identity, let snapshot {
+            roles = Array(Set(snapshot.roles(ofAnyTypeWithID: identity.subject).filter { $0.covers(path) }.map(\.role))).sorted()
+        }
         var input = ClaimRecord([
-            ("action", .string("release")), ("evidence", .record(appraisal.claims)),
+            ("action", .string("release")),
             (
                 "resource",
                 .record(ClaimRecord([("path", .string(path)), ("required_tier", .int(Int64(stored.requiredTier))), ("labels", .record(labels))]))
             ),
-            ("tier", .int(Int64(appraisal.tier))), ("reference_values", .record(referenceValues)),
+            ("tier", .int(Int64(grounds.tier))), ("reference_values", .record(referenceValues)), ("roles", .list(roles.map { .string($0) })),
         ])
-        if let identity = appraisal.identity {
-            input["subject"] = .record(ClaimRecord([("id", .string(identity.subject)), ("issuer", .string(identity.issuer))]))
-        }
-        return releasePolicy().decide(input: input, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: entities(), explain: false))
+        if let evidence = grounds.evidence { input["evidence"] = .record(evidence) }
+        if let identity = grounds.identity { input["identity"] = .record(identity.claims) }
+        return releasePolicy().decide(input: input, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: snapshot, explain: false))
     }
 }

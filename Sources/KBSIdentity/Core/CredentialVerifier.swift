@@ -12,6 +12,16 @@ package enum CredentialKind: String, Sendable, CaseIterable {
     case hmac
     /// A bearer API key checked against the store's peppered hashes (``APIKeys``).
     case apiKey = "api_key"
+
+    /// The name policies see in `identity.method` and `identity_methods` labels list: `oidc` for JWTs from an OpenID
+    /// issuer, `apikey` for API keys, the kind's own name otherwise.
+    package var methodName: String {
+        switch self {
+        case .jwt: "oidc"
+        case .apiKey: "apikey"
+        default: rawValue
+        }
+    }
 }
 
 /// Turns one kind of credential into a ``Principal``, or refuses it with an ``IdentityError``.

@@ -20,9 +20,10 @@ package enum IdentitySchemas {
         typeName: "Principal",
         summary: "an authenticated principal: who, vouched for by whom, proved how",
         fields: [
-            .init("subject", .string, doc: "a JWT `sub`, an EIP-55 address, a DID, an API key id"),
+            .init("id", .string, doc: "the subject id role bindings name: oidc:<issuer>#<sub>, saml:<IdP>#<NameID>, eth:<address>, a DID, …"),
+            .init("subject", .string, doc: "a JWT `sub`, an EIP-55 address, a DID, an API key's subject"),
             .init("issuer", .string, doc: "the token issuer, `eip155:<chain>`, `did:<method>`, `hmac`"),
-            .init("method", .string, doc: "the credential kind: jwt, saml, eip191, eip712, siwe, did, hmac, api_key"),
+            .init("method", .string, doc: "how it was proved: oidc, saml, eip191, eip712, siwe, did, hmac, apikey, capability"),
             .init("verified_at", .time, doc: "when the credential was verified"),
             .init("jwt", .record(jwt.record), optional: true, doc: "present when method is jwt"),
             .init("saml", .record(saml.record), optional: true, doc: "present when method is saml"),

@@ -40,12 +40,29 @@ package struct Principal: Sendable, Equatable {
         self.attributes = attributes
     }
 
+    /// The one subject id role bindings name (DESIGN, "Subjects"): `oidc:<issuer>#<sub>`, `saml:<IdP>#<NameID>`,
+    /// `eth:<EIP-55 address>` (EIP-191, SIWE, EIP-712, did:pkh on an eip155 chain), the DID for other DIDs,
+    /// `hmac:<key id>`, and an API key's own subject (`apikey:<key id>` unless it was created for another).
+    package var subjectID: String {
+        switch method {
+        case .jwt: return "oidc:\(issuer)#\(subject)"
+        case .saml: return "saml:\(issuer)#\(subject)"
+        case .eip191, .eip712, .siwe: return "eth:\(subject)"
+        case .did:
+            if subject.hasPrefix("did:pkh:eip155:"), let address = subject.split(separator: ":").last { return "eth:\(address)" }
+            return subject
+        case .hmac: return "hmac:\(subject)"
+        case .apiKey: return subject
+        }
+    }
+
     /// The principal as claims, in the shape of the `Principal` claim schema (``IdentitySchemas``):
-    /// `{subject, issuer, method, verified_at, <method>: {attributes}}`, attributes in name order. The same claim
+    /// `{id, subject, issuer, method, verified_at, <kind>: {attributes}}`, attributes in name order; `method` is the
+    /// name policies and `identity_methods` labels use (``CredentialKind/methodName``). The same claim
     /// values evidence verifiers yield, so the release policy reads an identity as it reads evidence.
     package var claims: ClaimRecord {
         ClaimRecord([
-            ("subject", .string(subject)), ("issuer", .string(issuer)), ("method", .string(method.rawValue)),
+            ("id", .string(subjectID)), ("subject", .string(subject)), ("issuer", .string(issuer)), ("method", .string(method.methodName)),
             ("verified_at", .seconds(Int64(verifiedAt.timeIntervalSince1970.rounded(.down)))),
             (method.rawValue, .record(ClaimRecord(attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))),
         ])

@@ -2,11 +2,11 @@ package import Foundation
 import KBSClaims
 
 /// EIP-712: `{"typedData", "signature"}`, accepted when the signature over the typed-data digest recovers to
-/// `address` and the domain is the one expected (chain id, verifying contract, name), so a signature made for
+/// `address` (any signer when nil: a login learns the account from the signature) and the domain is the one expected (chain id, verifying contract, name), so a signature made for
 /// another chain or contract does not count here.
 package struct TypedDataVerifier: CredentialVerifier {
     package var kind: CredentialKind { .eip712 }
-    package var address: String
+    package var address: String?
     /// The `chainId` the domain must carry, when set.
     package var chainID: Int64?
     /// The `verifyingContract` the domain must carry, when set.
@@ -15,7 +15,7 @@ package struct TypedDataVerifier: CredentialVerifier {
     package var domainName: String?
 
     /// Creates a verifier.
-    package init(address: String, chainID: Int64? = nil, verifyingContract: String? = nil, domainName: String? = nil) {
+    package init(address: String?, chainID: Int64? = nil, verifyingContract: String? = nil, domainName: String? = nil) {
         self.address = address
         self.chainID = chainID
         self.verifyingContract = verifyingContract
@@ -23,11 +23,13 @@ package struct TypedDataVerifier: CredentialVerifier {
     }
 
     package func verify(_ credential: [UInt8], at time: Date) async throws(IdentityError) -> Principal {
-        let expected: EthereumAddress
-        do {
-            expected = try EthereumAddress(address)
-        } catch {
-            throw IdentityError(.configuration, "--address: \(error.message)")
+        var expected: EthereumAddress?
+        if let address {
+            do {
+                expected = try EthereumAddress(address)
+            } catch {
+                throw IdentityError(.configuration, "--address: \(error.message)")
+            }
         }
         let root = try CredentialJSON.object(credential, what: "credential")
         guard let typedNode = root["typedData"], let signature = try CredentialJSON.string(root, "signature", in: "credential") else {
@@ -37,7 +39,7 @@ package struct TypedDataVerifier: CredentialVerifier {
         guard typed.types["EIP712Domain"] != nil else { throw IdentityError(.malformed, "typed data must declare `EIP712Domain`") }
         let digest = try typed.digest()
         let signer = try EthereumSignature.signer(of: signature, digest: digest)
-        guard signer == expected else {
+        if let expected, signer != expected {
             throw IdentityError(.address, "the typed data was signed by \(signer.checksummed), not the expected account")
         }
 

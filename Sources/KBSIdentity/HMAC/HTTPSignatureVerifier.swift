@@ -34,13 +34,21 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
         }
     }
 
-    private let keys: [String: SymmetricKey]
+    /// The secret of a key id, or nil when there is no such key; a lookup that fails throws.
+    package typealias KeyLookup = @Sendable (String) async throws(IdentityError) -> [UInt8]?
+
+    private let lookup: KeyLookup
     package var requirements: Requirements
     package var replay: any ReplayCache
 
     /// Creates a verifier over `keys` (key id → secret bytes).
     package init(keys: [String: [UInt8]], requirements: Requirements = .strict, replay: any ReplayCache = MemoryReplayCache()) {
-        self.keys = keys.mapValues { SymmetricKey(data: $0) }
+        self.init(lookup: { id throws(IdentityError) in keys[id] }, requirements: requirements, replay: replay)
+    }
+
+    /// Creates a verifier that asks `lookup` for each key (the server's sealed API-key secrets).
+    package init(lookup: @escaping KeyLookup, requirements: Requirements = .strict, replay: any ReplayCache = MemoryReplayCache()) {
+        self.lookup = lookup
         self.requirements = requirements
         self.replay = replay
     }
@@ -100,7 +108,9 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
         if case .integer(let expires)? = parameters["expires"], now - clockLeewaySeconds > expires {
             throw IdentityError(.expired, "the signature expired")
         }
-        guard let key = keys[keyID] else { throw IdentityError(.unknownKey, "no API key `\(keyID.prefix(64))`") }
+        guard var secret = try await lookup(keyID) else { throw IdentityError(.unknownKey, "no API key `\(keyID.prefix(64))`") }
+        let key = SymmetricKey(data: secret)
+        for index in secret.indices { secret[index] = 0 }
 
         let base = try HTTPSignatureVerifier.signatureBase(request, covered: covered, parameters: member.rawValue)
         guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: Array(base.utf8), using: key) else {

@@ -31,10 +31,10 @@ package struct APIKeys: Sendable {
 
     private let pepper: SymmetricKey
     /// Looks a key up by id.
-    package var lookup: @Sendable (String) throws(IdentityError) -> Record?
+    package var lookup: @Sendable (String) async throws(IdentityError) -> Record?
 
     /// Creates the checker; the pepper must be at least 32 bytes.
-    package init(pepper: [UInt8], lookup: @escaping @Sendable (String) throws(IdentityError) -> Record?) throws(IdentityError) {
+    package init(pepper: [UInt8], lookup: @escaping @Sendable (String) async throws(IdentityError) -> Record?) throws(IdentityError) {
         guard pepper.count >= 32 else { throw IdentityError(.configuration, "the API key pepper must be at least 32 bytes") }
         self.pepper = SymmetricKey(data: pepper)
         self.lookup = lookup
@@ -51,7 +51,7 @@ package struct APIKeys: Sendable {
     }
 
     /// The principal a presented key stands for; `unknown_key`, `signature` (wrong secret), `expired` or `revoked`.
-    package func verify(_ presented: String, at time: Date) throws(IdentityError) -> Principal {
+    package func verify(_ presented: String, at time: Date) async throws(IdentityError) -> Principal {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         guard presented.hasPrefix(APIKeys.prefix) else { throw IdentityError(.malformed, "not a KBS API key") }
         let parts = presented.dropFirst(APIKeys.prefix.count).split(separator: "_", maxSplits: 1, omittingEmptySubsequences: false)
@@ -60,7 +60,7 @@ package struct APIKeys: Sendable {
         else { throw IdentityError(.malformed, "not a KBS API key") }
         defer { for index in secret.indices { secret[index] = 0 } }
         let presentedHash = hash(secret)
-        guard let record = try lookup(String(parts[0])) else {
+        guard let record = try await lookup(String(parts[0])) else {
             throw IdentityError(.unknownKey, "no API key `\(parts[0])`")
         }
         guard constantTimeEqual(record.secretHash, presentedHash) else { throw IdentityError(.signature, "the API key's secret is wrong") }

@@ -12,12 +12,15 @@ package struct SessionRecord: Sendable, Equatable {
     package var createdAt: Int64
     package var expiresAt: Int64
     package var revokedAt: Int64?
+    /// When the session was last presented; nil when never since login.
+    package var lastUsedAt: Int64?
 
     /// Creates a record.
     package init(
         subject: String, issuer: String, method: String, principalJSON: String, createdAt: Int64, expiresAt: Int64,
-        revokedAt: Int64? = nil
+        revokedAt: Int64? = nil, lastUsedAt: Int64? = nil
     ) {
+        self.lastUsedAt = lastUsedAt
         self.subject = subject
         self.issuer = issuer
         self.method = method
@@ -38,6 +41,8 @@ package protocol SessionStore: Sendable {
     func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool
     /// Revokes every live session of `subject`; returns how many.
     func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int
+    /// Records that the session was presented at `time`.
+    func touch(idHash: [UInt8], at time: Int64) throws(IdentityError)
 }
 
 /// A ``SessionStore`` in memory.
@@ -64,6 +69,10 @@ package final class MemorySessionStore: SessionStore {
             if table[idHash]!.revokedAt == nil { table[idHash]!.revokedAt = time }
             return true
         }
+    }
+
+    package func touch(idHash: [UInt8], at time: Int64) throws(IdentityError) {
+        table.withLock { $0[idHash]?.lastUsedAt = time }
     }
 
     package func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int {

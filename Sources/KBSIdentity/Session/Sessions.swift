@@ -10,11 +10,14 @@ package struct Sessions: Sendable {
     package var store: any SessionStore
     /// How long a session lasts unless the credential says less (a SAML `SessionNotOnOrAfter`, a token's `exp`).
     package var lifetimeSeconds: Int64
+    /// How long a session may go unpresented before it ends.
+    package var idleSeconds: Int64
 
-    /// Creates sessions over `store`, 8 hours long by default.
-    package init(store: any SessionStore, lifetimeSeconds: Int64 = 8 * 3600) {
+    /// Creates sessions over `store`, 8 hours long by default, ending after an hour unused.
+    package init(store: any SessionStore, lifetimeSeconds: Int64 = 8 * 3600, idleSeconds: Int64 = 3600) {
         self.store = store
         self.lifetimeSeconds = lifetimeSeconds
+        self.idleSeconds = idleSeconds
     }
 
     /// Starts a session for `principal`; returns the id to hand to the client (shown once, stored only hashed).
@@ -34,7 +37,8 @@ package struct Sessions: Sendable {
         return id
     }
 
-    /// The live session `id` names; `unknown_key` when there is none, `expired`, or `revoked`.
+    /// The live session `id` names; `unknown_key` when there is none, `expired` (its lifetime or idle time is over),
+    /// or `revoked`. Presenting it restarts the idle clock (recorded at most once a minute, so reads stay cheap).
     package func resume(_ id: String, at time: Date) throws(IdentityError) -> SessionRecord {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         guard id.hasPrefix(Sessions.prefix), id.utf8.count == Sessions.prefix.utf8.count + 43 else {
@@ -44,6 +48,9 @@ package struct Sessions: Sendable {
         guard let record = try store.session(idHash: Sessions.hash(id)) else { throw IdentityError(.unknownKey, "no such session") }
         if record.revokedAt != nil { throw IdentityError(.revoked, "the session was revoked") }
         guard now < record.expiresAt else { throw IdentityError(.expired, "the session expired") }
+        let lastUsed = record.lastUsedAt ?? record.createdAt
+        guard now - lastUsed < idleSeconds else { throw IdentityError(.expired, "the session went unused too long") }
+        if now - lastUsed >= 60 { try store.touch(idHash: Sessions.hash(id), at: now) }
         return record
     }
 

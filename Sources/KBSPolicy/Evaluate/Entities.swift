@@ -10,6 +10,12 @@ public struct RoleBinding: Hashable, Sendable, Codable {
         self.role = role
         self.scope = scope
     }
+
+    /// Whether the binding counts for `path`: no scope, or a scope whose glob matches it (as `has_role` decides).
+    public func covers(_ path: String) -> Bool {
+        guard let scope else { return true }
+        return Glob(scope).matches(path)
+    }
 }
 
 /// Where policies look entities up by type and id: bundle data here, the SQLite store in the server.
@@ -20,6 +26,13 @@ public protocol EntityProvider: Sendable {
     func attributes(ofType type: String, id: String) -> [UInt8]?
     /// The entity's role bindings; empty when it has none or does not exist.
     func roles(ofType type: String, id: String) -> [RoleBinding]
+    /// The role bindings of every entity with this id, whatever its type: a subject's roles, however it was entered.
+    func roles(ofAnyTypeWithID id: String) -> [RoleBinding]
+}
+
+extension EntityProvider {
+    /// None, for providers that can only look entities up by type.
+    public func roles(ofAnyTypeWithID id: String) -> [RoleBinding] { [] }
 }
 
 /// An entity provider with nothing in it.
@@ -55,10 +68,12 @@ public struct InMemoryEntityProvider: EntityProvider {
     }
 
     private var entities: [String: Entity] = [:]
+    /// The types held under each id, for ``roles(ofAnyTypeWithID:)``.
+    private var types: [String: Set<String>] = [:]
 
     /// Creates a provider holding `entities`.
     public init(_ entities: [Entity] = []) {
-        for entity in entities { self.entities[entity.type + "\u{0}" + entity.id] = entity }
+        for entity in entities { put(entity) }
     }
 
     /// All entities held.
@@ -67,11 +82,14 @@ public struct InMemoryEntityProvider: EntityProvider {
     /// Adds or replaces an entity.
     public mutating func put(_ entity: Entity) {
         entities[entity.type + "\u{0}" + entity.id] = entity
+        types[entity.id, default: []].insert(entity.type)
     }
 
     /// Removes an entity if held.
     public mutating func remove(type: String, id: String) {
         entities[type + "\u{0}" + id] = nil
+        types[id]?.remove(type)
+        if types[id]?.isEmpty == true { types[id] = nil }
     }
 
     /// The attributes of the held entity, or nil when none is held under that type and id.
@@ -82,5 +100,10 @@ public struct InMemoryEntityProvider: EntityProvider {
     /// The roles of the held entity; empty when none is held under that type and id.
     public func roles(ofType type: String, id: String) -> [RoleBinding] {
         entities[type + "\u{0}" + id]?.roles ?? []
+    }
+
+    /// The roles of every held entity with this id, types in name order.
+    public func roles(ofAnyTypeWithID id: String) -> [RoleBinding] {
+        (types[id] ?? []).sorted().flatMap { roles(ofType: $0, id: id) }
     }
 }

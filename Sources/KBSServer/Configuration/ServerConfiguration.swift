@@ -64,7 +64,7 @@ package struct ServerConfiguration: Sendable {
         self.adminToken = nil
         self.publicURL = nil
         self.decisionLogQueueBytes = 16 << 20
-        self.claimSchemas = .standard
+        self.claimSchemas = BrokerSchemas.registry
         self.teeMode = .hardware
         self.masterPassphrase = nil
         self.pkcs11Module = nil

@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import KBSBroker
+import KBSIdentity
+import KBSStore
+
+/// The server's identity side, made once from the `[identity…]` configuration: who may present which credential, the
+/// login endpoints, and the API keys.
+struct ServerIdentity: Sendable {
+    let authenticator: Authenticator
+    let logins: Logins
+    let apiKeys: APIKeyAuthority
+
+    /// Wires the verifiers to the store (sessions, single-use values, API keys) and the broker (capability tokens,
+    /// the key hierarchy that seals API-key secrets). The pepper for API-key hashes lives in `DATA_DIR/api-key-pepper`.
+    init(configuration: ServerConfiguration, store: Store, broker: Broker) throws(ServerError) {
+        let identity = configuration.identity
+        let (pepper, _) = try SecretFile.readOrCreate(path: configuration.dataDirectory + "/api-key-pepper", code: "api_key_pepper")
+        do { apiKeys = try APIKeyAuthority(broker: broker, pepper: Array(pepper.utf8)) } catch {
+            throw ServerError(.internalServerError, error.code, error.message)
+        }
+        let replay = SQLiteReplayCache(store)
+        let sessions = Sessions(
+            store: SQLiteSessionStore(store), lifetimeSeconds: identity.sessionLifetimeSeconds, idleSeconds: identity.sessionIdleSeconds)
+        var authenticator = Authenticator(broker: broker)
+        authenticator.apiKeys = apiKeys.bearer
+        authenticator.sessions = sessions
+        authenticator.signatures = apiKeys.signatures(replay: replay)
+        authenticator.issuers = try identity.oidc.map { (issuer) throws(ServerError) -> OIDCIssuer in
+            let source: any KeySetSource
+            if let file = issuer.jwksFile {
+                source = FileKeySetSource(paths: [file])
+            } else if issuer.discovery {
+                source = DiscoveryKeySetSource(issuer: issuer.issuer, fetcher: HTTPSFetcher())
+            } else {
+                throw ServerError(.internalServerError, "configuration", "OIDC issuer `\(issuer.name)` needs jwks_file or discovery = true")
+            }
+            return OIDCIssuer(
+                name: issuer.name, issuer: issuer.issuer, audiences: issuer.audiences, tokenTypes: issuer.tokenTypes,
+                algorithms: Set(issuer.algorithms), keys: IssuerKeys(source: source))
+        }
+        self.authenticator = authenticator
+
+        var settings = LoginSettings(fetcher: HTTPSFetcher())
+        if let siwe = identity.siwe { settings.ethereum = .init(domain: siwe.domain, uri: siwe.uri, chainIDs: siwe.chainIDs) }
+        if let did = identity.did { settings.did = .init(methods: did.methods, audience: did.audience) }
+        settings.saml = try identity.saml.map { (provider) throws(ServerError) -> LoginSettings.SAMLProvider in
+            guard let pem = FileManager.default.contents(atPath: provider.idpCertificate) else {
+                throw ServerError(.internalServerError, "configuration", "cannot read the IdP certificate \(provider.idpCertificate)")
+            }
+            return .init(
+                name: provider.name, idpEntityID: provider.idpEntityID, certificatePEM: Array(pem), ssoURL: provider.idpSSOURL,
+                spEntityID: provider.spEntityID, acsURL: provider.acsURL, allowIdPInitiated: provider.allowIdPInitiated)
+        }
+        logins = Logins(broker: broker, settings: settings, sessions: sessions, replay: replay)
+    }
+
+    /// The identity behind the request's credential; nil when it carries none. A credential that does not verify is
+    /// refused (401), never treated as none.
+    func identify(_ request: Request, body: [UInt8]) async throws(ServerError) -> CallerIdentity? {
+        guard let credential = try RequestCredential.presented(request, body: body) else { return nil }
+        return try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await authenticator.identify(credential) }
+    }
+}
