@@ -53,7 +53,10 @@ final class ServerProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 30
-        session = URLSession(configuration: configuration)
+        // Each request says what it sends: no cookie jar, and a redirect is an answer to look at, not to follow.
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
         try process.run()
         var text = ""
         let deadline = Date().addingTimeInterval(60)
@@ -169,5 +172,15 @@ enum Todo {
     static func request(subject: String, action: String, owner: String? = nil) -> String {
         let properties = owner.map { #","properties":{"ownerID":"\#($0)"}"# } ?? ""
         return #"{"subject":{"type":"user","id":"\#(subject)"},"action":{"name":"\#(action)"},"resource":{"type":"todo","id":"t1"\#(properties)}}"#
+    }
+}
+
+/// Answers redirects with themselves (a test inspects the 302 a SAML login starts with).
+final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
+        completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }

@@ -188,12 +188,13 @@ extension Broker {
         if let identity = grounds.identity, let snapshot {
             roles = Array(Set(snapshot.roles(ofAnyTypeWithID: identity.subject).filter { $0.covers(path) }.map(\.role))).sorted()
         }
+        var resource = ClaimRecord([("path", .string(path)), ("required_tier", .int(Int64(stored.requiredTier))), ("labels", .record(labels))])
+        if case .string(let methods)? = labels["identity_methods"] {
+            let names = Set(methods.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            resource["identity_methods"] = .list(names.sorted().map { .string($0) })
+        }
         var input = ClaimRecord([
-            ("action", .string("release")),
-            (
-                "resource",
-                .record(ClaimRecord([("path", .string(path)), ("required_tier", .int(Int64(stored.requiredTier))), ("labels", .record(labels))]))
-            ),
+            ("action", .string("release")), ("resource", .record(resource)),
             ("tier", .int(Int64(grounds.tier))), ("reference_values", .record(referenceValues)), ("roles", .list(roles.map { .string($0) })),
         ])
         if let evidence = grounds.evidence { input["evidence"] = .record(evidence) }
