@@ -10,7 +10,7 @@ struct KBSCommand: AsyncParsableCommand {
         subcommands: [
             PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TEECommand.self, KeysCommand.self, SecretsCommand.self,
             RefvalsCommand.self, TokensCommand.self, AuditCommand.self,
-            ServeCommand.self,
+            ServeCommand.self, ConfigCommand.self,
         ]
     )
 

@@ -15,21 +15,36 @@ struct ServeCommand: AsyncParsableCommand {
             else under a passphrase generated into DATA_DIR/master-passphrase (0600; for development). The bundle is reloaded when its files change and on SIGHUP; a bundle that \
             fails to compile is reported and the last good one keeps serving. SIGTERM or SIGINT stop the server. \
             /metrics is open unless --metrics-token-file or KBS_METRICS_TOKEN names a bearer token it then requires. \
-            Core dumps are turned off (RLIMIT_CORE 0, not dumpable) before anything else.
+            Core dumps are turned off (RLIMIT_CORE 0, not dumpable) before anything else. \
+            Settings come from the defaults, then the --config file (TOML; `kbs config check FILE` validates it), then \
+            the environment (KBS_HOST, KBS_PORT, KBS_DATA_DIR, KBS_POLICIES, TEE_MODE, ENABLE_TEE, PRIVACY_TIER, \
+            KBS_STORE_URL, KMS_ENDPOINT), then the flags given here, each later one winning.
             """
     )
 
-    @Option(help: ArgumentHelp("The policy bundle folder.", valueName: "dir"))
-    var policies: String
+    @Option(
+        help: ArgumentHelp(
+            "A TOML configuration file (see docs/kbs.example.toml); flags given here win over the environment, which wins over the file.",
+            valueName: "file"))
+    var config: String?
 
-    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Where the store, admin token and decision log live.", valueName: "dir"))
-    var dataDirectory: String
+    @Option(
+        help: ArgumentHelp(
+            "A policy bundle folder; give it again to serve more bundles. Required unless --config or KBS_POLICIES names one.",
+            valueName: "dir"))
+    var policies: [String] = []
 
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp(
+            "Where the store, admin token and decision log live. Required unless --config or KBS_DATA_DIR names one.", valueName: "dir"))
+    var dataDirectory: String?
 
-    @Option(help: "The port to listen on; 0 picks a free one (printed when listening).")
-    var port = 8080
+    @Option(help: "The address to listen on (default: KBS_HOST, else 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "The port to listen on; 0 picks a free one (printed when listening). Default: KBS_PORT, else 8080.")
+    var port: Int?
 
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted; larger ones get 413.")
     var maxBodyBytes = 1 << 20
@@ -54,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("tee-mode"),
         help: ArgumentHelp(
-            "hardware (vendor roots in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else hardware.",
+            "hardware (vendor roots in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else [server] tee_mode, else hardware.",
             valueName: "mode"))
     var teeMode: String?
 
@@ -69,19 +84,24 @@ struct ServeCommand: AsyncParsableCommand {
     var metricsTokenFile: String?
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
+        if config == nil {
+            let environment = ProcessInfo.processInfo.environment
+            if policies.isEmpty, environment["KBS_POLICIES", default: ""].isEmpty {
+                throw ValidationError("--policies is required without --config (or set KBS_POLICIES)")
+            }
+            if dataDirectory == nil, environment["KBS_DATA_DIR", default: ""].isEmpty {
+                throw ValidationError("--data-dir is required without --config (or set KBS_DATA_DIR)")
+            }
+        }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit must be 0 (off) or a positive number") }
         guard rateLimitBurst >= 1 else { throw ValidationError("--rate-limit-burst must be at least 1") }
         guard decisionLogQueueBytes >= 4096 else { throw ValidationError("--decision-log-queue-bytes must be at least 4096") }
         guard reloadIntervalMilliseconds >= 0 else { throw ValidationError("--reload-interval-ms must not be negative") }
-        guard BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) != nil else {
-            throw ValidationError("--tee-mode (or TEE_MODE) must be hardware or simulator, not \(resolvedTEEMode)")
+        if let teeMode, BrokerConfiguration.TEEMode(rawValue: teeMode) == nil {
+            throw ValidationError("--tee-mode must be hardware or simulator, not \(teeMode)")
         }
-    }
-
-    private var resolvedTEEMode: String {
-        teeMode ?? ProcessInfo.processInfo.environment["TEE_MODE"].flatMap { $0.isEmpty ? nil : $0 } ?? "hardware"
     }
 
     func run() async throws {
@@ -97,7 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         Logger(label: "kbs").notice(
             "core dumps disabled",
             metadata: ["rlimit_core": "\(hardening.coreFileLimit)", "dumpable": "\(hardening.dumpable)"])
-        var configuration = ServerConfiguration(policies: policies, dataDirectory: dataDirectory, host: host, port: port)
+        var configuration = try settings(environment: ProcessInfo.processInfo.environment)
         configuration.maxBodyBytes = maxBodyBytes
         configuration.rateLimitPerSecond = rateLimit
         configuration.rateLimitBurst = rateLimitBurst
@@ -108,18 +128,21 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.claimSchemas = PolicyCommand.registry
         configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.masterPassphrase = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.teeMode = BrokerConfiguration.TEEMode(rawValue: resolvedTEEMode) ?? .hardware
-        configuration.environment = ProcessInfo.processInfo.environment
         configuration.pkcs11Module = ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.metricsTokenFile = metricsTokenFile
         configuration.metricsToken = ProcessInfo.processInfo.environment["KBS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if !configuration.additionalPolicies.isEmpty {
+            Logger(label: "kbs").warning(
+                "only the first policy bundle is served yet", metadata: ["ignored": "\(configuration.additionalPolicies.joined(separator: ", "))"])
+        }
         let server: Server
         do {
             server = try Server(configuration: configuration)
         } catch {
             throw Refusal(code: error.code, message: error.message)
         }
-        let host = self.host
+        let host = configuration.host
+        let port = configuration.port
         let hash = server.policyHash
         do {
             try await server.run { port in
@@ -127,6 +150,48 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } catch {
             throw Refusal(code: "serve", message: "cannot serve on \(host):\(port): \(error)")
+        }
+    }
+
+    /// The configuration from the defaults, then `--config`, then the environment, then the flags given here; a file
+    /// or variable with mistakes is refused after each is printed as `FILE:LINE: error: …`.
+    func settings(environment: [String: String]) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration(policies: "", dataDirectory: "")
+        if let config { configuration = try Self.accept(ConfigurationFile.load(path: config, over: configuration), from: config) }
+        configuration = try Self.accept(ConfigurationFile.applyingEnvironment(environment, to: configuration), from: "the environment")
+        if let first = policies.first {
+            configuration.policies = first
+            configuration.additionalPolicies = Array(policies.dropFirst())
+        }
+        if let dataDirectory { configuration.dataDirectory = dataDirectory }
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let mode = teeMode.flatMap(BrokerConfiguration.TEEMode.init(rawValue:)) { configuration.teeMode = mode }
+        guard !configuration.policies.isEmpty else {
+            throw Refusal(code: "usage", message: "no policy bundle: give --policies, KBS_POLICIES or [server] policies in --config")
+        }
+        guard !configuration.dataDirectory.isEmpty else {
+            throw Refusal(code: "usage", message: "no data directory: give --data-dir, KBS_DATA_DIR or [server] data_dir in --config")
+        }
+        guard configuration.tlsCertificate == nil, configuration.tlsPrivateKey == nil else {
+            throw Refusal(code: "tls", message: "TLS is not supported yet: leave [tls] certificate and private_key empty and terminate TLS in front")
+        }
+        configuration.environment = environment
+        // KMS_ENDPOINT names the Infisical instance holding the master key; the explicit Infisical variables win.
+        if let endpoint = configuration.kmsEndpoint {
+            if environment[MasterKeySelection.variable, default: ""].isEmpty { configuration.environment[MasterKeySelection.variable] = "infisical" }
+            if environment["INFISICAL_API_URL", default: ""].isEmpty { configuration.environment["INFISICAL_API_URL"] = endpoint }
+        }
+        return configuration
+    }
+
+    /// The configuration an outcome carries, or a refusal once its diagnostics are printed.
+    private static func accept(_ outcome: ConfigurationFile.Outcome, from source: String) throws -> ServerConfiguration {
+        switch outcome {
+        case .loaded(let configuration): return configuration
+        case .rejected(let diagnostics):
+            for diagnostic in diagnostics { Console.err(diagnostic.description) }
+            throw Refusal(code: "config", message: "\(source) has \(diagnostics.count) error\(diagnostics.count == 1 ? "" : "s")")
         }
     }
 }

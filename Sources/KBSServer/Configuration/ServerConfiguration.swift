@@ -5,6 +5,9 @@ package import KBSClaims
 package struct ServerConfiguration: Sendable {
     /// The policy bundle folder.
     package var policies: String
+    /// Further bundle folders served beside ``policies`` (a `policies` list in the configuration file, or
+    /// `--policies` given more than once), such as `Policies/kms`.
+    package var additionalPolicies: [String] = []
     /// Where the SQLite store, the admin token and the decision log live.
     package var dataDirectory: String
     package var host: String
@@ -50,6 +53,14 @@ package struct ServerConfiguration: Sendable {
     package var enableTEE = true
     /// The tier a resource or key created without one requires (`PRIVACY_TIER`).
     package var defaultPrivacyTier = 2
+    /// Where the state lives (`KBS_STORE_URL`): `sqlite:PATH`; nil is `sqlite:DATA_DIR/kbs.sqlite`.
+    package var storeURL: String?
+    /// The Infisical KMS holding the master key (`KMS_ENDPOINT`); nil keeps it in the local key hierarchy.
+    package var kmsEndpoint: String?
+    /// The PEM certificate chain to serve HTTPS with (`[tls] certificate`); nil serves plain HTTP.
+    package var tlsCertificate: String?
+    /// The PEM private key of ``tlsCertificate`` (`[tls] private_key`).
+    package var tlsPrivateKey: String?
 
     /// Creates a configuration with the defaults for everything but the folders.
     package init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {

@@ -1,0 +1,143 @@
+import Foundation
+import HTTPTypes
+
+/// The `kbs serve --config` file (DESIGN, "Configuration"): TOML with `[server]`, `[store]`, `[kms]`, `[tls]` and
+/// `[identity…]` sections, read over a ``ServerConfiguration``, and the environment variables that override it.
+///
+/// Precedence, highest first: command-line flags, the environment (``applyingEnvironment(_:to:)``), the file
+/// (``load(path:over:)``), the defaults. Relative paths in the file are relative to the file's folder; those in the
+/// environment to the working directory.
+package enum ConfigurationFile {
+    /// One mistake: the file (or environment variable), the 1-based line when there is one, and what is wrong.
+    package struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+        /// The configuration file as given, or the environment variable's name.
+        package var file: String
+        package var line: Int?
+        package var message: String
+
+        /// Creates a diagnostic.
+        package init(file: String, line: Int?, message: String) {
+            self.file = file
+            self.line = line
+            self.message = message
+        }
+
+        /// `FILE:LINE: error: message`, as compilers and `kbs policy check` print.
+        package var description: String {
+            line.map { "\(file):\($0): error: \(message)" } ?? "\(file): error: \(message)"
+        }
+    }
+
+    /// A configuration read in full, or every mistake found in it: a bad file is an expected outcome, not a throw.
+    package enum Outcome: Sendable {
+        case loaded(ServerConfiguration)
+        case rejected([Diagnostic])
+
+        /// The configuration, or a ``ServerError`` (`configuration`) whose message lists every diagnostic, one a line.
+        package func get() throws(ServerError) -> ServerConfiguration {
+            switch self {
+            case .loaded(let configuration): return configuration
+            case .rejected(let diagnostics):
+                throw ServerError(.internalServerError, "configuration", diagnostics.map(\.description).joined(separator: "\n"))
+            }
+        }
+    }
+
+    /// Reads the file at `path` over `base`: what the file sets replaces what `base` has.
+    package static func load(path: String, over base: ServerConfiguration) -> Outcome {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
+            return .rejected([Diagnostic(file: path, line: nil, message: reason)])
+        }
+        return decode(Array(data), path: path, over: base)
+    }
+
+    /// Reads configuration text as if it were the file at `path` (which names it in diagnostics and anchors its
+    /// relative paths); `isReadableFile` checks the files it names (JWKS, certificates).
+    package static func decode(
+        _ bytes: [UInt8], path: String, over base: ServerConfiguration,
+        isReadableFile: @escaping (String) -> Bool = ConfigurationFile.isReadableFile
+    ) -> Outcome {
+        let root: TOML.Table
+        do {
+            root = try TOML.parse(bytes)
+        } catch {
+            return .rejected([Diagnostic(file: path, line: error.line, message: error.message)])
+        }
+        var decoder = ConfigurationDecoder(file: path, isReadableFile: isReadableFile)
+        let configuration = decoder.decode(root, over: base)
+        // Sections are checked one after another; the reader wants the file's order.
+        let diagnostics = decoder.diagnostics.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(
+            \.element)
+        return diagnostics.isEmpty ? .loaded(configuration) : .rejected(diagnostics)
+    }
+
+    /// `configuration` with the environment's overrides: `KBS_HOST`, `KBS_PORT`, `KBS_DATA_DIR`, `KBS_POLICIES`
+    /// (folders separated by commas), `TEE_MODE`, `ENABLE_TEE` (`true`, `false`, `1`, `0`), `PRIVACY_TIER`,
+    /// `KBS_STORE_URL` and `KMS_ENDPOINT`. An empty variable counts as unset.
+    package static func applyingEnvironment(_ environment: [String: String], to configuration: ServerConfiguration) -> Outcome {
+        var configuration = configuration
+        var diagnostics: [Diagnostic] = []
+        func value(_ name: String, _ apply: (String) -> String?) {
+            guard let text = environment[name], !text.isEmpty else { return }
+            if let problem = apply(text) { diagnostics.append(Diagnostic(file: name, line: nil, message: problem)) }
+        }
+        value("KBS_HOST") { text in
+            configuration.host = text
+            return nil
+        }
+        value("KBS_PORT") { text in
+            guard let port = Int(text), ServerSettings.ports.contains(port) else { return ServerSettings.portProblem("`\(text)`") }
+            configuration.port = port
+            return nil
+        }
+        value("KBS_DATA_DIR") { text in
+            configuration.dataDirectory = text
+            return nil
+        }
+        value("KBS_POLICIES") { text in
+            let folders = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard let first = folders.first else { return "names no policy folder" }
+            configuration.policies = first
+            configuration.additionalPolicies = Array(folders.dropFirst())
+            return nil
+        }
+        value("TEE_MODE") { text in
+            guard let mode = ServerSettings.teeMode(text) else { return ServerSettings.teeModeProblem(text) }
+            configuration.teeMode = mode
+            return nil
+        }
+        value("ENABLE_TEE") { text in
+            switch text.lowercased() {
+            case "true", "1": configuration.enableTEE = true
+            case "false", "0": configuration.enableTEE = false
+            default: return "must be true, false, 1 or 0, not `\(text)`"
+            }
+            return nil
+        }
+        value("PRIVACY_TIER") { text in
+            guard let tier = Int(text), ServerSettings.tiers.contains(tier) else { return ServerSettings.tierProblem("`\(text)`") }
+            configuration.defaultPrivacyTier = tier
+            return nil
+        }
+        value("KBS_STORE_URL") { text in
+            switch ServerSettings.storeURL(text, resolve: { $0 }) {
+            case .valid(let url): configuration.storeURL = url
+            case .invalid(let problem): return problem
+            }
+            return nil
+        }
+        value("KMS_ENDPOINT") { text in
+            configuration.kmsEndpoint = text
+            return nil
+        }
+        return diagnostics.isEmpty ? .loaded(configuration) : .rejected(diagnostics)
+    }
+
+    /// Whether `path` is a regular file this process may read.
+    package static func isReadableFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            && FileManager.default.isReadableFile(atPath: path)
+    }
+}

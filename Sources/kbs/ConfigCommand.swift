@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import KBSBroker
+import KBSServer
+
+/// `kbs config …`: the `kbs serve --config` file.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check kbs serve configuration files.",
+        subcommands: [Check.self]
+    )
+
+    /// `kbs config check FILE`.
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a configuration file: TOML syntax, known keys, value types and ranges, and readable key files.",
+            discussion: """
+                Every mistake is printed on stderr as FILE:LINE: error: message (the exit status is then 1); a valid file \
+                prints a one-line summary. Relative paths in the file are relative to its folder. See docs/kbs.example.toml \
+                for every key.
+                """)
+
+        @Argument(help: ArgumentHelp("The TOML configuration file.", valueName: "file"))
+        var file: String
+
+        @Flag(help: "Also apply the environment variables that override the file (KBS_PORT, TEE_MODE, …), as kbs serve does.")
+        var environment = false
+
+        func run() throws {
+            var outcome = ConfigurationFile.load(path: file, over: ServerConfiguration(policies: "", dataDirectory: ""))
+            if environment, case .loaded(let configuration) = outcome {
+                outcome = ConfigurationFile.applyingEnvironment(ProcessInfo.processInfo.environment, to: configuration)
+            }
+            switch outcome {
+            case .loaded(let configuration):
+                Console.out("\(file): ok: \(Self.summary(configuration))")
+            case .rejected(let diagnostics):
+                for diagnostic in diagnostics { Console.err(diagnostic.description) }
+                // The diagnostics say it all; a refusal would add a line that is not FILE:LINE: error: ….
+                Foundation.exit(1)
+            }
+        }
+
+        /// What the server would do, in one line.
+        static func summary(_ configuration: ServerConfiguration) -> String {
+            let identity = configuration.identity
+            var methods = [
+                "\(identity.oidc.count) OIDC issuer\(identity.oidc.count == 1 ? "" : "s")",
+                "\(identity.saml.count) SAML IdP\(identity.saml.count == 1 ? "" : "s")",
+            ]
+            if identity.siwe != nil { methods.append("SIWE") }
+            if identity.did != nil { methods.append("DID") }
+            let policies = ([configuration.policies] + configuration.additionalPolicies).filter { !$0.isEmpty }
+            return [
+                "listens on \(configuration.host):\(configuration.port)",
+                "policies \(policies.isEmpty ? "(not set)" : policies.joined(separator: ", "))",
+                "data \(configuration.dataDirectory.isEmpty ? "(not set)" : configuration.dataDirectory)",
+                "store \(configuration.storeURL ?? "sqlite in the data directory")",
+                "TEE \(configuration.enableTEE ? configuration.teeMode.rawValue : "off")",
+                "default tier \(configuration.defaultPrivacyTier)",
+                methods.joined(separator: ", "),
+            ].joined(separator: "; ")
+        }
+    }
+}
