@@ -1,4 +1,5 @@
 import Foundation
+import KBSPolicyTesting
 import Testing
 
 /// Identity on the release path over real HTTP: `kbs serve --config` with an OIDC issuer, a SAML IdP, SIWE and DID
@@ -93,11 +94,11 @@ struct IdentityEndToEndTests {
             }
         }
 
-        /// Grants `reader` to `subject` (an entity of any type: here `Person`).
+        /// Grants `reader` to `subject` (a `Subject` entity; any type with that id counts).
         func grant(_ subject: String) async throws {
             let id = subject.replacingOccurrences(of: "\"", with: "\\\"")
             let response = try await server.request(
-                "POST", "/kbs/v1/entities", body: #"{"type":"Person","id":"\#(id)","attributes":{},"roles":[{"role":"reader"}]}"#,
+                "POST", "/kbs/v1/entities", body: #"{"type":"Subject","id":"\#(id)","attributes":{},"roles":[{"role":"reader"}]}"#,
                 admin: true)
             #expect(response.status == 200 || response.status == 201, "\(response.body)")
         }
@@ -232,7 +233,8 @@ struct IdentityEndToEndTests {
             body: try String(
                 decoding: JSONSerialization.data(withJSONObject: ["message": wrongDomain["message"]!, "signature": wrongDomain["signature"]!]),
                 as: UTF8.self))
-        #expect(refused.status == 401 && (try ServerProcess.errorCode(refused.body)) == "identity_domain")
+        let refusedCode = try ServerProcess.errorCode(refused.body)
+        #expect(refused.status == 401 && refusedCode == "identity_domain")
 
         // EIP-712, same account key: the same subject.
         nonce = try await fixture.challenge()
@@ -242,7 +244,8 @@ struct IdentityEndToEndTests {
         let typedBody = try String(
             decoding: JSONSerialization.data(withJSONObject: ["typedData": typed["typedData"]!, "signature": typed["signature"]!]), as: UTF8.self)
         let typedLogin = try await fixture.server.request("POST", "/kbs/v1/login/eip712", body: typedBody)
-        #expect(typedLogin.status == 200 && (try ServerProcess.object(typedLogin.body)["subject"] as? String) == subject, "\(typedLogin.body)")
+        #expect(typedLogin.status == 200, "\(typedLogin.body)")
+        #expect(try ServerProcess.object(typedLogin.body)["subject"] as? String == subject)
         #expect(try await fixture.server.request("POST", "/kbs/v1/login/eip712", body: typedBody).status == 401, "a replayed EIP-712 login")
 
         // DID (did:key, Ed25519)
