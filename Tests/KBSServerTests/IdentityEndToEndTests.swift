@@ -292,6 +292,15 @@ struct IdentityEndToEndTests {
         #expect(try await fixture.server.request("DELETE", "/kbs/v1/login", headers: ["Cookie": "kbs-login=\(cookie)"]).status == 204)
         let ended = try await fixture.release("demo/keys/t1", headers: ["Cookie": "kbs-login=\(cookie)"])
         #expect(ended.status == 401 && ended.code == "identity_revoked")
+        // Nothing secret in the clear: not the login cookie, the DID proof or the SAML response, in any file of the data
+        // directory (the SQLite store and its WAL, the audit, the decision log, the server's log).
+        let secrets = [cookie, didCookie, proof["proof"] as? String ?? "", samlResponse]
+        for file in try FileManager.default.contentsOfDirectory(atPath: data) {
+            let bytes = FileManager.default.contents(atPath: data + "/" + file) ?? Data()
+            for secret in secrets where !secret.isEmpty {
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "a credential is in \(file) in the clear")
+            }
+        }
     }
 
     @Test("identity + SNP simulator evidence at /kbs/v0/attest releases the tier-2 role-labelled key")
