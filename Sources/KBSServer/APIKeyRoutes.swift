@@ -6,8 +6,10 @@ import KBSClaims
 
 /// `/kbs/v1/api-keys` (admin): create (the secret shown once), list, show, revoke.
 struct APIKeyRoutes: Sendable {
-    let apiKeys: APIKeyAuthority
+    let identity: IdentityHolder
     let configuration: ServerConfiguration
+
+    private var apiKeys: APIKeyAuthority { identity.current.apiKeys }
 
     func add(to admin: RouterGroup<KBSRequestContext>) {
         admin.post("/api-keys") { request, _ in try await create(request) }

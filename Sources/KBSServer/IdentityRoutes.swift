@@ -9,11 +9,14 @@ import NIOCore
 /// Logins and identity-only release under `/kbs/v1` (DESIGN, "Credentials on requests", "Identity-only release"):
 /// open routes, each checking its own credential.
 struct IdentityRoutes: Sendable {
-    let identity: ServerIdentity
+    let holder: IdentityHolder
     let broker: Broker
     let configuration: ServerConfiguration
 
     /// Adds the routes to `limited`, a `/kbs/v1` group behind the per-address rate limit.
+    /// The identity side in service now (the configuration file may have been reloaded).
+    private var identity: ServerIdentity { holder.current }
+
     func add(to limited: RouterGroup<KBSRequestContext>) {
         limited.get("/login/challenge") { _, _ in try await challenge() }
         limited.post("/login/siwe") { request, _ in

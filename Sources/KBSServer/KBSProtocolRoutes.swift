@@ -10,7 +10,7 @@ import NIOCore
 /// puts on the same path).
 struct KBSProtocolRoutes: Sendable {
     let broker: Broker
-    let identity: ServerIdentity
+    let identity: IdentityHolder
     let configuration: ServerConfiguration
 
     static let cookieName = "kbs-session-id"
@@ -48,7 +48,7 @@ struct KBSProtocolRoutes: Sendable {
         let session = Self.sessionID(request)
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         let attest = try RCARRequestDecoding.attest(body)
-        let caller = try await identity.identify(request, body: body)
+        let caller = try await identity.current.identify(request, body: body)
         let token = try await Self.brokering { () async throws(BrokerError) in
             try await broker.attest(sessionID: session, request: attest, identity: caller)
         }

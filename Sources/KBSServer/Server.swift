@@ -25,8 +25,8 @@ package final class Server: Sendable {
     /// What `/metrics` requires, when anything.
     let metricsToken: AdminToken?
     let broker: Broker
-    /// Credentials, logins and API keys.
-    let identity: ServerIdentity
+    /// Credentials, logins and API keys, reloaded with the configuration file.
+    let identity: IdentityHolder
     let logger: Logger
 
     /// Prepares a server; nothing listens until ``run(onListening:)``.
@@ -83,7 +83,7 @@ package final class Server: Sendable {
         broker = try BrokerSetup.make(
             configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
-        identity = try ServerIdentity(configuration: configuration, store: store, broker: broker)
+        identity = try IdentityHolder(configuration: configuration, store: store, broker: broker, metrics: metrics, logger: logger)
     }
 
     /// The policy set in service.
@@ -120,8 +120,8 @@ package final class Server: Sendable {
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
         AdminRoutes(decider: decider, store: store, configuration: configuration).add(to: admin)
         KBSProtocolRoutes(broker: broker, identity: identity, configuration: configuration).add(to: router, limited: rcar, admin: trusteeAdmin)
-        IdentityRoutes(identity: identity, broker: broker, configuration: configuration).add(to: logins)
-        APIKeyRoutes(apiKeys: identity.apiKeys, configuration: configuration).add(to: admin)
+        IdentityRoutes(holder: identity, broker: broker, configuration: configuration).add(to: logins)
+        APIKeyRoutes(identity: identity, configuration: configuration).add(to: admin)
         BrokerAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
@@ -136,7 +136,7 @@ package final class Server: Sendable {
         return Application(
             responder: responder,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
-            services: [PolicyWatcher(policies: policies, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
+            services: [PolicyWatcher(policies: policies, identity: identity, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

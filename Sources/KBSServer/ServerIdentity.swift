@@ -6,7 +6,7 @@ import KBSStore
 
 /// The server's identity side, made once from the `[identity…]` configuration: who may present which credential, the
 /// login endpoints, and the API keys.
-struct ServerIdentity: Sendable {
+package struct ServerIdentity: Sendable {
     let authenticator: Authenticator
     let logins: Logins
     let apiKeys: APIKeyAuthority
@@ -15,8 +15,8 @@ struct ServerIdentity: Sendable {
     /// the key hierarchy that seals API-key secrets). The pepper for API-key hashes lives in `DATA_DIR/api-key-pepper`.
     init(configuration: ServerConfiguration, store: Store, broker: Broker) throws(ServerError) {
         let identity = configuration.identity
-        let (pepper, _) = try SecretFile.readOrCreate(path: configuration.dataDirectory + "/api-key-pepper", code: "api_key_pepper")
-        do { apiKeys = try APIKeyAuthority(broker: broker, pepper: Array(pepper.utf8)) } catch {
+        let pepper = try Self.apiKeyPepper(dataDirectory: configuration.dataDirectory)
+        do { apiKeys = try APIKeyAuthority(broker: broker, pepper: pepper) } catch {
             throw ServerError(.internalServerError, error.code, error.message)
         }
         let replay = SQLiteReplayCache(store)
@@ -53,6 +53,12 @@ struct ServerIdentity: Sendable {
                 spEntityID: provider.spEntityID, acsURL: provider.acsURL, allowIdPInitiated: provider.allowIdPInitiated)
         }
         logins = Logins(broker: broker, settings: settings, sessions: sessions, replay: replay)
+    }
+
+    /// The pepper API-key hashes are keyed with: `DATA_DIR/api-key-pepper` (mode 0600), made on first use. Outside the
+    /// database, so a copy of the store alone cannot test guesses against the hashes.
+    package static func apiKeyPepper(dataDirectory: String) throws(ServerError) -> [UInt8] {
+        Array(try SecretFile.readOrCreate(path: dataDirectory + "/api-key-pepper", code: "api_key_pepper").text.utf8)
     }
 
     /// The identity behind the request's credential; nil when it carries none. A credential that does not verify is

@@ -26,6 +26,10 @@ final class ServerMetrics: Sendable {
     let reloadsFailed: Metrics.Counter
     /// 1 while the newest policy on disk fails to compile and an older one is serving.
     let reloadFailing: Metrics.Gauge
+    let configurationReloadsSucceeded: Metrics.Counter
+    let configurationReloadsFailed: Metrics.Counter
+    /// 1 while the newest configuration file fails to load and the last good one serves.
+    let configurationReloadFailing: Metrics.Gauge
     /// Failed writes of the decision log (the lines stay buffered).
     let decisionLogWriteFailures: Metrics.Counter
     /// Decisions refused with 503 because the decision log's buffer was full.
@@ -66,6 +70,9 @@ final class ServerMetrics: Sendable {
         reloadsSucceeded = Metrics.Counter(label: "kbs_policy_reloads_total", dimensions: [("result", "ok")], factory: factory)
         reloadsFailed = Metrics.Counter(label: "kbs_policy_reloads_total", dimensions: [("result", "failed")], factory: factory)
         reloadFailing = Metrics.Gauge(label: "kbs_policy_reload_failing", factory: factory)
+        configurationReloadsSucceeded = Metrics.Counter(label: "kbs_config_reloads_total", dimensions: [("result", "ok")], factory: factory)
+        configurationReloadsFailed = Metrics.Counter(label: "kbs_config_reloads_total", dimensions: [("result", "failed")], factory: factory)
+        configurationReloadFailing = Metrics.Gauge(label: "kbs_config_reload_failing", factory: factory)
         decisionLogWriteFailures = Metrics.Counter(label: "kbs_decision_log_write_failures_total", factory: factory)
         decisionLogRefused = Metrics.Counter(label: "kbs_decision_log_refused_total", factory: factory)
         releaseLatency = Metrics.Timer(label: "kbs_release_duration_seconds", factory: factory)
@@ -73,6 +80,7 @@ final class ServerMetrics: Sendable {
         rateLimited = Metrics.Counter(label: "kbs_rate_limited_total", factory: factory)
         auditFailures = Metrics.Counter(label: "kbs_audit_failures_total", factory: factory)
         reloadFailing.record(0)
+        configurationReloadFailing.record(0)
     }
 
     /// What this machine offers (detected at start): 1 or 0 per facility, and the tier keys here can be held at.

@@ -9,7 +9,7 @@ struct KBSCommand: AsyncParsableCommand {
         abstract: "Hanzo KBS: a key broker and policy engine.",
         subcommands: [
             PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TEECommand.self, KeysCommand.self, SecretsCommand.self,
-            RefvalsCommand.self, TokensCommand.self, AuditCommand.self,
+            RefvalsCommand.self, TokensCommand.self, APIKeysCommand.self, AuditCommand.self,
             ServeCommand.self, ConfigCommand.self,
         ]
     )

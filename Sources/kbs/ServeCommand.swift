@@ -157,7 +157,11 @@ struct ServeCommand: AsyncParsableCommand {
     /// or variable with mistakes is refused after each is printed as `FILE:LINE: error: …`.
     func settings(environment: [String: String]) throws -> ServerConfiguration {
         var configuration = ServerConfiguration(policies: "", dataDirectory: "")
-        if let config { configuration = try Self.accept(ConfigurationFile.load(path: config, over: configuration), from: config) }
+        if let config {
+            configuration = try Self.accept(ConfigurationFile.load(path: config, over: configuration), from: config)
+            // Watched while serving: its identity sections reload on change and SIGHUP.
+            configuration.configurationFile = URL(fileURLWithPath: config).standardizedFileURL.path
+        }
         configuration = try Self.accept(ConfigurationFile.applyingEnvironment(environment, to: configuration), from: "the environment")
         if let first = policies.first {
             configuration.policies = first

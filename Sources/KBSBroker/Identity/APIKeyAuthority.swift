@@ -8,13 +8,21 @@ import KBSKeys
 package struct APIKeyAuthority: Sendable {
     let repository: any APIKeyRepository
     let checker: APIKeys
-    let broker: Broker
+    /// Seals and unseals the secrets (the resource data key) and writes the audit records.
+    let vault: ResourceVault
+    let clock: @Sendable () -> Date
 
     /// Keys in `broker`'s repository, hashed under `pepper` (32 bytes or more, kept outside the store).
     package init(broker: Broker, pepper: [UInt8]) throws(BrokerError) {
-        let repository = broker.ports.apiKeys
+        try self.init(ports: broker.ports, vault: broker.vault, pepper: pepper)
+    }
+
+    /// Keys in `ports`' repository, sealed through `vault` (the command line has no broker).
+    package init(ports: BrokerPorts, vault: ResourceVault, pepper: [UInt8]) throws(BrokerError) {
+        let repository = ports.apiKeys
         self.repository = repository
-        self.broker = broker
+        self.vault = vault
+        self.clock = ports.clock
         do {
             checker = try APIKeys(pepper: pepper) { id throws(IdentityError) in
                 do { return try await repository.key(id).map(Self.record) } catch {
@@ -31,9 +39,9 @@ package struct APIKeyAuthority: Sendable {
         guard name.utf8.count <= 200, subject.map({ !$0.isEmpty && $0.utf8.count <= 512 }) ?? true else {
             throw .badRequest("invalid_request", "`name` is at most 200 bytes and `subject`, when given, 1 to 512")
         }
-        let now = Int64(broker.clock().timeIntervalSince1970)
+        let now = Int64(clock().timeIntervalSince1970)
         let (secret, record) = checker.mint(subject: "")
-        let keys = try await broker.vault.keys()
+        let keys = try await vault.keys()
         var bytes = Array(secret.utf8)
         defer { SecretBytes.wipe(&bytes) }
         let sealed: [UInt8]
@@ -46,7 +54,7 @@ package struct APIKeyAuthority: Sendable {
         do { try await repository.insert(stored) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the API key cannot be stored")
         }
-        try await broker.audit(
+        try await vault.audit(
             AuditEntry(
                 kind: .admin, actor: actor, action: "create_api_key", resource: "api-key:" + record.keyID, outcome: .success,
                 details: ["subject": .string(stored.subject)]))
@@ -66,11 +74,11 @@ package struct APIKeyAuthority: Sendable {
     /// Revokes a key at once; false when there is none.
     package func revoke(_ id: String, actor: String) async throws(BrokerError) -> Bool {
         let revoked: Bool
-        do { revoked = try await repository.revoke(id, at: Int64(broker.clock().timeIntervalSince1970)) } catch {
+        do { revoked = try await repository.revoke(id, at: Int64(clock().timeIntervalSince1970)) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the API key cannot be revoked")
         }
         if revoked {
-            try await broker.audit(
+            try await vault.audit(
                 AuditEntry(kind: .admin, actor: actor, action: "revoke_api_key", resource: "api-key:" + id, outcome: .success))
         }
         return revoked
@@ -83,17 +91,17 @@ package struct APIKeyAuthority: Sendable {
     /// expired key signs nothing.
     package func signatures(replay: any ReplayCache) -> HTTPSignatureVerifier {
         let repository = self.repository
-        let broker = self.broker
+        let (vault, clock) = (self.vault, self.clock)
         return HTTPSignatureVerifier(
             lookup: { id throws(IdentityError) in
                 let stored: StoredAPIKey?
                 do { stored = try await repository.key(id) } catch { throw IdentityError(.configuration, "the API key store cannot be read") }
                 guard let stored, let sealed = stored.sealedSecret else { return nil }
                 if stored.revokedAt != nil { throw IdentityError(.revoked, "the API key was revoked") }
-                let now = Int64(broker.clock().timeIntervalSince1970)
+                let now = Int64(clock().timeIntervalSince1970)
                 if let expiry = stored.expiresAt, now >= expiry { throw IdentityError(.expired, "the API key expired") }
                 do {
-                    let keys = try await broker.vault.keys()
+                    let keys = try await vault.keys()
                     var plaintext = try await keys.decrypt(sealed, aad: Self.aad(id))
                     defer { SecretBytes.wipe(&plaintext) }
                     return plaintext

@@ -47,6 +47,8 @@ package struct ServerConfiguration: Sendable {
     /// A file holding the metrics token (`--metrics-token-file`), which group and others must not be able to read; it
     /// wins over ``metricsToken``.
     package var metricsTokenFile: String?
+    /// The configuration file this was read from (`--config`), watched for changes to the identity sections.
+    package var configurationFile: String?
     /// Which credentials are accepted and who vouches for them (`[identity…]` in the configuration file).
     package var identity = IdentityConfiguration()
     /// Serve TEE attestation (`ENABLE_TEE`); false serves identity-only releases (tiers 0 and 1) and no `/kbs/v0/attest`.
