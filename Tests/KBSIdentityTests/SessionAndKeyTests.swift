@@ -43,6 +43,20 @@ struct SessionAndKeyTests {
         #expect(throws: IdentityError.self) { try sessions.resume("kbs_s_short", at: Self.login) }
     }
 
+    @Test func anUnusedSessionEndsAfterItsIdleTimeAndUseKeepsItAlive() async throws {
+        let store = MemorySessionStore()
+        let sessions = Sessions(store: store, lifetimeSeconds: 8 * 3600, idleSeconds: 600)
+        let id = try sessions.start(for: try await Self.principal(), at: Self.login)
+        // Used every 5 minutes, it lives past the idle time; each use is recorded once a minute at most.
+        for minutes in stride(from: 5, through: 30, by: 5) {
+            _ = try sessions.resume(id, at: Self.login.addingTimeInterval(Double(minutes) * 60))
+        }
+        #expect(try store.session(idHash: Sessions.hash(id))?.lastUsedAt == Int64(Self.login.timeIntervalSince1970) + 1800)
+        #expect(throws: IdentityError(.expired, "the session went unused too long")) {
+            try sessions.resume(id, at: Self.login.addingTimeInterval(1800 + 600))
+        }
+    }
+
     @Test func sessionNeverOutlivesItsCredential() async throws {
         let sessions = Sessions(store: MemorySessionStore(), lifetimeSeconds: 3600)
         let now = Int64(Self.login.timeIntervalSince1970)

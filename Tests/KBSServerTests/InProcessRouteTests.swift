@@ -220,3 +220,26 @@ import Testing
         await server.closeLog()
     }
 }
+
+/// The form decoder of the SAML HTTP-POST binding: percent and plus decoding, first value wins, and any bytes at all
+/// decode or are dropped without a crash.
+struct FormFieldsTests {
+    @Test func decodesWhatIdPsPost() {
+        let form = FormFields(Array("SAMLResponse=PHNh%2Bb%3D%3D&RelayState=_a+b&RelayState=second&bad=%zz&empty=".utf8))
+        #expect(form["SAMLResponse"] == "PHNh+b==")
+        #expect(form["RelayState"] == "_a b")
+        #expect(form["bad"] == nil && form["empty"] == "")
+    }
+
+    @Test func randomBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let bytes = (0..<Int.random(in: 0...64, using: &generator)).map { _ in
+                [UInt8(ascii: "%"), UInt8(ascii: "="), UInt8(ascii: "&"), UInt8(ascii: "+"), UInt8.random(in: 0...255, using: &generator)]
+                    .randomElement(
+                        using: &generator)!
+            }
+            _ = FormFields(bytes)["a"]
+        }
+    }
+}
