@@ -40,10 +40,10 @@ struct ServeCommand: AsyncParsableCommand {
             "Where the store, admin token and decision log live. Required unless --config or KBS_DATA_DIR names one.", valueName: "dir"))
     var dataDirectory: String?
 
-    @Option(help: "The address to listen on (default: KBS_HOST, else 127.0.0.1).")
+    @Option(help: "The address to listen on. Default: KBS_HOST, else [server] host, else 127.0.0.1.")
     var host: String?
 
-    @Option(help: "The port to listen on; 0 picks a free one (printed when listening). Default: KBS_PORT, else 8080.")
+    @Option(help: "The port to listen on; 0 picks a free one (printed when listening). Default: KBS_PORT, else [server] port, else 8080.")
     var port: Int?
 
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted; larger ones get 413.")
