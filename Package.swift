@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "KBSServer",
             dependencies: [
-                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence", "CProcessControl",
+                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSIdentity", "CProcessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
