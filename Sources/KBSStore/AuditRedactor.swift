@@ -1,4 +1,5 @@
 import Crypto
+package import KBSBroker
 import KBSClaims
 
 /// Turns a sensitive identifier into `hmac:<32 hex digits>` before it enters the audit log.
@@ -22,5 +23,27 @@ package struct AuditRedactor: Sendable {
     package func redact(_ identifier: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(identifier.utf8), using: key)
         return AuditRedactor.prefix + Hex.encode(Array(mac).prefix(16))
+    }
+
+    /// The subject-id prefixes whose id part is redacted: an API key's id is half of its bearer credential.
+    static let redactedPrefixes = ["apikey:", "hmac:", "api-key:"]
+
+    /// `entry` with the id part of every `apikey:<id>`, `hmac:<id>` and `api-key:<id>` in its actor, resource and
+    /// `subject` detail redacted (`apikey:hmac:<32 hex>`), the rest as it was.
+    package func redacting(_ entry: AuditEntry) -> AuditEntry {
+        var entry = entry
+        entry.actor = redactingIdentifier(entry.actor)
+        entry.resource = redactingIdentifier(entry.resource)
+        if case .string(let subject)? = entry.details["subject"] { entry.details["subject"] = .string(redactingIdentifier(subject)) }
+        return entry
+    }
+
+    private func redactingIdentifier(_ text: String) -> String {
+        // The broker names an identity-only caller `subject:<subject id>`.
+        if text.hasPrefix("subject:") { return "subject:" + redactingIdentifier(String(text.dropFirst("subject:".count))) }
+        for prefix in Self.redactedPrefixes where text.hasPrefix(prefix) && !text.hasPrefix(prefix + AuditRedactor.prefix) {
+            return prefix + redact(String(text.dropFirst(prefix.count)))
+        }
+        return text
     }
 }

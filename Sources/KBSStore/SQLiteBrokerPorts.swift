@@ -20,6 +20,7 @@ struct SQLiteAuditTrail: AuditTrail {
     let store: Store
 
     func append(_ entry: AuditEntry) async throws {
+        let entry = store.redactor?.redacting(entry) ?? entry
         _ = try await store.offPool { store throws(StoreError) in try store.appendAudit(entry) }
     }
 }

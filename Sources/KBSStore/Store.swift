@@ -10,14 +10,17 @@ package final class Store: Sendable {
     /// The database file.
     package let path: String
     private let pool: DatabasePool
+    /// Redacts sensitive identifiers before they enter the audit log; nil for a store opened by path alone.
+    package let redactor: AuditRedactor?
 
     /// Opens (creating when absent) the store at `path` and applies pending migrations; unless `readOnly`, the database
     /// file and its `-wal` and `-shm` are made 0600.
     ///
     /// With `readOnly`, the file must exist, nothing is migrated and every write throws; a running server's
     /// store can be read this way (WAL lets readers and the writer work side by side).
-    package init(path: String, readOnly: Bool = false) throws(StoreError) {
+    package init(path: String, readOnly: Bool = false, redactor: AuditRedactor? = nil) throws(StoreError) {
         self.path = path
+        self.redactor = redactor
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
@@ -38,7 +41,11 @@ package final class Store: Sendable {
     /// database files 0600.
     package convenience init(directory: String, readOnly: Bool = false) throws(StoreError) {
         if !readOnly { try StoreFiles.tighten(directory: directory) }
-        try self.init(path: directory + "/kbs.sqlite", readOnly: readOnly)
+        // A missing directory fails at open below, with SQLite's reason.
+        let redactor =
+            readOnly || !FileManager.default.fileExists(atPath: directory)
+            ? nil : try AuditRedactor(key: StoreFiles.redactionKey(directory: directory))
+        try self.init(path: directory + "/kbs.sqlite", readOnly: readOnly, redactor: redactor)
     }
 
     /// The journal mode SQLite reports (`wal` once open).

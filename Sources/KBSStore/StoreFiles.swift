@@ -42,4 +42,24 @@ enum StoreFiles {
             }
         }
     }
+
+    /// The audit redaction key of a data directory: 32 random bytes in `audit-redaction-key` (0600), made on first
+    /// open. Outside the database, so a copy of the log alone cannot confirm a guessed identifier.
+    static func redactionKey(directory: String) throws(StoreError) -> [UInt8] {
+        let path = directory + "/audit-redaction-key"
+        var generator = SystemRandomNumberGenerator()
+        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if descriptor >= 0 {
+            let written = fresh.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let synced = fsync(descriptor) == 0
+            close(descriptor)
+            guard written == 32, synced else { throw StoreError(.database, "cannot write \(path)") }
+            return fresh
+        }
+        guard errno == EEXIST, let data = FileManager.default.contents(atPath: path), data.count == 32 else {
+            throw StoreError(.database, "cannot read the 32-byte audit redaction key at \(path)")
+        }
+        return Array(data)
+    }
 }

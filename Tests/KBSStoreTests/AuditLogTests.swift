@@ -237,6 +237,31 @@ struct AuditLogTests {
         #expect(try store.verifyAudit().records == 0)
     }
 
+    @Test func apiKeyIdsAreRedactedOnTheWayIntoTheLog() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-redact-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try Store(directory: directory)
+        let trail = BrokerPorts.sqlite(store).audit
+        try await trail.append(
+            AuditEntry(
+                kind: .decision, actor: "subject:apikey:0123456789abcdef", action: "release", resource: "api-key:0123456789abcdef",
+                outcome: .permit, details: ["subject": "apikey:0123456789abcdef"]))
+        try await trail.append(
+            AuditEntry(
+                kind: .decision, actor: "oidc:https://idp#alice", action: "release", resource: "a/b/c", outcome: .permit,
+                details: ["subject": "hmac:0123456789abcdef"]))
+        let records = try store.auditRecords()
+        let text = records.map { "\($0)" }.joined()
+        #expect(!text.contains("0123456789abcdef"), "the key id is redacted everywhere: \(text)")
+        #expect(records[0].resource.hasPrefix("api-key:hmac:") && records[0].actor.hasPrefix("subject:apikey:hmac:"))
+        #expect(records[1].actor == "oidc:https://idp#alice", "other subjects stay as they are")
+        // The same id gives the same token under the data directory's key, so records about one key still correlate.
+        let token = String(records[0].resource.dropFirst("api-key:".count))
+        #expect(records[0].detailsJSON.contains("apikey:\(token)") && records[1].detailsJSON.contains("hmac:\(token)"))
+        #expect(try store.verifyAudit().records == 2)
+    }
+
     @Test func redactionIsStablePerKeyAndDiffersAcrossKeys() throws {
         let one = try AuditRedactor(key: Array(repeating: 1, count: 32))
         let again = try AuditRedactor(key: Array(repeating: 1, count: 32))
