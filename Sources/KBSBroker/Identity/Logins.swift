@@ -136,15 +136,10 @@ package struct Logins: Sendable {
                 throw BrokerError(.invalidRequest, "invalid_request", "`SAMLResponse` is not base64")
             }
             let now = broker.clock()
+            // `RelayState` is the request id; it is spent only once a response answering it verifies, so a forged post
+            // cannot use up a user's pending login.
             var requestID: String?
             if let relayState, !relayState.isEmpty {
-                let spent: Bool
-                do { spent = try await ports.nonces.consume(relayState, namespace: "saml-request:" + name, now: now) } catch {
-                    throw BrokerError(.unavailable, "store_unavailable", "the request id cannot be checked")
-                }
-                guard spent else {
-                    throw BrokerError(.unauthenticated, "identity_in_response_to", "`RelayState` names no open login request (used or expired)")
-                }
                 requestID = relayState
             } else if !provider.allowIdPInitiated {
                 throw BrokerError(.unauthenticated, "identity_in_response_to", "this IdP's responses must answer a login request")
@@ -155,6 +150,15 @@ package struct Logins: Sendable {
                     consumerURL: provider.acsURL, requestID: requestID, replay: replay)
             }
             let principal = try await Authenticator.verified { () async throws(IdentityError) in try await verifier.verify(xml, at: now) }
+            if let requestID {
+                let spent: Bool
+                do { spent = try await ports.nonces.consume(requestID, namespace: "saml-request:" + name, now: now) } catch {
+                    throw BrokerError(.unavailable, "store_unavailable", "the request id cannot be checked")
+                }
+                guard spent else {
+                    throw BrokerError(.unauthenticated, "identity_in_response_to", "the response answers no open login request (used or expired)")
+                }
+            }
             var notAfter: Int64?
             if case .time(let end)? = principal.claims.value(at: "saml.session_not_on_or_after") { notAfter = Int64(end.timeIntervalSince1970) }
             return (principal, notAfter)
