@@ -106,10 +106,18 @@ final class ServerProcess: @unchecked Sendable {
     func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:], admin: Bool = false)
         async throws -> (status: Int, body: String, headers: [String: String])
     {
+        try await request(method, path, bytes: body.map { Data($0.utf8) }, headers: headers, admin: admin)
+    }
+
+    /// One HTTP request whose body is any bytes (sent as `application/json` unless `headers` say otherwise).
+    @discardableResult
+    func request(_ method: String, _ path: String, bytes body: Data?, headers: [String: String] = [:], admin: Bool = false)
+        async throws -> (status: Int, body: String, headers: [String: String])
+    {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let body {
-            request.httpBody = Data(body.utf8)
+            request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
@@ -155,6 +163,31 @@ final class ServerProcess: @unchecked Sendable {
             try FileManager.default.copyItem(atPath: source + "/" + file, toPath: target + "/" + file)
         }
         return target
+    }
+}
+
+/// A child process run to its end.
+enum ChildProcess {
+    /// Runs `executable` with `arguments` and `input` on its standard input: its exit status, standard output and
+    /// standard error.
+    static func run(_ executable: String, _ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        // Standard error goes to a file, so that a chatty child cannot fill one pipe while the other is read.
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID()).err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        let (feed, output) = (Pipe(), Pipe())
+        process.standardInput = feed
+        process.standardOutput = output
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        feed.fileHandleForWriting.write(Data(input.utf8))
+        try feed.fileHandleForWriting.close()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, out, (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
     }
 }
 

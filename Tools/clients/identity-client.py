@@ -11,6 +11,7 @@ Nothing here touches the network: every key is made locally and every credential
     saml-idp       cryptography: an IdP signing key and self-signed certificate
     saml-response  pysaml2 as the IdP (Server.create_authn_response, signed through xmlsec1)
     httpsig        http-message-signatures: an RFC 9421 hmac-sha256 request signature (+ RFC 9530 Content-Digest)
+    batch          each line of standard input (a JSON list of arguments) run as a subcommand: the libraries load once
 
 Each subcommand prints one JSON object on stdout; an error prints a message on stderr and exits 1.
 Run with the tests' venv: .venv-test/bin/python Tools/clients/identity-client.py SUBCOMMAND ... (Tools/bootstrap
@@ -553,6 +554,28 @@ def decrypt(args):
     return {"plaintext": base64.b64encode(result.plaintext).decode()}
 
 
+def batch(args):
+    """Runs each line of standard input, a JSON list of arguments, as one subcommand; the answers in order."""
+    results = []
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            argv = json.loads(line)
+        except ValueError as error:
+            raise Failure(f"line {number}: not JSON: {error}")
+        if not isinstance(argv, list) or not all(isinstance(item, str) for item in argv):
+            raise Failure(f"line {number}: not a list of strings")
+        if argv[:1] == ["batch"]:
+            raise Failure(f"line {number}: batch does not nest")
+        item = parser().parse_args(argv)
+        try:
+            results.append(item.run(item))
+        except Failure as error:
+            raise Failure(f"line {number} ({argv[0]}): {error}")
+    return {"results": results}
+
+
 def parser():
     top = _Parser(prog="identity-client", description=__doc__.split("\n\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -666,6 +689,9 @@ def parser():
     p.add_argument("--key", required=True, help="the private JWK file recipient wrote")
     p.add_argument("--jwe", required=True, help="the JWE JSON text")
     p.set_defaults(run=decrypt)
+
+    p = commands.add_parser("batch", help="run many subcommands, one JSON list of arguments a line on stdin")
+    p.set_defaults(run=batch)
     return top
 
 
