@@ -80,6 +80,10 @@ package struct Logins: Sendable {
             guard let root = try? JSONNode.parse(body), let nonce = root["typedData"]?["message"]?["nonce"]?.stringValue else {
                 throw BrokerError(.unauthenticated, "identity_nonce", "the typed data's message carries no string `nonce`")
             }
+            // A message that names an account (what the wallet showed) must be signed by that account, as SIWE's is.
+            if let named = root["typedData"]?["message"]?["address"], named.stringValue?.lowercased() != principal.subject.lowercased() {
+                throw BrokerError(.unauthenticated, "identity_address", "the typed data names another account than the one that signed it")
+            }
             try await spendChallenge(nonce)
             return (principal, nil)
         }
