@@ -33,6 +33,8 @@ extension IdentityEndToEndTests {
             // A fresh proof over the challenge the SIWE login spends: a challenge used twice.
             Fixture.didArguments(nonces[0]),
             fixture.tokenArguments(["--sub", "alice"]),
+            // A second answer to the AuthnRequest the first one spends: a SAML request id used twice.
+            fixture.samlArguments(location, nameID: "carol"),
         ])
         let siwe = try Fixture.ethereumBody(minted[0])
         let typed = try Fixture.ethereumBody(minted[1])
@@ -69,7 +71,7 @@ extension IdentityEndToEndTests {
             Replay(what: "SIWE message", code: "identity_replay", send: login("siwe", siwe)),
             Replay(what: "EIP-712 login", code: "identity_replay", send: login("eip712", typed)),
             Replay(what: "DID proof", code: "identity_replay", send: login("did", did)),
-            Replay(what: "SAML response to a spent request", code: "identity_in_response_to", send: login("saml/corp", saml, form: true)),
+            Replay(what: "SAML response", code: "identity_replay", send: login("saml/corp", saml, form: true)),
             Replay(what: "IdP-initiated SAML response", code: "identity_replay", send: login("saml/open", unsolicited, form: true)),
             Replay(what: "challenge used twice", code: "identity_replay", send: login("did", reused)),
             Replay(what: "HMAC signature", code: "identity_replay") { try await $0.release("demo/keys/t1", headers: signed, body: signedBody) },
@@ -90,6 +92,9 @@ extension IdentityEndToEndTests {
             let outcome = try await replay.send(fixture)
             #expect(outcome.status == 401 && outcome.code == replay.code, "\(replay.what) replayed after kill -9: \(outcome)")
         }
+        // The IdP's second answer to the request the first login spent before the kill.
+        let second = try await fixture.login("/kbs/v1/login/saml/corp", Fixture.samlForm(minted[8]), form: true)
+        Self.expectRefusals([("identity_in_response_to", second)])
         let session = ["Cookie": "kbs-login=\(cookies[0])"]
         let survived = try await fixture.release("demo/keys/t1", headers: session)
         #expect(survived.plaintext == secret1, "the login session survives kill -9: \(survived)")
@@ -223,7 +228,13 @@ extension IdentityEndToEndTests {
             }
         }
         #expect(try await fixture.server.request("GET", "/healthz").status == 200)
-        // The credentials were whole once: the intact SIWE login still works, so the cut ones spent nothing.
-        #expect(try await fixture.login("/kbs/v1/login/siwe", try Fixture.ethereumBody(minted[3])).status == 200)
+        // The cut credentials spent nothing: the intact ones still log in (their challenges, the SAML request id).
+        for (route, body, form) in [
+            ("siwe", try Fixture.ethereumBody(minted[3]), false), ("eip712", try Fixture.ethereumBody(minted[4]), false),
+            ("did", try Fixture.didBody(minted[5]), false), ("saml/corp", Fixture.samlForm(minted[2]), true),
+        ] {
+            let login = try await fixture.login("/kbs/v1/login/\(route)", body, form: form)
+            #expect(login.status == 200, "the intact \(route) login after the cut ones: \(login)")
+        }
     }
 }
