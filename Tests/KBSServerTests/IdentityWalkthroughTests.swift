@@ -12,6 +12,17 @@ struct IdentityWalkthroughTests {
         ("apikey", "apikey:"), ("hmac", "hmac:"), ("capability", "agent:builder"),
     ]
 
+    @Test("docs/identity.md shows the walkthrough's configuration as the script writes it")
+    func documentedConfiguration() throws {
+        let script = try String(contentsOfFile: RepositoryPaths.path("Tools/examples/identity-walkthrough"), encoding: .utf8)
+        let doc = try String(contentsOfFile: RepositoryPaths.path("docs/identity.md"), encoding: .utf8)
+        let start = try #require(script.range(of: "cat > kbs.toml << EOF\n"))
+        let end = try #require(script.range(of: "\nEOF\n", range: start.upperBound..<script.endIndex))
+        let toml = script[start.upperBound...end.lowerBound].replacingOccurrences(of: "$ROOT/", with: "…/")
+        #expect(doc.contains("```toml\n" + toml + "```"), "docs/identity.md's configuration differs from the walkthrough's")
+        #expect(doc.contains("Tools/examples/identity-walkthrough"))
+    }
+
     @Test("the identity walkthrough exits 0, releases the key by every method, and leaves no server running")
     func walkthrough() throws {
         let binary = try #require(ServerProcess.binary, "the kbs binary is not built; run `swift build` first")
