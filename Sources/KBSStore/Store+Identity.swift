@@ -32,10 +32,10 @@ extension Store {
         }
     }
 
-    /// Revokes one session at `time`; false when there is none.
+    /// Revokes one session at `time`; false when there is none, or it was already revoked.
     package func revokeSession(idHash: [UInt8], at time: Int64) throws(StoreError) -> Bool {
         try write { db in
-            try db.execute(sql: "UPDATE session SET revoked_at = COALESCE(revoked_at, ?) WHERE id_hash = ?", arguments: [time, Data(idHash)])
+            try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE id_hash = ? AND revoked_at IS NULL", arguments: [time, Data(idHash)])
             return db.changesCount > 0
         }
     }

@@ -1,5 +1,7 @@
 import Foundation
+import KBSBroker
 import KBSPolicyTesting
+import KBSStore
 import Testing
 
 extension IdentityEndToEndTests {
@@ -117,6 +119,18 @@ extension IdentityEndToEndTests {
             ] + cookies.map { ("a login cookie", $0) }
         #expect(!signatureValue.isEmpty && cookies.count == 5)
         try Self.expectNoSecrets(secrets, under: data)
+        #expect(try await fixture.server.request("DELETE", "/kbs/v1/login", headers: session).status == 401, "a session ends once")
+
+        // The audit chain holds every login and every refused one, and the subject of every release.
+        let store = try Store(path: data + "/kbs.sqlite", readOnly: true)
+        let records = try store.auditRecords(limit: 10_000)
+        let logins = records.filter { $0.kind.rawValue == "authentication" && $0.action == "login" }
+        #expect(Set(logins.filter { $0.outcome.rawValue == "success" }.map(\.resource)).isSuperset(of: ["siwe", "eip712", "did", "saml"]))
+        #expect(logins.contains { $0.outcome.rawValue == "failure" && $0.detailsJSON.contains("identity_replay") }, "refused logins are audited")
+        #expect(records.contains { $0.action == "logout" })
+        let releases = records.filter { $0.action == "release" && $0.outcome.rawValue == "permit" }
+        #expect(!releases.isEmpty && releases.allSatisfy { $0.detailsJSON.contains("\"subject\":") }, "every release names its subject")
+        #expect(try store.verifyAudit().records == records.count)
     }
 
     /// Every file under `folder`, recursively: none holds any of `secrets` in the clear.

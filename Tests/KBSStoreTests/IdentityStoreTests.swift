@@ -24,7 +24,7 @@ struct IdentityStoreTests {
         #expect(try reopened.session(idHash: [UInt8](repeating: 0, count: 32)) == nil)
         #expect(try reopened.revokeSessions(subject: "alice", at: 150) == 1)
         #expect(try reopened.session(idHash: Self.hash)?.revokedAt == 150)
-        #expect(try reopened.revokeSession(idHash: Self.hash, at: 160), "revoking again keeps the first time")
+        #expect(try !reopened.revokeSession(idHash: Self.hash, at: 160), "a revoked session ends once; the first time stays")
         #expect(try reopened.session(idHash: Self.hash)?.revokedAt == 150)
         #expect(try !reopened.revokeSession(idHash: [UInt8](repeating: 0, count: 32), at: 160))
     }

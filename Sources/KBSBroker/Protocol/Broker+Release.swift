@@ -135,7 +135,7 @@ extension Broker {
 
     /// The refusal for a resource the policy denies, and for one that does not exist.
     static func denied(_ path: String) -> BrokerError {
-        BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this attestation")
+        BrokerError(.forbidden, "policy_deny", "the release policy denies \(path) to this caller")
     }
 
     /// Re-checks the identity at release, on every path: not expired (a token's `exp`, a login session's end, a

@@ -37,7 +37,7 @@ package protocol SessionStore: Sendable {
     func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError)
     /// The session stored under `idHash`, revoked or not.
     func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord?
-    /// Marks one session revoked at `time`; false when there is no such session.
+    /// Marks one session revoked at `time`; false when there is no such session or it was already revoked.
     func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool
     /// Revokes every live session of `subject`; returns how many.
     func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int
@@ -65,8 +65,8 @@ package final class MemorySessionStore: SessionStore {
 
     package func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool {
         table.withLock { table in
-            guard table[idHash] != nil else { return false }
-            if table[idHash]!.revokedAt == nil { table[idHash]!.revokedAt = time }
+            guard table[idHash] != nil, table[idHash]!.revokedAt == nil else { return false }
+            table[idHash]!.revokedAt = time
             return true
         }
     }

@@ -54,7 +54,7 @@ package struct Sessions: Sendable {
         return record
     }
 
-    /// Ends one session (logout); false when the id names none.
+    /// Ends one session (logout); false when the id names none or it had already ended.
     package func revoke(_ id: String, at time: Date) throws(IdentityError) -> Bool {
         try store.revoke(idHash: Sessions.hash(id), at: Int64(time.timeIntervalSince1970.rounded(.down)))
     }
