@@ -29,7 +29,11 @@ extension Broker {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { metrics.released(nanoseconds: DispatchTime.now().uptimeNanoseconds - started) }
         try Self.validatePath(path)
-        let key = try TEEPublicKey(jwk: recipient)
+        let key: TEEPublicKey
+        do { key = try TEEPublicKey(jwk: recipient) } catch {
+            let reason = error.message.replacingOccurrences(of: "`tee-pubkey`: ", with: "")
+            throw .badRequest("invalid_recipient", "`recipient`: \(reason)")
+        }
         return try await release(
             path: path,
             grounds: ReleaseGrounds(
