@@ -6,15 +6,16 @@ package import KBSEvidence
 package struct BrokerConfiguration: Sendable {
     /// Where trust in TEE evidence comes from.
     package enum TEEMode: String, Sendable {
-        /// Vendor roots configured in the data directory; simulated evidence never verifies.
+        /// The vendor roots shipped with the binary and those added in the data directory; simulated evidence never
+        /// verifies.
         case hardware
         /// Also the simulator CA kept in the data directory (`TEE_MODE=simulator`): for development and tests only.
         case simulator
     }
 
     package var teeMode: TEEMode
-    /// Trust anchors (vendor roots) every verification may chain to.
-    package var trustAnchors: [EvidenceFile]
+    /// Trust anchors (vendor roots), each pinned to its vendor's kinds: a verification sees only its own vendor's.
+    package var trust: TrustStore
     /// Endorsements (VCEKs, PCK chains, TCB info, RIMs) offered to every verification.
     package var endorsements: [EvidenceFile]
     /// The simulator's authorities, under ``TEEMode/simulator``.
@@ -34,19 +35,19 @@ package struct BrokerConfiguration: Sendable {
 
     /// Creates a configuration.
     package init(
-        teeMode: TEEMode, trustAnchors: [EvidenceFile] = [], endorsements: [EvidenceFile] = [], simulatorCA: SimulatorCA? = nil,
+        teeMode: TEEMode, trust: TrustStore = .shipped, endorsements: [EvidenceFile] = [], simulatorCA: SimulatorCA? = nil,
         collateral: (any CollateralSource)? = nil
     ) {
         self.teeMode = teeMode
-        self.trustAnchors = trustAnchors
+        self.trust = trust
         self.endorsements = endorsements
         self.simulatorCA = simulatorCA
         self.collateral = collateral
     }
 
-    /// The anchors evidence of `kind` may chain to.
+    /// The anchors evidence of `kind` may chain to: its vendor's, and in simulator mode the simulator CA's for it.
     func anchors(for kind: EvidenceKind) -> [EvidenceFile] {
-        guard teeMode == .simulator, let simulatorCA else { return trustAnchors }
-        return trustAnchors + simulatorCA.trustAnchors(for: kind)
+        guard teeMode == .simulator, let simulatorCA else { return trust.anchors(for: kind) }
+        return trust.anchors(for: kind) + simulatorCA.trustAnchors(for: kind)
     }
 }

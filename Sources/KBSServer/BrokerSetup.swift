@@ -32,8 +32,12 @@ enum BrokerSetup {
             try await BrokerKeys.open(directory: directory, environment: environment, create: true, actor: "kbs-serve", passphrase: { secret })
                 .hierarchy
         }
+        let trust: TrustStore
+        do { trust = try TrustStore.shipped.adding(directory: directory + "/trust-anchors") } catch {
+            throw ServerError(.internalServerError, "trust", error.message)
+        }
         var broker = BrokerConfiguration(
-            teeMode: configuration.teeMode, trustAnchors: try files(in: directory + "/trust-anchors"),
+            teeMode: configuration.teeMode, trust: trust,
             endorsements: try files(in: directory + "/endorsements"),
             collateral: DiskCollateralCache(directory: URL(fileURLWithPath: directory + "/collateral")))
         if configuration.teeMode == .simulator {

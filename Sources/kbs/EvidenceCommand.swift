@@ -22,8 +22,11 @@ struct EvidenceCommand: AsyncParsableCommand {
         @Option(help: "An endorsement file (repeatable).")
         var endorsement: [String] = []
 
-        @Option(help: "A trust-anchor file (repeatable).")
+        @Option(help: "A trust-anchor file (repeatable), beside the vendor roots shipped with kbs (`kbs trust list`).")
         var trustAnchor: [String] = []
+
+        @Flag(help: "Trust only the --trust-anchor files, not the vendor roots shipped with kbs.")
+        var noShippedRoots = false
 
         @Option(help: "Verify as of this RFC 3339 time instead of now.")
         var at: String?
@@ -65,10 +68,11 @@ struct EvidenceCommand: AsyncParsableCommand {
                 expected = bytes
             }
             let evidenceBytes = try Self.read(evidence, what: "evidence")
+            let shipped = noShippedRoots ? [] : TrustStore.shipped.anchors(for: parsedKind)
             var context = VerificationContext(
                 time: time,
                 endorsements: try endorsement.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "endorsement")) },
-                trustAnchors: try trustAnchor.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "trust anchor")) },
+                trustAnchors: try shipped + trustAnchor.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "trust anchor")) },
                 expectedReportData: expected,
                 collateral: collateralCache.map { DiskCollateralCache(directory: URL(fileURLWithPath: $0)) },
                 allowSimulator: allowSimulator)
@@ -160,6 +164,9 @@ struct EvidenceCommand: AsyncParsableCommand {
                 CRLs, the GPU's certificate chain, RIMs); trust anchors are vendor roots (AMD ASK/ARK bundles, the Intel \
                 SGX root, NVIDIA device and RIM roots, CCA trust-anchor stores). Give each file with its own option; \
                 verifiers recognise them by content. docs/evidence.md lists what each kind reads.
+
+                The vendor roots shipped with kbs (`kbs trust list`) are trusted unless --no-shipped-roots; every root, \
+                shipped or given, anchors only its own vendor's kinds: a certificate naming AMD never ends a PCK chain.
 
                 A refusal prints `error: <reason>: <message>` and exits 1; reasons: \(EvidenceErrorReason.allCases.map(\.rawValue).joined(separator: ", ")).
                 """)

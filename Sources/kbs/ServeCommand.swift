@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("tee-mode"),
         help: ArgumentHelp(
-            "hardware (vendor roots in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else [server] tee_mode, else hardware.",
+            "hardware (the vendor roots shipped with kbs and those in DATA_DIR/trust-anchors) or simulator (also the simulator CA in DATA_DIR/simulator-ca; tests only). Default: TEE_MODE, else [server] tee_mode, else hardware.",
             valueName: "mode"))
     var teeMode: String?
 

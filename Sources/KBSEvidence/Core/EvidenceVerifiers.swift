@@ -16,10 +16,13 @@ package enum EvidenceVerifiers {
         return verifier
     }
 
-    /// Verifies `evidence` as `kind`.
+    /// Verifies `evidence` as `kind`, with the context's trust anchors pinned to the kind's vendor
+    /// (``TrustVendor/pinned(_:to:)``): however the anchors were gathered, another vendor's root never anchors it.
     package static func verify(
         _ evidence: [UInt8], kind: EvidenceKind, context: VerificationContext
     ) async throws(EvidenceError) -> VerifiedEvidence {
-        try await verifier(for: kind).verify(evidence, context: context)
+        var pinned = context
+        pinned.trustAnchors = TrustVendor.pinned(context.trustAnchors, to: kind)
+        return try await verifier(for: kind).verify(evidence, context: pinned)
     }
 }
