@@ -57,6 +57,9 @@ extension ClaimSchema {
             .init("report_data", .hex, optional: true, doc: "the caller-chosen data bound into the report"),
             .init("host_data", .hex, optional: true, doc: "host-provided data bound at launch (SNP HOST_DATA, TDX MRCONFIGID)"),
             .init("tcb_status", .string, optional: true, doc: "the vendor's TCB status: UpToDate, OutOfDate, …"),
+            .init(
+                "revocation_checked", .bool, optional: true,
+                doc: "whether vendor CRLs covered the certificate chain (snp, tdx, sgx and the Azure kinds wrapping them)"),
         ]
     )
 }

@@ -200,6 +200,8 @@ extension Broker {
         var input = ClaimRecord([
             ("action", .string("release")), ("resource", .record(resource)),
             ("tier", .int(Int64(grounds.tier))), ("reference_values", .record(referenceValues)), ("roles", .list(roles.map { .string($0) })),
+            // Rules that only make sense for real hardware (revocation data required) read the mode.
+            ("tee_mode", .string(configuration.teeMode.rawValue)),
         ])
         if let evidence = grounds.evidence { input["evidence"] = .record(evidence) }
         if let identity = grounds.identity { input["identity"] = .record(identity.claims) }

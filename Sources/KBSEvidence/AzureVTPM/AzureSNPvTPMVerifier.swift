@@ -42,6 +42,7 @@ package struct AzureSNPvTPMVerifier: EvidenceVerifier {
         return VerifiedEvidence(
             kind: kind, measurement: hardware.measurement, debug: hardware.debug, tcbSVN: hardware.tcbSVN,
             reportData: checked.quote.attest.extraData, hostData: hardware.hostData, tcbStatus: hardware.tcbStatus,
+            revocationChecked: hardware.revocationChecked,
             details: AzureVTPM.details(checked, hardwareKey: "snp", hardware: hardware.details))
     }
 

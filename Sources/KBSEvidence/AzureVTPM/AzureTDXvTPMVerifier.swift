@@ -44,6 +44,7 @@ package struct AzureTDXvTPMVerifier: EvidenceVerifier {
         return VerifiedEvidence(
             kind: kind, measurement: hardware.measurement, debug: hardware.debug, tcbSVN: hardware.tcbSVN,
             reportData: checked.quote.attest.extraData, hostData: hardware.hostData, tcbStatus: hardware.tcbStatus,
+            revocationChecked: hardware.revocationChecked,
             details: AzureVTPM.details(checked, hardwareKey: "tdx", hardware: hardware.details))
     }
 

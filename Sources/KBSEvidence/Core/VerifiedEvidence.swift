@@ -20,12 +20,15 @@ package struct VerifiedEvidence: Sendable {
     package let hostData: [UInt8]?
     /// The vendor's TCB status where collateral gave one (UpToDate, OutOfDate, …).
     package let tcbStatus: String?
+    /// Whether vendor CRLs covered the certificate chain behind the evidence (SNP: the ARK's CRL for the ASK/ASVK;
+    /// TDX and SGX: the root CA's and the intermediate CA's CRLs for both PCK-chain links); nil for kinds without one.
+    package let revocationChecked: Bool?
     /// The kind's own claims, shaped by its verifier's ``EvidenceVerifier/schema``.
     package let details: ClaimRecord
 
     init(
         kind: EvidenceKind, measurement: [UInt8], debug: Bool, tcbSVN: Int64, reportData: [UInt8]?,
-        hostData: [UInt8]? = nil, tcbStatus: String? = nil, details: ClaimRecord
+        hostData: [UInt8]? = nil, tcbStatus: String? = nil, revocationChecked: Bool? = nil, details: ClaimRecord
     ) {
         self.kind = kind
         self.measurement = measurement
@@ -34,6 +37,7 @@ package struct VerifiedEvidence: Sendable {
         self.reportData = reportData
         self.hostData = hostData
         self.tcbStatus = tcbStatus
+        self.revocationChecked = revocationChecked
         self.details = details
     }
 
@@ -47,6 +51,7 @@ package struct VerifiedEvidence: Sendable {
         if let reportData { record["report_data"] = .hex(reportData) }
         if let hostData { record["host_data"] = .hex(hostData) }
         if let tcbStatus { record["tcb_status"] = .string(tcbStatus) }
+        if let revocationChecked { record["revocation_checked"] = .bool(revocationChecked) }
         record[kind.claimKey] = .record(details)
         return record
     }

@@ -13,7 +13,8 @@ struct DCAPTCBLevel: Sendable {
     var advisoryIDs: [String]
 }
 
-/// A TDX module identity of TDX TCB info (`TDX_01`, `TDX_03`…).
+/// A TDX module identity of TDX TCB info: `tdxModule` (no levels), or one of `tdxModuleIdentities` (`TDX_01`,
+/// `TDX_03`…).
 struct DCAPModuleIdentity: Sendable {
     var id: String
     var mrSigner: [UInt8]
@@ -124,6 +125,9 @@ struct DCAPTCBInfo: Sendable {
     var pceID: [UInt8]
     var evaluationDataNumber: Int64?
     var levels: [DCAPTCBLevel]
+    /// `tdxModule`: the identity of a TDX module whose major version (TEE_TCB_SVN[1]) is 0.
+    var module: DCAPModuleIdentity?
+    /// `tdxModuleIdentities`: one per module major version from 1 on, with its own TCB levels.
     var moduleIdentities: [DCAPModuleIdentity]
 
     init(_ collateral: SignedCollateral) throws(EvidenceError) {
@@ -151,26 +155,32 @@ struct DCAPTCBInfo: Sendable {
             levels.append(level)
         }
         self.levels = levels
+        module = nil
+        if let node = body["tdxModule"] { module = try Self.moduleIdentity(node, id: "tdxModule", name: name) }
         var modules: [DCAPModuleIdentity] = []
         if body["tdxModuleIdentities"] != nil {
             for node in try SignedCollateral.array(body["tdxModuleIdentities"], "\(name) tdxModuleIdentities") {
                 let id = try SignedCollateral.string(node["id"], "\(name) module id")
-                var moduleLevels: [DCAPTCBLevel] = []
+                var identity = try Self.moduleIdentity(node, id: id, name: name)
                 for levelNode in try SignedCollateral.array(node["tcbLevels"], "\(name) \(id) tcbLevels") {
                     var level = try SignedCollateral.level(levelNode, "\(name) \(id) tcbLevel")
                     level.isvSVN = try SignedCollateral.int(levelNode["tcb"]?["isvsvn"], "\(name) \(id) isvsvn")
-                    moduleLevels.append(level)
+                    identity.tcbLevels.append(level)
                 }
-                modules.append(
-                    DCAPModuleIdentity(
-                        id: id,
-                        mrSigner: try SignedCollateral.hex(node["mrsigner"], "\(name) \(id) mrsigner", count: 48),
-                        attributes: try SignedCollateral.hex(node["attributes"], "\(name) \(id) attributes", count: 8),
-                        attributesMask: try SignedCollateral.hex(node["attributesMask"], "\(name) \(id) attributesMask", count: 8),
-                        tcbLevels: moduleLevels))
+                modules.append(identity)
             }
         }
         moduleIdentities = modules
+    }
+
+    /// The signer and attributes of `tdxModule` or a `tdxModuleIdentities` entry, without levels.
+    private static func moduleIdentity(_ node: JSONNode, id: String, name: String) throws(EvidenceError) -> DCAPModuleIdentity {
+        DCAPModuleIdentity(
+            id: id,
+            mrSigner: try SignedCollateral.hex(node["mrsigner"], "\(name) \(id) mrsigner", count: 48),
+            attributes: try SignedCollateral.hex(node["attributes"], "\(name) \(id) attributes", count: 8),
+            attributesMask: try SignedCollateral.hex(node["attributesMask"], "\(name) \(id) attributesMask", count: 8),
+            tcbLevels: [])
     }
 }
 

@@ -62,24 +62,46 @@ enum DCAPTCBEvaluation {
         )
     }
 
-    /// The TDX module's level when TEE_TCB_SVN[1] (the module's major version) is set.
+    /// The TDX module's identity and, for a module major version above 0, its TCB level (Intel QVL's TDX module
+    /// check).
+    ///
+    /// TEE_TCB_SVN[1], the module's major version, picks the identity the quote's MRSIGNERSEAM and SEAMATTRIBUTES must
+    /// match: TCB info's `tdxModule` when it is 0, else the `tdxModuleIdentities` entry `TDX_<version as 2 hex
+    /// digits>`, whose levels then give the module's own status from TEE_TCB_SVN[0]. Version 0 modules have no levels
+    /// of their own: the platform level compares all of TEE_TCB_SVN instead.
     static func moduleLevel(_ info: DCAPTCBInfo, body: TDReportBody) throws(EvidenceError) -> DCAPTCBLevel? {
         let svn = body.teeTCBSVN
-        guard svn[1] > 0 else { return nil }
+        let name = info.collateral.name
+        guard svn[1] > 0 else {
+            guard let module = info.module else { throw EvidenceError(.collateral, "\(name): TDX TCB info has no tdxModule identity") }
+            try checkModule(body, matches: module, in: name)
+            return nil
+        }
         let id = "TDX_" + Hex.encode([svn[1]]).uppercased()
-        guard let module = info.moduleIdentities.first(where: { $0.id == id }) else {
-            throw EvidenceError(.tcb, "\(info.collateral.name): no TDX module identity \(id)")
+        guard let module = info.moduleIdentities.first(where: { $0.id.uppercased() == id }) else {
+            throw EvidenceError(.tcb, "\(name): no TDX module identity \(id)")
         }
-        guard body.mrSignerSeam == module.mrSigner else {
-            throw EvidenceError(.tcb, "\(info.collateral.name): MRSIGNERSEAM does not match module identity \(id)")
-        }
-        guard masked(body.seamAttributes, module.attributesMask) == masked(module.attributes, module.attributesMask) else {
-            throw EvidenceError(.tcb, "\(info.collateral.name): SEAMATTRIBUTES do not match module identity \(id)")
-        }
+        try checkModule(body, matches: module, in: name)
         guard let level = module.tcbLevels.first(where: { $0.isvSVN <= Int64(svn[0]) }) else {
-            throw EvidenceError(.tcb, "\(info.collateral.name): no \(id) TCB level for module SVN \(svn[0])")
+            throw EvidenceError(.tcb, "\(name): no \(id) TCB level for module SVN \(svn[0])")
         }
         return level
+    }
+
+    /// Refuses a TD quote whose TDX module is not the one `module` names: MRSIGNERSEAM must equal its mrsigner, and
+    /// SEAMATTRIBUTES its attributes under attributesMask.
+    static func checkModule(_ body: TDReportBody, matches module: DCAPModuleIdentity, in name: String) throws(EvidenceError) {
+        guard body.mrSignerSeam == module.mrSigner else {
+            throw EvidenceError(
+                .tcb,
+                "\(name): MRSIGNERSEAM \(Hex.encode(body.mrSignerSeam)) is not the TDX module signer \(Hex.encode(module.mrSigner)) of \(module.id)")
+        }
+        guard masked(body.seamAttributes, module.attributesMask) == masked(module.attributes, module.attributesMask) else {
+            throw EvidenceError(
+                .tcb,
+                "\(name): SEAMATTRIBUTES \(Hex.encode(body.seamAttributes)) do not match \(module.id) attributes \(Hex.encode(module.attributes)) under mask \(Hex.encode(module.attributesMask))"
+            )
+        }
     }
 
     /// Combines the platform status with the QE's or module's (Intel QVL's convergence): a part that is OutOfDate

@@ -14,6 +14,9 @@ enum DCAPVerification {
         /// The QE's status when QE identity collateral was at hand (even without TCB info).
         var qeLevel: DCAPTCBLevel?
         var rtmrReplayed: Bool
+        /// Whether CRLs covered every PCK-chain link: the root CA's for the intermediate, the intermediate's for the
+        /// PCK.
+        var revocationChecked: Bool
     }
 
     static func verify(_ evidence: [UInt8], kind: EvidenceKind, context: VerificationContext) async throws(EvidenceError) -> Outcome {
@@ -46,12 +49,16 @@ enum DCAPVerification {
         guard Array(qeData[0..<32]) == expected, qeData[32..<64].allSatisfy({ $0 == 0 }) else {
             throw EvidenceError(.signature, "QE report data does not bind the attestation key (SHA-256(key ‖ QE auth data))")
         }
-        // 4. CRLs, where given: each is checked against the certificate its issuer signed.
+        // 4. CRLs, where given: each is checked against the certificate its issuer signed. Revocation was checked
+        //    only if every link below the root (root CA → intermediate, intermediate → PCK) had its issuer's CRL.
         let path = chain.last?.der == anchor.der ? chain : chain + [anchor]
+        var covered = Set<Int>()
         for (name, crl) in endorsements.revocationLists {
             guard let issuerIndex = path.firstIndex(where: { $0.subject == crl.issuer }), issuerIndex > 0 else { continue }
             try crl.check(path[issuerIndex - 1], issuer: path[issuerIndex], at: context.time, what: "CRL \(name)")
+            covered.insert(issuerIndex - 1)
         }
+        let revocationChecked = covered.isSuperset(of: 0..<path.count - 1)
         guard let extensionDER = try leaf.extensionValue(PCKExtension.oid) else {
             throw EvidenceError(.malformed, "PCK certificate has no SGX extension \(PCKExtension.oid)")
         }
@@ -147,7 +154,9 @@ enum DCAPVerification {
             }
             replayed = true
         }
-        return Outcome(quote: quote, pck: pck, qeReport: qeReport, tcb: result, qeLevel: qeLevel, rtmrReplayed: replayed)
+        return Outcome(
+            quote: quote, pck: pck, qeReport: qeReport, tcb: result, qeLevel: qeLevel, rtmrReplayed: replayed,
+            revocationChecked: revocationChecked)
     }
 
     /// Verifies signed collateral: the TCB Signing certificate chains to a trust anchor and signs the exact served

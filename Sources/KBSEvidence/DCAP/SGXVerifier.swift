@@ -50,6 +50,7 @@ package struct SGXVerifier: EvidenceVerifier {
         DCAPClaims.platform(outcome, into: &record)
         return VerifiedEvidence(
             kind: .sgx, measurement: body.mrEnclave, debug: body.debug, tcbSVN: Int64(body.isvSVN),
-            reportData: body.reportData, hostData: nil, tcbStatus: outcome.tcb?.status, details: record)
+            reportData: body.reportData, hostData: nil, tcbStatus: outcome.tcb?.status,
+            revocationChecked: outcome.revocationChecked, details: record)
     }
 }

@@ -74,6 +74,7 @@ package struct TDXVerifier: EvidenceVerifier {
         DCAPClaims.platform(outcome, into: &record)
         return VerifiedEvidence(
             kind: .tdx, measurement: body.mrTD, debug: body.debug, tcbSVN: Int64(body.teeTCBSVN[0]),
-            reportData: body.reportData, hostData: body.mrConfigID, tcbStatus: outcome.tcb?.status, details: record)
+            reportData: body.reportData, hostData: body.mrConfigID, tcbStatus: outcome.tcb?.status,
+            revocationChecked: outcome.revocationChecked, details: record)
     }
 }

@@ -12,6 +12,8 @@ enum SNPChain {
     struct Verified {
         var intermediate: Certificate
         var ark: Certificate
+        /// Whether a CRL issued by the ARK (AMD KDS `…/crl`) was applied to the ASK or ASVK.
+        var revocationChecked: Bool
     }
 
     /// Verifies `vek` for `signingKey` and `product` at `context.time`, then any CRLs among the endorsements.
@@ -40,23 +42,27 @@ enum SNPChain {
         }
         try CertificateChain.verify(
             [vek, intermediate, ark], anchors: [ark], at: context.time, what: "SNP \(signingKey.rawValue.uppercased()) chain")
-        try checkRevocation(vek: vek, intermediate: intermediate, ark: ark, context: context)
-        return Verified(intermediate: intermediate, ark: ark)
+        let checked = try checkRevocation(vek: vek, intermediate: intermediate, ark: ark, context: context)
+        return Verified(intermediate: intermediate, ark: ark, revocationChecked: checked)
     }
 
     /// Applies every CRL among the endorsements issued by the ARK (it lists ASKs/ASVKs) or by the intermediate.
-    /// CRLs from other issuers are for other evidence and are left alone.
+    /// CRLs from other issuers are for other evidence and are left alone. Returns whether an ARK-issued CRL was applied:
+    /// AMD's KDS CRL lists revoked ASKs and ASVKs (VEKs are not revoked by CRL), so that is the link revocation covers.
     static func checkRevocation(
         vek: Certificate, intermediate: Certificate, ark: Certificate, context: VerificationContext
-    ) throws(EvidenceError) {
+    ) throws(EvidenceError) -> Bool {
+        var checked = false
         for file in context.endorsements {
             guard let crl = try? RevocationList(file.bytes) else { continue }
             if crl.issuer == ark.subject {
                 try crl.check(intermediate, issuer: ark, at: context.time, what: "SNP \(file.name)")
+                checked = true
             } else if crl.issuer == intermediate.subject {
                 try crl.check(vek, issuer: intermediate, at: context.time, what: "SNP \(file.name)")
             }
         }
+        return checked
     }
 
     /// The one product whose ARK is among the trust anchors, for a version-2 report with no VEK at hand.

@@ -41,7 +41,7 @@ package struct SNPVerifier: EvidenceVerifier {
             throw EvidenceError(.unsupported, "SNP: version \(report.version) report without CPUID and a VEK without a known productName")
         }
 
-        _ = try SNPChain.verify(vek: vek, signingKey: report.signingKey, product: product, context: context)
+        let chain = try SNPChain.verify(vek: vek, signingKey: report.signingKey, product: product, context: context)
 
         let signature = try report.rawSignature()
         guard ECDSA.p384Key(vek.subjectPublicKeyInfo) != nil else {
@@ -59,6 +59,7 @@ package struct SNPVerifier: EvidenceVerifier {
         return VerifiedEvidence(
             kind: .snp, measurement: report.measurement, debug: report.debugAllowed,
             tcbSVN: Int64(report.reportedTCB(product).snp), reportData: report.reportData, hostData: report.hostData,
+            revocationChecked: chain.revocationChecked,
             details: SNPClaims.details(report: report, product: product, vekProductName: extensions.productName))
     }
 
