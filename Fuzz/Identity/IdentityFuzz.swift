@@ -5,13 +5,17 @@
 // .build-fuzz-identity/ and runs it through the links
 // `.build-fuzz-identity/fuzz-<target>`: the program name picks the target (`fuzz-jwt`, `fuzz-siwe`, …), or
 // KBS_FUZZ_TARGET=<target> does. Each target lives in its own file (JWTFuzz.swift, JWTClaimsFuzz.swift, SIWEFuzz.swift,
-// SIWEMessageFuzz.swift, SAMLFuzz.swift) and is listed in `identityFuzzTargets` below.
+// SIWEMessageFuzz.swift, SAMLFuzz.swift, EIP712Fuzz.swift, DIDFuzz.swift, HTTPSignatureFuzz.swift, APIKeyFuzz.swift)
+// and is listed in `identityFuzzTargets` below.
 //
 // Every target drives the public path, `VerifierFactory.make` then `verify(_:at:)`, configured from its kind's fixture
 // manifest (Fixtures/identity/<kind>/manifest.json: its `options` and its `now`), so the fixtures' valid credentials
 // pass and mutations of them reach the signature and claim checks. `jwt-claims` and `siwe-message` take the part after
 // the signature check as input and sign it themselves with a key the verifier trusts, since a fuzzer cannot forge the
-// fixture keys' signatures. Invariants checked on every input, for every target:
+// fixture keys' signatures. `eip712`, `did`, `httpsig` and `apikey` build their verifier as the server does (the login
+// and request-credential paths: `TypedDataVerifier(address: nil, …)`, `DIDJWSVerifier(…, fetcher: nil)`,
+// `HTTPSignatureVerifier(keys:)`, `APIKeys` over an in-memory lookup), with their kind's fixture time and trust
+// values. Invariants checked on every input, for every target:
 //  - nothing traps (ASan and Swift runtime traps are crashes);
 //  - an accepted credential yields a principal of this kind with a non-empty subject and issuer, verified at the time
 //    given, whose JSON rendering parses back with the same subject;
@@ -31,6 +35,10 @@ let identityFuzzTargets: [(name: String, make: @Sendable () -> IdentityFuzzCheck
     ("siwe", makeSIWEFuzzCheck),
     ("siwe-message", makeSIWEMessageFuzzCheck),
     ("saml", makeSAMLFuzzCheck),
+    ("eip712", makeEIP712FuzzCheck),
+    ("did", makeDIDFuzzCheck),
+    ("httpsig", makeHTTPSignatureFuzzCheck),
+    ("apikey", makeAPIKeyFuzzCheck),
 ]
 
 /// Checks one input: verifies it and traps when an invariant does not hold.
@@ -167,7 +175,7 @@ func checkOutcome(_ outcome: Result<Principal, IdentityError>, of credential: [U
         fuzzCheck(principal.verifiedAt == time, "\(kind.rawValue): verifiedAt \(principal.verifiedAt) is not the time given, \(time)")
         let json = principal.json
         guard let node = try? JSONNode.parse(Array(json.utf8)), node["subject"]?.stringValue == principal.subject,
-            node["method"]?.stringValue == kind.rawValue
+            node["method"]?.stringValue == kind.methodName
         else { fuzzFailure("\(kind.rawValue): Principal.json does not parse back to the same subject: \(json)") }
         return principal
     case .failure(let error):
@@ -181,6 +189,16 @@ func checkOutcome(_ outcome: Result<Principal, IdentityError>, of credential: [U
         }
         return nil
     }
+}
+
+/// The strings of a list-of-strings attribute (`aud`, `covered`); nil when `value` is anything else.
+func fuzzStrings(_ value: ClaimValue?) -> [String]? {
+    guard case .list(let items)? = value else { return nil }
+    let strings = items.compactMap { item -> String? in
+        guard case .string(let text) = item else { return nil }
+        return text
+    }
+    return strings.count == items.count ? strings : nil
 }
 
 /// Whether `needle` occurs in `haystack` as a run of bytes.

@@ -11,6 +11,7 @@
 // attribute holds our audience, its `alg` is one the verifier allows; and no token passes as both an ID token
 // and an access token (their `typ`s exclude each other).
 import Foundation
+import KBSClaims
 import KBSIdentity
 
 func makeJWTFuzzCheck() -> IdentityFuzzCheck {
@@ -31,7 +32,7 @@ func makeJWTFuzzCheck() -> IdentityFuzzCheck {
         let asAccessToken = checkOutcome(verifySynchronously(accessTokens, credential, at: now), of: credential, kind: .jwt, at: now)
         for principal in [asIDToken, asAccessToken].compactMap({ $0 }) {
             fuzzCheck(principal.issuer == issuer, "jwt: accepted with issuer \(principal.issuer), not \(issuer)")
-            guard case .strings(let audiences)? = principal.attributes["aud"], audiences.contains(audience) else {
+            guard let audiences = fuzzStrings(principal.attributes["aud"]), audiences.contains(audience) else {
                 fuzzFailure("jwt: accepted, but `aud` \(String(describing: principal.attributes["aud"])) lacks \(audience)")
             }
             guard case .string(let algorithm)? = principal.attributes["alg"], algorithms.contains(algorithm) else {

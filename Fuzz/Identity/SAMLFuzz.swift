@@ -14,6 +14,7 @@
 // Worth adding once the SAML contract says so: with `request_id` set, an accepted response answered it; comments or
 // entity tricks inside NameID never change the subject of an otherwise accepted response.
 import Foundation
+import KBSClaims
 import KBSIdentity
 
 func makeSAMLFuzzCheck() -> IdentityFuzzCheck {

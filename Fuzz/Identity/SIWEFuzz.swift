@@ -9,6 +9,7 @@
 // the issuer is `eip155:<its chain id>`, its domain is ours; and the same message verified again with the same
 // replay cache is refused as a replay (the nonce is single-use).
 import Foundation
+import KBSClaims
 import KBSIdentity
 
 func makeSIWEFuzzCheck() -> IdentityFuzzCheck {
