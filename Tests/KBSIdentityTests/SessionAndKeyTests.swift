@@ -78,6 +78,12 @@ struct SessionAndKeyTests {
         #expect(principal.subject == "ci-bot" && principal.method == .apiKey)
         #expect(principal.json.contains(#""api_key":{"key_id":"\#(record.keyID)"}"#))
 
+        // Only the minted form: an upper-case or full-width id is not an API key, whatever the store holds.
+        let upper = APIKeys.prefix + "A" + record.keyID.dropFirst().uppercased() + key.dropFirst(APIKeys.prefix.count + 16)
+        await #expect(throws: IdentityError(.malformed, "not a KBS API key")) { try await keys.verify(upper, at: Self.login) }
+        let fullWidth = APIKeys.prefix + "０" + record.keyID.dropFirst() + key.dropFirst(APIKeys.prefix.count + 16)
+        await #expect(throws: IdentityError(.malformed, "not a KBS API key")) { try await keys.verify(fullWidth, at: Self.login) }
+
         var wrong = Array(key)
         wrong[wrong.count - 2] = wrong[wrong.count - 2] == "A" ? "B" : "A"
         await #expect(throws: IdentityError.self) { try await keys.verify(String(wrong), at: Self.login) }

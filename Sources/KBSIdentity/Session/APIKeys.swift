@@ -55,7 +55,8 @@ package struct APIKeys: Sendable {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         guard presented.hasPrefix(APIKeys.prefix) else { throw IdentityError(.malformed, "not a KBS API key") }
         let parts = presented.dropFirst(APIKeys.prefix.count).split(separator: "_", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[0].count == 16, parts[0].allSatisfy(\.isHexDigit),
+        // The id is 16 lower-case hex digits as minted; `isHexDigit` would also admit upper-case and full-width digits.
+        guard parts.count == 2, parts[0].utf8.count == 16, parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
             var secret = Base64URL.decode(Array(parts[1].utf8)), secret.count == 32
         else { throw IdentityError(.malformed, "not a KBS API key") }
         defer { for index in secret.indices { secret[index] = 0 } }
