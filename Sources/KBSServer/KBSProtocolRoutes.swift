@@ -106,15 +106,7 @@ struct KBSProtocolRoutes: Sendable {
     }
 
     /// The `kbs-session-id` cookie's value, if the request carries one.
-    static func sessionID(_ request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let trimmed = pair.trimmingCharacters(in: .whitespaces)
-                if trimmed.hasPrefix(cookieName + "=") { return String(trimmed.dropFirst(cookieName.count + 1)) }
-            }
-        }
-        return nil
-    }
+    static func sessionID(_ request: Request) -> String? { RequestCredential.cookie(cookieName, in: request) }
 
     static func cookie(_ id: String, expires: Date) -> String {
         let formatter = DateFormatter()

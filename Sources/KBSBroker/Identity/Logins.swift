@@ -191,16 +191,16 @@ package struct Logins: Sendable {
         do throws(BrokerError) {
             let (principal, notAfter) = try await verify()
             let now = broker.clock()
-            let id: String
-            do { id = try sessions.start(for: principal, at: now, notAfter: notAfter) } catch {
+            // The session's end comes back from starting it: no second read of the row just written.
+            let started: (id: String, expires: Int64)
+            do { started = try sessions.begin(for: principal, at: now, notAfter: notAfter) } catch {
                 throw Authenticator.refusal(error)
             }
-            let record = try? sessions.resume(id, at: now)
             try await broker.audit(
                 AuditEntry(
                     kind: .authentication, actor: principal.subjectID, action: "login", resource: method, outcome: .success,
                     details: ["method": .string(method), "issuer": .string(principal.issuer)]))
-            return Session(id: id, subject: principal.subjectID, expires: record?.expiresAt ?? 0)
+            return Session(id: started.id, subject: principal.subjectID, expires: started.expires)
         } catch {
             if error.code != "audit_unavailable" {
                 try? await broker.audit(

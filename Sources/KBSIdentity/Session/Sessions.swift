@@ -22,6 +22,11 @@ package struct Sessions: Sendable {
 
     /// Starts a session for `principal`; returns the id to hand to the client (shown once, stored only hashed).
     package func start(for principal: Principal, at time: Date, notAfter: Int64? = nil) throws(IdentityError) -> String {
+        try begin(for: principal, at: time, notAfter: notAfter).id
+    }
+
+    /// ``start(for:at:notAfter:)`` with the session's end (seconds since 1970), which a login reports to the client.
+    package func begin(for principal: Principal, at time: Date, notAfter: Int64? = nil) throws(IdentityError) -> (id: String, expires: Int64) {
         let now = Int64(time.timeIntervalSince1970.rounded(.down))
         let expiry = min(now + lifetimeSeconds, notAfter ?? .max)
         guard expiry > now else { throw IdentityError(.expired, "the credential's own lifetime is over") }
@@ -34,7 +39,7 @@ package struct Sessions: Sendable {
             SessionRecord(
                 subject: principal.subject, issuer: principal.issuer,
                 method: principal.method.rawValue, principalJSON: principal.json, createdAt: now, expiresAt: expiry))
-        return id
+        return (id, expiry)
     }
 
     /// The live session `id` names; `unknown_key` when there is none, `expired` (its lifetime or idle time is over),
