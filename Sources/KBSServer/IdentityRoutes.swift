@@ -16,6 +16,8 @@ struct IdentityRoutes: Sendable {
     /// Adds the routes to `limited`, a `/kbs/v1` group behind the per-address rate limit.
     /// The identity side in service now (the configuration file may have been reloaded).
     private var identity: ServerIdentity { holder.current }
+    /// Under TLS the login cookie is `Secure`: a browser then never sends it over plain HTTP.
+    private var secureAttribute: String { configuration.servesTLS ? "; Secure" : "" }
 
     func add(to limited: RouterGroup<KBSRequestContext>) {
         limited.get("/login/challenge") { _, _ in try await challenge() }
@@ -77,7 +79,8 @@ struct IdentityRoutes: Sendable {
         }
         let ended = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await identity.logins.logout(id) }
         guard ended else { throw ServerError(.unauthorized, "no_session", "the `kbs-login` cookie names no session") }
-        return Response(status: .noContent, headers: [.setCookie: "\(RequestCredential.loginCookie)=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict"])
+        let expired = "\(RequestCredential.loginCookie)=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict\(secureAttribute)"
+        return Response(status: .noContent, headers: [.setCookie: expired])
     }
 
     /// `POST /kbs/v1/release/{repo}/{type}/{tag}` `{"recipient": <public JWK>}`: the value as a JWE to the recipient,
@@ -100,7 +103,7 @@ struct IdentityRoutes: Sendable {
     /// The login's answer: the subject and end, and the session as an HttpOnly cookie (never in the body).
     private func started(_ session: Logins.Session) -> Response {
         let maxAge = max(0, session.expires - Int64(Date().timeIntervalSince1970))
-        let cookie = "\(RequestCredential.loginCookie)=\(session.id); Max-Age=\(maxAge); Path=/; HttpOnly; SameSite=Strict"
+        let cookie = "\(RequestCredential.loginCookie)=\(session.id); Max-Age=\(maxAge); Path=/; HttpOnly; SameSite=Strict\(secureAttribute)"
         let expires = Timestamp.rfc3339(session.expires * 1_000_000_000)
         return JSONResponse.make(
             "{\"subject\":\(JSONText.quote(session.subject)),\"expires\":\(JSONText.quote(expires))}",

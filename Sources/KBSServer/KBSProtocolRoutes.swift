@@ -40,7 +40,8 @@ struct KBSProtocolRoutes: Sendable {
         auth.client = client
         let challenge = try await Self.brokering { () async throws(BrokerError) in try await broker.auth(auth) }
         let text = "{\"nonce\":\(JSONText.quote(challenge.nonce)),\"extra-params\":\"\"}"
-        return JSONResponse.make(text, headers: [.setCookie: Self.cookie(challenge.sessionID, expires: challenge.expires)])
+        let cookie = Self.cookie(challenge.sessionID, expires: challenge.expires, secure: configuration.servesTLS)
+        return JSONResponse.make(text, headers: [.setCookie: cookie])
     }
 
     private func attest(_ request: Request) async throws(ServerError) -> Response {
@@ -108,12 +109,13 @@ struct KBSProtocolRoutes: Sendable {
     /// The `kbs-session-id` cookie's value, if the request carries one.
     static func sessionID(_ request: Request) -> String? { RequestCredential.cookie(cookieName, in: request) }
 
-    static func cookie(_ id: String, expires: Date) -> String {
+    /// The `Set-Cookie` value for an RCAR session; `secure` (under TLS) keeps browsers from sending it in the clear.
+    static func cookie(_ id: String, expires: Date, secure: Bool) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return "\(cookieName)=\(id); Expires=\(formatter.string(from: expires)); Path=/kbs; HttpOnly; SameSite=Strict"
+        return "\(cookieName)=\(id); Expires=\(formatter.string(from: expires)); Path=/kbs; HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
     }
 
     /// Runs a broker step, mapping its refusal onto HTTP.

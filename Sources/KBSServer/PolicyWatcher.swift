@@ -1,11 +1,13 @@
 import ServiceLifecycle
 import UnixSignals
 
-/// Reloads the policy bundle and the configuration file's identity sections when their files change (polled) and on
-/// SIGHUP, until the server shuts down.
+/// Reloads the policy bundle, the configuration file's identity sections and the TLS certificate when their files change
+/// (polled) and on SIGHUP, until the server shuts down.
 struct PolicyWatcher: Service {
     let policies: PolicyHolder
     let identity: IdentityHolder
+    /// The TLS certificate and key, when serving HTTPS.
+    let tls: TLSCertificates?
     let intervalMilliseconds: Int
 
     func run() async throws {
@@ -14,6 +16,7 @@ struct PolicyWatcher: Service {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
                     _ = await Blocking.run { policies.reload(trigger: "SIGHUP") }
                     _ = await Blocking.run { identity.reload(trigger: "SIGHUP") }
+                    if let tls { await Blocking.run { tls.reload(trigger: "SIGHUP") } }
                 }
             }
             if intervalMilliseconds > 0 {
@@ -23,6 +26,7 @@ struct PolicyWatcher: Service {
                         if Task.isCancelled { break }
                         await Blocking.run { policies.reloadIfChanged() }
                         await Blocking.run { identity.reloadIfChanged() }
+                        if let tls { await Blocking.run { tls.reloadIfChanged() } }
                     }
                 }
             }

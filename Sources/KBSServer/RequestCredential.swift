@@ -10,8 +10,9 @@ enum RequestCredential {
     /// The login session cookie's name.
     static let loginCookie = "kbs-login"
 
-    /// The request's credential, nil when it carries none; `body` is what the handler read (signatures may cover it).
-    static func presented(_ request: Request, body: [UInt8]) throws(ServerError) -> PresentedCredential? {
+    /// The request's credential, nil when it carries none; `body` is what the handler read (signatures may cover it),
+    /// `scheme` the one the server is reached with.
+    static func presented(_ request: Request, body: [UInt8], scheme: String) throws(ServerError) -> PresentedCredential? {
         if let header = request.headers[.authorization] {
             guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
                 throw ServerError(.unauthorized, "invalid_credential", "`Authorization` must be `Bearer <token>`")
@@ -19,7 +20,7 @@ enum RequestCredential {
             return .bearer(String(header.dropFirst(7)))
         }
         if request.headers[signatureInput] != nil || request.headers[signature] != nil {
-            return .signedRequest(signedRequestJSON(request, body: body))
+            return .signedRequest(signedRequestJSON(request, body: body, scheme: scheme))
         }
         if let id = cookie(loginCookie, in: request) { return .loginCookie(id) }
         return nil
@@ -40,13 +41,14 @@ enum RequestCredential {
     }
 
     /// The request as the `hmac` verifier reads it: `{"method", "target_uri", "headers": [[name, value]…], "body"}`.
-    /// The target URI is rebuilt from the `Host` header and the path as sent; the server speaks plain HTTP (no TLS yet).
-    static func signedRequestJSON(_ request: Request, body: [UInt8]) -> [UInt8] {
+    /// The target URI is rebuilt from the scheme served (`https` under TLS), the `Host` header (`:authority` in HTTP/2)
+    /// and the path as sent.
+    static func signedRequestJSON(_ request: Request, body: [UInt8], scheme: String) -> [UInt8] {
         var writer = JSONWriter()
         writer.object { root in
             root.member("method", request.method.rawValue)
             let authority = request.head.authority ?? ""
-            root.member("target_uri", "http://" + authority + (request.head.path ?? "/"))
+            root.member("target_uri", scheme + "://" + authority + (request.head.path ?? "/"))
             root.key("headers")
             root.array { list in
                 for field in request.headers {

@@ -2,6 +2,8 @@ import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
 import KBSBroker
 import KBSClaims
 import KBSPolicy
@@ -27,12 +29,20 @@ package final class Server: Sendable {
     let broker: Broker
     /// Credentials, logins and API keys, reloaded with the configuration file.
     let identity: IdentityHolder
+    /// The certificate and key HTTPS is served with; nil serves plain HTTP.
+    let tls: TLSCertificates?
     let logger: Logger
 
     /// Prepares a server; nothing listens until ``run(onListening:)``.
     package init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
+        guard configuration.servesTLS || configuration.allowPlainHTTP || ServerSettings.isLoopback(configuration.host) else {
+            throw ServerError(
+                .internalServerError, "plain_http",
+                "refusing plain HTTP on \(configuration.host), which is not loopback: configure [tls] (KBS_TLS_CERTIFICATE, "
+                    + "KBS_TLS_PRIVATE_KEY), or set [server] allow_plain_http = true (KBS_ALLOW_PLAIN_HTTP=1) when a TLS proxy is in front")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: configuration.policies, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ServerError(.internalServerError, "policy", "no policy bundle folder at \(configuration.policies)")
@@ -84,6 +94,11 @@ package final class Server: Sendable {
             configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
         identity = try IdentityHolder(configuration: configuration, store: store, broker: broker, metrics: metrics, logger: logger)
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
+            tls = try TLSCertificates(certificatePath: certificate, keyPath: key, metrics: metrics, logger: logger)
+        } else {
+            tls = nil
+        }
     }
 
     /// The policy set in service.
@@ -91,7 +106,7 @@ package final class Server: Sendable {
 
     /// Serves until the process receives SIGTERM or SIGINT; `onListening` gets the port actually bound.
     package func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let app = buildApplication(onListening: onListening)
+        let app = try buildApplication(onListening: onListening)
         do {
             try await app.runService()
         } catch {
@@ -130,13 +145,19 @@ package final class Server: Sendable {
     }
 
     /// The application: the router behind the JSON-error and metrics responder, the policy watcher beside it.
-    func buildApplication(onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+    /// Under TLS, HTTP/2 and HTTP/1.1 by ALPN; otherwise HTTP/1.1 in the clear.
+    func buildApplication(onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws -> some ApplicationProtocol {
         let boundPort = BoundPort()
         let responder = ServerResponder(router: buildRouter(boundPort: boundPort).buildResponder(), metrics: metrics)
+        let server: HTTPServerBuilder = try tls.map { try .http2Upgrade(tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
         return Application(
             responder: responder,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
-            services: [PolicyWatcher(policies: policies, identity: identity, intervalMilliseconds: configuration.reloadIntervalMilliseconds)],
+            services: [
+                PolicyWatcher(
+                    policies: policies, identity: identity, tls: tls, intervalMilliseconds: configuration.reloadIntervalMilliseconds)
+            ],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

@@ -10,11 +10,14 @@ package struct ServerIdentity: Sendable {
     let authenticator: Authenticator
     let logins: Logins
     let apiKeys: APIKeyAuthority
+    /// The scheme signed requests were sent with (`https` under TLS): RFC 9421's `@target-uri` covers it.
+    let scheme: String
 
     /// Wires the verifiers to the store (sessions, single-use values, API keys) and the broker (capability tokens,
     /// the key hierarchy that seals API-key secrets). The pepper for API-key hashes lives in `DATA_DIR/api-key-pepper`.
     init(configuration: ServerConfiguration, store: Store, broker: Broker) throws(ServerError) {
         let identity = configuration.identity
+        scheme = configuration.servesTLS ? "https" : "http"
         let pepper = try Self.apiKeyPepper(dataDirectory: configuration.dataDirectory)
         do { apiKeys = try APIKeyAuthority(broker: broker, pepper: pepper) } catch {
             throw ServerError(.internalServerError, error.code, error.message)
@@ -64,7 +67,7 @@ package struct ServerIdentity: Sendable {
     /// The identity behind the request's credential; nil when it carries none. A credential that does not verify is
     /// refused (401), never treated as none.
     func identify(_ request: Request, body: [UInt8]) async throws(ServerError) -> CallerIdentity? {
-        guard let credential = try RequestCredential.presented(request, body: body) else { return nil }
+        guard let credential = try RequestCredential.presented(request, body: body, scheme: scheme) else { return nil }
         return try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in try await authenticator.identify(credential) }
     }
 }

@@ -30,6 +30,10 @@ final class ServerMetrics: Sendable {
     let configurationReloadsFailed: Metrics.Counter
     /// 1 while the newest configuration file fails to load and the last good one serves.
     let configurationReloadFailing: Metrics.Gauge
+    let tlsReloadsSucceeded: Metrics.Counter
+    let tlsReloadsFailed: Metrics.Counter
+    /// 1 while the newest TLS certificate or key fails to load and the last good pair serves.
+    let tlsReloadFailing: Metrics.Gauge
     /// Failed writes of the decision log (the lines stay buffered).
     let decisionLogWriteFailures: Metrics.Counter
     /// Decisions refused with 503 because the decision log's buffer was full.
@@ -73,6 +77,9 @@ final class ServerMetrics: Sendable {
         configurationReloadsSucceeded = Metrics.Counter(label: "kbs_config_reloads_total", dimensions: [("result", "ok")], factory: factory)
         configurationReloadsFailed = Metrics.Counter(label: "kbs_config_reloads_total", dimensions: [("result", "failed")], factory: factory)
         configurationReloadFailing = Metrics.Gauge(label: "kbs_config_reload_failing", factory: factory)
+        tlsReloadsSucceeded = Metrics.Counter(label: "kbs_tls_reloads_total", dimensions: [("result", "ok")], factory: factory)
+        tlsReloadsFailed = Metrics.Counter(label: "kbs_tls_reloads_total", dimensions: [("result", "failed")], factory: factory)
+        tlsReloadFailing = Metrics.Gauge(label: "kbs_tls_reload_failing", factory: factory)
         decisionLogWriteFailures = Metrics.Counter(label: "kbs_decision_log_write_failures_total", factory: factory)
         decisionLogRefused = Metrics.Counter(label: "kbs_decision_log_refused_total", factory: factory)
         releaseLatency = Metrics.Timer(label: "kbs_release_duration_seconds", factory: factory)

@@ -18,7 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
             Core dumps are turned off (RLIMIT_CORE 0, not dumpable) before anything else. \
             Settings come from the defaults, then the --config file (TOML; `kbs config check FILE` validates it), then \
             the environment (KBS_HOST, KBS_PORT, KBS_DATA_DIR, KBS_POLICIES, TEE_MODE, ENABLE_TEE, PRIVACY_TIER, \
-            KBS_STORE_URL, KMS_ENDPOINT), then the flags given here, each later one winning.
+            KBS_STORE_URL, KMS_ENDPOINT, KBS_TLS_CERTIFICATE, KBS_TLS_PRIVATE_KEY, KBS_ALLOW_PLAIN_HTTP), then the flags \
+            given here, each later one winning. With [tls] it serves HTTPS (HTTP/2 and HTTP/1.1), re-reading the \
+            certificate and key when they change; without it, plain HTTP on a loopback address only, unless \
+            allow_plain_http says a TLS proxy is in front.
             """
     )
 
@@ -144,9 +147,10 @@ struct ServeCommand: AsyncParsableCommand {
         let host = configuration.host
         let port = configuration.port
         let hash = server.policyHash
+        let scheme = configuration.servesTLS ? "https" : "http"
         do {
             try await server.run { port in
-                Console.out("kbs: listening on http://\(host):\(port) (policy \(hash))")
+                Console.out("kbs: listening on \(scheme)://\(host):\(port) (policy \(hash))")
             }
         } catch {
             throw Refusal(code: "serve", message: "cannot serve on \(host):\(port): \(error)")
@@ -176,9 +180,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard !configuration.dataDirectory.isEmpty else {
             throw Refusal(code: "usage", message: "no data directory: give --data-dir, KBS_DATA_DIR or [server] data_dir in --config")
-        }
-        guard configuration.tlsCertificate == nil, configuration.tlsPrivateKey == nil else {
-            throw Refusal(code: "tls", message: "TLS is not supported yet: leave [tls] certificate and private_key empty and terminate TLS in front")
         }
         configuration.environment = environment
         // KMS_ENDPOINT names the Infisical instance holding the master key; the explicit Infisical variables win.

@@ -116,7 +116,8 @@ import Testing
             return Set(table.entries.map(\.key))
         }
         #expect(keys([]) == ["server", "store", "kms", "tls", "identity"])
-        #expect(keys(["server"]) == ["host", "port", "data_dir", "policies", "tee_mode", "enable_tee", "default_privacy_tier"])
+        #expect(
+            keys(["server"]) == ["host", "port", "data_dir", "policies", "tee_mode", "enable_tee", "default_privacy_tier", "allow_plain_http"])
         #expect(keys(["store"]) == ["url"] && keys(["kms"]) == ["endpoint"] && keys(["tls"]) == ["certificate", "private_key"])
         #expect(keys(["identity"]) == ["oidc", "saml", "siwe", "did", "session"])
         #expect(keys(["identity", "oidc"]) == ["name", "issuer", "audiences", "jwks_file", "algorithms", "token_types"])

@@ -11,6 +11,8 @@ Nothing here touches the network: every key is made locally and every credential
     saml-idp       cryptography: an IdP signing key and self-signed certificate
     saml-response  pysaml2 as the IdP (Server.create_authn_response, signed through xmlsec1)
     httpsig        http-message-signatures: an RFC 9421 hmac-sha256 request signature (+ RFC 9530 Content-Digest)
+    tls-cert       cryptography: a test CA (made once per folder) and a server certificate it signs for 127.0.0.1
+    tls-peer       Python's ssl: connects to 127.0.0.1:PORT trusting only the test CA and names the leaf it was shown
     batch          each line of standard input (a JSON list of arguments) run as a subcommand: the libraries load once
 
 Each subcommand prints one JSON object on stdout; an error prints a message on stderr and exits 1.
@@ -289,6 +291,64 @@ def saml_idp(args):
     with open(os.path.join(args.out, "entity-id"), "w") as handle:
         handle.write(args.entity_id + "\n")
     return {"cert": os.path.abspath(cert_path), "key": os.path.abspath(key_path), "entity_id": args.entity_id}
+
+
+def tls_cert(args):
+    """DIR/ca.pem (+ ca.key, made on first use) and DIR/NAME.pem, DIR/NAME.key: a leaf for 127.0.0.1 and localhost."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    os.makedirs(args.out, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_cert_path, ca_key_path = os.path.join(args.out, "ca.pem"), os.path.join(args.out, "ca.key")
+    if os.path.exists(ca_key_path):
+        with open(ca_key_path, "rb") as handle:
+            ca_key = serialization.load_pem_private_key(handle.read(), None)
+        with open(ca_cert_path, "rb") as handle:
+            ca_cert = x509.load_pem_x509_certificate(handle.read())
+    else:
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Hanzo KBS test CA (test only)")])
+        ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                   .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+                   .sign(ca_key, hashes.SHA256()))
+        write_file(ca_cert_path, ca_cert.public_bytes(serialization.Encoding.PEM).decode())
+        write_file(ca_key_path, ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()).decode(), 0o600)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, args.name)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    cert_path, key_path = os.path.join(args.out, args.name + ".pem"), os.path.join(args.out, args.name + ".key")
+    write_file(cert_path, cert.public_bytes(serialization.Encoding.PEM).decode())
+    write_file(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()).decode(), 0o600)
+    return {"ca": os.path.abspath(ca_cert_path), "cert": os.path.abspath(cert_path), "key": os.path.abspath(key_path)}
+
+
+def tls_peer(args):
+    """A TLS handshake with 127.0.0.1:PORT that trusts only --ca: the leaf's common name and the protocols agreed."""
+    import socket
+    import ssl
+
+    context = ssl.create_default_context(cafile=args.ca)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", args.port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            subject = dict(item[0] for item in tls.getpeercert()["subject"])
+            return {"common_name": subject.get("commonName"), "version": tls.version(), "alpn": tls.selected_alpn_protocol()}
 
 
 def _shift_saml_clock(seconds):
@@ -689,6 +749,16 @@ def parser():
     p.add_argument("--key", required=True, help="the private JWK file recipient wrote")
     p.add_argument("--jwe", required=True, help="the JWE JSON text")
     p.set_defaults(run=decrypt)
+
+    p = commands.add_parser("tls-cert", help="a test CA and a server certificate for 127.0.0.1 (cryptography)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--name", required=True, help="the leaf's common name and file name")
+    p.set_defaults(run=tls_cert)
+
+    p = commands.add_parser("tls-peer", help="the certificate 127.0.0.1:PORT presents, verified against --ca (ssl)")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ca", required=True)
+    p.set_defaults(run=tls_peer)
 
     p = commands.add_parser("batch", help="run many subcommands, one JSON list of arguments a line on stdin")
     p.set_defaults(run=batch)

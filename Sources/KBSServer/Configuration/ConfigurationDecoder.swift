@@ -43,7 +43,8 @@ struct ConfigurationDecoder {
 
     private mutating func decodeServer(_ server: TOML.Table, into configuration: inout ServerConfiguration) {
         let section = "[server]"
-        allowOnly(["host", "port", "data_dir", "policies", "tee_mode", "enable_tee", "default_privacy_tier"], in: server, section)
+        allowOnly(
+            ["host", "port", "data_dir", "policies", "tee_mode", "enable_tee", "default_privacy_tier", "allow_plain_http"], in: server, section)
         if let host = nonEmptyString(server, "host", section) { configuration.host = host }
         if let port = integer(server, "port", section) {
             check(ServerSettings.ports.contains(Int(port)), "`port` in [server] \(ServerSettings.portProblem(String(port)))", server, "port")
@@ -62,6 +63,7 @@ struct ConfigurationDecoder {
             }
         }
         if let enable = boolean(server, "enable_tee", section) { configuration.enableTEE = enable }
+        if let allow = boolean(server, "allow_plain_http", section) { configuration.allowPlainHTTP = allow }
         if let tier = integer(server, "default_privacy_tier", section) {
             let valid = ServerSettings.tiers.contains(Int(tier))
             check(valid, "`default_privacy_tier` in [server] \(ServerSettings.tierProblem(String(tier)))", server, "default_privacy_tier")

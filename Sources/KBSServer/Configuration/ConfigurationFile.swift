@@ -74,7 +74,8 @@ package enum ConfigurationFile {
 
     /// `configuration` with the environment's overrides: `KBS_HOST`, `KBS_PORT`, `KBS_DATA_DIR`, `KBS_POLICIES`
     /// (folders separated by commas), `TEE_MODE`, `ENABLE_TEE` (`true`, `false`, `1`, `0`), `PRIVACY_TIER`,
-    /// `KBS_STORE_URL` and `KMS_ENDPOINT`. An empty variable counts as unset.
+    /// `KBS_STORE_URL`, `KMS_ENDPOINT`, `KBS_TLS_CERTIFICATE` and `KBS_TLS_PRIVATE_KEY` (PEM files; both or neither) and
+    /// `KBS_ALLOW_PLAIN_HTTP`. An empty variable counts as unset.
     package static func applyingEnvironment(_ environment: [String: String], to configuration: ServerConfiguration) -> Outcome {
         var configuration = configuration
         var diagnostics: [Diagnostic] = []
@@ -107,14 +108,18 @@ package enum ConfigurationFile {
             configuration.teeMode = mode
             return nil
         }
-        value("ENABLE_TEE") { text in
-            switch text.lowercased() {
-            case "true", "1": configuration.enableTEE = true
-            case "false", "0": configuration.enableTEE = false
-            default: return "must be true, false, 1 or 0, not `\(text)`"
+        func flag(_ name: String, _ apply: (Bool) -> Void) {
+            value(name) { text in
+                switch text.lowercased() {
+                case "true", "1": apply(true)
+                case "false", "0": apply(false)
+                default: return "must be true, false, 1 or 0, not `\(text)`"
+                }
+                return nil
             }
-            return nil
         }
+        flag("ENABLE_TEE") { configuration.enableTEE = $0 }
+        flag("KBS_ALLOW_PLAIN_HTTP") { configuration.allowPlainHTTP = $0 }
         value("PRIVACY_TIER") { text in
             guard let tier = Int(text), ServerSettings.tiers.contains(tier) else { return ServerSettings.tierProblem("`\(text)`") }
             configuration.defaultPrivacyTier = tier
@@ -130,6 +135,20 @@ package enum ConfigurationFile {
         value("KMS_ENDPOINT") { text in
             configuration.kmsEndpoint = text
             return nil
+        }
+        value("KBS_TLS_CERTIFICATE") { text in
+            guard isReadableFile(text) else { return "names no readable file: \(text)" }
+            configuration.tlsCertificate = text
+            return nil
+        }
+        value("KBS_TLS_PRIVATE_KEY") { text in
+            guard isReadableFile(text) else { return "names no readable file: \(text)" }
+            configuration.tlsPrivateKey = text
+            return nil
+        }
+        if (configuration.tlsCertificate == nil) != (configuration.tlsPrivateKey == nil) {
+            diagnostics.append(
+                Diagnostic(file: "KBS_TLS_CERTIFICATE", line: nil, message: "TLS needs both a certificate and a private key, or neither"))
         }
         return diagnostics.isEmpty ? .loaded(configuration) : .rejected(diagnostics)
     }

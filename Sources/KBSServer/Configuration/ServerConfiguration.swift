@@ -63,6 +63,12 @@ package struct ServerConfiguration: Sendable {
     package var tlsCertificate: String?
     /// The PEM private key of ``tlsCertificate`` (`[tls] private_key`).
     package var tlsPrivateKey: String?
+    /// Serve plain HTTP on an address other than loopback (`[server] allow_plain_http`, `KBS_ALLOW_PLAIN_HTTP`): for
+    /// a TLS-terminating proxy in front. Off, such a server needs `[tls]`.
+    package var allowPlainHTTP = false
+
+    /// Whether HTTPS is served (a certificate and key are configured).
+    package var servesTLS: Bool { tlsCertificate != nil && tlsPrivateKey != nil }
 
     /// Creates a configuration with the defaults for everything but the folders.
     package init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {

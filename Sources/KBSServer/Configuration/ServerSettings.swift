@@ -35,6 +35,14 @@ enum ServerSettings {
     }
 
     /// Whether `text` is an absolute HTTPS URL, or plain HTTP to this machine (a development IdP or KMS).
+    /// Whether `host` only ever reaches this machine: plain HTTP is served there without `allow_plain_http`.
+    static func isLoopback(_ host: String) -> Bool {
+        let name = host.lowercased()
+        if name == "localhost" || name == "::1" || name == "[::1]" { return true }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
     static func isSecureURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(), !host.isEmpty
         else { return false }
