@@ -57,6 +57,8 @@ def main():
     parser.add_argument("--ca", required=True)
     parser.add_argument("--path", action="append", default=[])
     parser.add_argument("--measurement")
+    parser.add_argument("--tee", default="snp", choices=["snp", "tdx"],
+                        help="the primary evidence `kbs tee simulate` makes (tdx: Trustee's {\"quote\"} JSON form)")
     parser.add_argument("--curve", default="P-256", choices=["P-256", "P-384", "P-521", "RSA"],
                         help="the TEE key: an EC curve (ECDH-ES+A256KW) or RSA 2048 (RSA-OAEP-256)")
     parser.add_argument("--replay", action="store_true")
@@ -66,7 +68,7 @@ def main():
     args = parser.parse_args()
     out = {}
 
-    status, headers, body = request("POST", args.url + "/kbs/v0/auth", {"version": "0.4.0", "tee": "snp", "extra-params": {}})
+    status, headers, body = request("POST", args.url + "/kbs/v0/auth", {"version": "0.4.0", "tee": args.tee, "extra-params": {}})
     out["auth"] = status
     if status != 200:
         out["auth_body"] = body.decode(errors="replace")
@@ -103,7 +105,7 @@ def main():
     report_data = hashlib.sha384(jcs({"tee-pubkey": tee_pubkey, "nonce": nonce, "additional-evidence": additional})).hexdigest()
 
     with tempfile.TemporaryDirectory() as work:
-        command = [args.kbs, "tee", "simulate", "--kind", "snp", "--report-data", report_data, "--ca", args.ca, "--out", work]
+        command = [args.kbs, "tee", "simulate", "--kind", args.tee, "--report-data", report_data, "--ca", args.ca, "--out", work]
         if args.measurement:
             command += ["--measurement", args.measurement]
         subprocess.run(command, check=True, capture_output=True)

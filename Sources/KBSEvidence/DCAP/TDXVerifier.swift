@@ -2,7 +2,7 @@ package import KBSClaims
 
 /// Verifies Intel TDX DCAP quotes (v4, and v5 with TD 1.0 or TD 1.5 bodies).
 ///
-/// Evidence is the raw quote. Endorsements (recognised by content): the TCB Signing chain PEM, TDX TCB info and
+/// Evidence is the raw quote, or Trustee's JSON form (``TDXTrusteeEvidence``). Endorsements (recognised by content): the TCB Signing chain PEM, TDX TCB info and
 /// TD_QE identity JSON as PCS serves them, PCK/root CRLs (DER or PEM), a CC event log (CCEL) and its ACPI table.
 /// Trust anchors: the Intel SGX Root CA. Without TCB collateral the quote still verifies (signatures, PCK chain)
 /// and `tcbStatus` is nil. `tcbSVN` is TEE_TCB_SVN[0], the TDX module's minor SVN.
@@ -44,7 +44,15 @@ package struct TDXVerifier: EvidenceVerifier {
     }
 
     package func verify(_ evidence: [UInt8], context: VerificationContext) async throws(EvidenceError) -> VerifiedEvidence {
-        let outcome = try await DCAPVerification.verify(evidence, kind: .tdx, context: context)
+        // Trustee's attestation agent sends `{"quote": base64, "cc_eventlog": base64}`; others the raw quote.
+        var quote = evidence
+        var context = context
+        if SNPTrusteeEvidence.looksLikeJSON(evidence) {
+            let parsed = try TDXTrusteeEvidence(evidence)
+            quote = parsed.quote
+            if let log = parsed.eventLog { context.endorsements.append(EvidenceFile(name: "cc_eventlog", bytes: log)) }
+        }
+        let outcome = try await DCAPVerification.verify(quote, kind: .tdx, context: context)
         guard case .td(let body) = outcome.quote.body else { throw EvidenceError(.unsupported, "not a TD quote") }
         try context.checkReportData(body.reportData, kind: .tdx)
         let bits = body.tdAttributeBits
