@@ -1,5 +1,3 @@
-import Crypto
-import CryptoExtras
 import Foundation
 import KBSClaims
 import KBSPolicyTesting
@@ -8,8 +6,6 @@ import Testing
 /// A running server the attack suite shares across one sub-suite's tests, and what the tests need to know of it.
 struct AttackLab: Sendable {
     let server: ServerProcess
-    /// The DER of the RSA attestation key pinned in `trust-anchors/tpm/` (hardware server only).
-    var pinnedAK: Data? = nil
 
     /// The sub-suite's lab, set by its ``SharedServer`` trait.
     @TaskLocal static var current: AttackLab?
@@ -37,7 +33,8 @@ struct SharedServer: SuiteTrait, TestScoping {
 
 extension Trait where Self == SharedServer {
     /// `TEE_MODE=simulator`, no rate limit (one test opens ten thousand sessions), the default policy with one
-    /// TEE-I/O status listed, the simulator's measurement allowed, and keys at tiers 2, 3 and 4 plus a role-labelled one.
+    /// TEE-I/O status listed, the simulator's measurement allowed, and keys at tiers 2, 3 and 4 plus a role-labelled
+    /// one. No TPM key is pinned.
     static var simulatorLab: Self {
         SharedServer {
             let policies = try AttackServers.copyOfDefaultPolicies()
@@ -53,9 +50,9 @@ extension Trait where Self == SharedServer {
 
     /// Hardware mode as a deployment runs it, set up the way an operator might leave it: a data directory and database
     /// created beforehand with loose modes, a shell that allows core files, `/metrics` behind a token, a modest rate
-    /// limit (60 at once, 1 a second), and trust anchors added in `DATA_DIR/trust-anchors`: a pinned TPM attestation
-    /// key (`tpm/`), a lab CA of no known vendor for SNP (`amd/`, Fixtures/trust/lab-snp-authorities.json), and an
-    /// ARK and ASK under Intel's name (a flat file, so Intel's: Fixtures/trust/intel-named-snp-authorities.json).
+    /// limit (60 at once, 1 a second), and trust anchors added in `DATA_DIR/trust-anchors`: a lab CA of no known vendor
+    /// for SNP (`amd/`, Fixtures/trust/lab-snp-authorities.json) and an ARK and ASK under Intel's name (a flat file, so
+    /// Intel's: Fixtures/trust/intel-named-snp-authorities.json). No TPM key is pinned, as in most deployments.
     static var hardwareLab: Self {
         SharedServer {
             let data = ServerProcess.temporaryDirectory("kbs-attack-hw")
@@ -63,9 +60,7 @@ extension Trait where Self == SharedServer {
             _ = manager.createFile(atPath: data + "/kbs.sqlite", contents: nil, attributes: [.posixPermissions: 0o666])
             try manager.setAttributes([.posixPermissions: 0o777], ofItemAtPath: data)
             let anchors = data + "/trust-anchors"
-            for folder in ["tpm", "amd"] { try manager.createDirectory(atPath: anchors + "/" + folder, withIntermediateDirectories: true) }
-            let ak = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-            try Data(ak.publicKey.pemRepresentation.utf8).write(to: URL(fileURLWithPath: anchors + "/tpm/pinned-ak.pem"))
+            try manager.createDirectory(atPath: anchors + "/amd", withIntermediateDirectories: true)
             try Data(try AttackServers.pem("lab-snp-authorities.json").utf8).write(to: URL(fileURLWithPath: anchors + "/amd/lab-ark-ask.pem"))
             try Data(try AttackServers.pem("intel-named-snp-authorities.json").utf8).write(to: URL(fileURLWithPath: anchors + "/intel-named.pem"))
             let server = try ServerProcess(
@@ -75,7 +70,7 @@ extension Trait where Self == SharedServer {
                 launcher: ["/bin/sh", "-c", "ulimit -c unlimited 2>/dev/null || ulimit -c \"$(ulimit -H -c)\"; exec \"$@\"", "sh"])
             try await server.allowMeasurement(AttackLab.measurement)
             try await server.putResource("demo/keys/t2", tier: 2)
-            return AttackLab(server: server, pinnedAK: ak.derRepresentation)
+            return AttackLab(server: server)
         }
     }
 }

@@ -8,13 +8,15 @@ import Testing
 /// attestation. An expired one must stop releasing however the attested caller comes back; a forged one must be
 /// refused before the root key is used, since using it may cost a call to the key service or HSM.
 extension AttackSuiteTests {
-    /// Issues a capability token through the admin API; the token and its id.
-    static func issueToken(_ server: ServerProcess, agent: String, capabilities: [String], ttl: Int) async throws -> (token: String, id: String) {
+    /// Issues a capability token through the admin API; the token, its id and its expiry (seconds since 1970).
+    static func issueToken(
+        _ server: ServerProcess, agent: String, capabilities: [String], ttl: Int
+    ) async throws -> (token: String, id: String, expires: Int) {
         let body = try AttackClient.json(["agent": agent, "capabilities": capabilities, "ttl_seconds": ttl])
         let issued = try await server.request("POST", "/kbs/v1/tokens", body: body, admin: true)
         try #require(issued.status == 201, "\(issued.body)")
         let object = try ServerProcess.object(issued.body)
-        return (try #require(object["token"] as? String), try #require(object["id"] as? String))
+        return (try #require(object["token"] as? String), try #require(object["id"] as? String), try #require(object["expires"] as? Int))
     }
 
     /// A token's JSON body, and a token made from one (no valid signature unless the body is unchanged).
@@ -36,9 +38,10 @@ extension AttackSuiteTests.SimulatorMode {
         let lab = try AttackLab.require()
         let client = AttackClient(server: lab.server)
         // One token that expires by its issuer's lifetime, one long-lived token narrowed by a caveat (no key needed).
-        let short = try await AttackSuiteTests.issueToken(lab.server, agent: "agent-short", capabilities: ["release:demo/*"], ttl: 3)
+        let short = try await AttackSuiteTests.issueToken(lab.server, agent: "agent-short", capabilities: ["release:demo/*"], ttl: 4)
         let long = try await AttackSuiteTests.issueToken(lab.server, agent: "agent-narrowed", capabilities: ["release:demo/*"], ttl: 600)
-        let narrowed = try CapabilityAuthority.attenuate(long.token, capabilities: nil, expires: Date().addingTimeInterval(3))
+        let ending = Date(timeIntervalSince1970: TimeInterval(short.expires))
+        let narrowed = try CapabilityAuthority.attenuate(long.token, capabilities: nil, expires: ending)
         var attested: [(name: String, session: AttackClient.Session, token: String)] = []
         for (name, credential) in [("issuer's expiry", short.token), ("caveat's expiry", narrowed)] {
             let flow = try await client.attestSimulated(authorization: credential)
@@ -47,7 +50,8 @@ extension AttackSuiteTests.SimulatorMode {
             #expect(try await client.resource("demo/keys/t2", bearer: token).status == 200, "\(name): released while valid")
             attested.append((name, flow.session, token))
         }
-        try await Task.sleep(for: .seconds(4.2))
+        // Both end at `ending` (the server compares whole seconds): wait until just past it.
+        try await Task.sleep(for: .seconds(ending.timeIntervalSinceNow + 1.1))
         for (name, session, token) in attested {
             for (path, answer) in [
                 ("bearer", try await client.resource("demo/keys/t2", bearer: token)),
@@ -95,45 +99,4 @@ extension AttackSuiteTests.KeyService {
         let honest = try await client.attest(session, primary: "{}", authorization: unseen.token)
         #expect(honest.status == 503, "\(honest)")
     }
-}
-
-/// `Tools/infisical-local` (a stand-in for Infisical's KMS API) on a free loopback port.
-final class InfisicalLocal: @unchecked Sendable {
-    static let clientID = "kbs-attack-identity"
-    static let clientSecret = "kbs-attack-client-secret-0123456789"
-    let process = Process()
-    let url: String
-
-    init() throws {
-        process.executableURL = URL(fileURLWithPath: TestVenv.python)
-        process.arguments = [
-            RepositoryPaths.path("Tools/infisical-local"), "--port", "0", "--client-id", Self.clientID, "--client-secret", Self.clientSecret,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-        guard let range = line.range(of: "http://127.0.0.1:[0-9]+", options: .regularExpression) else {
-            process.terminate()
-            throw ServerTestError("infisical-local did not start: \(line)")
-        }
-        url = String(line[range])
-    }
-
-    /// What `kbs serve` needs to keep its master key there.
-    var environment: [String: String] {
-        [
-            "KBS_MASTER_KEY": "infisical", "INFISICAL_API_URL": url, "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID": Self.clientID,
-            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET": Self.clientSecret, "INFISICAL_PROJECT_ID": "kbs-attack",
-        ]
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    deinit { stop() }
 }

@@ -28,8 +28,9 @@ extension AttackSuiteTests.HardwareMode {
         return (session, try await client.attest(session, primary: String(decoding: evidence.rcarEvidence, as: UTF8.self)))
     }
 
-    /// Checked to fail on 3d3d77d^ (one anchor pool for every kind): the report attested (200), its chain anchored
-    /// by the roots under Intel's name.
+    /// Checked to fail on f437f05^ (one anchor pool for every kind: the vendor pinning of f437f05 in the verifiers and
+    /// of 3d3d77d in the server both reverted): the report attested (200), its chain anchored by the roots under Intel's
+    /// name.
     ///
     /// The finding's own example, a PCK chain ending at a root under AMD's name, cannot be sent here: the server reads
     /// TDX evidence as a raw quote, and RCAR's JSON carries Trustee's `{"quote": base64}` (TrustCommandLineTests

@@ -41,20 +41,25 @@ extension AttackSuiteTests {
 }
 
 extension AttackSuiteTests.HardwareMode {
-    /// Checked to fail on 23c943a^ (the TPM verifier's pin check and AR4SI result reverted): the forgery attested at
-    /// tier 2 with `ear.status` affirming and `hardware` 2.
-    @Test("finding 1: in hardware mode a quote under a self-made AK is refused at the chain; the pinned AK attests at tier 2, affirming")
+    /// Checked to fail on 23c943a^ (the TPM verifier's pin check, the tier rule's `ak_pinned` and the AR4SI result
+    /// reverted): with no key pinned the forgery attested at tier 2, `ear.status` affirming, `hardware` 2. (Where a key
+    /// was pinned, any other was refused before too; the attack needs a deployment that pins none, as most do.)
+    @Test("finding 1: in hardware mode a quote under a self-made AK is refused at the chain; under a pinned AK it is tier 2, affirming")
     func tpmQuoteUnderASelfMadeKey() async throws {
         let lab = try AttackLab.require()
-        let client = AttackClient(server: lab.server)
-        let forged = try await AttackSuiteTests.attestTPM(client, key: try _RSA.Signing.PrivateKey(keySize: .bits2048))
+        let forged = try await AttackSuiteTests.attestTPM(AttackClient(server: lab.server), key: try _RSA.Signing.PrivateKey(keySize: .bits2048))
         #expect(forged.status == 401, "\(forged)")
         #expect(forged.code == "evidence_chain", "\(forged)")
         #expect(forged.token == nil)
 
-        // The same quote under the key the operator pinned in trust-anchors/tpm/ is what tier 2 is for.
-        let pinned = try _RSA.Signing.PrivateKey(derRepresentation: try #require(lab.pinnedAK))
-        let honest = try await AttackSuiteTests.attestTPM(client, key: pinned)
+        // What tier 2 is for: an operator pins the key (trust-anchors/tpm/), and the result follows from that.
+        let pinned = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let data = ServerProcess.temporaryDirectory("kbs-attack-tpm")
+        try FileManager.default.createDirectory(atPath: data + "/trust-anchors/tpm", withIntermediateDirectories: true)
+        try Data(pinned.publicKey.pemRepresentation.utf8).write(to: URL(fileURLWithPath: data + "/trust-anchors/tpm/ak.pem"))
+        let server = try ServerProcess(policies: RepositoryPaths.path("Policies/default"), dataDirectory: data)
+        defer { server.stop() }
+        let honest = try await AttackSuiteTests.attestTPM(AttackClient(server: server), key: pinned)
         #expect(honest.status == 200, "\(honest)")
         let appraisal = try AttackClient.appraisal(try #require(honest.token))
         #expect(appraisal.tier == 2)

@@ -4,7 +4,10 @@ import Testing
 /// HTTP against a real `kbs serve` (and, for finding 9, its files and process as the operating system sees them).
 ///
 /// The attacks live beside the findings they regress, one file each (`AttackSuiteTests+<Finding>.swift`); each test
-/// names its finding and says which commit it was checked to fail on. The servers are shared per sub-suite:
+/// names its finding and the commit it was checked to fail on, `FIX^`: the suite was run against a `kbs` built with
+/// that fix's source and policy hunks reverted on this branch (the tests drive only the binary, so that reproduces the
+/// commit before for the behaviour tested), and each test failed on its own assertions. The servers are shared per
+/// sub-suite:
 ///
 /// - ``SimulatorMode``: `TEE_MODE=simulator`, where the simulator CA signs honest evidence for the attacks to bend
 ///   (findings 1, 2, 3, 4, 5, 7);
