@@ -122,4 +122,21 @@ extension AttackSuiteTests.HardwareMode {
         let after = try await AttackSuiteTests.metric(lab.server, ["kbs_rate_limited_total"], token: AttackServers.metricsToken)
         #expect(after - counted >= 8)
     }
+
+    /// The identity routes came after the rate limit and were limited from the start (afa5c65), so there is no commit
+    /// before; checked to fail with dc2350e's limiter reverted: all 70 anonymous refusals were audited.
+    @Test("finding 3: anonymous release refusals are audited one each (docs/identity.md), so the rate limit bounds them per address")
+    func anonymousReleaseRefusalsAreRateLimited() async throws {
+        let lab = try AttackLab.require()
+        let anonymous = AttackClient(server: lab.server, source: "127.0.0.5")
+        let before = try AttackSuiteTests.auditLength(lab.server)
+        let body = try AttackClient.json(["recipient": AttackClient.teePublicKey])
+        var statuses: [Int] = []
+        for index in 0..<70 { statuses.append(try await anonymous.send("POST", "/kbs/v1/release/demo/keys/none\(index)", body: body).status) }
+        #expect(statuses.prefix(60).allSatisfy { $0 == 403 }, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count >= 7, "\(statuses)")
+        // One record per request admitted, none for those refused at the door.
+        let admitted = statuses.filter { $0 == 403 }.count
+        #expect(try AttackSuiteTests.auditLength(lab.server) - before == admitted)
+    }
 }
