@@ -50,7 +50,7 @@ extension Trait where Self == SharedServer {
 
     /// Hardware mode as a deployment runs it, set up the way an operator might leave it: a data directory and database
     /// created beforehand with loose modes, a shell that allows core files, `/metrics` behind a token, a modest rate
-    /// limit (60 at once, 1 a second), and trust anchors added in `DATA_DIR/trust-anchors`: a lab CA of no known vendor
+    /// limit (60 at once, then one every 20 s: slow enough that a loaded machine refills nothing mid-test), and trust anchors added in `DATA_DIR/trust-anchors`: a lab CA of no known vendor
     /// for SNP (`amd/`, Fixtures/trust/lab-snp-authorities.json) and an ARK and ASK under Intel's name (a flat file, so
     /// Intel's: Fixtures/trust/intel-named-snp-authorities.json). No TPM key is pinned, as in most deployments.
     static var hardwareLab: Self {
@@ -65,7 +65,7 @@ extension Trait where Self == SharedServer {
             try Data(try AttackServers.pem("intel-named-snp-authorities.json").utf8).write(to: URL(fileURLWithPath: anchors + "/intel-named.pem"))
             let server = try ServerProcess(
                 policies: RepositoryPaths.path("Policies/default"), dataDirectory: data,
-                arguments: ["--rate-limit", "1", "--rate-limit-burst", "60"],
+                arguments: ["--rate-limit", "0.05", "--rate-limit-burst", "60"],
                 environment: ["KBS_METRICS_TOKEN": AttackServers.metricsToken],
                 launcher: ["/bin/sh", "-c", "ulimit -c unlimited 2>/dev/null || ulimit -c \"$(ulimit -H -c)\"; exec \"$@\"", "sh"])
             try await server.allowMeasurement(AttackLab.measurement)

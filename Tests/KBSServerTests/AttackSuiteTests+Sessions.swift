@@ -110,9 +110,9 @@ extension AttackSuiteTests.HardwareMode {
         let counted = try await AttackSuiteTests.metric(lab.server, ["kbs_rate_limited_total"], token: AttackServers.metricsToken)
         var statuses: [Int] = []
         for _ in 0..<70 { statuses.append(try await flooder.send("POST", "/kbs/v0/auth", body: #"{"version":"0.4.0","tee":"snp"}"#).status) }
-        // The lab allows 60 at once and one a second after: a second or two of slack for a slow machine.
+        // The lab allows 60 at once and one every 20 s after.
         #expect(statuses.prefix(60).allSatisfy { $0 == 200 }, "\(statuses)")
-        #expect(statuses.filter { $0 == 429 }.count >= 7, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count >= 9, "\(statuses)")
         let limited = try await flooder.send("POST", "/kbs/v0/attest", body: "{}")
         #expect(limited.status == 429, "\(limited)")
         #expect(limited.code == "rate_limited", "\(limited)")
@@ -120,7 +120,7 @@ extension AttackSuiteTests.HardwareMode {
         // Another address is served as before.
         #expect(try await bystander.send("POST", "/kbs/v0/auth", body: #"{"version":"0.4.0","tee":"snp"}"#).status == 200)
         let after = try await AttackSuiteTests.metric(lab.server, ["kbs_rate_limited_total"], token: AttackServers.metricsToken)
-        #expect(after - counted >= 8)
+        #expect(after - counted >= 10)
     }
 
     /// The identity routes came after the rate limit and were limited from the start (afa5c65), so there is no commit
@@ -134,7 +134,7 @@ extension AttackSuiteTests.HardwareMode {
         var statuses: [Int] = []
         for index in 0..<70 { statuses.append(try await anonymous.send("POST", "/kbs/v1/release/demo/keys/none\(index)", body: body).status) }
         #expect(statuses.prefix(60).allSatisfy { $0 == 403 }, "\(statuses)")
-        #expect(statuses.filter { $0 == 429 }.count >= 7, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count >= 9, "\(statuses)")
         // One record per request admitted, none for those refused at the door.
         let admitted = statuses.filter { $0 == 403 }.count
         #expect(try AttackSuiteTests.auditLength(lab.server) - before == admitted)
