@@ -154,6 +154,8 @@ let package = Package(
                 "KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSClaims",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The attack suite signs its own forgeries (a TPM quote under a self-made RSA key).
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
     ],

@@ -4,6 +4,9 @@ import KBSClaims
 
 /// An H100 SPDM 1.1 measurement report (GET_MEASUREMENTS request ‖ signed response) from a simulated GPU whose
 /// five-certificate chain ends at a simulated "NVIDIA Device Identity CA"; the leaf carries the FWID.
+///
+/// Tests may ask for another chip (`GB100`: a Blackwell, by its leaf's name), another `arch` in the unsigned JSON than
+/// the leaf implies (a relabelling), and a signed `sys_enable_status` (opaque type 33, which Blackwell reports).
 enum SimulatedNVIDIA {
     static let blockCount = 8
     static let diceTcbInfo = "2.23.133.5.4.1"
@@ -25,7 +28,8 @@ enum SimulatedNVIDIA {
     }
 
     static func make(
-        reportData: [UInt8], measurement: [UInt8]?, now: Date, authorities given: [TestChain.Issued]?
+        reportData: [UInt8], measurement: [UInt8]?, now: Date, authorities given: [TestChain.Issued]?, chip: String = "GH100",
+        arch: String = "HOPPER", sysEnableStatus: [UInt8]? = nil
     ) throws(EvidenceError) -> SimulatedEvidence {
         let validity = (now - 86400, Date(timeIntervalSince1970: 253_402_300_799))
         func key() -> TestChain.Key { .p384(P384.Signing.PrivateKey()) }
@@ -33,17 +37,17 @@ enum SimulatedNVIDIA {
         if given == nil { authorities = try Self.authorities(now: now) }
         let (root, identity, provisioner) = (authorities[0], authorities[1], authorities[2])
         let brom = try TestChain.issue(
-            commonName: "GH100 A01 GSP BROM", key: key(), issuer: provisioner,
+            commonName: "\(chip) A01 GSP BROM", key: key(), issuer: provisioner,
             serial: TestChain.randomSerial(), isCA: true, notBefore: validity.0, notAfter: validity.1)
         let fwid = TEESimulator.fitted(measurement ?? TEESimulator.defaultMeasurement(48), 48)
         let tcbInfo = DERWriter.sequence([
             DERWriter.context(0, constructed: false, Array("NVIDIA".utf8)),
-            DERWriter.context(1, constructed: false, Array("GH100".utf8)),
+            DERWriter.context(1, constructed: false, Array(chip.utf8)),
             DERWriter.context(6, constructed: true, DERWriter.sequence([DERWriter.oid("2.16.840.1.101.3.4.2.2"), DERWriter.octetString(fwid)])),
         ])
         let leafKey = P384.Signing.PrivateKey()
         let leaf = try TestChain.issue(
-            commonName: "GH100 A01 GSP FMC LF", key: .p384(leafKey), issuer: brom,
+            commonName: "\(chip) A01 GSP FMC LF", key: .p384(leafKey), issuer: brom,
             serial: TestChain.randomSerial(), isCA: false, extensions: [.init(oid: diceTcbInfo, value: tcbInfo)],
             notBefore: validity.0, notAfter: validity.1)
 
@@ -65,6 +69,7 @@ enum SimulatedNVIDIA {
         field(17, Array("1010".utf8) + [0])  // project
         field(18, Array("0200".utf8) + [0])  // project SKU
         field(20, fwid)
+        if let sysEnableStatus { field(33, sysEnableStatus) }
         var response: [UInt8] = [0x11, 0x60, 0x00, 0x00, UInt8(blockCount)]
         response += Array(TEESimulator.littleEndian(UInt32(record.count)).prefix(3)) + record
         response += TEESimulator.random(32)  // responder nonce
@@ -80,7 +85,7 @@ enum SimulatedNVIDIA {
         let rcar = try TEESimulator.json([
             "device_evidence_list": [
                 [
-                    "arch": "HOPPER", "uuid": "GPU-simulated-" + Hex.encode(TEESimulator.random(8)),
+                    "arch": arch, "uuid": "GPU-simulated-" + Hex.encode(TEESimulator.random(8)),
                     "evidence": Data(report).base64EncodedString(), "certificate": Data(chain).base64EncodedString(),
                 ]
             ]
