@@ -28,6 +28,8 @@ package struct BrokerConfiguration: Sendable {
     package var appraisalLifetime: TimeInterval = 60
     /// How long an attestation token is valid.
     package var tokenLifetime: TimeInterval = 300
+    /// How long an attestation-token signing key signs before a new one takes over (it verifies as long again).
+    package var tokenKeyRotationPeriod: TimeInterval = 7 * 24 * 3600
     /// Most sessions held at once.
     package var maxSessions = 10_000
     /// Most sessions one client address holds at once; its oldest goes first when it opens more.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KBSBroker
+import KBSClaims
 import KBSKeys
 import KBSPolicy
 import NIOCore
@@ -17,8 +18,10 @@ struct KBSProtocolRoutes: Sendable {
 
     /// Adds RCAR `auth` and `attest` to `limited` (a `/kbs/v0` group behind the per-address rate limit), `resource` to
     /// `router`, and Trustee's resource writes to `admin`, a `/kbs/v0` group behind ``AdminAuthentication``.
+    /// Also `GET /.well-known/jwks.json`: the keys attestation tokens are signed with, for relying parties.
     func add(to router: Router<KBSRequestContext>, limited: RouterGroup<KBSRequestContext>, admin: RouterGroup<KBSRequestContext>) {
         let group = router.group("/kbs/v0")
+        router.get("/.well-known/jwks.json") { _, _ in try await jwks() }
         guard configuration.enableTEE else {
             // ENABLE_TEE=false: identity-only release serves tiers 0 and 1; nothing attests.
             group.post("/auth") { _, _ -> Response in throw Self.teeDisabled }
@@ -31,6 +34,23 @@ struct KBSProtocolRoutes: Sendable {
         group.get("/resource/{repo}/{type}/{tag}") { request, context in try await resource(request, context) }
         admin.post("/resource/{repo}/{type}/{tag}") { request, context in try await putResource(request, context) }
         admin.delete("/resource/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }
+    }
+
+    /// The token signing keys as an RFC 7517 JWK Set; a relying party may cache it for the lifetime of a token.
+    private func jwks() async throws(ServerError) -> Response {
+        let keys = try await Self.brokering { () async throws(BrokerError) in try await broker.signer.keys.publicJWKs() }
+        var writer = JSONWriter()
+        writer.object { root in
+            root.key("keys")
+            root.array { list in
+                for key in keys {
+                    list.object { jwk in
+                        for (name, value) in key.sorted(by: { $0.key < $1.key }) { jwk.member(name, value) }
+                    }
+                }
+            }
+        }
+        return JSONResponse.make(String(decoding: writer.bytes, as: UTF8.self), headers: [.cacheControl: "max-age=\(Int(broker.signer.lifetime))"])
     }
 
     private func auth(_ request: Request, client: String) async throws(ServerError) -> Response {

@@ -147,6 +147,18 @@ enum Migrations {
                     ALTER TABLE api_key ADD COLUMN sealed_secret BLOB;
                     """)
         }
+        migrator.registerMigration("v8-token-signing-keys") { db in
+            try db.execute(
+                sql: """
+                    -- Attestation-token signing keys: the RFC 7638 thumbprint as kid, the P-256 private key sealed by the
+                    -- key hierarchy (AAD `token-signing-key:<kid>`), when it was made (seconds since 1970).
+                    CREATE TABLE token_signing_key (
+                        key_id TEXT PRIMARY KEY NOT NULL,
+                        sealed_private_key BLOB NOT NULL,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -11,7 +11,7 @@ extension BrokerPorts {
         BrokerPorts(
             audit: SQLiteAuditTrail(store: store), nonces: SQLiteNonceLedger(store: store), resources: SQLiteResources(store: store),
             referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store),
-            sessions: sessions, apiKeys: SQLiteAPIKeys(store: store), clock: clock)
+            sessions: sessions, apiKeys: SQLiteAPIKeys(store: store), tokenSigningKeys: SQLiteTokenSigningKeys(store: store), clock: clock)
     }
 }
 
@@ -38,6 +38,23 @@ struct SQLiteNonceLedger: NonceLedger {
     func consume(_ value: String, namespace: String, now: Date) async throws -> Bool {
         let at = Int64(now.timeIntervalSince1970 * 1000)
         return try await store.offPool { store throws(StoreError) in try store.consumeOnce(value, namespace: namespace, now: at) }
+    }
+}
+
+/// ``TokenSigningKeyRepository`` on the `token_signing_key` table.
+struct SQLiteTokenSigningKeys: TokenSigningKeyRepository {
+    let store: Store
+
+    func signingKeys() async throws -> [StoredTokenSigningKey] {
+        try await store.offPool { store throws(StoreError) in try store.tokenSigningKeys() }
+    }
+
+    func addSigningKey(_ key: StoredTokenSigningKey) async throws {
+        try await store.offPool { store throws(StoreError) in try store.insertTokenSigningKey(key) }
+    }
+
+    func removeSigningKeys(createdBefore time: Int64) async throws -> Int {
+        try await store.offPool { store throws(StoreError) in try store.removeTokenSigningKeys(createdBefore: time) }
     }
 }
 

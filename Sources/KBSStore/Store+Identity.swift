@@ -97,6 +97,36 @@ extension Store {
         }
     }
 
+    /// Adds an attestation-token signing key.
+    package func insertTokenSigningKey(_ key: StoredTokenSigningKey) throws(StoreError) {
+        guard !key.keyID.isEmpty, key.keyID.utf8.count <= 64, !key.sealedPrivateKey.isEmpty else {
+            throw StoreError(.invalid, "a token signing key needs an id of 1 to 64 bytes and sealed material")
+        }
+        try write { db in
+            try db.execute(
+                sql: "INSERT INTO token_signing_key (key_id, sealed_private_key, created_at) VALUES (?, ?, ?)",
+                arguments: [key.keyID, Data(key.sealedPrivateKey), key.createdAt])
+        }
+    }
+
+    /// Every attestation-token signing key, oldest first.
+    package func tokenSigningKeys() throws(StoreError) -> [StoredTokenSigningKey] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM token_signing_key ORDER BY created_at, key_id").map { row in
+                StoredTokenSigningKey(
+                    keyID: row["key_id"], sealedPrivateKey: [UInt8](row["sealed_private_key"] as Data), createdAt: row["created_at"])
+            }
+        }
+    }
+
+    /// Removes the signing keys made before `time`; how many went.
+    package func removeTokenSigningKeys(createdBefore time: Int64) throws(StoreError) -> Int {
+        try write { db in
+            try db.execute(sql: "DELETE FROM token_signing_key WHERE created_at < ?", arguments: [time])
+            return db.changesCount
+        }
+    }
+
     /// Records a single-use `value` until `expiry`; false when it is already recorded and unexpired. Expired rows
     /// are swept in the same transaction, so the table holds only what can still be replayed.
     package func useOnce(_ value: String, namespace: String, expiry: Int64, now: Int64) throws(StoreError) -> Bool {

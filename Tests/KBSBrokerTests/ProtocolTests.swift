@@ -87,32 +87,34 @@ import Testing
     }
 
     @Test("attestation tokens verify only unaltered, unexpired and from this signer")
-    func tokens() throws {
-        let signer = AttestationTokenSigner(lifetime: 300)
+    func tokens() async throws {
+        let signer = AttestationTokenSigner.ephemeral(lifetime: 300)
         let now = Date()
-        let token = try signer.sign(try Self.appraisal(at: now))
-        let back = try signer.verify(token, now: now + 10)
+        let token = try await signer.sign(try Self.appraisal(at: now))
+        let back = try await signer.verify(token, now: now + 10)
         #expect(back.tier == 2 && back.kind == "snp" && back.id == "a1")
         #expect(ClaimValue.record(back.claims).json == #"{"kind":"snp","measurement":"ab","debug":false,"tcb_svn":8}"#)
-        // The header as Trustee's: alg, typ, then the public key with its members in name order.
-        let jwk = signer.publicJWK
-        let expectedHeader = #"{"alg":"ES256","typ":"JWT","jwk":{"alg":"ES256","crv":"P-256","kty":"EC","x":"\#(jwk["x"]!)","y":"\#(jwk["y"]!)"}}"#
+        // The header as Trustee's (alg, typ, the public key with its members in name order), plus the key's id.
+        let jwk = try #require(try await signer.keys.publicJWKs().first)
+        let kid = try #require(jwk["kid"])
+        let expectedHeader =
+            #"{"alg":"ES256","typ":"JWT","kid":"\#(kid)","jwk":{"alg":"ES256","crv":"P-256","kty":"EC","x":"\#(jwk["x"]!)","y":"\#(jwk["y"]!)"}}"#
         #expect(Base64URL.decode(token.split(separator: ".")[0]) == Array(expectedHeader.utf8))
-        func code(_ token: String, at time: Date, signer: AttestationTokenSigner) -> String? {
+        func code(_ token: String, at time: Date, signer: AttestationTokenSigner) async -> String? {
             do {
-                _ = try signer.verify(token, now: time)
+                _ = try await signer.verify(token, now: time)
                 return nil
             } catch { return error.code }
         }
-        #expect(code(token, at: now + 301, signer: signer) == "token_expired")
-        #expect(code(token, at: now, signer: AttestationTokenSigner()) == "invalid_token")
+        #expect(await code(token, at: now + 301, signer: signer) == "token_expired")
+        #expect(await code(token, at: now, signer: AttestationTokenSigner.ephemeral()) == "invalid_token")
         let parts = token.split(separator: ".").map(String.init)
         var payload = try #require(try JSONSerialization.jsonObject(with: Data(Base64URL.decode(parts[1])!)) as? [String: Any])
         payload["kbs.tier"] = 4
         let raised = parts[0] + "." + Base64URL.encode(try JSONSerialization.data(withJSONObject: payload)) + "." + parts[2]
-        #expect(code(raised, at: now, signer: signer) == "invalid_token", "a holder cannot raise its tier")
-        #expect(code("a.b", at: now, signer: signer) == "invalid_token")
-        #expect(code(parts[0] + "." + parts[1] + ".", at: now, signer: signer) == "invalid_token")
+        #expect(await code(raised, at: now, signer: signer) == "invalid_token", "a holder cannot raise its tier")
+        #expect(await code("a.b", at: now, signer: signer) == "invalid_token")
+        #expect(await code(parts[0] + "." + parts[1] + ".", at: now, signer: signer) == "invalid_token")
     }
 
     @Test("sessions are bounded per client and overall, expire, and allow one attestation attempt")

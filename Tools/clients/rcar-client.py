@@ -63,6 +63,7 @@ def main():
                         help="the TEE key: an EC curve (ECDH-ES+A256KW) or RSA 2048 (RSA-OAEP-256)")
     parser.add_argument("--replay", action="store_true")
     parser.add_argument("--bearer", action="store_true")
+    parser.add_argument("--resource-url", help="fetch the resources from this server (another replica) instead of --url")
     parser.add_argument("--authorization", help="a capability token naming the workload, sent on attest")
     parser.add_argument("--gpu", action="store_true", help="add simulated H100 evidence as additional evidence")
     args = parser.parse_args()
@@ -135,11 +136,12 @@ def main():
         out["replay_new_session_body"] = body.decode(errors="replace")
 
     results = {}
+    base = args.resource_url or args.url
     for path in args.path:
         if args.bearer and token:
-            status, _, body = request("GET", args.url + "/kbs/v0/resource/" + path, bearer=token)
+            status, _, body = request("GET", base + "/kbs/v0/resource/" + path, bearer=token)
         else:
-            status, _, body = request("GET", args.url + "/kbs/v0/resource/" + path, cookie=cookie)
+            status, _, body = request("GET", base + "/kbs/v0/resource/" + path, cookie=cookie)
         result = {"status": status}
         if status == 200:
             response = json.loads(body)

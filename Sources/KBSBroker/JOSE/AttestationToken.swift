@@ -8,36 +8,41 @@ import KBSJOSE
 /// annotated evidence, whose `runtime_data_claims` hold the `tee-pubkey`), plus `kbs.tier`, the achieved tier. Status
 /// and vector come from what was verified (``AttestationResult``).
 ///
-/// The signing key lives for the process: a token outlives neither its five minutes nor a restart. The header
-/// carries the public key as `jwk`, as Trustee's does; this broker never trusts that member, only its own key.
+/// The signing keys live in the store (``TokenSigningKeys``): a token verifies after a restart and on every replica
+/// that shares the store, and `GET /.well-known/jwks.json` publishes them. The header names its key as `kid` and
+/// carries the public key as `jwk`, as Trustee's does; this broker never trusts that member, only its own keys by `kid`.
 package struct AttestationTokenSigner: Sendable {
-    private let key: P256.Signing.PrivateKey
+    /// The keys tokens are signed and verified with.
+    package let keys: TokenSigningKeys
     /// How long a token is valid.
-    package let lifetime: TimeInterval
+    package var lifetime: TimeInterval { keys.tokenLifetime }
 
     static let profile = "tag:github.com,2024:confidential-containers/Trustee"
 
-    /// Creates a signer with a fresh key.
-    package init(lifetime: TimeInterval = 300) {
-        self.key = P256.Signing.PrivateKey()
-        self.lifetime = lifetime
+    /// Creates a signer over `keys`.
+    init(keys: TokenSigningKeys) {
+        self.keys = keys
     }
 
-    /// The public key as a JWK object.
-    package var publicJWK: [String: String] {
-        let raw = key.publicKey.rawRepresentation
-        return ["kty": "EC", "crv": "P-256", "alg": "ES256", "x": Base64URL.encode(raw.prefix(32)), "y": Base64URL.encode(raw.suffix(32))]
+    /// A signer whose keys live in this process's memory and end with it (tests, tools): its tokens verify nowhere else.
+    package static func ephemeral(lifetime: TimeInterval = 300, clock: @escaping @Sendable () -> Date = { Date() }) -> AttestationTokenSigner {
+        AttestationTokenSigner(
+            keys: TokenSigningKeys(
+                repository: InMemoryTokenSigningKeys(), sealing: .ephemeral(), rotationPeriod: 7 * 24 * 3600, tokenLifetime: lifetime,
+                clock: clock))
     }
 
     /// Signs the token for `appraisal`.
-    func sign(_ appraisal: Appraisal) throws(BrokerError) -> String {
+    func sign(_ appraisal: Appraisal) async throws(BrokerError) -> String {
+        let key = try await keys.signingKey()
         var header = JSONWriter()
         header.object { header in
             header.member("alg", "ES256")
             header.member("typ", "JWT")
+            header.member("kid", key.id)
             header.key("jwk")
             header.object { jwk in
-                for (name, value) in publicJWK.sorted(by: { $0.key < $1.key }) { jwk.member(name, value) }
+                for (name, value) in TokenSigningKeys.publicJWK(key.publicKey).sorted(by: { $0.key < $1.key }) { jwk.member(name, value) }
             }
         }
         let result = AttestationResult(kind: appraisal.kind, claims: appraisal.claims, devices: appraisal.deviceClaims, tier: appraisal.tier)
@@ -102,7 +107,7 @@ package struct AttestationTokenSigner: Sendable {
             }
         }
         do throws(JOSEError) {
-            return try CompactJWS.sign(header: header.bytes, payload: payload.bytes, algorithm: .es256, with: .p256(key))
+            return try CompactJWS.sign(header: header.bytes, payload: payload.bytes, algorithm: .es256, with: .p256(key.privateKey))
         } catch {
             throw BrokerError(.failed, "token", "the attestation token could not be signed")
         }
@@ -111,16 +116,25 @@ package struct AttestationTokenSigner: Sendable {
     /// Largest bearer token read: the claims carry the evidence's claims and every device's.
     static let maximumTokenBytes = 256 * 1024
 
-    /// The appraisal a token this signer issued carries, when its signature holds and it has not expired.
-    package func verify(_ token: String, now: Date) throws(BrokerError) -> Appraisal {
-        let payload: [UInt8]
+    /// The appraisal a token this server (or a replica sharing its store) issued carries, when its signature holds
+    /// under the key its `kid` names and it has not expired.
+    package func verify(_ token: String, now: Date) async throws(BrokerError) -> Appraisal {
+        let refused = BrokerError.unauthorized("invalid_token", "the bearer token is not an attestation token this server issued")
+        let jws: CompactJWS
+        let keyID: String?
         do throws(JOSEError) {
-            let jws = try CompactJWS(Array(token.utf8), maximumBytes: Self.maximumTokenBytes)
-            try jws.verify(try jws.algorithm(allowed: [.es256]), with: .p256(key.publicKey))
-            payload = jws.payload
+            jws = try CompactJWS(Array(token.utf8), maximumBytes: Self.maximumTokenBytes)
+            keyID = try jws.keyID()
         } catch {
-            throw .unauthorized("invalid_token", "the bearer token is not an attestation token this server issued")
+            throw refused
         }
+        guard let keyID, let key = await keys.verificationKey(keyID) else { throw refused }
+        do throws(JOSEError) {
+            try jws.verify(try jws.algorithm(allowed: [.es256]), with: .p256(key.publicKey))
+        } catch {
+            throw refused
+        }
+        let payload = jws.payload
         guard let claims = try? JSONNode.parse(payload),
             let exp = claims["exp"]?.integer, let iat = claims["iat"]?.integer, let id = claims["jti"]?.stringValue,
             let tier = claims["kbs.tier"]?.integer, let cpu = claims["submods"]?["cpu0"],

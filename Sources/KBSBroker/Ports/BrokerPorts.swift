@@ -14,6 +14,8 @@ package struct BrokerPorts: Sendable {
     package var apiKeys: any APIKeyRepository
     /// RCAR sessions between `auth`, `attest` and `resource`.
     package var sessions: any RCARSessionStore
+    /// The attestation-token signing keys, sealed.
+    package var tokenSigningKeys: any TokenSigningKeyRepository
     /// The time every step decides on; tests pin it. Verifiers and keys get it from here, never from the system.
     package var clock: @Sendable () -> Date
 
@@ -22,8 +24,9 @@ package struct BrokerPorts: Sendable {
         audit: any AuditTrail, nonces: any NonceLedger, resources: any ResourceRepository,
         referenceValues: any ReferenceValueRepository, capabilityTokens: any CapabilityTokenRepository,
         sessions: any RCARSessionStore = InMemoryRCARSessions(), apiKeys: any APIKeyRepository = NoAPIKeys(),
-        clock: @escaping @Sendable () -> Date = { Date() }
+        tokenSigningKeys: any TokenSigningKeyRepository = InMemoryTokenSigningKeys(), clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.tokenSigningKeys = tokenSigningKeys
         self.apiKeys = apiKeys
         self.audit = audit
         self.nonces = nonces

@@ -83,7 +83,7 @@ extension Broker {
                 AuditEntry(
                     kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
                     details: details))
-            let token = try signer.sign(appraisal)
+            let token = try await signer.sign(appraisal)
             do { try await ports.sessions.attach(appraisal, to: session.id) } catch {
                 throw BrokerError(.unavailable, "store_unavailable", "the appraisal cannot be kept on the session")
             }

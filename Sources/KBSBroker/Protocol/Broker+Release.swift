@@ -124,7 +124,7 @@ extension Broker {
 
     /// The appraisal behind a release: from the attestation token when one is presented, else from the session.
     private func appraisal(sessionID: String?, bearer: String?, now: Date) async throws(BrokerError) -> Appraisal {
-        if let bearer { return try signer.verify(bearer, now: now) }
+        if let bearer { return try await signer.verify(bearer, now: now) }
         guard let session = try await liveSession(sessionID, now: now) else {
             throw .unauthorized("no_session", "present an attested session or an attestation token")
         }

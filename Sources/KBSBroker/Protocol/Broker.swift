@@ -39,8 +39,12 @@ package final class Broker: Sendable {
         self.entities = entities
         self.clock = ports.clock
         self.metrics = metrics
-        self.signer = AttestationTokenSigner(lifetime: configuration.tokenLifetime)
-        self.vault = ResourceVault(ports: ports, keys: keys, onAuditFailure: { metrics.auditFailed() })
+        let vault = ResourceVault(ports: ports, keys: keys, onAuditFailure: { metrics.auditFailed() })
+        self.vault = vault
+        self.signer = AttestationTokenSigner(
+            keys: TokenSigningKeys(
+                repository: ports.tokenSigningKeys, sealing: .vault(vault), rotationPeriod: configuration.tokenKeyRotationPeriod,
+                tokenLifetime: configuration.tokenLifetime, clock: ports.clock))
         self.capabilities = CapabilityAuthority(ports: ports, keys: keys, onAuditFailure: { metrics.auditFailed() })
     }
 
