@@ -109,13 +109,19 @@ struct KMSEndToEndTests {
         let added = try await fixture.server.request(
             "POST", "/kbs/v1/reference-values", body: #"{"kind":"snp","name":"measurement","values":["\#(measurement)"]}"#, admin: true)
         #expect(added.status == 201, "\(added.body)")
-        let attested = try ChildProcess.run(
-            TestVenv.python,
-            [
-                RepositoryPaths.path("Tools/clients/rcar-client.py"), "--url", "http://127.0.0.1:\(fixture.server.port)", "--kbs",
-                try #require(ServerProcess.binary), "--ca", fixture.server.dataDirectory + "/simulator-ca", "--measurement", measurement,
-            ])
-        let token = try #require(try ServerProcess.object(attested.out)["token"] as? String, "\(attested.out) \(attested.err)")
-        try fixture.run("tier", ["--session-token", token])
+        // The workload attests presenting its API key, so the token names the key's subject; one attested without a
+        // credential names no one and lends its tier to no one.
+        func attest(_ credential: [String]) throws -> String {
+            let run = try ChildProcess.run(
+                TestVenv.python,
+                [
+                    RepositoryPaths.path("Tools/clients/rcar-client.py"), "--url", "http://127.0.0.1:\(fixture.server.port)", "--kbs",
+                    try #require(ServerProcess.binary), "--ca", fixture.server.dataDirectory + "/simulator-ca", "--measurement", measurement,
+                ] + credential)
+            return try #require(try ServerProcess.object(run.out)["token"] as? String, "\(run.out) \(run.err)")
+        }
+        let bound = try attest(["--authorization", fixture.main.secret])
+        let unbound = try attest([])
+        try fixture.run("tier", ["--session-token", bound, "--unbound-session-token", unbound])
     }
 }

@@ -10,8 +10,9 @@ list of checks and prints one JSON object, {"checks": [{"name", "ok", "detail"?}
                and keys, denials
     bad-input  raw requests signed by botocore's own SigV4 signer: malformed JSON, wrong types, bad base64, oversized
                bodies, unknown targets, no or broken signatures, a stale date; then /healthz must still answer
-    tier       a key whose required tier is 2: refused to the API key alone, served with an attestation token as the
-               session token (--session-token); a forged session token refused
+    tier       a key whose required tier is 2: refused to the API key alone, served with an attestation token (attested
+               with the same API key as credential) as the session token (--session-token); a token borrowed by another
+               API key, or attested without a credential (--unbound-session-token), refused
     cli        `aws kms encrypt` / `aws kms decrypt` with --endpoint-url, through files as the CLI documents
 
 Run with the tests' venv: .venv-test/bin/python Tools/clients/kms-client.py SCENARIO --endpoint URL --access-key ID
@@ -497,6 +498,15 @@ def scenario_tier(args, checks):
             expect_error("AccessDeniedException", plain.decrypt, CiphertextBlob=blob, EncryptionContext={"t": "2"})
     checks.run("with an attestation token as the session token (tier 2) the same API key uses them", served)
 
+    def borrowed():
+        other = client(args, access_key=args.other_access_key, secret=args.other_secret, session_token=args.session_token)
+        expect_error("UnrecognizedClientException", other.list_keys)
+        if args.unbound_session_token:
+            unbound = client(args, session_token=args.unbound_session_token)
+            expect_error("UnrecognizedClientException", unbound.encrypt, KeyId=state["key"], Plaintext=b"x")
+    checks.run("the token lends its tier to no one else: another API key, or a token attested without this API key, "
+               "UnrecognizedClientException", borrowed)
+
 
 # MARK: the AWS CLI
 
@@ -553,7 +563,8 @@ def main():
     parser.add_argument("--secret", required=True)
     parser.add_argument("--other-access-key")
     parser.add_argument("--other-secret")
-    parser.add_argument("--session-token")
+    parser.add_argument("--session-token", help="an attestation token of the server, attested with --access-key as credential")
+    parser.add_argument("--unbound-session-token", help="an attestation token attested without a credential")
     args = parser.parse_args()
     checks = Checks()
     {"boto3": scenario_boto3, "bad-input": scenario_bad_input, "tier": scenario_tier, "cli": scenario_cli}[args.scenario](args, checks)

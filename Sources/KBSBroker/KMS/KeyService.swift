@@ -46,7 +46,8 @@ package struct KeyService: Sendable {
     /// The caller an identity makes, with the tier an attestation token of this broker vouches for when one is given
     /// (AWS's session token): without one, a verified identity is tier 1 (as for identity-only release).
     ///
-    /// A token naming another subject than the identity is refused, so one caller cannot borrow another's attestation.
+    /// The token must name the identity's subject (the workload presented the same API key when it attested), so an
+    /// attestation token alone, copied from a TEE, lends its tier to no one else.
     package func caller(identity: CallerIdentity, sessionToken: String?) throws(BrokerError) -> KMSCaller {
         guard let sessionToken else { return KMSCaller(identity: identity, tier: 1, evidence: nil, appraisalID: nil) }
         let appraisal: Appraisal
@@ -54,8 +55,10 @@ package struct KeyService: Sendable {
             if error.code == "token_expired" { throw Self.error("expired_token", "the security token included in the request is expired") }
             throw Self.error("unrecognized_client", "the security token included in the request is invalid")
         }
-        if let attested = appraisal.identity, attested.subject != identity.subject {
-            throw Self.error("unrecognized_client", "the security token included in the request was issued to another subject")
+        guard appraisal.identity?.subject == identity.subject else {
+            throw Self.error(
+                "unrecognized_client",
+                "the security token included in the request was not issued to this access key's subject: attest with it as the credential")
         }
         return KMSCaller(identity: identity, tier: appraisal.tier, evidence: appraisal.claims, appraisalID: appraisal.id)
     }

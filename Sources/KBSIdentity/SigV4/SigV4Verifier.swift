@@ -191,7 +191,9 @@ package struct SigV4Verifier: Sendable {
 
     /// The signing key: HMAC-SHA256 chained over `"AWS4" + secret`, the date, the region, the service, `aws4_request`.
     static func signingKey(secret: [UInt8], date: String, region: String, service: String) -> SymmetricKey {
-        var key = SymmetricKey(data: Array("AWS4".utf8) + secret)
+        var material = Array("AWS4".utf8) + secret
+        defer { for index in material.indices { material[index] = 0 } }
+        var key = SymmetricKey(data: material)
         for part in [date, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
