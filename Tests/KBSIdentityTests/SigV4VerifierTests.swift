@@ -1,8 +1,9 @@
 import Foundation
 import KBSClaims
-@testable import KBSIdentity
 import KBSPolicyTesting
 import Testing
+
+@testable import KBSIdentity
 
 /// `SigV4Verifier` against requests botocore signed (`Fixtures/identity/sigv4/vectors.json`, minted by
 /// `Tools/gen-identity-fixtures sigv4` as boto3 sends them) and altered copies: each accepted for the right key and
