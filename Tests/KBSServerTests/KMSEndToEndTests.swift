@@ -38,7 +38,7 @@ struct KMSEndToEndTests {
             let arguments =
                 [
                     KMSEndToEndTests.client, scenario, "--endpoint", "http://127.0.0.1:\(server.port)", "--access-key", main.id, "--secret",
-                    main.secret, "--other-access-key", other.id, "--other-secret", other.secret,
+                    main.secret, "--other-access-key", other.id, "--other-secret", other.secret, "--admin-token", ServerProcess.adminToken,
                 ] + extra
             let run = try ChildProcess.run(TestVenv.python, arguments)
             #expect(run.status == 0, "kms-client \(scenario) failed: \(run.err)", sourceLocation: sourceLocation)
@@ -61,7 +61,7 @@ struct KMSEndToEndTests {
         let log = try String(contentsOfFile: fixture.server.dataDirectory + "/decisions.log", encoding: .utf8)
         let denial = try #require(
             log.split(separator: "\n").first { $0.contains(#""endpoint":"kms""#) && $0.contains(#""decision":false"#) && $0.contains("kms:Encrypt") })
-        #expect(denial.contains(#""reason":"#) && denial.contains("apikey:\(fixture.other.id)"), "\(denial)")
+        #expect(denial.contains(#""reason":"`key_use` requires"#) && denial.contains("apikey:\(fixture.other.id)"), "\(denial)")
 
         // Audited, without plaintext, data keys or secrets; every KMS operation counted.
         let store = try Store(directory: fixture.server.dataDirectory, readOnly: true)
@@ -82,6 +82,10 @@ struct KMSEndToEndTests {
         let metrics = try await fixture.server.request("GET", "/metrics")
         #expect(metrics.body.contains(#"kbs_kms_requests_total{operation="Encrypt",result="ok"}"#), "\(metrics.body.prefix(200))")
         #expect(metrics.body.contains(#"result="AccessDeniedException""#))
+
+        // Revoked, the other key signs nothing more.
+        #expect(try await fixture.server.request("DELETE", "/kbs/v1/api-keys/\(fixture.other.id)", admin: true).status == 204)
+        try fixture.run("revoked", ["--access-key", fixture.other.id, "--secret", fixture.other.secret])
     }
 
     @Test("bad input (malformed JSON, wrong types, bad base64, oversized bodies, unknown targets, broken signatures) gets 4xx in AWS's shape")

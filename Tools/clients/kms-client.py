@@ -14,6 +14,7 @@ list of checks and prints one JSON object, {"checks": [{"name", "ok", "detail"?}
                with the same API key as credential) as the session token (--session-token); a token borrowed by another
                API key, or attested without a credential (--unbound-session-token), refused
     cli        `aws kms encrypt` / `aws kms decrypt` with --endpoint-url, through files as the CLI documents
+    revoked    the access key given was revoked: every request UnrecognizedClientException
 
 Run with the tests' venv: .venv-test/bin/python Tools/clients/kms-client.py SCENARIO --endpoint URL --access-key ID
 --secret SECRET [--other-access-key ID --other-secret SECRET] [--session-token TOKEN]. Tools/bootstrap pins boto3,
@@ -173,6 +174,7 @@ def scenario_boto3(args, checks):
         require(len(big["CiphertextBlob"]) <= 6144, len(big["CiphertextBlob"]))
         require(kms.decrypt(CiphertextBlob=big["CiphertextBlob"])["Plaintext"] == b"x" * 4096, "4096 bytes")
         expect_error("ValidationException", kms.encrypt, KeyId=state["key"], Plaintext=b"x" * 4097)
+        expect_error("UnsupportedOperationException", kms.encrypt, KeyId=state["key"], Plaintext=b"x", DryRun=True)
     checks.run("Encrypt and Decrypt with an encryption context, no KeyId needed; a wrong KeyId IncorrectKeyException", encrypt_decrypt)
 
     def context_bound():
@@ -367,6 +369,30 @@ def scenario_boto3(args, checks):
                     "the other caller uses its own key")
         checks.run("Another API key is refused every use and management of the first's key (AccessDeniedException)", other_caller)
 
+    if args.other_access_key and args.admin_token:
+        def roles():
+            other = client(args, access_key=args.other_access_key, secret=args.other_secret)
+            shared = kms.create_key(Tags=[{"TagKey": "role", "TagValue": "e2e-users"}])["KeyMetadata"]["KeyId"]
+            expect_error("AccessDeniedException", kms.encrypt, KeyId=shared, Plaintext=b"x")  # a role-tagged key needs the role
+            expect_error("AccessDeniedException", other.encrypt, KeyId=shared, Plaintext=b"x")
+            for key_id in (args.access_key, args.other_access_key):
+                admin(args, "POST", "/kbs/v1/entities", {"type": "Subject", "id": "apikey:" + key_id,
+                                                         "roles": [{"role": "e2e-users", "scope": "kms/**"}]})
+            blob = kms.encrypt(KeyId=shared, Plaintext=b"shared")["CiphertextBlob"]
+            require(other.decrypt(CiphertextBlob=blob)["Plaintext"] == b"shared", "the role holder decrypts")
+            require(other.describe_key(KeyId=shared)["KeyMetadata"]["KeyId"] == shared, "the role holder describes")
+            expect_error("AccessDeniedException", other.disable_key, KeyId=shared)
+            expect_error("AccessDeniedException", other.untag_resource, KeyId=shared, TagKeys=["role"])
+        checks.run("A key tagged `role` serves the holders of that role (granted through the admin API), creator included, "
+                   "and only its creator manages it", roles)
+
+
+def admin(args, method, path, body):
+    request = urllib.request.Request(args.endpoint + path, data=json.dumps(body).encode(), method=method, headers={
+        "Authorization": "Bearer " + args.admin_token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
 
 # MARK: bad input, raw
 
@@ -554,20 +580,37 @@ def scenario_cli(args, checks):
             environment["AWS_SECRET_ACCESS_KEY"] = args.secret
     checks.run("aws kms list-keys with a wrong secret: InvalidSignatureException", wrong_secret)
 
+    def endpoint_variable():
+        run = subprocess.run([sys.executable, aws, "kms", "describe-key", "--key-id", "alias/e2e-cli", "--output", "json"],
+                             env={**environment, "AWS_ENDPOINT_URL_KMS": args.endpoint}, capture_output=True, text=True, timeout=120)
+        require(run.returncode == 0 and json.loads(run.stdout)["KeyMetadata"]["KeyId"] == key, f"{run.returncode} {run.stderr}")
+    checks.run("AWS_ENDPOINT_URL_KMS points an unchanged command at the server (no --endpoint-url)", endpoint_variable)
+
+
+# MARK: a revoked key
+
+
+def scenario_revoked(args, checks):
+    checks.run("a revoked API key signs nothing: UnrecognizedClientException",
+               lambda: expect_error("UnrecognizedClientException", client(args).list_keys))
+
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["boto3", "bad-input", "tier", "cli"])
+    parser.add_argument("scenario", choices=["boto3", "bad-input", "tier", "cli", "revoked"])
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--access-key", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--other-access-key")
     parser.add_argument("--other-secret")
+    parser.add_argument("--admin-token", help="the server's admin token, to grant roles through the admin API")
     parser.add_argument("--session-token", help="an attestation token of the server, attested with --access-key as credential")
     parser.add_argument("--unbound-session-token", help="an attestation token attested without a credential")
     args = parser.parse_args()
     checks = Checks()
-    {"boto3": scenario_boto3, "bad-input": scenario_bad_input, "tier": scenario_tier, "cli": scenario_cli}[args.scenario](args, checks)
+    scenarios = {"boto3": scenario_boto3, "bad-input": scenario_bad_input, "tier": scenario_tier, "cli": scenario_cli,
+                 "revoked": scenario_revoked}
+    scenarios[args.scenario](args, checks)
     checks.report()
 
 

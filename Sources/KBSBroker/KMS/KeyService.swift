@@ -126,11 +126,17 @@ package struct KeyService: Sendable {
         let resourceID = subject.key.map { Self.recordPrefix + $0.entry.id } ?? "*"
         let now = broker.clock()
         let started = DispatchTime.now().uptimeNanoseconds
-        let decision: Decision
+        var decision: Decision
         if let policy = policy() {
             decision = policy.decide(
                 input: input(caller, action, subject, resourceID: resourceID),
                 options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: broker.entities(), explain: true))
+            // Rules open with the actions they are about, so the failure worth reading first is of a rule that got past
+            // its action: the one that was about this request.
+            let (past, atAction) = decision.failures.reduce(into: ([Decision.Failure](), [Decision.Failure]())) { sorted, failure in
+                if failure.condition.hasPrefix("action ") { sorted.1.append(failure) } else { sorted.0.append(failure) }
+            }
+            decision.failures = past + atAction
         } else {
             decision = Decision(denyingWithoutPolicy: "no `kms` policy bundle is served (--policies Policies/kms)")
         }

@@ -74,7 +74,11 @@ struct KMSRoutes: Sendable {
         let caller = try await Self.brokering { () throws(BrokerError) in
             try keys.caller(identity: CallerIdentity(principal: verified.principal), sessionToken: verified.securityToken)
         }
-        return try await handler(self, Call(input: try KMSInput(body), caller: caller, region: verified.region))
+        let input = try KMSInput(body)
+        if try input.bool("DryRun") == true {
+            throw ServerError(.badRequest, "UnsupportedOperationException", "DryRun is not offered; the kms policy bundle can be evaluated offline")
+        }
+        return try await handler(self, Call(input: input, caller: caller, region: verified.region))
     }
 
     /// The headers of every answer: JSON 1.1 and the request id AWS clients log.
