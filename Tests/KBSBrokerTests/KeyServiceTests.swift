@@ -133,6 +133,7 @@ import Testing
     @Test func aKeyPastItsDeletionDateIsDestroyedAtTheNextRequest() async throws {
         let fixture = try Fixture()
         let key = try await fixture.key()
+        try await fixture.service.setAlias(fixture.alice, name: "alias/doomed", target: key, update: false)
         let sealed = try await fixture.service.encrypt(fixture.alice, key, plaintext: plaintext, context: [:])
         _ = try await fixture.service.scheduleDeletion(fixture.alice, key, days: 7)
         #expect(
@@ -147,6 +148,7 @@ import Testing
         #expect(record.state == .destroyed && record.versions.allSatisfy { $0.wrapped.isEmpty }, "the material is gone")
         #expect(!(try await fixture.service.listKeys(fixture.alice, limit: 100, marker: nil).keys.contains(key)))
         #expect(fixture.memory.audit.all.contains { $0.action == "kms:DestroyKey" })
+        #expect(try await fixture.repository.alias("alias/doomed") == nil, "its aliases went with it")
     }
 
     @Test func automaticRotationHappensAtTheFirstEncryptionDue() async throws {

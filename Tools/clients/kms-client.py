@@ -288,7 +288,9 @@ def scenario_boto3(args, checks):
         kms.untag_resource(KeyId=state["key"], TagKeys=["env"])
         require(kms.list_resource_tags(KeyId=state["key"])["Tags"] == [{"TagKey": "team", "TagValue": "kbs"}], "untagged")
         expect_error("TagException", kms.tag_resource, KeyId=state["key"], Tags=[{"TagKey": "aws:reserved", "TagValue": "x"}])
-    checks.run("TagResource, ListResourceTags (paged), UntagResource; reserved tag keys TagException", tags)
+        kms.update_key_description(KeyId=state["key"], Description="renamed")
+        require(kms.describe_key(KeyId=state["key"])["KeyMetadata"]["Description"] == "renamed", "UpdateKeyDescription")
+    checks.run("TagResource, ListResourceTags (paged), UntagResource, UpdateKeyDescription; reserved tag keys TagException", tags)
 
     def ecc():
         meta = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="e2e ecc")["KeyMetadata"]

@@ -108,6 +108,17 @@ extension KeyService {
         return KMSKeyView(entry: entry, record: record)
     }
 
+    /// `UpdateKeyDescription`.
+    package func describe(_ caller: KMSCaller, _ reference: String, description: String) async throws(BrokerError) {
+        guard description.utf8.count <= 8192 else { throw Self.error("validation", "Description is at most 8192 characters") }
+        let key = try await resolve(reference)
+        try await authorize(caller, "kms:UpdateKeyDescription", .key(key))
+        var entry = key.entry
+        entry.description = description
+        try await save(entry)
+        try await audited(caller, "kms:UpdateKeyDescription", key.record.id)
+    }
+
     /// `ScheduleKeyDeletion`: destroyed `days` (7–30) days from now unless cancelled; meanwhile it refuses use.
     package func scheduleDeletion(_ caller: KMSCaller, _ reference: String, days: Int) async throws(BrokerError) -> KMSKeyView {
         let action = "kms:ScheduleKeyDeletion"

@@ -85,6 +85,12 @@ extension KMSRoutes {
             let key = try await brokering { () async throws(BrokerError) in try await routes.keys.rotateNow(call.caller, reference) }
             return object { $0.member("KeyId", routes.arn(call, key: key.entry.id)) }
         },
+        "UpdateKeyDescription": { routes, call throws(ServerError) in
+            let reference = try call.input.string("KeyId", required: true)!
+            let description = try call.input.string("Description", required: true, range: 0...8192)!
+            try await brokering { () async throws(BrokerError) in try await routes.keys.describe(call.caller, reference, description: description) }
+            return "{}"
+        },
         "CreateAlias": { routes, call throws(ServerError) in try await routes.setAlias(call, update: false) },
         "UpdateAlias": { routes, call throws(ServerError) in try await routes.setAlias(call, update: true) },
         "DeleteAlias": { routes, call throws(ServerError) in
