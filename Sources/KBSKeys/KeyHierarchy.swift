@@ -40,21 +40,23 @@ package struct KeyHierarchy: Sendable {
     }
 
     /// Creates an enabled data-encryption key with one version, wrapped by the current version of the enabled
-    /// key-encryption key `parent`.
+    /// key-encryption key `parent`: AES-256 material, or with `algorithm` a signing key.
     package func createDataKey(
         id: String,
         parent: String,
         requiredTier: PrivacyTier = .open,
         labels: [String: String] = [:],
+        algorithm: KeyAlgorithm = .aes256,
         now: Date
     ) async throws(KeyError) -> KeyRecord {
         try KeyID.validate(id)
-        let material = SecretBytes.random(count: 32)
+        let material = try algorithm.generate()
         let wrapped = try await wrapUnderParent(material, parent: parent, id: id, version: 1)
+        // AES keys leave the field out, so their records read exactly as before signing keys existed.
         let record = KeyRecord(
             id: id, kind: .dataEncryption(parent: parent),
             versions: [KeyVersion(number: 1, wrapped: wrapped, created: now)], currentVersion: 1, state: .enabled,
-            requiredTier: requiredTier, labels: labels, created: now, revision: 1)
+            requiredTier: requiredTier, labels: labels, created: now, revision: 1, algorithm: algorithm == .aes256 ? nil : algorithm)
         try await save(record, expectedRevision: nil)
         return record
     }
@@ -74,6 +76,7 @@ package struct KeyHierarchy: Sendable {
     package func rotate(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
         var record = try await load(id)
         try record.requireUsable()
+        try record.requireSymmetric()
         let number = (record.versions.map(\.number).max() ?? 0) + 1
         let material = SecretBytes.random(count: 32)
         let wrapped: [UInt8]
@@ -126,6 +129,14 @@ package struct KeyHierarchy: Sendable {
         try await update(id) { (record) throws(KeyError) in _ = try record.scheduleDeletion(days: days, now: now) }
     }
 
+    /// Replaces the labels of a key that is not destroyed; the material and state are unchanged.
+    package func relabel(_ id: String, labels: [String: String]) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in
+            if case .destroyed = record.state { throw KeyError(.destroyed, "key \(id) was destroyed") }
+            record.labels = labels
+        }
+    }
+
     /// Cancels a scheduled deletion, leaving the key disabled (as AWS KMS does).
     package func cancelDeletion(_ id: String) async throws(KeyError) -> KeyRecord {
         try await update(id) { (record) throws(KeyError) in try record.cancelDeletion() }
@@ -169,8 +180,16 @@ package struct KeyHierarchy: Sendable {
     package func encrypt(keyID: String, plaintext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
         let record = try await load(keyID)
         try record.requireDataKey()
+        try record.requireSymmetric()
         let key = try await dataKeyMaterial(record, version: record.currentVersion)
         return try Envelope.seal(plaintext, key: key, keyID: keyID, keyVersion: record.currentVersion, aad: aad)
+    }
+
+    /// The key id and version a ciphertext from ``encrypt(keyID:plaintext:aad:)`` names, read from its header without
+    /// decrypting; `malformed` when it is not one. The header is authenticated only when the ciphertext is opened.
+    package static func ciphertextKey(_ ciphertext: [UInt8]) throws(KeyError) -> (id: String, version: UInt32) {
+        let (header, _) = try Envelope.header(of: ciphertext)
+        return (header.keyID, header.keyVersion)
     }
 
     /// Decrypts what `encrypt` produced, with whichever version of the data key it names; the key must be enabled.
@@ -181,6 +200,7 @@ package struct KeyHierarchy: Sendable {
         let (header, _) = try Envelope.header(of: ciphertext)
         let record = try await load(header.keyID)
         try record.requireDataKey()
+        try record.requireSymmetric()
         let key = try await dataKeyMaterial(record, version: header.keyVersion)
         return try Envelope.open(ciphertext, key: key, aad: aad)
     }
@@ -203,7 +223,7 @@ package struct KeyHierarchy: Sendable {
     // MARK: Unwrapping
 
     /// The plaintext of version `number` of a usable data key, through its KEK and the master key.
-    private func dataKeyMaterial(_ record: KeyRecord, version number: UInt32) async throws(KeyError) -> SecretBytes {
+    func dataKeyMaterial(_ record: KeyRecord, version number: UInt32) async throws(KeyError) -> SecretBytes {
         try record.requireUsable()
         guard case .dataEncryption(let parentID) = record.kind else {
             throw KeyError(.invalidState, "key \(record.id) is a key-encryption key")
@@ -265,7 +285,7 @@ package struct KeyHierarchy: Sendable {
 
     // MARK: Store access
 
-    private func load(_ id: String) async throws(KeyError) -> KeyRecord {
+    func load(_ id: String) async throws(KeyError) -> KeyRecord {
         let record: KeyRecord?
         do { record = try await store.load(id) } catch { throw Self.storeError(error) }
         guard let record else { throw KeyError(.notFound, "no key \(id)") }

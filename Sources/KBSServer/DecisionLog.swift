@@ -107,7 +107,7 @@ final class DecisionLog: Sendable {
 }
 
 extension DecisionLog: DecisionRecorder {
-    /// `{"time","endpoint","request_id"?,"index"?,"decision","rules","errors"?,"subject","action","resource","policy","eval_ns"}`.
+    /// `{"time","endpoint","request_id"?,"index"?,"decision","rules","errors"?,"reason"?,"subject","action","resource","policy","eval_ns"}`.
     func record(_ record: AccessDecision) -> Bool {
         var line = LogLine()
         line.raw("{\"time\":")
@@ -135,6 +135,13 @@ extension DecisionLog: DecisionRecorder {
                 line.quoted((error.rule.map { "\($0): " } ?? "") + error.message)
             }
             line.raw("]")
+        }
+        if let failure = record.decision.failures.first {
+            // Explained decisions (the KMS API's) say why a deny denied: the first failing condition of the first rule.
+            line.raw(",\"reason\":")
+            var reason = "`\(failure.rule)` requires `\(failure.condition)`"
+            if let actual = failure.actual { reason += " (actual \(actual))" }
+            line.quoted(reason)
         }
         line.raw(",\"subject\":{\"type\":")
         line.quoted(record.subjectType)

@@ -32,12 +32,17 @@ final class PolicyHolder: Sendable {
     private let entities: EntityView
     private let metrics: ServerMetrics
     private let logger: Logger
+    /// Whether the bundle's `entities.json` is mirrored into the store: only the release policy's is, so that a
+    /// second bundle (the KMS API's) cannot replace its entities.
+    private let importsEntities: Bool
 
     /// Loads the bundle for the first time; a bundle that does not compile is an error here.
-    init(directory: String, schemas: ClaimSchemaRegistry, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger)
-        throws(ServerError)
-    {
+    init(
+        directory: String, schemas: ClaimSchemaRegistry, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger,
+        importsEntities: Bool = true
+    ) throws(ServerError) {
         self.directory = directory
+        self.importsEntities = importsEntities
         self.schemas = schemas
         self.store = store
         self.entities = entities
@@ -48,7 +53,7 @@ final class PolicyHolder: Sendable {
         case .failure(let error):
             throw ServerError(.internalServerError, "policy", "the policy bundle \(directory) does not compile:\n\(error)")
         case .success(let policy):
-            try PolicyHolder.importEntities(of: policy, into: store, view: entities)
+            if importsEntities { try PolicyHolder.importEntities(of: policy, into: store, view: entities) }
             state = Mutex(State(policy: policy, fingerprint: fingerprint, failure: nil))
         }
     }
@@ -76,7 +81,7 @@ final class PolicyHolder: Sendable {
                 return fail(fingerprint: fingerprint, trigger: trigger, report: error.description)
             case .success(let policy):
                 do throws(ServerError) {
-                    try PolicyHolder.importEntities(of: policy, into: store, view: entities)
+                    if importsEntities { try PolicyHolder.importEntities(of: policy, into: store, view: entities) }
                 } catch {
                     return fail(fingerprint: fingerprint, trigger: trigger, report: error.message)
                 }

@@ -5,6 +5,8 @@ import UnixSignals
 /// (polled) and on SIGHUP, until the server shuts down.
 struct PolicyWatcher: Service {
     let policies: PolicyHolder
+    /// The KMS API's bundle, when one is served.
+    let kmsPolicies: PolicyHolder?
     let identity: IdentityHolder
     /// The TLS certificate and key, when serving HTTPS.
     let tls: TLSCertificates?
@@ -15,6 +17,7 @@ struct PolicyWatcher: Service {
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
                     _ = await Blocking.run { policies.reload(trigger: "SIGHUP") }
+                    if let kmsPolicies { _ = await Blocking.run { kmsPolicies.reload(trigger: "SIGHUP") } }
                     _ = await Blocking.run { identity.reload(trigger: "SIGHUP") }
                     if let tls { await Blocking.run { tls.reload(trigger: "SIGHUP") } }
                 }
@@ -25,6 +28,7 @@ struct PolicyWatcher: Service {
                         try? await Task.sleep(for: .milliseconds(intervalMilliseconds))
                         if Task.isCancelled { break }
                         await Blocking.run { policies.reloadIfChanged() }
+                        if let kmsPolicies { await Blocking.run { kmsPolicies.reloadIfChanged() } }
                         await Blocking.run { identity.reloadIfChanged() }
                         if let tls { await Blocking.run { tls.reloadIfChanged() } }
                     }

@@ -21,12 +21,16 @@ package final class Server: Sendable {
     let store: Store
     let entities: EntityView
     let policies: PolicyHolder
+    /// The bundle the KMS API decides with (`Policies/kms`: the second `--policies`), when one is served.
+    let kmsPolicies: PolicyHolder?
     let metrics: ServerMetrics
     let log: DecisionLog
     let token: AdminToken
     /// What `/metrics` requires, when anything.
     let metricsToken: AdminToken?
     let broker: Broker
+    /// The AWS KMS API's operations over the broker's key hierarchy.
+    let keyService: KeyService
     /// Credentials, logins and API keys, reloaded with the configuration file.
     let identity: IdentityHolder
     /// The certificate and key HTTPS is served with; nil serves plain HTTP.
@@ -64,6 +68,19 @@ package final class Server: Sendable {
         policies = try PolicyHolder(
             directory: configuration.policies, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics,
             logger: logger)
+        guard configuration.additionalPolicies.count <= 1 else {
+            throw ServerError(
+                .internalServerError, "policy",
+                "one bundle beside the release policy is served (the KMS API's, e.g. Policies/kms), not "
+                    + configuration.additionalPolicies.joined(separator: ", "))
+        }
+        var kmsHolder: PolicyHolder?
+        if let directory = configuration.additionalPolicies.first {
+            kmsHolder = try PolicyHolder(
+                directory: directory, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics, logger: logger,
+                importsEntities: false)
+        }
+        kmsPolicies = kmsHolder
         log = try DecisionLog(path: configuration.decisionLogPath, capacity: configuration.decisionLogQueueBytes) { [metrics, logger] failure in
             metrics.decisionLogWriteFailures.increment()
             logger.error("decision log write failed; lines stay buffered", metadata: ["error": "\(failure)"])
@@ -93,6 +110,9 @@ package final class Server: Sendable {
         broker = try BrokerSetup.make(
             configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
+        keyService = KeyService(
+            broker: broker, repository: SQLiteKMSRepository(store), policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
+            defaultTier: PrivacyTier(rawValue: configuration.defaultPrivacyTier) ?? .hsm)
         identity = try IdentityHolder(configuration: configuration, store: store, broker: broker, metrics: metrics, logger: logger)
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
             tls = try TLSCertificates(certificatePath: certificate, keyPath: key, metrics: metrics, logger: logger)
@@ -140,6 +160,7 @@ package final class Server: Sendable {
         BrokerAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
+        KMSRoutes(keys: keyService, identity: identity, metrics: metrics).add(to: router)
         HealthRoutes(policies: policies, metrics: metrics, metricsToken: metricsToken).add(to: router)
         return router
     }
@@ -156,7 +177,8 @@ package final class Server: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
             services: [
                 PolicyWatcher(
-                    policies: policies, identity: identity, tls: tls, intervalMilliseconds: configuration.reloadIntervalMilliseconds)
+                    policies: policies, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
+                    intervalMilliseconds: configuration.reloadIntervalMilliseconds)
             ],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

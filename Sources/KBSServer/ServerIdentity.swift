@@ -10,6 +10,8 @@ package struct ServerIdentity: Sendable {
     let authenticator: Authenticator
     let logins: Logins
     let apiKeys: APIKeyAuthority
+    /// AWS SigV4 for the KMS API, with API keys as access keys.
+    let sigV4: SigV4Verifier
     /// The scheme signed requests were sent with (`https` under TLS): RFC 9421's `@target-uri` covers it.
     let scheme: String
 
@@ -22,6 +24,7 @@ package struct ServerIdentity: Sendable {
         do { apiKeys = try APIKeyAuthority(broker: broker, pepper: pepper) } catch {
             throw ServerError(.internalServerError, error.code, error.message)
         }
+        sigV4 = apiKeys.sigV4(service: "kms")
         let replay = SQLiteReplayCache(store)
         let sessions = Sessions(
             store: SQLiteSessionStore(store), lifetimeSeconds: identity.sessionLifetimeSeconds, idleSeconds: identity.sessionIdleSeconds)

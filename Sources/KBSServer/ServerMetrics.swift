@@ -61,6 +61,23 @@ final class ServerMetrics: Sendable {
         counter.increment()
     }
 
+    private let kmsRequests = Mutex<[String: Metrics.Counter]>([:])
+
+    /// Counts one AWS KMS API request by operation and result (`ok`, or the AWS error type it was answered with).
+    ///
+    /// Both label sets are closed: operations are the served ones (or `unknown`) and results AWS's error types.
+    func recordKMS(operation: String, result: String) {
+        let key = operation + " " + result
+        let counter = kmsRequests.withLock { cache in
+            if let found = cache[key] { return found }
+            let made = Metrics.Counter(
+                label: "kbs_kms_requests_total", dimensions: [("operation", operation), ("result", result)], factory: factory)
+            cache[key] = made
+            return made
+        }
+        counter.increment()
+    }
+
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [

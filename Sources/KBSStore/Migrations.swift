@@ -147,7 +147,33 @@ enum Migrations {
                     ALTER TABLE api_key ADD COLUMN sealed_secret BLOB;
                     """)
         }
-        migrator.registerMigration("v8-token-signing-keys") { db in
+        migrator.registerMigration("v8-kms-keys-and-aliases") { db in
+            try db.execute(
+                sql: """
+                    -- The AWS KMS API's view of its keys: what the key hierarchy's record (`kms/<id>`) does not hold.
+                    -- Material, versions, state, required tier and tags stay in key_record. Times in milliseconds.
+                    CREATE TABLE kms_key (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        creator TEXT NOT NULL,
+                        description TEXT NOT NULL,
+                        key_usage TEXT NOT NULL,
+                        key_spec TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        rotation_period_days INTEGER,
+                        rotation_started_at INTEGER,
+                        deletion_window_days INTEGER
+                    ) WITHOUT ROWID;
+                    -- Aliases (`alias/…`), each naming one key.
+                    CREATE TABLE kms_alias (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        key_id TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX kms_alias_by_key ON kms_alias (key_id, name);
+                    """)
+        }
+        migrator.registerMigration("v9-token-signing-keys") { db in
             try db.execute(
                 sql: """
                     -- Attestation-token signing keys: the RFC 7638 thumbprint as kid, the P-256 private key sealed by the

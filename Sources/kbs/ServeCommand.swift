@@ -134,10 +134,6 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.pkcs11Module = ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.metricsTokenFile = metricsTokenFile
         configuration.metricsToken = ProcessInfo.processInfo.environment["KBS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        if !configuration.additionalPolicies.isEmpty {
-            Logger(label: "kbs").warning(
-                "only the first policy bundle is served yet", metadata: ["ignored": "\(configuration.additionalPolicies.joined(separator: ", "))"])
-        }
         let server: Server
         do {
             server = try Server(configuration: configuration)

@@ -111,6 +111,28 @@ package struct APIKeyAuthority: Sendable {
             }, replay: replay)
     }
 
+    /// AWS SigV4 signatures for `service` keyed by API keys: the access key id is the key id, the secret access key the
+    /// whole secret string (`kbs_k_…`), unsealed per request; a revoked or expired key signs nothing.
+    package func sigV4(service: String) -> SigV4Verifier {
+        let repository = self.repository
+        let (vault, clock) = (self.vault, self.clock)
+        return SigV4Verifier(service: service) { id throws(IdentityError) in
+            let stored: StoredAPIKey?
+            do { stored = try await repository.key(id) } catch { throw IdentityError(.configuration, "the API key store cannot be read") }
+            guard let stored, let sealed = stored.sealedSecret else { return nil }
+            if stored.revokedAt != nil { throw IdentityError(.revoked, "the API key was revoked") }
+            if let expiry = stored.expiresAt, Int64(clock().timeIntervalSince1970) >= expiry {
+                throw IdentityError(.revoked, "the API key expired")
+            }
+            do {
+                let keys = try await vault.keys()
+                return SigV4Verifier.Key(secret: try await keys.decrypt(sealed, aad: Self.aad(id)), subject: stored.subject)
+            } catch {
+                throw IdentityError(.configuration, "the API key's secret cannot be unsealed")
+            }
+        }
+    }
+
     static func aad(_ id: String) -> [UInt8] { Array(("api-key:" + id).utf8) }
 
     static func record(_ stored: StoredAPIKey) -> APIKeys.Record {

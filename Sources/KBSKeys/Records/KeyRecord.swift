@@ -52,6 +52,8 @@ package struct KeyRecord: Sendable, Hashable, Codable {
     package internal(set) var created: Date
     /// Bumped on every save; stores use it to refuse a save based on a stale read.
     package internal(set) var revision: Int
+    /// What the material is; nil (every record made before signing keys) is AES-256. Read ``keyAlgorithm``.
+    package internal(set) var algorithm: KeyAlgorithm?
 
     /// Whether a requester that achieved `tier` meets this key's required tier (tiers are ordered).
     package func isReleasable(to tier: PrivacyTier) -> Bool {

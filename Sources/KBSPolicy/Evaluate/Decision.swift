@@ -95,6 +95,15 @@ public struct Decision: Sendable {
     }
 }
 
+extension Decision {
+    /// A deny that no policy made, for a request with no bundle to decide it: `message` is its one error.
+    public init(denyingWithoutPolicy message: String) {
+        self.init(
+            effect: .deny, deciding: [], failures: [], errors: [EvaluationError(rule: nil, message: message, position: nil)], obligations: [],
+            policyHash: "none")
+    }
+}
+
 /// JSON text output without Foundation.
 package enum JSONText {
     package static func quote(_ text: String) -> String { JSONString.quote(text) }
