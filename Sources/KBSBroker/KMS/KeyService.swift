@@ -48,10 +48,10 @@ package struct KeyService: Sendable {
     ///
     /// The token must name the identity's subject (the workload presented the same API key when it attested), so an
     /// attestation token alone, copied from a TEE, lends its tier to no one else.
-    package func caller(identity: CallerIdentity, sessionToken: String?) throws(BrokerError) -> KMSCaller {
+    package func caller(identity: CallerIdentity, sessionToken: String?) async throws(BrokerError) -> KMSCaller {
         guard let sessionToken else { return KMSCaller(identity: identity, tier: 1, evidence: nil, appraisalID: nil) }
         let appraisal: Appraisal
-        do { appraisal = try broker.signer.verify(sessionToken, now: broker.clock()) } catch {
+        do { appraisal = try await broker.signer.verify(sessionToken, now: broker.clock()) } catch {
             if error.code == "token_expired" { throw Self.error("expired_token", "the security token included in the request is expired") }
             throw Self.error("unrecognized_client", "the security token included in the request is invalid")
         }

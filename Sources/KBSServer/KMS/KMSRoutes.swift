@@ -72,7 +72,7 @@ struct KMSRoutes: Sendable {
             throw KMSError.from(error)
         }
         let caller = try await Self.brokering { () throws(BrokerError) in
-            try keys.caller(identity: CallerIdentity(principal: verified.principal), sessionToken: verified.securityToken)
+            try await keys.caller(identity: CallerIdentity(principal: verified.principal), sessionToken: verified.securityToken)
         }
         let input = try KMSInput(body)
         if try input.bool("DryRun") == true {
