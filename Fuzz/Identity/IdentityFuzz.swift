@@ -39,6 +39,7 @@ let identityFuzzTargets: [(name: String, make: @Sendable () -> IdentityFuzzCheck
     ("did", makeDIDFuzzCheck),
     ("httpsig", makeHTTPSignatureFuzzCheck),
     ("apikey", makeAPIKeyFuzzCheck),
+    ("sigv4", makeSigV4FuzzCheck),
 ]
 
 /// Checks one input: verifies it and traps when an invariant does not hold.
