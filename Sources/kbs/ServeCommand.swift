@@ -18,7 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
             Core dumps are turned off (RLIMIT_CORE 0, not dumpable) before anything else. \
             Settings come from the defaults, then the --config file (TOML; `kbs config check FILE` validates it), then \
             the environment (KBS_HOST, KBS_PORT, KBS_DATA_DIR, KBS_POLICIES, TEE_MODE, ENABLE_TEE, PRIVACY_TIER, \
-            KBS_STORE_URL, KMS_ENDPOINT), then the flags given here, each later one winning.
+            KBS_STORE_URL, KMS_ENDPOINT, KBS_COLLATERAL_*), then the flags given here, each later one winning. \
+            In hardware mode collateral the endorsements lack (VCEKs, TCB info, QE identity, CRLs) is fetched from \
+            AMD KDS and Intel PCS and kept in DATA_DIR/collateral ([collateral] in the file; KBS_COLLATERAL_FETCH=false \
+            turns it off).
             """
     )
 

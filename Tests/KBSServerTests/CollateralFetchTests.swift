@@ -228,6 +228,68 @@ struct CollateralFetchTests {
         #expect(throws: EvidenceError.self) { try fetcher.url(for: steered) }
     }
 
+    /// `kbs serve` in hardware mode, pointed at the stand-in by the environment: real Genoa evidence sent without its
+    /// VCEK gets it from "KDS" (the refusal is then `evidence_binding`, past the chain and signature, as the session's
+    /// nonce is not in the fixture), kept in `DATA_DIR/collateral`; with fetching off the same evidence lacks its VCEK.
+    @Test(.enabled(if: ServerProcess.binary != nil, "needs the kbs binary"))
+    func theServerFetchesThroughTheConfiguredServices() async throws {
+        let standIn = try CollateralStandIn()
+        defer { standIn.stop() }
+        var evidence = try #require(
+            try JSONSerialization.jsonObject(with: Data(try Self.bytes("snp/trustee-as-e2e-evidence.json"))) as? [String: Any])
+        evidence["cert_chain"] = []
+        let environment = [
+            "KBS_COLLATERAL_FETCH": "true", "KBS_COLLATERAL_AMD_KDS_URL": standIn.url, "KBS_COLLATERAL_INTEL_PCS_URL": standIn.url,
+            "KBS_COLLATERAL_CA_FILE": standIn.certificateAuthorityFile, "KBS_COLLATERAL_TIMEOUT_SECONDS": "5",
+        ]
+        let server = try ServerProcess(policies: RepositoryPaths.path("Policies/default"), environment: environment)
+        defer { server.stop() }
+        let fetched = try await ShippedRootsServerTests.attest(server, tee: "snp", evidence: evidence)
+        #expect(fetched.status == 401 && fetched.code == "evidence_binding", "\(fetched.body)\n\(server.stderr)")
+        #expect(standIn.requests == ["GET /vcek/v1/Genoa/\(CollateralStandIn.genoaChip)?blSPL=10&teeSPL=0&snpSPL=23&ucodeSPL=25"])
+        let cached = server.dataDirectory + "/collateral/amd-kds/vcek_v1_Genoa_\(CollateralStandIn.genoaChip)_blSPL_10_teeSPL_0_snpSPL_23_ucodeSPL_25"
+        #expect(FileManager.default.fileExists(atPath: cached))
+
+        let offline = try ServerProcess(policies: RepositoryPaths.path("Policies/default"))
+        defer { offline.stop() }
+        let missing = try await ShippedRootsServerTests.attest(offline, tee: "snp", evidence: evidence)
+        #expect(missing.status == 401 && missing.code == "evidence_collateral", "\(missing.body)")
+        #expect(standIn.requests.count == 1)
+    }
+
+    /// `kbs evidence verify --fetch-collateral` in hardware mode (the Intel root only, no endorsement): the claims say
+    /// `revocation_checked: true` only with the fetched CRLs.
+    @Test(.enabled(if: ServerProcess.binary != nil, "needs the kbs binary"))
+    func evidenceVerifyFetchesWhatTheEndorsementsLack() throws {
+        let standIn = try CollateralStandIn()
+        defer { standIn.stop() }
+        let cache = ServerProcess.temporaryDirectory("kbs-cli-collateral")
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let arguments = [
+            "evidence", "verify", "--kind", "tdx", "--evidence", Self.fixtures + "/tdx/trustee-tdx_quote_4.dat", "--at", Self.quote4Time,
+            "--no-shipped-roots", "--trust-anchor", Self.fixtures + "/tdx/go-tdx-guest-trusted_root.pem",
+        ]
+        let environment = [
+            "KBS_COLLATERAL_INTEL_PCS_URL": standIn.url, "KBS_COLLATERAL_INTEL_ROOT_CRL_URL": standIn.url + "/IntelSGXRootCA.der",
+            "KBS_COLLATERAL_CA_FILE": standIn.certificateAuthorityFile,
+        ]
+        func claims(_ run: (status: Int32, out: String, err: String)) throws -> [String: Any] {
+            #expect(run.status == 0, "\(run.err)")
+            return try ServerProcess.object(run.out)
+        }
+        let unchecked = try claims(try ConfigurationFileTests.kbs(arguments, environment: environment))
+        #expect(unchecked["revocation_checked"] as? Bool == false && unchecked["tcb_status"] == nil)
+        #expect(standIn.requests.isEmpty)
+        let fetched = try claims(
+            try ConfigurationFileTests.kbs(arguments + ["--collateral-cache", cache, "--fetch-collateral"], environment: environment))
+        #expect(fetched["revocation_checked"] as? Bool == true && fetched["tcb_status"] as? String == "UpToDate")
+        #expect(standIn.requests.count == 4)
+        // Kept in the cache: offline, the same verification still has it all.
+        standIn.stop()
+        let offline = try claims(try ConfigurationFileTests.kbs(arguments + ["--collateral-cache", cache], environment: environment))
+        #expect(offline["revocation_checked"] as? Bool == true)
+    }
+
     /// SNP through the fetcher: the real Genoa report gets its VCEK from the stand-in (KDS has no CRL for it here, so
     /// revocation stays unchecked); the simulator's Milan report gets the ARK's CRL and is checked.
     @Test func snpFetchesItsVCEKAndTheARKsCRL() async throws {

@@ -63,6 +63,8 @@ package struct ServerConfiguration: Sendable {
     package var tlsCertificate: String?
     /// The PEM private key of ``tlsCertificate`` (`[tls] private_key`).
     package var tlsPrivateKey: String?
+    /// Where collateral the endorsements lack comes from (`[collateral]`).
+    package var collateral = CollateralConfiguration()
 
     /// Creates a configuration with the defaults for everything but the folders.
     package init(policies: String, dataDirectory: String, host: String = "127.0.0.1", port: Int = 8080) {
