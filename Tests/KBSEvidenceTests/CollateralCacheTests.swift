@@ -7,24 +7,32 @@ import Testing
 
 /// The on-disk collateral cache: offline answers from what was fetched once, fetched anew before `nextUpdate`.
 struct CollateralCacheTests {
-    /// An upstream that counts fetches and answers as told (after `delay`, to let concurrent requests meet).
+    /// An upstream that counts fetches and answers as told; while `held`, each fetch waits for `release()`, so that
+    /// concurrent requests meet without a race against the clock.
     actor Upstream: CollateralSource {
         var fetches = 0
         var answer: Result<Collateral, EvidenceError>
-        let delay: Duration
+        var held: Bool
+        var waiting: [CheckedContinuation<Void, Never>] = []
 
-        init(_ answer: Result<Collateral, EvidenceError>, delay: Duration = .zero) {
+        init(_ answer: Result<Collateral, EvidenceError>, held: Bool = false) {
             self.answer = answer
-            self.delay = delay
+            self.held = held
         }
 
         func collateral(_ request: CollateralRequest, at time: Date) async throws(EvidenceError) -> Collateral {
             fetches += 1
-            if delay > .zero { try? await Task.sleep(for: delay) }
+            if held { await withCheckedContinuation { waiting.append($0) } }
             return try answer.get()
         }
 
         func answer(_ answer: Result<Collateral, EvidenceError>) { self.answer = answer }
+
+        func release() {
+            held = false
+            for continuation in waiting { continuation.resume() }
+            waiting = []
+        }
 
         func discard(_ request: CollateralRequest) async {}
     }
@@ -170,11 +178,15 @@ struct CollateralCacheTests {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let crl = try EvidenceFixtures.bytes(Self.rootCRL)
-        let upstream = Upstream(.success(Collateral(body: crl)), delay: .milliseconds(300))
+        let upstream = Upstream(.success(Collateral(body: crl)), held: true)
         let cache = DiskCollateralCache(directory: directory, upstream: upstream)
         let time = EvidenceFixtures.time("2023-07-01T00:00:00Z")
         let bodies = try await withThrowingTaskGroup(of: [UInt8].self) { group in
             for _ in 0..<8 { group.addTask { try await cache.collateral(Self.request, at: time).body } }
+            // The fetch is held until the other seven requests wait for it.
+            let deadline = Date() + 60
+            while await cache.joinedFetches < 7, Date() < deadline { await Task.yield() }
+            await upstream.release()
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(bodies.count == 8 && bodies.allSatisfy { $0 == crl })

@@ -180,24 +180,24 @@ struct CollateralFetchTests {
         let standIn = try CollateralStandIn(faults: ["/IntelSGXRootCA.der": "hang"])
         defer { standIn.stop() }
         let fetcher = try standIn.fetcher(timeoutSeconds: 1)
-        let started = Date()
         let error = await Self.failure { () async throws(EvidenceError) -> Collateral in
             try await fetcher.collateral(.intelRootRevocationList, at: Date())
         }
-        #expect(error?.reason == .collateral && error?.message.contains("intel-root-crl") == true, "\(error?.message ?? "")")
-        #expect(Date().timeIntervalSince(started) < 5)
+        // The timeout, not the stand-in (which holds the request for two minutes), ended it. No wall-clock bound: on a
+        // loaded machine the answer may wait for a thread long after the timeout fired.
+        #expect(error?.reason == .collateral, "\(error?.message ?? "")")
+        #expect(error?.message == "intel-root-crl did not answer IntelSGXRootCA.der within 1.0 s", "\(error?.message ?? "")")
     }
 
     @Test func anUnreachableServiceIsACollateralError() async throws {
         var endpoints = VendorCollateralFetcher.Endpoints()
         endpoints.amdKDS = "https://127.0.0.1:\(CollateralStandIn.closedPort())"
         let fetcher = try VendorCollateralFetcher(endpoints: endpoints, timeoutSeconds: 2)
-        let started = Date()
         let error = await Self.failure { () async throws(EvidenceError) -> Collateral in
             try await fetcher.collateral(.amdRevocationList(product: .milan, signingKey: .vcek), at: Date())
         }
-        #expect(error?.reason == .collateral && error?.message.contains("amd-kds") == true, "\(error?.message ?? "")")
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(error?.reason == .collateral, "\(error?.message ?? "")")
+        #expect(error?.message.hasPrefix("amd-kds cannot be reached for vcek/v1/Milan/crl") == true, "\(error?.message ?? "")")
     }
 
     /// TLS is verified: without the stand-in's CA its certificate is refused.

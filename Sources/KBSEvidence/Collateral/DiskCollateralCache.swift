@@ -19,6 +19,8 @@ package actor DiskCollateralCache: CollateralSource {
     /// How long before an item's end it is fetched anew.
     package nonisolated let refreshMargin: TimeInterval
     private var running: [CollateralRequest: Task<Result<Collateral, EvidenceError>, Never>] = [:]
+    /// How many requests waited for a fetch already running instead of starting their own.
+    package private(set) var joinedFetches = 0
 
     /// Creates a cache over `directory`; `refreshMargin` defaults to a day.
     package init(directory: URL, upstream: (any CollateralSource)? = nil, refreshMargin: TimeInterval = 86_400) {
@@ -70,7 +72,10 @@ package actor DiskCollateralCache: CollateralSource {
     private func fetch(
         _ request: CollateralRequest, at time: Date, from upstream: any CollateralSource
     ) async -> Result<Collateral, EvidenceError> {
-        if let task = running[request] { return await task.value }
+        if let task = running[request] {
+            joinedFetches += 1
+            return await task.value
+        }
         let (directory, body, chain) = (directory, file(for: request), chainFile(for: request))
         let task = Task { () async -> Result<Collateral, EvidenceError> in
             do throws(EvidenceError) {
