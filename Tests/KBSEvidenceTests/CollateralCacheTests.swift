@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import KBSClaims
+import Synchronization
 import Testing
 
 @testable import KBSEvidence
@@ -110,7 +111,7 @@ struct CollateralCacheTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let crl = try EvidenceFixtures.bytes(Self.rootCRL)
         let upstream = Upstream(.success(Collateral(body: crl)))
-        let cache = DiskCollateralCache(directory: directory, upstream: upstream)
+        let cache = DiskCollateralCache(directory: directory, upstream: upstream, retryDelay: 0)
         let next = try Self.nextUpdate()
         _ = try await cache.collateral(Self.request, at: next - 30 * 86400)
         await upstream.answer(.failure(EvidenceError(.collateral, "intel-root-crl answered 503")))
@@ -122,6 +123,22 @@ struct CollateralCacheTests {
             #expect(error.message.contains("503"))
         }
         #expect(await upstream.fetches == 3)
+    }
+
+    /// A failed fetch is not repeated for `retryDelay` by the wall clock: a vendor that is down costs one timeout.
+    @Test func aFailureIsRememberedForTheRetryDelay() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let upstream = Upstream(.failure(EvidenceError(.collateral, "intel-root-crl did not answer")))
+        let now = Mutex(Date(timeIntervalSince1970: 1_900_000_000))
+        let cache = DiskCollateralCache(directory: directory, upstream: upstream, retryDelay: 60, clock: { now.withLock { $0 } })
+        let time = EvidenceFixtures.time("2023-07-01T00:00:00Z")
+        for _ in 0..<3 { _ = try? await cache.collateral(Self.request, at: time) }
+        #expect(await upstream.fetches == 1)
+        now.withLock { $0 += 61 }
+        await upstream.answer(.success(Collateral(body: try EvidenceFixtures.bytes(Self.rootCRL))))
+        _ = try await cache.collateral(Self.request, at: time)
+        #expect(await upstream.fetches == 2)
     }
 
     /// Answers that are not the document asked for are refused and never stored; a copy on disk that no longer

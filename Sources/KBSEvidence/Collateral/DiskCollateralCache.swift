@@ -13,20 +13,32 @@ import KBSClaims
 ///
 /// Without an upstream the cache is a read-only mirror: it serves whatever the directory holds (the verifier checks
 /// it is current) and a miss is a `collateral` error.
+///
+/// After a failed fetch the item is not asked for again for `retryDelay` (by `clock`, the wall clock; the
+/// verification time may be pinned): a vendor that is down costs one timeout, not one per attestation.
 package actor DiskCollateralCache: CollateralSource {
     package nonisolated let directory: URL
     package nonisolated let upstream: (any CollateralSource)?
     /// How long before an item's end it is fetched anew.
     package nonisolated let refreshMargin: TimeInterval
+    /// How long a failed fetch is remembered before the item is asked for again.
+    package nonisolated let retryDelay: TimeInterval
+    private let clock: @Sendable () -> Date
     private var running: [CollateralRequest: Task<Result<Collateral, EvidenceError>, Never>] = [:]
+    private var failed: [CollateralRequest: (until: Date, error: EvidenceError)] = [:]
     /// How many requests waited for a fetch already running instead of starting their own.
     package private(set) var joinedFetches = 0
 
-    /// Creates a cache over `directory`; `refreshMargin` defaults to a day.
-    package init(directory: URL, upstream: (any CollateralSource)? = nil, refreshMargin: TimeInterval = 86_400) {
+    /// Creates a cache over `directory`; `refreshMargin` defaults to a day, `retryDelay` to a minute.
+    package init(
+        directory: URL, upstream: (any CollateralSource)? = nil, refreshMargin: TimeInterval = 86_400, retryDelay: TimeInterval = 60,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.directory = directory
         self.upstream = upstream
         self.refreshMargin = refreshMargin
+        self.retryDelay = retryDelay
+        self.clock = clock
     }
 
     /// The file a request's body is cached in.
@@ -68,13 +80,18 @@ package actor DiskCollateralCache: CollateralSource {
         CollateralFiles.remove(chainFile(for: request))
     }
 
-    /// One fetch per item at a time: a request arriving while one runs shares its answer.
+    /// One fetch per item at a time: a request arriving while one runs shares its answer, and one arriving within
+    /// `retryDelay` of a failure gets that failure.
     private func fetch(
         _ request: CollateralRequest, at time: Date, from upstream: any CollateralSource
     ) async -> Result<Collateral, EvidenceError> {
         if let task = running[request] {
             joinedFetches += 1
             return await task.value
+        }
+        if let failure = failed[request] {
+            if clock() < failure.until { return .failure(failure.error) }
+            failed[request] = nil
         }
         let (directory, body, chain) = (directory, file(for: request), chainFile(for: request))
         let task = Task { () async -> Result<Collateral, EvidenceError> in
@@ -96,6 +113,7 @@ package actor DiskCollateralCache: CollateralSource {
         running[request] = task
         let result = await task.value
         running[request] = nil
+        if case .failure(let error) = result, retryDelay > 0 { failed[request] = (clock().addingTimeInterval(retryDelay), error) }
         return result
     }
 }
