@@ -186,6 +186,8 @@ enum DCAPVerification {
         }
     }
 
+    /// The checks of the function above, without the source: a renewed TCB Signing certificate may sit beside an
+    /// expired one, so each candidate is tried.
     static func verifyCollateral(
         _ collateral: SignedCollateral, endorsements: DCAPEndorsements, anchors: [Certificate], context: VerificationContext
     ) throws(EvidenceError) {
