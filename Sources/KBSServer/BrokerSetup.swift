@@ -39,7 +39,7 @@ enum BrokerSetup {
         var broker = BrokerConfiguration(
             teeMode: configuration.teeMode, trust: trust,
             endorsements: try files(in: directory + "/endorsements"),
-            collateral: DiskCollateralCache(directory: URL(fileURLWithPath: directory + "/collateral")))
+            collateral: try collateral(configuration, logger: logger))
         if configuration.teeMode == .simulator {
             do { broker.simulatorCA = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca") } catch {
                 throw ServerError(.internalServerError, "simulator_ca", error.message)
@@ -73,6 +73,27 @@ enum BrokerSetup {
             ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions, perClient: broker.maxSessionsPerClient)), keys: keys,
             releasePolicy: { policies.current }, tierRules: tierRules,
             entities: { entities.snapshot() }, metrics: hooks)
+    }
+
+    /// `DATA_DIR/collateral`, in front of the vendors when fetching is on.
+    private static func collateral(_ configuration: ServerConfiguration, logger: Logger) throws(ServerError) -> DiskCollateralCache {
+        let settings = configuration.collateral
+        let directory = URL(fileURLWithPath: configuration.dataDirectory + "/collateral")
+        guard settings.fetches(in: configuration.teeMode) else {
+            logger.info("collateral is not fetched: only endorsements and DATA_DIR/collateral are used", metadata: ["directory": "\(directory.path)"])
+            return DiskCollateralCache(directory: directory)
+        }
+        let fetcher: VendorCollateralFetcher
+        do { fetcher = try settings.fetcher() } catch {
+            throw ServerError(.internalServerError, "collateral", error.message)
+        }
+        logger.info(
+            "collateral the endorsements lack is fetched and kept",
+            metadata: [
+                "amd_kds": "\(settings.endpoints.amdKDS)", "intel_pcs": "\(settings.endpoints.intelPCS)",
+                "intel_root_crl": "\(settings.endpoints.intelRootCRL)", "directory": "\(directory.path)",
+            ])
+        return DiskCollateralCache(directory: directory, upstream: fetcher, refreshMargin: TimeInterval(settings.refreshMarginSeconds))
     }
 
     /// Every regular file in `directory` (none when it does not exist), in name order.

@@ -59,6 +59,7 @@ struct ConfigCommand: ParsableCommand {
                 "store \(configuration.storeURL ?? "sqlite in the data directory")",
                 "TEE \(configuration.enableTEE ? configuration.teeMode.rawValue : "off")",
                 "default tier \(configuration.defaultPrivacyTier)",
+                "collateral \(configuration.collateral.fetches(in: configuration.teeMode) ? "fetched" : "not fetched")",
                 methods.joined(separator: ", "),
             ].joined(separator: "; ")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KBSClaims
 import KBSEvidence
+import KBSServer
 
 /// `kbs evidence …`: check attestation evidence the way the broker will.
 struct EvidenceCommand: AsyncParsableCommand {
@@ -34,8 +35,16 @@ struct EvidenceCommand: AsyncParsableCommand {
         @Option(help: "The report data expected, as hex (fitted to the kind's field: padded, truncated or exact).")
         var expectReportData: String?
 
-        @Option(help: "A collateral cache directory consulted for what the endorsements lack (no network).")
+        @Option(help: "A collateral cache directory consulted for what the endorsements lack (no network unless --fetch-collateral).")
         var collateralCache: String?
+
+        @Flag(
+            help: """
+                Fetch what the endorsements and the cache lack (VCEK, TCB info, QE identity, CRLs) from AMD KDS and Intel PCS, \
+                keeping it in --collateral-cache when given; the KBS_COLLATERAL_* variables of kbs serve set the URLs, \
+                timeout and CA file.
+                """)
+        var fetchCollateral = false
 
         @Flag(help: "Accept `sim` evidence (the simulator's test chain); never for production.")
         var allowSimulator = false
@@ -74,10 +83,23 @@ struct EvidenceCommand: AsyncParsableCommand {
                 endorsements: try endorsement.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "endorsement")) },
                 trustAnchors: try shipped + trustAnchor.map { EvidenceFile(name: $0, bytes: try Self.read($0, what: "trust anchor")) },
                 expectedReportData: expected,
-                collateral: collateralCache.map { DiskCollateralCache(directory: URL(fileURLWithPath: $0)) },
+                collateral: try collateral(),
                 allowSimulator: allowSimulator)
             context.ignoresCollateralSignerExpiry = ignoreCollateralSignerExpiry
             return (parsedKind, evidenceBytes, context)
+        }
+
+        /// The cache, the fetcher, both (the cache in front), or neither.
+        func collateral() throws -> (any CollateralSource)? {
+            guard fetchCollateral else { return collateralCache.map { DiskCollateralCache(directory: URL(fileURLWithPath: $0)) } }
+            var settings = CollateralConfiguration()
+            let diagnostics = ConfigurationFile.applyingCollateralEnvironment(ProcessInfo.processInfo.environment, to: &settings)
+            if let first = diagnostics.first { throw Refusal(code: "usage", message: first.description) }
+            let fetcher: VendorCollateralFetcher
+            do { fetcher = try settings.fetcher() } catch { throw Refusal(code: "usage", message: error.message) }
+            guard let collateralCache else { return fetcher }
+            return DiskCollateralCache(
+                directory: URL(fileURLWithPath: collateralCache), upstream: fetcher, refreshMargin: TimeInterval(settings.refreshMarginSeconds))
         }
 
         static func read(_ path: String, what: String) throws -> [UInt8] {

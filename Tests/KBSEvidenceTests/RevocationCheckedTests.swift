@@ -87,31 +87,6 @@ struct RevocationCheckedTests {
 
     /// A v2 CRL (DER) by `issuer`, current from a day before `now` for a week, listing `revoking`.
     static func crl(by issuer: TestChain.Issued, revoking: [Certificate], now: Date) throws -> [UInt8] {
-        guard case .p384(let key) = issuer.key else { throw EvidenceError(.configuration, "test CRLs are signed with P-384") }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyMMddHHmmss'Z'"
-        func time(_ date: Date) -> [UInt8] { DERWriter.tlv(0x17, Array(formatter.string(from: date).utf8)) }
-        let algorithm = DERWriter.sequence([DERWriter.oid("1.2.840.10045.4.3.3")])  // ecdsa-with-SHA384
-        var fields = [
-            DERWriter.integer(1), algorithm, try Self.subjectName(issuer.certificate), time(now - 86400), time(now + 7 * 86400),
-        ]
-        if !revoking.isEmpty {
-            fields.append(DERWriter.sequence(revoking.map { DERWriter.sequence([DERWriter.tlv(0x02, $0.serial), time(now - 3600)]) }))
-        }
-        let tbs = DERWriter.sequence(fields)
-        let signature = Array(try key.signature(for: tbs).derRepresentation)
-        return DERWriter.sequence([tbs, algorithm, DERWriter.tlv(0x03, [0] + signature)])
-    }
-
-    /// The subject Name of `certificate` as DER: the sixth field of its TBSCertificate (after version, serial,
-    /// signature algorithm, issuer and validity).
-    static func subjectName(_ certificate: Certificate) throws -> [UInt8] {
-        var outer = DERReader(certificate.der[...], what: "certificate")
-        var certificateFields = DERReader(try outer.next(tag: 0x30).content, what: "certificate")
-        var tbs = DERReader(try certificateFields.next(tag: 0x30).content, what: "TBSCertificate")
-        for _ in 0..<5 { _ = try tbs.next() }
-        return DERWriter.tlv(0x30, Array(try tbs.next(tag: 0x30).content))
+        try TestChain.revocationList(by: issuer, revoking: revoking, thisUpdate: now - 86400, nextUpdate: now + 7 * 86400)
     }
 }

@@ -58,7 +58,8 @@ struct SNPLayoutTests {
     @Test func turinReportAsksKDSForEightByteHWIDWithFMC() async throws {
         let packed = try SNPTrusteeEvidence(try turinJSON()).report
         let chip = Hex.encode(packed[0x1A0..<0x1A8])
-        let expected = CollateralRequest(service: .amdKDS, path: "vcek/v1/Turin/\(chip)?fmcSPL=6&blSPL=10&teeSPL=0&snpSPL=23&ucodeSPL=25")
+        let expected = CollateralRequest(
+            service: .amdKDS, path: "vcek/v1/Turin/\(chip)?fmcSPL=6&blSPL=10&teeSPL=0&snpSPL=23&ucodeSPL=25", item: .certificate)
         let source = SNPVerifierTests.OneFileCollateral(expected: expected, bytes: [1, 2, 3])
         var context = try EvidenceFixtures.context(at: "2026-01-01T00:00:00Z", anchors: ["snp/trustee-turin_ask_ark_asvk.pem"])
         context.collateral = source

@@ -162,26 +162,30 @@ struct SNPVerifierTests {
             self.expected = expected
             self.bytes = bytes
         }
-        func collateral(_ request: CollateralRequest) async throws(EvidenceError) -> [UInt8] {
+        func collateral(_ request: CollateralRequest, at time: Date) async throws(EvidenceError) -> Collateral {
             lock.withLock { asked.append(request) }
             guard request == expected else { throw EvidenceError(.collateral, "unexpected request \(request)") }
-            return bytes
+            return Collateral(body: bytes)
         }
+        func discard(_ request: CollateralRequest) async {}
     }
 
     @Test func vcekFromKDSCollateral() async throws {
         let chip = "c38427a30d4c7af9d96f7a15b97269825a64cb76a2352ffd5d18115d89ad473f8e8c0bcd9a5d9286612bad4aadfb4426205a3b9e4fea82301135a170e477524e"
-        let request = CollateralRequest(service: .amdKDS, path: "vcek/v1/Milan/\(chip)?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115")
+        let request = CollateralRequest(service: .amdKDS, path: "vcek/v1/Milan/\(chip)?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115", item: .certificate)
         let source = OneFileCollateral(expected: request, bytes: try EvidenceFixtures.bytes("snp/trustee-test-vcek.der"))
         var context = try EvidenceFixtures.context(at: "2024-06-01T00:00:00Z", anchors: [Self.milan])
         context.collateral = source
         let evidence = try await SNPVerifier().verify(try EvidenceFixtures.bytes("snp/trustee-test-report.bin"), context: context)
         #expect(evidence.details["product"] == .string("Milan"))
-        #expect(source.asked == [request])
+        // Once the report verified, the KDS CRL was asked for too; this source has none, so revocation is unchecked.
+        #expect(source.asked == [request, CollateralRequest(service: .amdKDS, path: "vcek/v1/Milan/crl", item: .revocationList)])
+        #expect(evidence.claims["revocation_checked"] == .bool(false))
         // Version 3 reports name their product by CPUID: the Genoa report asks for a Genoa VCEK.
         let genoaChip =
             "371c55d6d15cb50f16dc31d39a24e300caaabff4431e841111429b73ec45ad67ea6e687ffae7bf84b54a5d0e6d79b3ef6ff0bd8b4cff94c2163af5c5de8718e8"
-        let genoaRequest = CollateralRequest(service: .amdKDS, path: "vcek/v1/Genoa/\(genoaChip)?blSPL=10&teeSPL=0&snpSPL=23&ucodeSPL=25")
+        let genoaRequest = CollateralRequest(
+            service: .amdKDS, path: "vcek/v1/Genoa/\(genoaChip)?blSPL=10&teeSPL=0&snpSPL=23&ucodeSPL=25", item: .certificate)
         let genoaSource = OneFileCollateral(expected: genoaRequest, bytes: try EvidenceFixtures.bytes("snp/derived-trustee-as-e2e-genoa-vcek.der"))
         var genoaContext = try EvidenceFixtures.context(at: "2026-01-01T00:00:00Z", anchors: Self.allBundles)
         genoaContext.collateral = genoaSource

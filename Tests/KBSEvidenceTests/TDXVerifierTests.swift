@@ -85,8 +85,8 @@ struct TDXVerifierTests {
     /// Collateral can come from a `CollateralSource` instead of the endorsements, under the PCS paths.
     @Test func collateralFromSource() async throws {
         let source = FixtureCollateral(files: [
-            "intel-pcs/tdx/certification/v4/tcb?fmspc=50806f000000": try EvidenceFixtures.bytes(DCAP.tcbInfo2023),
-            "intel-pcs/tdx/certification/v4/qe/identity": try EvidenceFixtures.bytes(DCAP.qeIdentity2023),
+            "intel-pcs/tdx/certification/v4/tcb?fmspc=50806f000000&update=standard": try EvidenceFixtures.bytes(DCAP.tcbInfo2023),
+            "intel-pcs/tdx/certification/v4/qe/identity?update=standard": try EvidenceFixtures.bytes(DCAP.qeIdentity2023),
         ])
         var context = try DCAP.context(at: "2023-07-01T00:00:00Z", endorsements: [DCAP.signingChain])
         context.collateral = source
@@ -340,12 +340,15 @@ struct TDXVerifierTests {
     }
 }
 
-/// Serves collateral from a dictionary keyed by `service/path`.
+/// Serves collateral from a dictionary keyed by `service/path`, with issuer chains from another.
 struct FixtureCollateral: CollateralSource {
     var files: [String: [UInt8]]
+    var chains: [String: [UInt8]] = [:]
 
-    func collateral(_ request: CollateralRequest) async throws(EvidenceError) -> [UInt8] {
+    func collateral(_ request: CollateralRequest, at time: Date) async throws(EvidenceError) -> Collateral {
         guard let bytes = files[request.description] else { throw EvidenceError(.collateral, "no \(request)") }
-        return bytes
+        return Collateral(body: bytes, issuerChain: chains[request.description] ?? [])
     }
+
+    func discard(_ request: CollateralRequest) async {}
 }

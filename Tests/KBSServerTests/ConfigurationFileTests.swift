@@ -115,7 +115,12 @@ import Testing
             guard case .table(let table) = value.kind else { return [] }
             return Set(table.entries.map(\.key))
         }
-        #expect(keys([]) == ["server", "store", "kms", "tls", "identity"])
+        #expect(keys([]) == ["server", "store", "kms", "tls", "collateral", "identity"])
+        #expect(
+            keys(["collateral"]) == [
+                "fetch", "amd_kds_url", "intel_pcs_url", "intel_root_crl_url", "timeout_seconds", "refresh_margin_seconds", "ca_file",
+            ])
+        #expect(configuration.collateral.fetch == true && configuration.collateral.endpoints == VendorCollateralFetcher.Endpoints())
         #expect(
             keys(["server"]) == ["host", "port", "data_dir", "policies", "tee_mode", "enable_tee", "default_privacy_tier", "allow_plain_http"])
         #expect(keys(["store"]) == ["url"] && keys(["kms"]) == ["endpoint"] && keys(["tls"]) == ["certificate", "private_key"])
@@ -423,6 +428,79 @@ import Testing
         #expect(
             Self.diagnostics(Self.decode("[server]\npolicies = []\n")) == [
                 "/etc/kbs/kbs.toml:2: error: `policies` in [server] must list at least one value, none empty"
+            ])
+    }
+
+    // MARK: - [collateral]
+
+    @Test func theCollateralSection() throws {
+        let text = """
+            [collateral]
+            fetch = false
+            amd_kds_url = "https://kds.mirror.example"
+            intel_pcs_url = "http://127.0.0.1:8081/"
+            intel_root_crl_url = "https://crl.mirror.example/IntelSGXRootCA.der"
+            timeout_seconds = 3
+            refresh_margin_seconds = 3600
+            ca_file = "mirror-ca.pem"
+            """
+        let collateral = try Self.decode(text).get().collateral
+        #expect(collateral.fetch == false && !collateral.fetches(in: .hardware))
+        #expect(collateral.endpoints.amdKDS == "https://kds.mirror.example" && collateral.endpoints.intelPCS == "http://127.0.0.1:8081/")
+        #expect(collateral.endpoints.intelRootCRL == "https://crl.mirror.example/IntelSGXRootCA.der")
+        #expect(collateral.timeoutSeconds == 3 && collateral.refreshMarginSeconds == 3600)
+        #expect(collateral.certificateAuthorityFile == "/etc/kbs/mirror-ca.pem")
+        // Left out, fetching follows the TEE mode.
+        let defaults = try Self.decode("").get().collateral
+        #expect(defaults.fetch == nil && defaults.fetches(in: .hardware) && !defaults.fetches(in: .simulator))
+
+        let bad = """
+            [collateral]
+            fetch = "yes"
+            amd_kds_url = "http://kdsintf.amd.com"
+            intel_pcs_url = "https://user:pw@pcs.example"
+            timeout_seconds = 0
+            refresh_margin_seconds = -1
+            ca_file = "missing.pem"
+            fetchh = true
+            """
+        #expect(
+            Self.diagnostics(Self.decode(bad, readable: { _ in false })) == [
+                "/etc/kbs/kbs.toml:2: error: `fetch` in [collateral] must be true or false, not a string",
+                "/etc/kbs/kbs.toml:3: error: `amd_kds_url` in [collateral] must be https (http only to this machine)",
+                "/etc/kbs/kbs.toml:4: error: `intel_pcs_url` in [collateral] must not carry credentials",
+                "/etc/kbs/kbs.toml:5: error: `timeout_seconds` in [collateral] must be a number of seconds from 1 to 300, not 0",
+                "/etc/kbs/kbs.toml:6: error: `refresh_margin_seconds` in [collateral] must be a number of seconds from 0 to 2592000 (30 days), not -1",
+                "/etc/kbs/kbs.toml:7: error: `ca_file` in [collateral]: /etc/kbs/missing.pem is not a readable file",
+                "/etc/kbs/kbs.toml:8: error: unknown key `fetchh` in [collateral]; did you mean `fetch`?",
+            ])
+    }
+
+    @Test func theCollateralEnvironment() throws {
+        let caFile = RepositoryPaths.path("Fixtures/evidence/tdx/go-tdx-guest-trusted_root.pem")
+        let environment = [
+            "KBS_COLLATERAL_FETCH": "0", "KBS_COLLATERAL_AMD_KDS_URL": "https://kds.mirror.example",
+            "KBS_COLLATERAL_INTEL_PCS_URL": "https://pccs.example:8081", "KBS_COLLATERAL_INTEL_ROOT_CRL_URL": "https://crl.example/root.der",
+            "KBS_COLLATERAL_TIMEOUT_SECONDS": "7", "KBS_COLLATERAL_REFRESH_MARGIN_SECONDS": "0", "KBS_COLLATERAL_CA_FILE": caFile,
+        ]
+        let collateral = try ConfigurationFile.applyingEnvironment(environment, to: try Self.decode("[collateral]\nfetch = true\n").get()).get()
+            .collateral
+        #expect(collateral.fetch == false)
+        #expect(collateral.endpoints.amdKDS == "https://kds.mirror.example" && collateral.endpoints.intelPCS == "https://pccs.example:8081")
+        #expect(collateral.endpoints.intelRootCRL == "https://crl.example/root.der")
+        #expect(collateral.timeoutSeconds == 7 && collateral.refreshMarginSeconds == 0 && collateral.certificateAuthorityFile == caFile)
+
+        let bad = [
+            "KBS_COLLATERAL_FETCH": "maybe", "KBS_COLLATERAL_INTEL_PCS_URL": "http://pcs.example", "KBS_COLLATERAL_TIMEOUT_SECONDS": "301",
+            "KBS_COLLATERAL_REFRESH_MARGIN_SECONDS": "1d", "KBS_COLLATERAL_CA_FILE": "/nonexistent/ca.pem",
+        ]
+        #expect(
+            Set(Self.diagnostics(ConfigurationFile.applyingEnvironment(bad, to: Self.base))) == [
+                "KBS_COLLATERAL_FETCH: error: must be true, false, 1 or 0, not `maybe`",
+                "KBS_COLLATERAL_INTEL_PCS_URL: error: must be https (http only to this machine)",
+                "KBS_COLLATERAL_TIMEOUT_SECONDS: error: must be a number of seconds from 1 to 300, not `301`",
+                "KBS_COLLATERAL_REFRESH_MARGIN_SECONDS: error: must be a number of seconds from 0 to 2592000 (30 days), not `1d`",
+                "KBS_COLLATERAL_CA_FILE: error: /nonexistent/ca.pem is not a readable file",
             ])
     }
 

@@ -46,6 +46,8 @@ final class ServerProcess: @unchecked Sendable {
         }
         var environment = ProcessInfo.processInfo.environment
         environment["KBS_ADMIN_TOKEN"] = token
+        // Tests never reach the vendors: a test that fetches collateral points the server at a local stand-in.
+        environment["KBS_COLLATERAL_FETCH"] = "false"
         environment.merge(extra) { $1 }
         process.environment = environment
         let stdout = Pipe()

@@ -34,8 +34,14 @@ struct DCAPEndorsements {
         }
     }
 
-    /// The Intel TCB Signing certificate, if one was given.
-    var tcbSigner: Certificate? {
-        certificates.first { $0.commonName.contains("TCB Signing") && $0.isCA != true }
+    /// The Intel TCB Signing certificates given, in the order given (an old one and its renewal may both be here).
+    var tcbSigners: [Certificate] {
+        certificates.filter { $0.commonName.contains("TCB Signing") && $0.isCA != true }
+    }
+
+    /// Adds the certificates of an issuer chain a collateral service sent (untrusted: they still chain to an anchor).
+    mutating func addIssuerChain(_ pem: [UInt8]) {
+        guard !pem.isEmpty, let chain = try? Certificate.parseAll(pem) else { return }
+        certificates += chain
     }
 }

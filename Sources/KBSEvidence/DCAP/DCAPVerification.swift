@@ -27,7 +27,7 @@ enum DCAPVerification {
             throw EvidenceError(
                 .unsupported, "a DCAP quote v\(quote.version) with TEE type 0x\(String(quote.teeType, radix: 16)) is not \(kind.rawValue) evidence")
         }
-        let endorsements = try DCAPEndorsements(context.endorsements)
+        var endorsements = try DCAPEndorsements(context.endorsements)
 
         // 1. The attestation key signs header ‖ body.
         guard ECDSA.verify(quote.signature, message: Array(quote.signedRegion), publicKey: quote.attestationKey, curve: .p256) else {
@@ -58,38 +58,43 @@ enum DCAPVerification {
             try crl.check(path[issuerIndex - 1], issuer: path[issuerIndex], at: context.time, what: "CRL \(name)")
             covered.insert(issuerIndex - 1)
         }
-        let revocationChecked = covered.isSuperset(of: 0..<path.count - 1)
         guard let extensionDER = try leaf.extensionValue(PCKExtension.oid) else {
             throw EvidenceError(.malformed, "PCK certificate has no SGX extension \(PCKExtension.oid)")
         }
         let pck = try PCKExtension(der: extensionDER)
 
-        // 5. Collateral: from the endorsements, else from the collateral source.
+        // 5. Collateral: from the endorsements, else from the collateral source (with the signing chain PCS sent).
         var tcbInfos = endorsements.tcbInfos
         var qeIdentities = endorsements.qeIdentities
-        let prefix = kind == .tdx ? "tdx" : "sgx"
+        var fetchedTCBInfo: CollateralRequest?
+        var fetchedQEIdentity: CollateralRequest?
         if tcbInfos.isEmpty, let source = context.collateral {
-            let request = CollateralRequest(service: .intelPCS, path: "\(prefix)/certification/v4/tcb?fmspc=\(Hex.encode(pck.fmspc))")
-            let bytes = try await source.collateral(request)
-            guard let parsed = try SignedCollateral.parse(bytes, member: "tcbInfo", name: request.description) else {
+            let request = CollateralRequest.tcbInfo(kind: kind, fmspc: pck.fmspc)
+            let answer = try await source.collateral(request, at: context.time)
+            guard let parsed = try SignedCollateral.parse(answer.body, member: "tcbInfo", name: request.description) else {
                 throw EvidenceError(.collateral, "\(request) holds no tcbInfo")
             }
+            endorsements.addIssuerChain(answer.issuerChain)
             tcbInfos = [parsed]
+            fetchedTCBInfo = request
         }
         if qeIdentities.isEmpty, let source = context.collateral {
-            let request = CollateralRequest(service: .intelPCS, path: "\(prefix)/certification/v4/qe/identity")
-            let bytes = try await source.collateral(request)
-            guard let parsed = try SignedCollateral.parse(bytes, member: "enclaveIdentity", name: request.description) else {
+            let request = CollateralRequest.qeIdentity(kind: kind)
+            let answer = try await source.collateral(request, at: context.time)
+            guard let parsed = try SignedCollateral.parse(answer.body, member: "enclaveIdentity", name: request.description) else {
                 throw EvidenceError(.collateral, "\(request) holds no enclaveIdentity")
             }
+            endorsements.addIssuerChain(answer.issuerChain)
             qeIdentities = [parsed]
+            fetchedQEIdentity = request
         }
         var tdBody: TDReportBody?
         if case .td(let body) = quote.body { tdBody = body }
 
         var qeLevel: DCAPTCBLevel?
         if let identityCollateral = qeIdentities.first {
-            try verifyCollateral(identityCollateral, endorsements: endorsements, anchors: anchors, context: context)
+            try await verifyCollateral(
+                identityCollateral, fetched: fetchedQEIdentity, endorsements: endorsements, anchors: anchors, context: context)
             let identity = try DCAPQEIdentity(identityCollateral)
             let expectedID = kind == .tdx ? "TD_QE" : "QE"
             guard identity.id == expectedID else {
@@ -113,7 +118,7 @@ enum DCAPVerification {
             guard let info else {
                 throw EvidenceError(.collateral, "no TCB info for FMSPC \(Hex.encode(pck.fmspc)) among \(tcbInfos.map(\.name))")
             }
-            try verifyCollateral(info.collateral, endorsements: endorsements, anchors: anchors, context: context)
+            try await verifyCollateral(info.collateral, fetched: fetchedTCBInfo, endorsements: endorsements, anchors: anchors, context: context)
             let expectedID = kind == .tdx ? "TDX" : "SGX"
             guard info.id == expectedID else {
                 throw EvidenceError(.collateral, "\(info.collateral.name): TCB info id is \(info.id), not \(expectedID)")
@@ -154,21 +159,55 @@ enum DCAPVerification {
             }
             replayed = true
         }
+        // 7. CRLs the endorsements left out, from the collateral source; last, so that a quote failing a local check
+        //    never makes the KBS fetch.
+        if !covered.isSuperset(of: 0..<path.count - 1), let source = context.collateral {
+            covered.formUnion(try await DCAPRevocation.fetchMissing(path: path, covered: covered, source: source, context: context))
+        }
         return Outcome(
             quote: quote, pck: pck, qeReport: qeReport, tcb: result, qeLevel: qeLevel, rtmrReplayed: replayed,
-            revocationChecked: revocationChecked)
+            revocationChecked: covered.isSuperset(of: 0..<path.count - 1))
     }
 
-    /// Verifies signed collateral: the TCB Signing certificate chains to a trust anchor and signs the exact served
-    /// bytes, and the collateral is current.
+    /// Verifies signed collateral: a TCB Signing certificate (from the endorsements or the chain PCS sent) chains to a
+    /// trust anchor and signs the exact served bytes, and the collateral is current. Fetched collateral that fails the
+    /// signature or chain check is discarded from the source, so the next verification fetches it anew.
+    static func verifyCollateral(
+        _ collateral: SignedCollateral, fetched: CollateralRequest?, endorsements: DCAPEndorsements, anchors: [Certificate],
+        context: VerificationContext
+    ) async throws(EvidenceError) {
+        do {
+            try verifyCollateral(collateral, endorsements: endorsements, anchors: anchors, context: context)
+        } catch {
+            if let fetched, let source = context.collateral, error.reason == .signature || error.reason == .chain {
+                await source.discard(fetched)
+            }
+            throw error
+        }
+    }
+
+    /// The checks of the function above, without the source: a renewed TCB Signing certificate may sit beside an
+    /// expired one, so each candidate is tried.
     static func verifyCollateral(
         _ collateral: SignedCollateral, endorsements: DCAPEndorsements, anchors: [Certificate], context: VerificationContext
     ) throws(EvidenceError) {
-        guard let signer = endorsements.tcbSigner else {
-            throw EvidenceError(.collateral, "\(collateral.name): no Intel TCB Signing certificate among the endorsements")
+        let signers = endorsements.tcbSigners
+        guard !signers.isEmpty else {
+            throw EvidenceError(.collateral, "\(collateral.name): no Intel TCB Signing certificate among the endorsements or from the PCS")
         }
-        try verifySigner(signer, endorsements: endorsements, anchors: anchors, context: context)
-        try collateral.verifySignature(signer: signer)
+        // The first signer that chains and verifies wins; otherwise the first one's failure is the reason.
+        var failure: EvidenceError?
+        for signer in signers {
+            do {
+                try verifySigner(signer, endorsements: endorsements, anchors: anchors, context: context)
+                try collateral.verifySignature(signer: signer)
+                failure = nil
+                break
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
         try collateral.checkFreshness(at: context.time)
     }
 

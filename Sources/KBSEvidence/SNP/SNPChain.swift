@@ -65,6 +65,30 @@ enum SNPChain {
         return checked
     }
 
+    /// Applies the product's ARK-signed CRL from `source` (AMD KDS `{vcek|vlek}/v1/{product}/crl`) to the intermediate,
+    /// when the endorsements held none. A CRL that cannot be had, is not the ARK's, or does not verify leaves revocation
+    /// unchecked — the policy decides on `revocation_checked` — and one that lists the ASK or ASVK is `revoked`.
+    static func checkRevocation(
+        _ chain: Verified, product: SNPProduct, signingKey: SNPReport.SigningKey, source: any CollateralSource,
+        context: VerificationContext
+    ) async throws(EvidenceError) -> Bool {
+        let request = CollateralRequest.amdRevocationList(product: product, signingKey: signingKey)
+        guard let answer = try? await source.collateral(request, at: context.time) else { return false }
+        guard let crl = try? RevocationList(answer.body), crl.issuer == chain.ark.subject else {
+            await source.discard(request)
+            return false
+        }
+        do {
+            try crl.check(chain.intermediate, issuer: chain.ark, at: context.time, what: "SNP \(request)")
+        } catch {
+            if error.reason == .revoked { throw error }
+            // A CRL that is merely not current at a pinned time is not a bad answer; one with a bad signature is.
+            if error.reason != .expired { await source.discard(request) }
+            return false
+        }
+        return true
+    }
+
     /// The one product whose ARK is among the trust anchors, for a version-2 report with no VEK at hand.
     static func onlyProduct(in anchors: [EvidenceFile]) -> SNPProduct? {
         let names = Set(CertificateChain.anchors(from: anchors).filter { $0.subject == $0.issuer }.map(\.commonName))

@@ -6,7 +6,8 @@ package import KBSClaims
 /// "cert_chain":…}`, recognised by a leading `{`). The VCEK/VLEK comes from the endorsements (DER or PEM), else the
 /// JSON certificate table, else AMD KDS through `context.collateral`. Checks: ARK ← ASK/ASVK ← VEK chain against the
 /// trust anchors at `context.time`, the report's ECDSA P-384 signature, the VEK's TCB extensions against
-/// REPORTED_TCB (`tcb`), the VCEK's hwID against CHIP_ID (`identity`), and the report data.
+/// REPORTED_TCB (`tcb`), the VCEK's hwID against CHIP_ID (`identity`), and the report data. Revocation: an ARK-signed
+/// CRL among the endorsements, else the product's KDS CRL through `context.collateral`.
 package struct SNPVerifier: EvidenceVerifier {
     package var kind: EvidenceKind { .snp }
     package var schema: ClaimSchema { SNPClaims.schema }
@@ -56,10 +57,17 @@ package struct SNPVerifier: EvidenceVerifier {
 
         try context.checkReportData(report.reportData, kind: .snp)
 
+        // Last, so that evidence failing a local check never makes the KBS fetch.
+        var revocationChecked = chain.revocationChecked
+        if !revocationChecked, let source = context.collateral {
+            revocationChecked = try await SNPChain.checkRevocation(
+                chain, product: product, signingKey: report.signingKey, source: source, context: context)
+        }
+
         return VerifiedEvidence(
             kind: .snp, measurement: report.measurement, debug: report.debugAllowed,
             tcbSVN: Int64(report.reportedTCB(product).snp), reportData: report.reportData, hostData: report.hostData,
-            revocationChecked: chain.revocationChecked,
+            revocationChecked: revocationChecked,
             details: SNPClaims.details(report: report, product: product, vekProductName: extensions.productName))
     }
 
@@ -88,9 +96,8 @@ package struct SNPVerifier: EvidenceVerifier {
             throw EvidenceError(.collateral, "SNP: version 2 report without CPUID; pass the VCEK as an endorsement (product unknown)")
         }
         let hwID = product == .turin ? Array(chipID.prefix(8)) : chipID
-        let request = CollateralRequest(
-            service: .amdKDS, path: "vcek/v1/\(product.rawValue)/\(Hex.encode(hwID))?\(report.reportedTCB(product).kdsQuery)")
-        let bytes = try await collateral.collateral(request)
+        let request = CollateralRequest.vcek(product: product, hardwareID: hwID, tcb: report.reportedTCB(product))
+        let bytes = try await collateral.collateral(request, at: context.time).body
         guard let vek = (try? Certificate.parseAll(bytes))?.first else {
             throw EvidenceError(.collateral, "SNP: KDS answer for \(request) is not a certificate")
         }

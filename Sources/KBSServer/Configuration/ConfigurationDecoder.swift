@@ -16,7 +16,7 @@ struct ConfigurationDecoder {
     mutating func decode(_ root: TOML.Table, over base: ServerConfiguration) -> ServerConfiguration {
         var configuration = base
         let place = "at the top level"
-        allowOnly(["server", "store", "kms", "tls", "identity"], in: root, place)
+        allowOnly(["server", "store", "kms", "tls", "collateral", "identity"], in: root, place)
         if let server = table(root, "server", place) { decodeServer(server, into: &configuration) }
         if let store = table(root, "store", place) {
             allowOnly(["url"], in: store, "[store]")
@@ -35,6 +35,7 @@ struct ConfigurationDecoder {
             }
         }
         if let tls = table(root, "tls", place) { decodeTLS(tls, into: &configuration) }
+        if let collateral = table(root, "collateral", place) { decodeCollateral(collateral, into: &configuration) }
         if let identity = table(root, "identity", place) { configuration.identity = decodeIdentity(identity, over: base.identity) }
         return configuration
     }
@@ -78,6 +79,39 @@ struct ConfigurationDecoder {
         check((certificate == nil) == (key == nil), "[tls] needs both `certificate` and `private_key`, or neither", tls, "private_key")
         configuration.tlsCertificate = certificate
         configuration.tlsPrivateKey = key
+    }
+
+    private mutating func decodeCollateral(_ collateral: TOML.Table, into configuration: inout ServerConfiguration) {
+        let section = "[collateral]"
+        allowOnly(
+            ["fetch", "amd_kds_url", "intel_pcs_url", "intel_root_crl_url", "timeout_seconds", "refresh_margin_seconds", "ca_file"],
+            in: collateral, section)
+        if let fetch = boolean(collateral, "fetch", section) { configuration.collateral.fetch = fetch }
+        let urls: [(String, WritableKeyPath<VendorCollateralFetcher.Endpoints, String>)] = [
+            ("amd_kds_url", \.amdKDS), ("intel_pcs_url", \.intelPCS), ("intel_root_crl_url", \.intelRootCRL),
+        ]
+        for (key, field) in urls {
+            guard let url = nonEmptyString(collateral, key, section) else { continue }
+            if let problem = VendorCollateralFetcher.problem(with: url) {
+                fail("`\(key)` in [collateral] \(problem)", line: line(of: key, in: collateral))
+            } else {
+                configuration.collateral.endpoints[keyPath: field] = url
+            }
+        }
+        if let seconds = integer(collateral, "timeout_seconds", section) {
+            let valid = ServerSettings.collateralTimeouts.contains(Int(seconds))
+            check(
+                valid, "`timeout_seconds` in [collateral] \(ServerSettings.collateralTimeoutProblem(String(seconds)))", collateral, "timeout_seconds")
+            if valid { configuration.collateral.timeoutSeconds = Int(seconds) }
+        }
+        if let seconds = integer(collateral, "refresh_margin_seconds", section) {
+            let valid = ServerSettings.refreshMargins.contains(Int(seconds))
+            check(
+                valid, "`refresh_margin_seconds` in [collateral] \(ServerSettings.refreshMarginProblem(String(seconds)))", collateral,
+                "refresh_margin_seconds")
+            if valid { configuration.collateral.refreshMarginSeconds = Int(seconds) }
+        }
+        if let file = readableFile(collateral, "ca_file", section, emptyMeansUnset: true) { configuration.collateral.certificateAuthorityFile = file }
     }
 
     // MARK: - Reading values

@@ -74,8 +74,9 @@ package enum ConfigurationFile {
 
     /// `configuration` with the environment's overrides: `KBS_HOST`, `KBS_PORT`, `KBS_DATA_DIR`, `KBS_POLICIES`
     /// (folders separated by commas), `TEE_MODE`, `ENABLE_TEE` (`true`, `false`, `1`, `0`), `PRIVACY_TIER`,
-    /// `KBS_STORE_URL`, `KMS_ENDPOINT`, `KBS_TLS_CERTIFICATE` and `KBS_TLS_PRIVATE_KEY` (PEM files; both or neither) and
-    /// `KBS_ALLOW_PLAIN_HTTP`. An empty variable counts as unset.
+    /// `KBS_STORE_URL`, `KMS_ENDPOINT`, `KBS_TLS_CERTIFICATE` and `KBS_TLS_PRIVATE_KEY` (PEM files; both or neither),
+    /// `KBS_ALLOW_PLAIN_HTTP`, and `KBS_COLLATERAL_<KEY>` for each key of `[collateral]` (`KBS_COLLATERAL_FETCH`,
+    /// `KBS_COLLATERAL_AMD_KDS_URL`, …). An empty variable counts as unset.
     package static func applyingEnvironment(_ environment: [String: String], to configuration: ServerConfiguration) -> Outcome {
         var configuration = configuration
         var diagnostics: [Diagnostic] = []
@@ -110,11 +111,8 @@ package enum ConfigurationFile {
         }
         func flag(_ name: String, _ apply: (Bool) -> Void) {
             value(name) { text in
-                switch text.lowercased() {
-                case "true", "1": apply(true)
-                case "false", "0": apply(false)
-                default: return "must be true, false, 1 or 0, not `\(text)`"
-                }
+                guard let flag = ServerSettings.flag(text) else { return "must be true, false, 1 or 0, not `\(text)`" }
+                apply(flag)
                 return nil
             }
         }
@@ -150,7 +148,56 @@ package enum ConfigurationFile {
             diagnostics.append(
                 Diagnostic(file: "KBS_TLS_CERTIFICATE", line: nil, message: "TLS needs both a certificate and a private key, or neither"))
         }
+        diagnostics += applyingCollateralEnvironment(environment, to: &configuration.collateral)
         return diagnostics.isEmpty ? .loaded(configuration) : .rejected(diagnostics)
+    }
+
+    /// `collateral` with the `KBS_COLLATERAL_*` variables applied (also read by `kbs evidence verify --fetch-collateral`);
+    /// the mistakes found, none when all is well.
+    package static func applyingCollateralEnvironment(
+        _ environment: [String: String], to collateral: inout CollateralConfiguration
+    ) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        func value(_ name: String, _ apply: (String) -> String?) {
+            guard let text = environment[name], !text.isEmpty else { return }
+            if let problem = apply(text) { diagnostics.append(Diagnostic(file: name, line: nil, message: problem)) }
+        }
+        value("KBS_COLLATERAL_FETCH") { text in
+            guard let flag = ServerSettings.flag(text) else { return "must be true, false, 1 or 0, not `\(text)`" }
+            collateral.fetch = flag
+            return nil
+        }
+        let urls: [(String, WritableKeyPath<VendorCollateralFetcher.Endpoints, String>)] = [
+            ("KBS_COLLATERAL_AMD_KDS_URL", \.amdKDS), ("KBS_COLLATERAL_INTEL_PCS_URL", \.intelPCS),
+            ("KBS_COLLATERAL_INTEL_ROOT_CRL_URL", \.intelRootCRL),
+        ]
+        for (name, field) in urls {
+            value(name) { text in
+                if let problem = VendorCollateralFetcher.problem(with: text) { return problem }
+                collateral.endpoints[keyPath: field] = text
+                return nil
+            }
+        }
+        value("KBS_COLLATERAL_TIMEOUT_SECONDS") { text in
+            guard let seconds = Int(text), ServerSettings.collateralTimeouts.contains(seconds) else {
+                return ServerSettings.collateralTimeoutProblem("`\(text)`")
+            }
+            collateral.timeoutSeconds = seconds
+            return nil
+        }
+        value("KBS_COLLATERAL_REFRESH_MARGIN_SECONDS") { text in
+            guard let seconds = Int(text), ServerSettings.refreshMargins.contains(seconds) else {
+                return ServerSettings.refreshMarginProblem("`\(text)`")
+            }
+            collateral.refreshMarginSeconds = seconds
+            return nil
+        }
+        value("KBS_COLLATERAL_CA_FILE") { text in
+            guard isReadableFile(text) else { return "\(text) is not a readable file" }
+            collateral.certificateAuthorityFile = text
+            return nil
+        }
+        return diagnostics
     }
 
     /// Whether `path` is a regular file this process may read.

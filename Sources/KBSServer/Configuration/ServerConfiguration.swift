@@ -66,6 +66,8 @@ package struct ServerConfiguration: Sendable {
     /// Serve plain HTTP on an address other than loopback (`[server] allow_plain_http`, `KBS_ALLOW_PLAIN_HTTP`): for
     /// a TLS-terminating proxy in front. Off, such a server needs `[tls]`.
     package var allowPlainHTTP = false
+    /// Where collateral the endorsements lack comes from (`[collateral]`).
+    package var collateral = CollateralConfiguration()
 
     /// Whether HTTPS is served (a certificate and key are configured).
     package var servesTLS: Bool { tlsCertificate != nil && tlsPrivateKey != nil }

@@ -34,6 +34,22 @@ enum ServerSettings {
         return .valid("sqlite:" + resolve(path))
     }
 
+    static let collateralTimeouts = 1...300
+    static let refreshMargins = 0...(30 * 86_400)
+
+    static func collateralTimeoutProblem(_ found: String) -> String { "must be a number of seconds from 1 to 300, not \(found)" }
+
+    static func refreshMarginProblem(_ found: String) -> String { "must be a number of seconds from 0 to 2592000 (30 days), not \(found)" }
+
+    /// `true`, `false`, `1` or `0`, as the boolean environment variables take them.
+    static func flag(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1": true
+        case "false", "0": false
+        default: nil
+        }
+    }
+
     /// Whether `text` is an absolute HTTPS URL, or plain HTTP to this machine (a development IdP or KMS).
     /// Whether `host` only ever reaches this machine: plain HTTP is served there without `allow_plain_http`.
     static func isLoopback(_ host: String) -> Bool {
