@@ -28,7 +28,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Collateral fetching (AMD KDS, Intel PCS): HTTPS with a configurable extra CA, which URLSession on Linux lacks.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "KBSClaims"),
