@@ -6,8 +6,9 @@ import Testing
 /// the binary: real SNP, Azure SNP and Azure TDX evidence (a TD quote with its PCK chain) sent through RCAR gets past
 /// its certificate chain — the fixtures' report data cannot hold this session's nonce, so the refusal is
 /// `evidence_binding`, never `evidence_chain` — while the simulator's evidence is refused at the chain, also with the
-/// simulator's roots in `DATA_DIR/trust-anchors`. Raw TDX quotes and NVIDIA reports have no RCAR form the server reads
-/// here; TrustCommandLineTests verifies them with the shipped roots alone.
+/// simulator's roots in `DATA_DIR/trust-anchors`. A real TD quote in Trustee's `{"quote"}` form gets past its chain too
+/// and stops at the TCB collateral, which this test's server may not fetch. NVIDIA reports have no RCAR form with a
+/// usable binding here; TrustCommandLineTests verifies them with the shipped roots alone.
 @Suite(.serialized, .enabled(if: ServerProcess.binary != nil, "needs the kbs binary"))
 struct ShippedRootsServerTests {
     static let fixtures = RepositoryPaths.path("Fixtures/evidence")
@@ -46,6 +47,12 @@ struct ShippedRootsServerTests {
             ("az-snp-vtpm", try Self.json("az-vtpm/trustee-az-snp-vtpm-evidence-v1.json"), "evidence_binding"),
             ("az-snp-vtpm", try Self.json("az-vtpm/trustee-az-snp-vtpm-evidence-genoa.json"), "evidence_binding"),
             ("az-tdx-vtpm", try Self.json("az-vtpm/trustee-az-tdx-vtpm-evidence-v1.json"), "evidence_binding"),
+            // A TD quote in Trustee's JSON form: past its PCK chain, it stops at the TCB collateral this server may
+            // not fetch here (KBS_COLLATERAL_FETCH=false) and has not cached.
+            (
+                "tdx", ["quote": try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/tdx/trustee-tdx_quote_4.dat")).base64EncodedString()],
+                "evidence_collateral"
+            ),
         ]
         for item in cases {
             let result = try await Self.attest(server, tee: item.tee, evidence: item.evidence)
