@@ -34,6 +34,14 @@ import Testing
         return try ServerProcess(policies: RepositoryPaths.path("Policies/default"), arguments: ["--config", config])
     }
 
+    /// A TLS server serving a fresh certificate named `first`: its folder, the certificate's paths, the server.
+    static func servingFirst() throws -> (folder: String, made: (ca: String, cert: String, key: String), server: ServerProcess) {
+        let folder = ServerProcess.temporaryDirectory("kbs-tls")
+        let made = try certificate(folder, name: "first")
+        try install(folder, "first")
+        return (folder, made, try serve(folder))
+    }
+
     /// Copies `name`'s pair to the served files, each by an atomic rename (as certificate renewal tools do).
     static func install(_ folder: String, _ name: String) throws {
         for (from, to) in [("\(name).key", "served.key"), ("\(name).pem", "served.pem")] {
@@ -76,10 +84,7 @@ import Testing
     }
 
     @Test func releaseOverHTTPSVerifiedByTheClient() async throws {
-        let folder = ServerProcess.temporaryDirectory("kbs-tls")
-        let made = try Self.certificate(folder, name: "first")
-        try Self.install(folder, "first")
-        let server = try Self.serve(folder)
+        let (folder, made, server) = try Self.servingFirst()
         defer { server.stop() }
         let base = "https://127.0.0.1:\(server.port)"
         let admin = ["Authorization": "Bearer \(ServerProcess.adminToken)"]
@@ -125,10 +130,7 @@ import Testing
     }
 
     @Test func cookiesAreSecureUnderTLS() async throws {
-        let folder = ServerProcess.temporaryDirectory("kbs-tls")
-        let made = try Self.certificate(folder, name: "first")
-        try Self.install(folder, "first")
-        let server = try Self.serve(folder)
+        let (folder, made, server) = try Self.servingFirst()
         defer { server.stop() }
         let base = "https://127.0.0.1:\(server.port)"
 
