@@ -52,7 +52,8 @@ extension Trait where Self == SharedServer {
     /// created beforehand with loose modes, a shell that allows core files, `/metrics` behind a token, a modest rate
     /// limit (60 at once, then one every 20 s: slow enough that a loaded machine refills nothing mid-test), and trust anchors added in `DATA_DIR/trust-anchors`: a lab CA of no known vendor
     /// for SNP (`amd/`, Fixtures/trust/lab-snp-authorities.json) and an ARK and ASK under Intel's name (a flat file, so
-    /// Intel's: Fixtures/trust/intel-named-snp-authorities.json). No TPM key is pinned, as in most deployments.
+    /// Intel's: Fixtures/trust/intel-named-snp-authorities.json), and a root under AMD's name that signed a PCK CA
+    /// (Fixtures/trust/amd-named-tdx-authorities.json). No TPM key is pinned, as in most deployments.
     static var hardwareLab: Self {
         SharedServer {
             let data = ServerProcess.temporaryDirectory("kbs-attack-hw")
@@ -63,6 +64,9 @@ extension Trait where Self == SharedServer {
             try manager.createDirectory(atPath: anchors + "/amd", withIntermediateDirectories: true)
             try Data(try AttackServers.pem("lab-snp-authorities.json").utf8).write(to: URL(fileURLWithPath: anchors + "/amd/lab-ark-ask.pem"))
             try Data(try AttackServers.pem("intel-named-snp-authorities.json").utf8).write(to: URL(fileURLWithPath: anchors + "/intel-named.pem"))
+            // A root under AMD's name alone (its PCK CA travels in the quote): assigned to AMD by its name.
+            try Data(try AttackServers.pem("amd-named-tdx-authorities.json", first: 1).utf8).write(
+                to: URL(fileURLWithPath: anchors + "/amd-named-root.pem"))
             let server = try ServerProcess(
                 policies: RepositoryPaths.path("Policies/default"), dataDirectory: data,
                 arguments: ["--rate-limit", "0.05", "--rate-limit-burst", "60"],
@@ -91,9 +95,11 @@ enum AttackServers {
         return try #require(try JSONSerialization.jsonObject(with: data) as? [[String: String]])
     }
 
-    /// The certificates of a `Fixtures/trust` file as one PEM bundle (an ARK and its ASK, as AMD publishes them).
-    static func pem(_ name: String) throws -> String {
-        try authorities(name).map { entry in
+    /// The certificates of a `Fixtures/trust` file as one PEM bundle (an ARK and its ASK, as AMD publishes them), or
+    /// its `first` ones.
+    static func pem(_ name: String, first: Int? = nil) throws -> String {
+        let all = try authorities(name)
+        return try all.prefix(first ?? all.count).map { entry in
             var lines: [Substring] = []
             var rest = Substring(try #require(entry["certificate"]))
             while !rest.isEmpty {

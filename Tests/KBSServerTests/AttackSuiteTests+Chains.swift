@@ -31,15 +31,25 @@ extension AttackSuiteTests.HardwareMode {
     /// Checked to fail on f437f05^ (one anchor pool for every kind: the vendor pinning of f437f05 in the verifiers and
     /// of 3d3d77d in the server both reverted): the report attested (200), its chain anchored by the roots under Intel's
     /// name.
-    ///
-    /// The finding's own example, a PCK chain ending at a root under AMD's name, cannot be sent here: the server reads
-    /// TDX evidence as a raw quote, and RCAR's JSON carries Trustee's `{"quote": base64}` (TrustCommandLineTests
-    /// tries that one through `kbs evidence verify`). This is the same attack the other way round.
+    /// The same attack the other way round from the finding's own example (below).
     @Test("finding 8: an ARK and ASK under Intel's name in trust-anchors anchor no SNP report (evidence_chain)")
     func anotherVendorsRootAnchorsNothing() async throws {
         let lab = try AttackLab.require()
         let ca = try Self.authorities(.snp, from: "intel-named-snp-authorities.json")
         let (_, answer) = try await Self.attest(AttackClient(server: lab.server), .snp, ca: ca)
+        #expect(answer.status == 401, "\(answer)")
+        #expect(answer.code == "evidence_chain", "\(answer)")
+    }
+
+    /// The finding's own example, now that a TD quote travels over RCAR in Trustee's `{"quote"}` form (128b981): a
+    /// PCK chain ending at a root under AMD's name in `trust-anchors` is refused at the chain. Before 128b981 the
+    /// quote was `evidence_malformed`; with one anchor pool (f437f05^) the chain held and the quote stopped later, at
+    /// its TCB collateral (`evidence_collateral`). Reasoned from those commits, not run on them.
+    @Test("finding 8: a TD quote whose PCK chain ends at a root under AMD's name in trust-anchors is refused (evidence_chain)")
+    func anAMDRootAnchorsNoPCKChain() async throws {
+        let lab = try AttackLab.require()
+        let ca = try Self.authorities(.tdx, from: "amd-named-tdx-authorities.json")
+        let (_, answer) = try await Self.attest(AttackClient(server: lab.server), .tdx, ca: ca)
         #expect(answer.status == 401, "\(answer)")
         #expect(answer.code == "evidence_chain", "\(answer)")
     }
