@@ -39,6 +39,8 @@ private let harness: (broker: Broker, directory: String) = {
         let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-fuzz-store-\(getpid())").path
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
         let store = try Store(directory: storeDirectory)
+        // A key hierarchy of this process's own: attestation tokens are signed by a key it seals (nothing is released).
+        let (master, _) = try LocalMasterKeyProvider.create(at: storeDirectory + "/master.sealed", threshold: 2, shareCount: 2)
         let ca = try SimulatorCA.openOrCreate(directory: directory + "/simulator-ca")
         let registry = BrokerSchemas.registry
         guard case .success(let tiers) = PolicySet.load(directory: "Policies/default/tiers", registry: registry),
@@ -46,7 +48,7 @@ private let harness: (broker: Broker, directory: String) = {
         else { setupFailure("run from the repository root: Policies/default and its tiers/ must compile") }
         let broker = Broker(
             configuration: BrokerConfiguration(teeMode: .simulator, simulatorCA: ca), ports: .sqlite(store, clock: { fuzzNow() }),
-            keys: KeySource { throw KeyError(.sealed, "the attest harness releases nothing") }, releasePolicy: { release },
+            keys: KeySource(KeyHierarchy(master: master, store: InMemoryKeyRecordStore())), releasePolicy: { release },
             tierRules: TierRules(policy: tiers))
         return (broker, directory)
     } catch {
