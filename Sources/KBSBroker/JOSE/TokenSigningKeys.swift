@@ -24,7 +24,11 @@ package final class TokenSigningKeys: Sendable {
 
     private struct State: Sendable {
         var keys: [String: Key] = [:]
+        /// When an unknown `kid` last made this process re-read the store.
         var lastReload: Date?
+        /// When the JWK Set was last read from the store: kept apart, so callers of the open endpoint cannot use up
+        /// the re-reads verification needs.
+        var lastPublished: Date?
     }
 
     /// How key material is sealed for the store and opened again, and where key creation is audited.
@@ -119,9 +123,16 @@ package final class TokenSigningKeys: Sendable {
         return state.withLock { $0.keys[id] }
     }
 
-    /// Every key that verifies, as public JWKs (`kid`, `use`, `alg`), newest first: the JWK Set to publish.
+    /// Every key that verifies, as public JWKs (`kid`, `use`, `alg`), newest first: the JWK Set to publish. Re-read
+    /// from the store at most once a second, since the endpoint is open to anyone.
     package func publicJWKs() async throws(BrokerError) -> [[String: String]] {
-        try await reload()
+        let now = clock()
+        let due = state.withLock { state -> Bool in
+            if let last = state.lastPublished, now.timeIntervalSince(last) < 1 { return false }
+            state.lastPublished = now
+            return true
+        }
+        if due { try await reload() }
         return state.withLock { Array($0.keys.values) }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }.map { key in
             var jwk = Self.publicJWK(key.publicKey)
             jwk["kid"] = key.id
