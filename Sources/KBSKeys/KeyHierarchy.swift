@@ -149,6 +149,12 @@ package struct KeyHierarchy: Sendable {
         try await update(id) { (record) throws(KeyError) in try record.destroy(now: now) }
     }
 
+    /// Destroys a key at once, without a deletion window: for callers that gate deletion themselves (Vault Transit's
+    /// `deletion_allowed`). Every ciphertext of the key stops decrypting.
+    package func destroyImmediately(_ id: String) async throws(KeyError) -> KeyRecord {
+        try await update(id) { (record) throws(KeyError) in try record.destroyImmediately() }
+    }
+
     /// Destroys every key whose deletion date has come and returns their ids; for a periodic sweeper.
     package func destroyDue(now: Date) async throws(KeyError) -> [String] {
         var destroyed: [String] = []

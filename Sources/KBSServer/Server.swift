@@ -31,6 +31,8 @@ package final class Server: Sendable {
     let broker: Broker
     /// The AWS KMS API's operations over the broker's key hierarchy.
     let keyService: KeyService
+    /// HashiCorp Vault's API over the same key hierarchy and `kms` bundle.
+    let vaultService: VaultService
     /// Credentials, logins and API keys, reloaded with the configuration file.
     let identity: IdentityHolder
     /// The certificate and key HTTPS is served with; nil serves plain HTTP.
@@ -113,6 +115,9 @@ package final class Server: Sendable {
         keyService = KeyService(
             broker: broker, repository: SQLiteKMSRepository(store), policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
             defaultTier: PrivacyTier(rawValue: configuration.defaultPrivacyTier) ?? .hsm)
+        vaultService = VaultService(
+            broker: broker, repository: SQLiteVaultRepository(store), policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
+            defaultTier: PrivacyTier(rawValue: configuration.defaultPrivacyTier) ?? .hsm, jwtRoles: configuration.vaultJWTRoles)
         identity = try IdentityHolder(configuration: configuration, store: store, broker: broker, metrics: metrics, logger: logger)
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
             tls = try TLSCertificates(certificatePath: certificate, keyPath: key, metrics: metrics, logger: logger)
@@ -161,6 +166,8 @@ package final class Server: Sendable {
         KeyAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         TokenAdminRoutes(broker: broker, configuration: configuration).add(to: admin)
         KMSRoutes(keys: keyService, identity: identity, metrics: metrics).add(to: router)
+        VaultRoutes(vault: vaultService, broker: broker, identity: identity, metrics: metrics).add(to: router)
+        VaultTokenAdminRoutes(vault: vaultService, configuration: configuration).add(to: admin)
         HealthRoutes(policies: policies, metrics: metrics, metricsToken: metricsToken).add(to: router)
         return router
     }
@@ -170,7 +177,12 @@ package final class Server: Sendable {
     func buildApplication(onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws -> some ApplicationProtocol {
         let boundPort = BoundPort()
         let responder = ServerResponder(router: buildRouter(boundPort: boundPort).buildResponder(), metrics: metrics)
-        let server: HTTPServerBuilder = try tls.map { try .http2Upgrade(tlsConfiguration: $0.serverConfiguration()) } ?? .http1()
+        // Vault clients' LIST verb reaches the router only through VaultListMethod (HTTP/1.1's parser refuses it).
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [VaultListMethod.Installer()])
+        let server: HTTPServerBuilder =
+            try tls.map {
+                try .http2Upgrade(tlsConfiguration: $0.serverConfiguration(), configuration: .init(streamConfiguration: http1))
+            } ?? .http1(configuration: http1)
         return Application(
             responder: responder,
             server: server,

@@ -66,12 +66,17 @@ final class ServerMetrics: Sendable {
     /// Counts one AWS KMS API request by operation and result (`ok`, or the AWS error type it was answered with).
     ///
     /// Both label sets are closed: operations are the served ones (or `unknown`) and results AWS's error types.
-    func recordKMS(operation: String, result: String) {
-        let key = operation + " " + result
+    func recordKMS(operation: String, result: String) { count("kbs_kms_requests_total", operation: operation, result: result) }
+
+    /// Counts a Vault API request by operation (`kv:read`, `transit:encrypt`, `token:lookup-self`, …) and result
+    /// (`ok` or the HTTP status).
+    func recordVault(operation: String, result: String) { count("kbs_vault_requests_total", operation: operation, result: result) }
+
+    private func count(_ label: String, operation: String, result: String) {
+        let key = label + " " + operation + " " + result
         let counter = kmsRequests.withLock { cache in
             if let found = cache[key] { return found }
-            let made = Metrics.Counter(
-                label: "kbs_kms_requests_total", dimensions: [("operation", operation), ("result", result)], factory: factory)
+            let made = Metrics.Counter(label: label, dimensions: [("operation", operation), ("result", result)], factory: factory)
             cache[key] = made
             return made
         }

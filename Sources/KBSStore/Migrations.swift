@@ -185,6 +185,23 @@ enum Migrations {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v10-vault-entries") { db in
+            try db.execute(
+                sql: """
+                    -- The Vault API's state: tokens (named by the SHA-256 of the token), Transit key settings, KV v2
+                    -- secrets (each version's data sealed by the key hierarchy) and the KV engine's configuration. The
+                    -- broker owns each document's JSON shape; `revision` serves compare-and-set, `expires_at` (seconds
+                    -- since 1970) the pruning of expired tokens.
+                    CREATE TABLE vault_entry (
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        document BLOB NOT NULL,
+                        revision INTEGER NOT NULL,
+                        expires_at INTEGER,
+                        PRIMARY KEY (kind, name)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

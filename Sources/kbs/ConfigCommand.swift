@@ -51,6 +51,8 @@ struct ConfigCommand: ParsableCommand {
             ]
             if identity.siwe != nil { methods.append("SIWE") }
             if identity.did != nil { methods.append("DID") }
+            let roles = configuration.vaultJWTRoles.count
+            if roles > 0 { methods.append("\(roles) Vault JWT role\(roles == 1 ? "" : "s")") }
             let policies = ([configuration.policies] + configuration.additionalPolicies).filter { !$0.isEmpty }
             return [
                 "listens on \(configuration.host):\(configuration.port)",

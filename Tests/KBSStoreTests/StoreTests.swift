@@ -21,14 +21,14 @@ struct StoreTests {
         #expect(
             try store.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
-                "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys",
+                "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys", "v10-vault-entries",
             ])
         // Opening again applies nothing new and keeps the schema.
         let again = try Store(directory: directory)
         #expect(
             try again.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
-                "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys",
+                "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys", "v10-vault-entries",
             ])
     }
 

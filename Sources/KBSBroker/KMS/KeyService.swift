@@ -129,40 +129,14 @@ package struct KeyService: Sendable {
     /// reason for the client: the reason is in the decision log.
     func authorize(_ caller: KMSCaller, _ action: String, _ subject: Subject) async throws(BrokerError) {
         let resourceID = subject.key.map { Self.recordPrefix + $0.entry.id } ?? "*"
-        let now = broker.clock()
-        let started = DispatchTime.now().uptimeNanoseconds
-        var decision: Decision
-        if let policy = policy() {
-            decision = policy.decide(
-                input: input(caller, action, subject, resourceID: resourceID),
-                options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: broker.entities(), explain: true))
-            // Rules open with the actions they are about, so the failure worth reading first is of a rule that got past
-            // its action: the one that was about this request.
-            let (past, atAction) = decision.failures.reduce(into: ([Decision.Failure](), [Decision.Failure]())) { sorted, failure in
-                if failure.condition.hasPrefix("action ") { sorted.1.append(failure) } else { sorted.0.append(failure) }
-            }
-            decision.failures = past + atAction
-        } else {
-            decision = Decision(denyingWithoutPolicy: "no `kms` policy bundle is served (--policies Policies/kms)")
+        let permitted = try await KMSDecision(broker: broker, policy: policy(), recorder: recorder).decide(
+            identity: caller.identity, details: caller.details, action: action, resourceType: "kms_key", resourceID: resourceID,
+            input: input(caller, action, subject, resourceID: resourceID))
+        guard permitted else {
+            throw Self.error(
+                "access_denied",
+                "User: \(caller.identity.subject) is not authorized to perform: \(action) on resource: \(resourceID); see the decision log")
         }
-        let record = AccessDecision(
-            time: Int64(now.timeIntervalSince1970 * 1e9), endpoint: "kms", requestID: nil, index: nil, subjectType: caller.identity.method,
-            subjectID: caller.identity.subject, action: action, resourceType: "kms_key", resourceID: resourceID, decision: decision,
-            elapsed: DispatchTime.now().uptimeNanoseconds - started)
-        guard recorder.record(record) else {
-            throw BrokerError(.unavailable, "decision_log_unavailable", "the decision log cannot be written, so the decision is not given")
-        }
-        guard !decision.isPermitted else { return }
-        broker.metrics.denied()
-        var details = caller.details
-        details["rules"] = .list(decision.deciding.map { .string($0.name) })
-        details["policy"] = .string(decision.policyHash)
-        if let failure = decision.failures.first { details["reason"] = .string("\(failure.rule): \(failure.condition)") }
-        try await broker.audit(
-            AuditEntry(kind: .decision, actor: caller.actor, action: action, resource: resourceID, outcome: .deny, details: details))
-        throw Self.error(
-            "access_denied",
-            "User: \(caller.identity.subject) is not authorized to perform: \(action) on resource: \(resourceID); see the decision log")
     }
 
     /// The policy's input: the caller, the action, the key (or `*`), the context.

@@ -138,4 +138,13 @@ extension KeyRecord {
             throw KeyError(.invalidState, "key \(id) must be scheduled for deletion before it is destroyed")
         }
     }
+
+    /// Destroys the key now, whatever its state: for APIs whose own gate stands in for the deletion window (Transit's
+    /// `deletion_allowed`).
+    mutating func destroyImmediately() throws(KeyError) {
+        if case .destroyed = state { throw KeyError(.destroyed, "key \(id) was destroyed") }
+        for index in versions.indices { wipe(&versions[index].wrapped) }
+        for index in versions.indices { versions[index].wrapped = [] }
+        state = .destroyed
+    }
 }

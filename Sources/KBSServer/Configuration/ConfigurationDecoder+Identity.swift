@@ -147,7 +147,7 @@ extension ConfigurationDecoder {
     // MARK: - Shared checks
 
     /// A `name`, which appears in URLs (`/kbs/v1/login/saml/{name}`), logs and metrics.
-    private mutating func requiredName(_ table: TOML.Table, _ place: String) -> String? {
+    mutating func requiredName(_ table: TOML.Table, _ place: String) -> String? {
         guard let name = required(table, "name", place) else { return nil }
         let valid = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
         check(valid, "`name` in \(place) may hold only letters, digits, `-`, `_` and `.`, not `\(name)`", table, "name")
@@ -175,7 +175,7 @@ extension ConfigurationDecoder {
     }
 
     /// Reports entries that repeat another's `key` (a name, an issuer).
-    private mutating func requireUnique<Value>(_ entries: [Located<Value>], _ place: String, _ key: KeyPath<Value, String>, _ what: String) {
+    mutating func requireUnique<Value>(_ entries: [Located<Value>], _ place: String, _ key: KeyPath<Value, String>, _ what: String) {
         var first: [String: Int] = [:]
         for entry in entries {
             let value = entry.value[keyPath: key]

@@ -16,7 +16,7 @@ struct ConfigurationDecoder {
     mutating func decode(_ root: TOML.Table, over base: ServerConfiguration) -> ServerConfiguration {
         var configuration = base
         let place = "at the top level"
-        allowOnly(["server", "store", "kms", "tls", "collateral", "identity"], in: root, place)
+        allowOnly(["server", "store", "kms", "tls", "collateral", "identity", "vault"], in: root, place)
         if let server = table(root, "server", place) { decodeServer(server, into: &configuration) }
         if let store = table(root, "store", place) {
             allowOnly(["url"], in: store, "[store]")
@@ -37,6 +37,7 @@ struct ConfigurationDecoder {
         if let tls = table(root, "tls", place) { decodeTLS(tls, into: &configuration) }
         if let collateral = table(root, "collateral", place) { decodeCollateral(collateral, into: &configuration) }
         if let identity = table(root, "identity", place) { configuration.identity = decodeIdentity(identity, over: base.identity) }
+        if let vault = table(root, "vault", place) { decodeVault(vault, into: &configuration) }
         return configuration
     }
 

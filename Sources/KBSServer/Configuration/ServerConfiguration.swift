@@ -66,6 +66,8 @@ package struct ServerConfiguration: Sendable {
     /// Serve plain HTTP on an address other than loopback (`[server] allow_plain_http`, `KBS_ALLOW_PLAIN_HTTP`): for
     /// a TLS-terminating proxy in front. Off, such a server needs `[tls]`.
     package var allowPlainHTTP = false
+    /// The roles `auth/jwt/login` issues Vault tokens for (`[[vault.jwt_role]]`).
+    package var vaultJWTRoles: [VaultJWTRole] = []
     /// Where collateral the endorsements lack comes from (`[collateral]`).
     package var collateral = CollateralConfiguration()
 
