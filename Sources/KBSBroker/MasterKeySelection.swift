@@ -12,6 +12,14 @@ package import KBSKeys
 /// With `create`, a missing key (sealed file, token object, KMS key) is made; otherwise it is `sealed`/`notFound`.
 package enum MasterKeySelection {
     package static let variable = "KBS_MASTER_KEY"
+    static let pkcs11Module = "KBS_PKCS11_MODULE"
+    static let pkcs11Token = "KBS_PKCS11_TOKEN"
+    static let pkcs11Key = "KBS_PKCS11_KEY"
+    static let pkcs11PIN = "KBS_PKCS11_PIN"
+    static let infisicalKey = "KBS_INFISICAL_KEY"
+    /// Every variable `provider` reads, with Infisical's (`InfisicalConfiguration.Variable`): `kbs serve` lists them
+    /// among its own, and a test holds that list to this one.
+    package static let variables = [variable, pkcs11Module, pkcs11Token, pkcs11Key, pkcs11PIN, infisicalKey] + InfisicalConfiguration.Variable.all
 
     /// The provider the environment names for `directory`; `passphrase` is asked only for the local provider.
     package static func provider(
@@ -29,11 +37,11 @@ package enum MasterKeySelection {
             return try BrokerKeys.localProvider(directory: directory, passphrase: try passphrase(), create: create, scrypt: scrypt)
         case "pkcs11":
             let configuration = PKCS11MasterKeyProvider.Configuration(
-                modulePath: environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
+                modulePath: environment[pkcs11Module].flatMap { $0.isEmpty ? nil : $0 }
                     ?? PKCS11MasterKeyProvider.Configuration.softHSM2ModulePath,
-                tokenLabel: try required("KBS_PKCS11_TOKEN"),
-                keyLabel: environment["KBS_PKCS11_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "kbs-master")
-            let pin = Array(try required("KBS_PKCS11_PIN").utf8)
+                tokenLabel: try required(pkcs11Token),
+                keyLabel: environment[pkcs11Key].flatMap { $0.isEmpty ? nil : $0 } ?? "kbs-master")
+            let pin = Array(try required(pkcs11PIN).utf8)
             // A plain `do`/`catch` with a rethrow: `catch … where` on this typed throw crashed the 6.3 compiler.
             do {
                 return try PKCS11MasterKeyProvider.open(configuration, pin: pin)
@@ -43,7 +51,7 @@ package enum MasterKeySelection {
             return try PKCS11MasterKeyProvider.create(configuration, pin: pin)
         case "infisical":
             let client = InfisicalClient(configuration: try InfisicalConfiguration(environment: environment))
-            let name = environment["KBS_INFISICAL_KEY"].flatMap { $0.isEmpty ? nil : $0 } ?? "kbs-master"
+            let name = environment[infisicalKey].flatMap { $0.isEmpty ? nil : $0 } ?? "kbs-master"
             return try await InfisicalMasterKeyProvider.connect(client: client, keyName: name, create: create)
         case let other:
             throw KeyError(.invalidArgument, "\(variable) is `\(other)`; expected local, pkcs11 or infisical")

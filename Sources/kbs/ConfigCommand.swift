@@ -8,8 +8,23 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Check kbs serve configuration files.",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Variables.self]
     )
+
+    /// `kbs config variables`: the environment variables `kbs serve` reads, for scripts (`Tools/check-deploy` holds
+    /// the manifests in `Deploy/` to this list).
+    struct Variables: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the environment variables kbs serve reads, one a line: the name and what its value is.",
+            discussion: """
+                The second column is setting (a plain value), path (a file or folder the server opens), paths (folders \
+                separated by commas) or secret (a credential: give it from a secret store, never in a committed file).
+                """)
+
+        func run() {
+            for variable in EnvironmentVariable.allCases { Console.out("\(variable.rawValue) \(variable.value.rawValue)") }
+        }
+    }
 
     /// `kbs config check FILE`.
     struct Check: ParsableCommand {

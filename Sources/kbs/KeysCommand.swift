@@ -3,6 +3,7 @@ import Foundation
 import KBSBroker
 import KBSClaims
 import KBSKeys
+import KBSServer
 import KBSStore
 
 /// `kbs keys …`: the key hierarchy of a data directory (works while the server runs: SQLite WAL, compare-and-set).
@@ -37,7 +38,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     /// The master passphrase: KBS_MASTER_PASSPHRASE, else the one `kbs serve` generated into DATA_DIR/master-passphrase.
     static func passphrase(dataDir: String) throws -> [UInt8] {
-        if let given = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"], !given.isEmpty { return Array(given.utf8) }
+        if let given = EnvironmentVariable.masterPassphrase.value(in: ProcessInfo.processInfo.environment) { return Array(given.utf8) }
         if let data = FileManager.default.contents(atPath: dataDir + "/master-passphrase"),
             let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
         {

@@ -92,10 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
         if config == nil {
             let environment = ProcessInfo.processInfo.environment
-            if policies.isEmpty, environment["KBS_POLICIES", default: ""].isEmpty {
+            if policies.isEmpty, EnvironmentVariable.policies.value(in: environment) == nil {
                 throw ValidationError("--policies is required without --config (or set KBS_POLICIES)")
             }
-            if dataDirectory == nil, environment["KBS_DATA_DIR", default: ""].isEmpty {
+            if dataDirectory == nil, EnvironmentVariable.dataDirectory.value(in: environment) == nil {
                 throw ValidationError("--data-dir is required without --config (or set KBS_DATA_DIR)")
             }
         }
@@ -113,7 +113,8 @@ struct ServeCommand: AsyncParsableCommand {
         // First, before the master key or any secret is read into memory.
         let hardening: ProcessHardening.State
         do { hardening = try ProcessHardening.disableCoreDumps() } catch { throw Refusal(code: error.code, message: error.message) }
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let environment = ProcessInfo.processInfo.environment
+        let level = EnvironmentVariable.logLevel.value(in: environment).flatMap(Logger.Level.init(rawValue:)) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -122,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         Logger(label: "kbs").notice(
             "core dumps disabled",
             metadata: ["rlimit_core": "\(hardening.coreFileLimit)", "dumpable": "\(hardening.dumpable)"])
-        var configuration = try settings(environment: ProcessInfo.processInfo.environment)
+        var configuration = try settings(environment: environment)
         configuration.maxBodyBytes = maxBodyBytes
         configuration.rateLimitPerSecond = rateLimit
         configuration.rateLimitBurst = rateLimitBurst
@@ -131,11 +132,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.publicURL = publicURL
         configuration.decisionLogQueueBytes = decisionLogQueueBytes
         configuration.claimSchemas = PolicyCommand.registry
-        configuration.adminToken = ProcessInfo.processInfo.environment["KBS_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.masterPassphrase = ProcessInfo.processInfo.environment["KBS_MASTER_PASSPHRASE"].flatMap { $0.isEmpty ? nil : $0 }
-        configuration.pkcs11Module = ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.adminToken = EnvironmentVariable.adminToken.value(in: environment)
+        configuration.masterPassphrase = EnvironmentVariable.masterPassphrase.value(in: environment)
+        configuration.pkcs11Module = EnvironmentVariable.pkcs11Module.value(in: environment)
         configuration.metricsTokenFile = metricsTokenFile
-        configuration.metricsToken = ProcessInfo.processInfo.environment["KBS_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.metricsToken = EnvironmentVariable.metricsToken.value(in: environment)
         let server: Server
         do {
             server = try Server(configuration: configuration)
@@ -182,8 +183,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.environment = environment
         // KMS_ENDPOINT names the Infisical instance holding the master key; the explicit Infisical variables win.
         if let endpoint = configuration.kmsEndpoint {
-            if environment[MasterKeySelection.variable, default: ""].isEmpty { configuration.environment[MasterKeySelection.variable] = "infisical" }
-            if environment["INFISICAL_API_URL", default: ""].isEmpty { configuration.environment["INFISICAL_API_URL"] = endpoint }
+            if EnvironmentVariable.masterKey.value(in: environment) == nil { configuration.environment[MasterKeySelection.variable] = "infisical" }
+            if EnvironmentVariable.infisicalAPIURL.value(in: environment) == nil {
+                configuration.environment[EnvironmentVariable.infisicalAPIURL.rawValue] = endpoint
+            }
         }
         return configuration
     }

@@ -3,6 +3,7 @@ import Foundation
 import KBSClaims
 import KBSEvidence
 import KBSKeys
+import KBSServer
 
 /// `kbs tee …`: the TEE simulator, so the key-release flow runs on machines without a TEE.
 struct TEECommand: AsyncParsableCommand {
@@ -23,7 +24,7 @@ struct TEECommand: AsyncParsableCommand {
                 """)
 
         static func probe() -> PlatformProbe {
-            PlatformProbe(pkcs11Module: ProcessInfo.processInfo.environment["KBS_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 })
+            PlatformProbe(pkcs11Module: EnvironmentVariable.pkcs11Module.value(in: ProcessInfo.processInfo.environment))
         }
 
         func run() throws {

@@ -80,73 +80,75 @@ package enum ConfigurationFile {
     package static func applyingEnvironment(_ environment: [String: String], to configuration: ServerConfiguration) -> Outcome {
         var configuration = configuration
         var diagnostics: [Diagnostic] = []
-        func value(_ name: String, _ apply: (String) -> String?) {
-            guard let text = environment[name], !text.isEmpty else { return }
-            if let problem = apply(text) { diagnostics.append(Diagnostic(file: name, line: nil, message: problem)) }
+        func value(_ variable: EnvironmentVariable, _ apply: (String) -> String?) {
+            guard let text = variable.value(in: environment) else { return }
+            if let problem = apply(text) { diagnostics.append(Diagnostic(file: variable.rawValue, line: nil, message: problem)) }
         }
-        value("KBS_HOST") { text in
+        value(.host) { text in
             configuration.host = text
             return nil
         }
-        value("KBS_PORT") { text in
+        value(.port) { text in
             guard let port = Int(text), ServerSettings.ports.contains(port) else { return ServerSettings.portProblem("`\(text)`") }
             configuration.port = port
             return nil
         }
-        value("KBS_DATA_DIR") { text in
+        value(.dataDirectory) { text in
             configuration.dataDirectory = text
             return nil
         }
-        value("KBS_POLICIES") { text in
+        value(.policies) { text in
             let folders = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard let first = folders.first else { return "names no policy folder" }
             configuration.policies = first
             configuration.additionalPolicies = Array(folders.dropFirst())
             return nil
         }
-        value("TEE_MODE") { text in
+        value(.teeMode) { text in
             guard let mode = ServerSettings.teeMode(text) else { return ServerSettings.teeModeProblem(text) }
             configuration.teeMode = mode
             return nil
         }
-        func flag(_ name: String, _ apply: (Bool) -> Void) {
-            value(name) { text in
+        func flag(_ variable: EnvironmentVariable, _ apply: (Bool) -> Void) {
+            value(variable) { text in
                 guard let flag = ServerSettings.flag(text) else { return "must be true, false, 1 or 0, not `\(text)`" }
                 apply(flag)
                 return nil
             }
         }
-        flag("ENABLE_TEE") { configuration.enableTEE = $0 }
-        flag("KBS_ALLOW_PLAIN_HTTP") { configuration.allowPlainHTTP = $0 }
-        value("PRIVACY_TIER") { text in
+        flag(.enableTEE) { configuration.enableTEE = $0 }
+        flag(.allowPlainHTTP) { configuration.allowPlainHTTP = $0 }
+        value(.privacyTier) { text in
             guard let tier = Int(text), ServerSettings.tiers.contains(tier) else { return ServerSettings.tierProblem("`\(text)`") }
             configuration.defaultPrivacyTier = tier
             return nil
         }
-        value("KBS_STORE_URL") { text in
+        value(.storeURL) { text in
             switch ServerSettings.storeURL(text, resolve: { $0 }) {
             case .valid(let url): configuration.storeURL = url
             case .invalid(let problem): return problem
             }
             return nil
         }
-        value("KMS_ENDPOINT") { text in
+        value(.kmsEndpoint) { text in
             configuration.kmsEndpoint = text
             return nil
         }
-        value("KBS_TLS_CERTIFICATE") { text in
+        value(.tlsCertificate) { text in
             guard isReadableFile(text) else { return "names no readable file: \(text)" }
             configuration.tlsCertificate = text
             return nil
         }
-        value("KBS_TLS_PRIVATE_KEY") { text in
+        value(.tlsPrivateKey) { text in
             guard isReadableFile(text) else { return "names no readable file: \(text)" }
             configuration.tlsPrivateKey = text
             return nil
         }
         if (configuration.tlsCertificate == nil) != (configuration.tlsPrivateKey == nil) {
             diagnostics.append(
-                Diagnostic(file: "KBS_TLS_CERTIFICATE", line: nil, message: "TLS needs both a certificate and a private key, or neither"))
+                Diagnostic(
+                    file: EnvironmentVariable.tlsCertificate.rawValue, line: nil,
+                    message: "TLS needs both a certificate and a private key, or neither"))
         }
         diagnostics += applyingCollateralEnvironment(environment, to: &configuration.collateral)
         return diagnostics.isEmpty ? .loaded(configuration) : .rejected(diagnostics)
@@ -158,18 +160,18 @@ package enum ConfigurationFile {
         _ environment: [String: String], to collateral: inout CollateralConfiguration
     ) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        func value(_ name: String, _ apply: (String) -> String?) {
-            guard let text = environment[name], !text.isEmpty else { return }
-            if let problem = apply(text) { diagnostics.append(Diagnostic(file: name, line: nil, message: problem)) }
+        func value(_ variable: EnvironmentVariable, _ apply: (String) -> String?) {
+            guard let text = variable.value(in: environment) else { return }
+            if let problem = apply(text) { diagnostics.append(Diagnostic(file: variable.rawValue, line: nil, message: problem)) }
         }
-        value("KBS_COLLATERAL_FETCH") { text in
+        value(.collateralFetch) { text in
             guard let flag = ServerSettings.flag(text) else { return "must be true, false, 1 or 0, not `\(text)`" }
             collateral.fetch = flag
             return nil
         }
-        let urls: [(String, WritableKeyPath<VendorCollateralFetcher.Endpoints, String>)] = [
-            ("KBS_COLLATERAL_AMD_KDS_URL", \.amdKDS), ("KBS_COLLATERAL_INTEL_PCS_URL", \.intelPCS),
-            ("KBS_COLLATERAL_INTEL_ROOT_CRL_URL", \.intelRootCRL),
+        let urls: [(EnvironmentVariable, WritableKeyPath<VendorCollateralFetcher.Endpoints, String>)] = [
+            (.collateralAMDKDSURL, \.amdKDS), (.collateralIntelPCSURL, \.intelPCS),
+            (.collateralIntelRootCRLURL, \.intelRootCRL),
         ]
         for (name, field) in urls {
             value(name) { text in
@@ -178,21 +180,21 @@ package enum ConfigurationFile {
                 return nil
             }
         }
-        value("KBS_COLLATERAL_TIMEOUT_SECONDS") { text in
+        value(.collateralTimeoutSeconds) { text in
             guard let seconds = Int(text), ServerSettings.collateralTimeouts.contains(seconds) else {
                 return ServerSettings.collateralTimeoutProblem("`\(text)`")
             }
             collateral.timeoutSeconds = seconds
             return nil
         }
-        value("KBS_COLLATERAL_REFRESH_MARGIN_SECONDS") { text in
+        value(.collateralRefreshMarginSeconds) { text in
             guard let seconds = Int(text), ServerSettings.refreshMargins.contains(seconds) else {
                 return ServerSettings.refreshMarginProblem("`\(text)`")
             }
             collateral.refreshMarginSeconds = seconds
             return nil
         }
-        value("KBS_COLLATERAL_CA_FILE") { text in
+        value(.collateralCAFile) { text in
             guard isReadableFile(text) else { return "\(text) is not a readable file" }
             collateral.certificateAuthorityFile = text
             return nil

@@ -49,6 +49,8 @@ package struct InfisicalConfiguration: Sendable, CustomStringConvertible, Custom
         package static let projectID = "INFISICAL_PROJECT_ID"
         package static let environment = "INFISICAL_ENVIRONMENT"
         package static let secretPath = "INFISICAL_SECRET_PATH"
+        /// All of the above.
+        package static let all = [apiURL, clientID, clientSecret, projectID, environment, secretPath]
     }
 
     /// Reads the configuration from environment variables (`Variable`); the URL, client id, client secret and project
