@@ -1,6 +1,6 @@
 import HTTPTypes
 import KBSBroker
-import KBSClaims
+package import KBSClaims
 import KBSKeys
 
 extension VaultRoutes {
@@ -51,7 +51,7 @@ extension VaultRoutes {
             operation = "kv:write"
             let caller = try await caller(call)
             guard let data = try call.body.rawObject("data") else { throw VaultInput.invalid("no data provided") }
-            let cas = try Self.cas(call.body)
+            let cas = try call.body.cas()
             let (secret, version) = try await brokering { () async throws(BrokerError) in try await vault.kvWrite(caller, rest, data: data, cas: cas)
             }
             return .data(versionMetadata(secret, version), mount: "kv")
@@ -66,7 +66,7 @@ extension VaultRoutes {
             }
             var merged = MergePatch.apply(patch, bytes: call.body.bytes, to: target, bytes: data)
             defer { SecretBytes.wipe(&merged) }
-            let cas = try Self.cas(call.body) ?? current.secret.currentVersion
+            let cas = try call.body.cas() ?? current.secret.currentVersion
             let (secret, version) = try await brokering { () async throws(BrokerError) in
                 try await vault.kvWrite(caller, rest, data: merged, cas: cas)
             }
@@ -117,17 +117,6 @@ extension VaultRoutes {
         case ("config", _), ("data", _), ("delete", _), ("undelete", _), ("destroy", _), ("metadata", _): throw Self.unsupported(call)
         default: throw Self.noRoute(call.path)
         }
-    }
-
-    /// `options.cas`, when given.
-    static func cas(_ body: VaultInput) throws(ServerError) -> Int? {
-        guard let options = body["options"] else { return nil }
-        guard case .object = options.value else { throw VaultInput.invalid("options must be an object") }
-        guard let node = options["cas"] else { return nil }
-        guard let value = node.integer ?? node.stringValue.flatMap({ Int64($0) }), value >= 0 else {
-            throw VaultInput.invalid("cas must be a whole number")
-        }
-        return Int(value)
     }
 
     /// A version's metadata, as data reads and writes show it.
@@ -183,8 +172,9 @@ extension VaultRoutes {
 
 /// RFC 7386 JSON Merge Patch over JSON text: members of the patch replace the target's, `null` removes one, objects
 /// merge recursively; everything untouched is copied as it was sent.
-enum MergePatch {
-    static func apply(_ patch: JSONNode, bytes patchBytes: [UInt8], to target: JSONNode, bytes targetBytes: [UInt8]) -> [UInt8] {
+package enum MergePatch {
+    /// `target` (parsed from `targetBytes`) with `patch` (parsed from `patchBytes`) applied, as JSON.
+    package static func apply(_ patch: JSONNode, bytes patchBytes: [UInt8], to target: JSONNode, bytes targetBytes: [UInt8]) -> [UInt8] {
         var writer = JSONWriter()
         write(patch, patchBytes, target, targetBytes, into: &writer)
         return writer.bytes

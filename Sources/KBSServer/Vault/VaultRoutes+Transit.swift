@@ -72,7 +72,7 @@ extension VaultRoutes {
         case ("encrypt", 2, "POST"):
             operation = "transit:encrypt"
             let caller = try await caller(call)
-            let (items, batch) = try Self.items(call.body, member: "plaintext")
+            let (items, batch) = try call.body.transitItems("plaintext")
             let version = try call.body.integer("key_version")
             var outcomes = try await brokering { () async throws(BrokerError) in
                 try await vault.transitEncrypt(caller, parts[1], items, version: version)
@@ -81,13 +81,13 @@ extension VaultRoutes {
         case ("decrypt", 2, "POST"):
             operation = "transit:decrypt"
             let caller = try await caller(call)
-            let (items, batch) = try Self.items(call.body, member: "ciphertext")
+            let (items, batch) = try call.body.transitItems("ciphertext")
             var outcomes = try await brokering { () async throws(BrokerError) in try await vault.transitDecrypt(caller, parts[1], items) }
             return try batchReply(&outcomes, batch: batch, call.body)
         case ("rewrap", 2, "POST"):
             operation = "transit:rewrap"
             let caller = try await caller(call)
-            let (items, batch) = try Self.items(call.body, member: "ciphertext")
+            let (items, batch) = try call.body.transitItems("ciphertext")
             let version = try call.body.integer("key_version")
             var outcomes = try await brokering { () async throws(BrokerError) in
                 try await vault.transitRewrap(caller, parts[1], items, version: version)
@@ -113,38 +113,6 @@ extension VaultRoutes {
             throw parts.count > 3 || parts.contains("") ? Self.noRoute(call.path) : Self.unsupported(call)
         default: throw Self.noRoute(call.path)
         }
-    }
-
-    /// The request's items: its `batch_input` (at most 1,000), or the request itself as one; and whether it was a batch.
-    static func items(_ body: VaultInput, member: String) throws(ServerError) -> ([TransitItem], Bool) {
-        if body["nonce"] != nil { throw VaultInput.invalid("nonce is not taken: convergent keys derive theirs") }
-        guard let batch = body["batch_input"] else {
-            var item = TransitItem(context: try body.base64("context"))
-            if member == "plaintext" {
-                guard let plaintext = try body.base64("plaintext") else { throw VaultInput.invalid("missing plaintext to encrypt") }
-                item.plaintext = plaintext
-            } else {
-                guard let ciphertext = try body.string("ciphertext") else { throw VaultInput.invalid("missing ciphertext to decrypt") }
-                item.ciphertext = ciphertext
-            }
-            return ([item], false)
-        }
-        guard case .array(let nodes) = batch.value, !nodes.isEmpty, nodes.count <= 1000 else {
-            throw VaultInput.invalid("batch_input must be a list of 1 to 1000 objects")
-        }
-        var items: [TransitItem] = []
-        for (index, node) in nodes.enumerated() {
-            guard case .object = node.value else { throw VaultInput.invalid("batch_input[\(index)] must be an object") }
-            var item = TransitItem(context: try body.base64("batch_input[\(index)].context", from: node["context"]))
-            if member == "plaintext" {
-                item.plaintext = try body.base64("batch_input[\(index)].plaintext", from: node["plaintext"])
-            } else if let text = node["ciphertext"] {
-                guard let ciphertext = text.stringValue else { throw VaultInput.invalid("batch_input[\(index)].ciphertext must be a string") }
-                item.ciphertext = ciphertext
-            }
-            items.append(item)
-        }
-        return (items, true)
     }
 
     /// The reply to encrypt, decrypt and rewrap: one item's result, or `batch_results`; a failed single item is a 400,
