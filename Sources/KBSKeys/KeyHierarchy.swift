@@ -73,8 +73,14 @@ package struct KeyHierarchy: Sendable {
     ///
     /// Rotating a key-encryption key does not rewrap its data keys: their existing versions keep naming the KEK
     /// version that wraps them, and their next rotation wraps under the new one; `rewrap` moves them all.
-    package func rotate(_ id: String, now: Date) async throws(KeyError) -> KeyRecord {
+    ///
+    /// With `expectedRevision`, the record must still be at that revision (else `conflict`): a caller that decided to
+    /// rotate from a record it read earlier (a rotation period that ended) rotates only if no one else has since.
+    package func rotate(_ id: String, now: Date, expectedRevision: Int? = nil) async throws(KeyError) -> KeyRecord {
         var record = try await load(id)
+        if let expectedRevision, record.revision != expectedRevision {
+            throw KeyError(.conflict, "key \(id) changed since it was read (revision \(record.revision), not \(expectedRevision))")
+        }
         try record.requireUsable()
         try record.requireSymmetric()
         let number = (record.versions.map(\.number).max() ?? 0) + 1

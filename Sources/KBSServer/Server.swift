@@ -172,7 +172,8 @@ package final class Server: Sendable {
         return router
     }
 
-    /// The application: the router behind the JSON-error and metrics responder, the policy watcher beside it.
+    /// The application: the router behind the JSON-error and metrics responder, the policy watcher and the key sweeper
+    /// beside it.
     /// Under TLS, HTTP/2 and HTTP/1.1 by ALPN; otherwise HTTP/1.1 in the clear.
     func buildApplication(onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws -> some ApplicationProtocol {
         let boundPort = BoundPort()
@@ -190,7 +191,10 @@ package final class Server: Sendable {
             services: [
                 PolicyWatcher(
                     policies: policies, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
-                    intervalMilliseconds: configuration.reloadIntervalMilliseconds)
+                    intervalMilliseconds: configuration.reloadIntervalMilliseconds),
+                KeySweepService(
+                    sweeper: KeySweeper(keys: keyService, records: StoreKeyRecordStore(store)),
+                    intervalSeconds: configuration.keySweepIntervalSeconds, metrics: metrics, logger: logger),
             ],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

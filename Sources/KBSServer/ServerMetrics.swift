@@ -47,6 +47,12 @@ final class ServerMetrics: Sendable {
     let auditFailures: Metrics.Counter
     /// Requests refused with 429 by the per-address rate limit.
     let rateLimited: Metrics.Counter
+    /// Key sweeps that did everything due, and those in which something failed (retried at the next sweep).
+    let keySweepsSucceeded: Metrics.Counter
+    let keySweepsFailed: Metrics.Counter
+    /// Keys the sweeper destroyed (their deletion date had come) and KMS keys it rotated (their period had passed).
+    let keySweepDestroyed: Metrics.Counter
+    let keySweepRotated: Metrics.Counter
     private let attestations = Mutex<[String: (Metrics.Counter, Metrics.Timer)]>([:])
     private let keyOperations = Mutex<[String: Metrics.Counter]>([:])
 
@@ -108,6 +114,10 @@ final class ServerMetrics: Sendable {
         releaseDenies = Metrics.Counter(label: "kbs_release_denies_total", factory: factory)
         rateLimited = Metrics.Counter(label: "kbs_rate_limited_total", factory: factory)
         auditFailures = Metrics.Counter(label: "kbs_audit_failures_total", factory: factory)
+        keySweepsSucceeded = Metrics.Counter(label: "kbs_key_sweeps_total", dimensions: [("result", "ok")], factory: factory)
+        keySweepsFailed = Metrics.Counter(label: "kbs_key_sweeps_total", dimensions: [("result", "failed")], factory: factory)
+        keySweepDestroyed = Metrics.Counter(label: "kbs_key_sweep_destroyed_total", factory: factory)
+        keySweepRotated = Metrics.Counter(label: "kbs_key_sweep_rotated_total", factory: factory)
         reloadFailing.record(0)
         configurationReloadFailing.record(0)
     }

@@ -10,13 +10,15 @@ import KBSStore
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Create, list, rotate, disable, enable and schedule the deletion of keys.",
+        abstract: "Create, list, rotate, rewrap, disable, enable and schedule the deletion of keys.",
         discussion: """
             The master key is sealed in DATA_DIR/master.sealed under the passphrase in KBS_MASTER_PASSPHRASE, else the \
             one `kbs serve` generated in DATA_DIR/master-passphrase (created with the first key). Keys are KEKs \
             (wrapped by the master key) or, with --parent, data keys wrapped by a KEK. Every operation is appended to the audit log; each key is printed as JSON once it is durable.
             """,
-        subcommands: [Create.self, List.self, Rotate.self, Disable.self, Enable.self, ScheduleDeletion.self, CancelDeletion.self]
+        subcommands: [
+            Create.self, List.self, Rotate.self, Rewrap.self, Disable.self, Enable.self, ScheduleDeletion.self, CancelDeletion.self,
+        ]
     )
 
     struct Common: ParsableArguments {
@@ -125,6 +127,59 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument var ids: [String]
         func run() async throws {
             try await KeysCommand.each(ids, try await common.open(), action: "rotate") { try await $0.rotate($1, now: Date()) }
+        }
+    }
+
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rewrap data keys under their KEK's current version (after `kbs keys rotate KEK`).",
+            discussion: """
+                Every version of each data key is rewrapped under the current version of its key-encryption key, so that \
+                older KEK versions wrap nothing any more; the data keys' material, and so every ciphertext, is unchanged. \
+                --parent KEK rewraps every data key under that KEK (or, with ids, checks that each is under it). Each \
+                rewrapped key is printed as JSON once durable and audited; progress, keys already wrapped by the current \
+                version, keys skipped because they (or their KEK) are disabled or pending deletion, and a summary line go \
+                to standard error. Ids are all checked before anything changes.
+                """)
+        @OptionGroup var common: Common
+        @Argument(help: "Data key ids; without them, every data key under --parent.") var ids: [String] = []
+        @Option(help: "The key-encryption key whose data keys to rewrap.") var parent: String?
+
+        func validate() throws {
+            if ids.isEmpty, parent == nil { throw ValidationError("name data keys, or --parent KEK for every data key under it") }
+        }
+
+        func run() async throws {
+            let keys = try await common.open()
+            let targets: [KeyRecord]
+            do { targets = try await keys.rewrapTargets(parent: parent, ids: ids) } catch {
+                throw Refusal(code: error.reason.rawValue, message: error.message)
+            }
+            var (rewrapped, current, skipped) = (0, 0, 0)
+            for (index, target) in targets.enumerated() {
+                let step = "[\(index + 1)/\(targets.count)] \(target.id)"
+                let parentID: String
+                if case .dataEncryption(let parent) = target.kind { parentID = parent } else { parentID = "" }
+                do {
+                    switch try await keys.rewrap(target.id) {
+                    case .rewrapped(let record, let version):
+                        rewrapped += 1
+                        Console.out(BrokerKeys.json(record))
+                        Console.err("\(step): rewrapped \(record.versions.count) version(s) under \(parentID) v\(version)")
+                    case .current(_, let version):
+                        current += 1
+                        Console.err("\(step): already wrapped by \(parentID) v\(version)")
+                    case .skipped(_, let error):
+                        skipped += 1
+                        Console.err("\(step): skipped, \(error.reason.rawValue): \(error.message)")
+                    }
+                } catch let error as KeyError {
+                    throw Refusal(code: error.reason.rawValue, message: "\(target.id): \(error.message)")
+                } catch let error as StoreError {
+                    throw Refusal(code: "store", message: "\(target.id): \(error.message) (the rewrap was not acknowledged)")
+                }
+            }
+            Console.err("rewrap: \(rewrapped) rewrapped, \(current) already current, \(skipped) skipped (of \(targets.count) data keys)")
         }
     }
 

@@ -18,12 +18,14 @@ struct ServeCommand: AsyncParsableCommand {
             Core dumps are turned off (RLIMIT_CORE 0, not dumpable) before anything else. \
             Settings come from the defaults, then the --config file (TOML; `kbs config check FILE` validates it), then \
             the environment (KBS_HOST, KBS_PORT, KBS_DATA_DIR, KBS_POLICIES, TEE_MODE, ENABLE_TEE, PRIVACY_TIER, \
-            KBS_STORE_URL, KMS_ENDPOINT, KBS_TLS_CERTIFICATE, KBS_TLS_PRIVATE_KEY, KBS_ALLOW_PLAIN_HTTP, KBS_COLLATERAL_*), \
+            KBS_STORE_URL, KMS_ENDPOINT, KBS_TLS_CERTIFICATE, KBS_TLS_PRIVATE_KEY, KBS_ALLOW_PLAIN_HTTP, KBS_KEY_SWEEP_INTERVAL_SECONDS, \
+            KBS_COLLATERAL_*), \
             then the flags given here, each later one winning. With [tls] it serves HTTPS (HTTP/2 and HTTP/1.1), \
             re-reading the certificate and key when they change; without it, plain HTTP on a loopback address only, \
             unless allow_plain_http says a TLS proxy is in front. In hardware mode collateral the endorsements lack \
             (VCEKs, TCB info, QE identity, CRLs) is fetched from AMD KDS and Intel PCS and kept in DATA_DIR/collateral \
-            ([collateral] in the file; KBS_COLLATERAL_FETCH=false turns it off).
+            ([collateral] in the file; KBS_COLLATERAL_FETCH=false turns it off). Every [keys] sweep_interval_seconds (60; \
+            0 is off) keys past their deletion date are destroyed and KMS keys past their rotation period rotated.
             """
     )
 

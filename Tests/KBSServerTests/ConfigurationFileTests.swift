@@ -115,7 +115,8 @@ import Testing
             guard case .table(let table) = value.kind else { return [] }
             return Set(table.entries.map(\.key))
         }
-        #expect(keys([]) == ["server", "store", "kms", "tls", "collateral", "identity"])
+        #expect(keys([]) == ["server", "store", "kms", "keys", "tls", "collateral", "identity"])
+        #expect(keys(["keys"]) == ["sweep_interval_seconds"] && configuration.keySweepIntervalSeconds == 60)
         #expect(
             keys(["collateral"]) == [
                 "fetch", "amd_kds_url", "intel_pcs_url", "intel_root_crl_url", "timeout_seconds", "refresh_margin_seconds", "ca_file",
@@ -473,6 +474,25 @@ import Testing
                 "/etc/kbs/kbs.toml:6: error: `refresh_margin_seconds` in [collateral] must be a number of seconds from 0 to 2592000 (30 days), not -1",
                 "/etc/kbs/kbs.toml:7: error: `ca_file` in [collateral]: /etc/kbs/missing.pem is not a readable file",
                 "/etc/kbs/kbs.toml:8: error: unknown key `fetchh` in [collateral]; did you mean `fetch`?",
+            ])
+    }
+
+    // MARK: - [keys]
+
+    @Test func theKeySweepInterval() throws {
+        #expect(Self.base.keySweepIntervalSeconds == 60)
+        let file = try Self.decode("[keys]\nsweep_interval_seconds = 5\n").get()
+        #expect(file.keySweepIntervalSeconds == 5)
+        let environment = try ConfigurationFile.applyingEnvironment(["KBS_KEY_SWEEP_INTERVAL_SECONDS": "0"], to: file).get()
+        #expect(environment.keySweepIntervalSeconds == 0, "the environment wins; 0 turns the sweeper off")
+        #expect(
+            Self.diagnostics(Self.decode("[keys]\nsweep_interval_seconds = -1\nsweep = 1\n")) == [
+                "/etc/kbs/kbs.toml:2: error: `sweep_interval_seconds` in [keys] must be a number of seconds from 0 (off) to 86400 (a day), not -1",
+                "/etc/kbs/kbs.toml:3: error: unknown key `sweep` in [keys]",
+            ])
+        #expect(
+            Self.diagnostics(ConfigurationFile.applyingEnvironment(["KBS_KEY_SWEEP_INTERVAL_SECONDS": "1m"], to: Self.base)) == [
+                "KBS_KEY_SWEEP_INTERVAL_SECONDS: error: must be a number of seconds from 0 (off) to 86400 (a day), not `1m`"
             ])
     }
 

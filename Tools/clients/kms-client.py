@@ -15,6 +15,10 @@ list of checks and prints one JSON object, {"checks": [{"name", "ok", "detail"?}
                API key, or attested without a credential (--unbound-session-token), refused
     cli        `aws kms encrypt` / `aws kms decrypt` with --endpoint-url, through files as the CLI documents
     revoked    the access key given was revoked: every request UnrecognizedClientException
+    sweep-setup  a key with an alias encrypts, then has its deletion scheduled (7 days); prints the key id and the
+               ciphertext as "state" beside the checks, for the key sweeper's test to destroy it unasked
+    sweep-check  after the sweeper destroyed that key (--key, --blob): its ciphertext no longer decrypts, the key and its
+               alias are gone from DescribeKey, ListKeys and ListAliases
 
 Run with the tests' venv: .venv-test/bin/python Tools/clients/kms-client.py SCENARIO --endpoint URL --access-key ID
 --secret SECRET [--other-access-key ID --other-secret SECRET] [--session-token TOKEN]. Tools/bootstrap pins boto3,
@@ -65,8 +69,8 @@ class Checks:
             self.results.append({"name": name, "ok": False, "detail": f"{type(error).__name__}: {error}",
                                  "trace": traceback.format_exc(limit=3)})
 
-    def report(self):
-        print(json.dumps({"checks": self.results}))
+    def report(self, **extra):
+        print(json.dumps({"checks": self.results, **extra}))
 
 
 def client(args, access_key=None, secret=None, session_token=None):
@@ -589,6 +593,53 @@ def scenario_cli(args, checks):
     checks.run("AWS_ENDPOINT_URL_KMS points an unchanged command at the server (no --endpoint-url)", endpoint_variable)
 
 
+# MARK: the key sweeper
+
+
+SWEEP_ALIAS = "alias/e2e-sweep"
+SWEEP_CONTEXT = {"app": "sweep"}
+
+
+def scenario_sweep_setup(args, checks):
+    kms = client(args)
+    state = {}
+
+    def create():
+        key = kms.create_key(Description="swept")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=SWEEP_ALIAS, TargetKeyId=key)
+        blob = kms.encrypt(KeyId=SWEEP_ALIAS, Plaintext=b"swept secret", EncryptionContext=SWEEP_CONTEXT)["CiphertextBlob"]
+        require(kms.decrypt(CiphertextBlob=blob, EncryptionContext=SWEEP_CONTEXT)["Plaintext"] == b"swept secret", "round trip")
+        state["key"], state["blob"] = key, base64.b64encode(blob).decode()
+    checks.run("CreateKey, CreateAlias, Encrypt and Decrypt through the alias", create)
+
+    def schedule():
+        answer = kms.schedule_key_deletion(KeyId=state["key"], PendingWindowInDays=7)
+        require(answer["KeyState"] == "PendingDeletion" and answer["PendingWindowInDays"] == 7, answer)
+        expect_error("KMSInvalidStateException", kms.decrypt, CiphertextBlob=base64.b64decode(state["blob"]),
+                     EncryptionContext=SWEEP_CONTEXT)
+        require(kms.describe_key(KeyId=SWEEP_ALIAS)["KeyMetadata"]["KeyState"] == "PendingDeletion", "the alias still names it")
+    checks.run("ScheduleKeyDeletion (7 days): meanwhile the key refuses use, KMSInvalidStateException", schedule)
+    return state
+
+
+def scenario_sweep_check(args, checks):
+    kms = client(args)
+    require(args.key and args.blob, "sweep-check needs --key and --blob")
+
+    def undecryptable():
+        expect_error("NotFoundException", kms.decrypt, CiphertextBlob=base64.b64decode(args.blob), EncryptionContext=SWEEP_CONTEXT)
+    checks.run("the ciphertext no longer decrypts: NotFoundException", undecryptable)
+
+    def gone():
+        expect_error("NotFoundException", kms.describe_key, KeyId=args.key)
+        expect_error("NotFoundException", kms.describe_key, KeyId=SWEEP_ALIAS)
+        require(all(a["AliasName"] != SWEEP_ALIAS for a in kms.list_aliases()["Aliases"]), "the alias is listed")
+        keys = [k["KeyId"] for page in kms.get_paginator("list_keys").paginate() for k in page["Keys"]]
+        require(args.key not in keys, "the key is listed")
+        expect_error("NotFoundException", kms.cancel_key_deletion, KeyId=args.key)
+    checks.run("the key and its alias are gone: DescribeKey, ListKeys, ListAliases, CancelKeyDeletion", gone)
+
+
 # MARK: a revoked key
 
 
@@ -599,7 +650,7 @@ def scenario_revoked(args, checks):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["boto3", "bad-input", "tier", "cli", "revoked"])
+    parser.add_argument("scenario", choices=["boto3", "bad-input", "tier", "cli", "revoked", "sweep-setup", "sweep-check"])
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--access-key", required=True)
     parser.add_argument("--secret", required=True)
@@ -608,12 +659,14 @@ def main():
     parser.add_argument("--admin-token", help="the server's admin token, to grant roles through the admin API")
     parser.add_argument("--session-token", help="an attestation token of the server, attested with --access-key as credential")
     parser.add_argument("--unbound-session-token", help="an attestation token attested without a credential")
+    parser.add_argument("--key", help="sweep-check: the key the sweeper destroyed")
+    parser.add_argument("--blob", help="sweep-check: a ciphertext of that key, base64")
     args = parser.parse_args()
     checks = Checks()
     scenarios = {"boto3": scenario_boto3, "bad-input": scenario_bad_input, "tier": scenario_tier, "cli": scenario_cli,
-                 "revoked": scenario_revoked}
-    scenarios[args.scenario](args, checks)
-    checks.report()
+                 "revoked": scenario_revoked, "sweep-setup": scenario_sweep_setup, "sweep-check": scenario_sweep_check}
+    state = scenarios[args.scenario](args, checks)
+    checks.report(**({"state": state} if state else {}))
 
 
 if __name__ == "__main__":

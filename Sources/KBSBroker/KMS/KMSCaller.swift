@@ -47,8 +47,14 @@ package struct KMSKeyView: Sendable {
     package var tags: [String: String] { record.labels }
 
     /// When automatic rotation next happens, while it is on.
+    package var nextRotation: Date? { entry.nextRotation }
+}
+
+extension KMSKeyEntry {
+    /// When automatic rotation next happens, while it is on: the entry alone says, so a sweep finds the keys due without
+    /// reading their records.
     package var nextRotation: Date? {
-        guard let days = entry.rotationPeriodDays, let start = entry.rotationStartedAt else { return nil }
+        guard let days = rotationPeriodDays, let start = rotationStartedAt else { return nil }
         return Date(timeIntervalSince1970: Double(start) / 1000 + Double(days) * 86_400)
     }
 }

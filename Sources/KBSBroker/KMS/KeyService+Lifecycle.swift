@@ -198,24 +198,74 @@ extension KeyService {
 
     /// The key as encryption should use it: rotated first when automatic rotation is on and its period has passed.
     ///
-    /// Rotation happens at the first encryption due, not on a timer; a concurrent request that rotated first wins,
-    /// and this one uses its new version.
+    /// Rotation happens at the first encryption due or at the server's next key sweep, whichever comes first; a
+    /// concurrent request that rotated first wins, and this one uses its new version.
     func rotatedIfDue(_ key: KMSKeyView) async throws(BrokerError) -> KMSKeyView {
-        guard let next = key.nextRotation, broker.clock() >= next, case .enabled = key.record.state else { return key }
-        let keys = try await broker.vault.keySource.hierarchy()
+        try await rotateIfDue(key).key
+    }
+
+    /// The key rotated when automatic rotation is on and its period has passed (audited as `kms:RotateKey` by `kbs`),
+    /// and whether this call rotated it.
+    ///
+    /// Another request or replica may rotate first: a revision conflict serves its version, and so does a current
+    /// version made since the period ended (a rotation whose new period is not yet recorded), whose time then starts
+    /// the next period; so replicas sweeping at the same moment rotate a key once.
+    func rotateIfDue(_ key: KMSKeyView) async throws(BrokerError) -> (key: KMSKeyView, rotated: Bool) {
+        let now = broker.clock()
+        guard let next = key.nextRotation, now >= next, case .enabled = key.record.state else { return (key, false) }
         var entry = key.entry
-        entry.rotationStartedAt = Int64(broker.clock().timeIntervalSince1970 * 1000)
+        if let current = key.record.version(key.record.currentVersion), current.created >= next {
+            entry.rotationStartedAt = Int64(current.created.timeIntervalSince1970 * 1000)
+            try await save(entry)
+            return (KMSKeyView(entry: entry, record: key.record), false)
+        }
+        let keys = try await broker.vault.keySource.hierarchy()
+        entry.rotationStartedAt = Int64(now.timeIntervalSince1970 * 1000)
         let record: KeyRecord
-        do { record = try await keys.rotate(key.record.id, now: broker.clock()) } catch {
-            if error.reason == .conflict { return try await view(key.entry.id) }
+        do { record = try await keys.rotate(key.record.id, now: now, expectedRevision: key.record.revision) } catch {
+            if error.reason == .conflict { return (try await view(key.entry.id), false) }
             throw Self.keyError(error)
         }
         try await save(entry)
+        broker.metrics.keyOperated("kms:RotateKey")
         try await broker.audit(
             AuditEntry(
                 kind: .keyOperation, actor: "kbs", action: "kms:RotateKey", resource: record.id, outcome: .success,
                 details: ["version": .integer(Int64(record.currentVersion)), "automatic": .bool(true)]))
-        return KMSKeyView(entry: entry, record: record)
+        return (KMSKeyView(entry: entry, record: record), true)
+    }
+
+    // MARK: Destruction
+
+    /// Destroys the KMS key whose record is `recordID` (`kms/<id>`) once its deletion date has come: its wrapped material
+    /// is dropped, its aliases deleted (as on AWS), and the destruction audited as `kms:DestroyKey` by `kbs`. Returns the
+    /// record as it then stands and whether this call destroyed it.
+    ///
+    /// Another request or replica may get there first, or the deletion may be cancelled meanwhile: a revision conflict
+    /// reads the record again (and tries again while it is still due), and a key destroyed already or no longer due is
+    /// left as it is, `destroyed` false.
+    func destroyExpired(_ recordID: String, keys: KeyHierarchy, now: Date) async throws(BrokerError) -> (record: KeyRecord, destroyed: Bool) {
+        var attempts = 0
+        while true {
+            attempts += 1
+            let record: KeyRecord
+            do { record = try await keys.destroy(recordID, now: now) } catch {
+                guard [.conflict, .destroyed, .invalidState].contains(error.reason) else { throw Self.keyError(error) }
+                let current: KeyRecord
+                do { current = try await keys.record(recordID) } catch { throw Self.keyError(error) }
+                if error.reason == .conflict, attempts < 3, case .pendingDeletion(let until) = current.state, now >= until { continue }
+                return (current, false)
+            }
+            let id = String(recordID.dropFirst(Self.recordPrefix.count))
+            let aliases = try await repository(.read) { try await repository.aliases(after: nil, limit: 10_000, keyID: id) }
+            for alias in aliases { _ = try await repository(.write) { try await repository.deleteAlias(alias.name) } }
+            broker.metrics.keyOperated("kms:DestroyKey")
+            try await broker.audit(
+                AuditEntry(
+                    kind: .keyOperation, actor: "kbs", action: "kms:DestroyKey", resource: record.id, outcome: .success,
+                    details: ["aliases": .list(aliases.map { .string($0.name) })]))
+            return (record, true)
+        }
     }
 
     // MARK: Helpers

@@ -93,15 +93,8 @@ package struct KeyService: Sendable {
             throw Self.keyError(error)
         }
         if case .pendingDeletion(let until) = record.state, broker.clock() >= until {
-            // The window has passed: destroy now rather than wait for a sweep, so the key is gone the moment it may be.
-            do { record = try await keys.destroy(record.id, now: broker.clock()) } catch { throw Self.keyError(error) }
-            // As on AWS, a deleted key's aliases go with it.
-            let aliases = try await repository(.read) { try await repository.aliases(after: nil, limit: 10_000, keyID: id) }
-            for alias in aliases { _ = try await repository(.write) { try await repository.deleteAlias(alias.name) } }
-            try await broker.audit(
-                AuditEntry(
-                    kind: .keyOperation, actor: "kbs", action: "kms:DestroyKey", resource: record.id, outcome: .success,
-                    details: ["aliases": .list(aliases.map { .string($0.name) })]))
+            // The window has passed: destroy now rather than wait for the sweep, so the key is gone the moment it may be.
+            record = try await destroyExpired(record.id, keys: keys, now: broker.clock()).record
         }
         if case .destroyed = record.state { throw Self.error("not_found", "Key '\(id)' does not exist") }
         return KMSKeyView(entry: entry, record: record)

@@ -16,7 +16,7 @@ struct ConfigurationDecoder {
     mutating func decode(_ root: TOML.Table, over base: ServerConfiguration) -> ServerConfiguration {
         var configuration = base
         let place = "at the top level"
-        allowOnly(["server", "store", "kms", "tls", "collateral", "identity", "vault"], in: root, place)
+        allowOnly(["server", "store", "kms", "keys", "tls", "collateral", "identity", "vault"], in: root, place)
         if let server = table(root, "server", place) { decodeServer(server, into: &configuration) }
         if let store = table(root, "store", place) {
             allowOnly(["url"], in: store, "[store]")
@@ -32,6 +32,16 @@ struct ConfigurationDecoder {
             if let endpoint = string(kms, "endpoint", "[kms]"), !endpoint.isEmpty {
                 check(ServerSettings.isSecureURL(endpoint), "`endpoint` in [kms] must be an https:// URL", kms, "endpoint")
                 configuration.kmsEndpoint = endpoint
+            }
+        }
+        if let keys = table(root, "keys", place) {
+            allowOnly(["sweep_interval_seconds"], in: keys, "[keys]")
+            if let seconds = integer(keys, "sweep_interval_seconds", "[keys]") {
+                let valid = ServerSettings.keySweepIntervals.contains(Int(seconds))
+                check(
+                    valid, "`sweep_interval_seconds` in [keys] \(ServerSettings.keySweepIntervalProblem(String(seconds)))", keys,
+                    "sweep_interval_seconds")
+                if valid { configuration.keySweepIntervalSeconds = Int(seconds) }
             }
         }
         if let tls = table(root, "tls", place) { decodeTLS(tls, into: &configuration) }

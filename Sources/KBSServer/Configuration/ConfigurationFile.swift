@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 
-/// The `kbs serve --config` file (DESIGN, "Configuration"): TOML with `[server]`, `[store]`, `[kms]`, `[tls]` and
+/// The `kbs serve --config` file (DESIGN, "Configuration"): TOML with `[server]`, `[store]`, `[kms]`, `[keys]`, `[tls]` and
 /// `[identity…]` sections, read over a ``ServerConfiguration``, and the environment variables that override it.
 ///
 /// Precedence, highest first: command-line flags, the environment (``applyingEnvironment(_:to:)``), the file
@@ -75,7 +75,7 @@ package enum ConfigurationFile {
     /// `configuration` with the environment's overrides: `KBS_HOST`, `KBS_PORT`, `KBS_DATA_DIR`, `KBS_POLICIES`
     /// (folders separated by commas), `TEE_MODE`, `ENABLE_TEE` (`true`, `false`, `1`, `0`), `PRIVACY_TIER`,
     /// `KBS_STORE_URL`, `KMS_ENDPOINT`, `KBS_TLS_CERTIFICATE` and `KBS_TLS_PRIVATE_KEY` (PEM files; both or neither),
-    /// `KBS_ALLOW_PLAIN_HTTP`, and `KBS_COLLATERAL_<KEY>` for each key of `[collateral]` (`KBS_COLLATERAL_FETCH`,
+    /// `KBS_ALLOW_PLAIN_HTTP`, `KBS_KEY_SWEEP_INTERVAL_SECONDS`, and `KBS_COLLATERAL_<KEY>` for each key of `[collateral]` (`KBS_COLLATERAL_FETCH`,
     /// `KBS_COLLATERAL_AMD_KDS_URL`, …). An empty variable counts as unset.
     package static func applyingEnvironment(_ environment: [String: String], to configuration: ServerConfiguration) -> Outcome {
         var configuration = configuration
@@ -142,6 +142,13 @@ package enum ConfigurationFile {
         value(.tlsPrivateKey) { text in
             guard isReadableFile(text) else { return "names no readable file: \(text)" }
             configuration.tlsPrivateKey = text
+            return nil
+        }
+        value("KBS_KEY_SWEEP_INTERVAL_SECONDS") { text in
+            guard let seconds = Int(text), ServerSettings.keySweepIntervals.contains(seconds) else {
+                return ServerSettings.keySweepIntervalProblem("`\(text)`")
+            }
+            configuration.keySweepIntervalSeconds = seconds
             return nil
         }
         if (configuration.tlsCertificate == nil) != (configuration.tlsPrivateKey == nil) {

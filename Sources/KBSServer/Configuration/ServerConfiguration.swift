@@ -70,6 +70,10 @@ package struct ServerConfiguration: Sendable {
     package var vaultJWTRoles: [VaultJWTRole] = []
     /// Where collateral the endorsements lack comes from (`[collateral]`).
     package var collateral = CollateralConfiguration()
+    /// Seconds between sweeps of the key hierarchy (`[keys] sweep_interval_seconds`, `KBS_KEY_SWEEP_INTERVAL_SECONDS`):
+    /// each destroys the keys whose deletion date has come and rotates the KMS keys whose rotation period has passed.
+    /// 0 turns the sweeper off (a KMS key past its date is then destroyed only when a request next finds it).
+    package var keySweepIntervalSeconds = 60
 
     /// Whether HTTPS is served (a certificate and key are configured).
     package var servesTLS: Bool { tlsCertificate != nil && tlsPrivateKey != nil }

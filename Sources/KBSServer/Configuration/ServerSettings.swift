@@ -34,6 +34,12 @@ enum ServerSettings {
         return .valid("sqlite:" + resolve(path))
     }
 
+    static let keySweepIntervals = 0...86_400
+
+    static func keySweepIntervalProblem(_ found: String) -> String {
+        "must be a number of seconds from 0 (off) to 86400 (a day), not \(found)"
+    }
+
     static let collateralTimeouts = 1...300
     static let refreshMargins = 0...(30 * 86_400)
 
