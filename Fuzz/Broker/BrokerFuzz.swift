@@ -6,6 +6,7 @@
 //    whose nonce the harness fixes, so a body bound to that nonce (the seed: simulator SNP evidence signed by the
 //    harness's simulator CA) verifies, and mutations reach the JSON, JWK, binding, evidence and tier code.
 //  - rcar-token: each input is a bearer token for `GET /kbs/v0/resource`; the seed is a token the signer issued.
+//  - vault: each input is a Vault request body (see VaultFuzz.swift).
 // Invariants: nothing traps; a refusal has a code and a message, and is a 4xx (the input cannot make the server fail);
 // an accepted attestation yields a token the same broker verifies.
 import Dispatch
@@ -29,7 +30,7 @@ private func advance() { step.withLock { $0 += 1 } }
 private func fuzzNow() -> Date { start + step.withLock { $0 } * 600 }
 
 /// The harness's broker, data directory and signer, made before the first input.
-private let harness: (broker: Broker, directory: String) = {
+let harness: (broker: Broker, directory: String) = {
     let directory =
         ProcessInfo.processInfo.environment["KBS_FUZZ_DATA"]
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("kbs-fuzz-broker").path
@@ -59,7 +60,7 @@ private let harness: (broker: Broker, directory: String) = {
 private let target: String = {
     let program = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
     let name = ProcessInfo.processInfo.environment["KBS_FUZZ_TARGET"] ?? (program.hasPrefix("fuzz-") ? String(program.dropFirst(5)) : "")
-    guard ["rcar-attest", "rcar-token"].contains(name) else { setupFailure("set KBS_FUZZ_TARGET to rcar-attest or rcar-token") }
+    guard ["rcar-attest", "rcar-token", "vault"].contains(name) else { setupFailure("set KBS_FUZZ_TARGET to rcar-attest, rcar-token or vault") }
     return name
 }()
 
@@ -138,9 +139,15 @@ public func fuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutab
     _ = harness
     _ = target
     // Tools/fuzz asks for the seed by naming a folder: the valid input for this run's target.
+    if target == "vault" { _ = VaultHarness.state }
     if let folder = ProcessInfo.processInfo.environment["KBS_FUZZ_SEED_DIR"] {
-        let (body, token) = seeds()
-        let seed = target == "rcar-attest" ? Data(body) : Data(token.utf8)
+        let seed: Data
+        if target == "vault" {
+            seed = Data(VaultHarness.state.seed)
+        } else {
+            let (body, token) = seeds()
+            seed = target == "rcar-attest" ? Data(body) : Data(token.utf8)
+        }
         try? seed.write(to: URL(fileURLWithPath: folder + "/seed-\(target)"))
     }
     return 0
@@ -157,6 +164,8 @@ public func fuzzBroker(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case .failure(let error):
             check(error)
         }
+    case "vault":
+        VaultHarness.run(input)
     default:
         if case .failure(let error) = verify(String(decoding: input, as: UTF8.self)) { check(error) }
     }

@@ -115,7 +115,7 @@ import Testing
             guard case .table(let table) = value.kind else { return [] }
             return Set(table.entries.map(\.key))
         }
-        #expect(keys([]) == ["server", "store", "kms", "keys", "tls", "collateral", "identity"])
+        #expect(keys([]) == ["server", "store", "kms", "keys", "tls", "collateral", "identity", "vault"])
         #expect(keys(["keys"]) == ["sweep_interval_seconds"] && configuration.keySweepIntervalSeconds == 60)
         #expect(
             keys(["collateral"]) == [
@@ -132,6 +132,8 @@ import Testing
                 "name", "idp_entity_id", "idp_certificate", "idp_sso_url", "sp_entity_id", "acs_url", "allow_idp_initiated",
             ])
         #expect(keys(["identity", "session"]) == ["lifetime", "idle"])
+        #expect(keys(["vault", "jwt_role"]) == ["name", "policies", "ttl", "max_ttl"])
+        #expect(configuration.vaultJWTRoles == [VaultJWTRole(name: "ci", policies: ["secret/ci/**"], ttl: 1200, maximumTTL: 86_400)])
         // And the summary `kbs config check` would print holds together.
         #expect(configuration.storeURL == "sqlite:" + docs + "../.kbs-data/kbs.sqlite")
     }
@@ -494,6 +496,28 @@ import Testing
             Self.diagnostics(ConfigurationFile.applyingEnvironment(["KBS_KEY_SWEEP_INTERVAL_SECONDS": "1m"], to: Self.base)) == [
                 "KBS_KEY_SWEEP_INTERVAL_SECONDS: error: must be a number of seconds from 0 (off) to 86400 (a day), not `1m`"
             ])
+    }
+
+    @Test func theVaultJWTRoles() throws {
+        let file = try Self.decode(
+            "[[vault.jwt_role]]\nname = \"ci\"\npolicies = [\"secret/ci/**\"]\nttl = 600\nmax_ttl = \"2h\"\nbound_subjects = [\"oidc:https://idp#bot\"]\n"
+        ).get()
+        #expect(
+            file.vaultJWTRoles == [
+                VaultJWTRole(name: "ci", policies: ["secret/ci/**"], ttl: 600, maximumTTL: 7200, boundSubjects: ["oidc:https://idp#bot"])
+            ])
+        #expect(try Self.decode("[[vault.jwt_role]]\nname = \"any\"\n").get().vaultJWTRoles == [VaultJWTRole(name: "any", policies: ["default"])])
+        #expect(
+            Self.diagnostics(
+                Self.decode(
+                    "[[vault.jwt_role]]\nname = \"a b\"\nttl = \"5q\"\n[[vault.jwt_role]]\nname = \"x\"\nttl = \"2h\"\nmax_ttl = \"1h\"\npolicy = 1\n[[vault.jwt_role]]\nname = \"x\"\n"
+                )) == [
+                    "/etc/kbs/kbs.toml:2: error: `name` in [[vault.jwt_role]] may hold only letters, digits, `-`, `_` and `.`, not `a b`",
+                    "/etc/kbs/kbs.toml:3: error: `ttl` in [[vault.jwt_role]] must be a duration such as 1h, 30m or 45s, not `5q`",
+                    "/etc/kbs/kbs.toml:6: error: `ttl` in [[vault.jwt_role]] must be positive and at most `max_ttl`",
+                    "/etc/kbs/kbs.toml:8: error: unknown key `policy` in [[vault.jwt_role]]",
+                    "/etc/kbs/kbs.toml:9: error: a second [[vault.jwt_role]] named `x` (the first is on line 4)",
+                ])
     }
 
     @Test func theCollateralEnvironment() throws {

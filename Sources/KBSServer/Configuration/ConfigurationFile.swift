@@ -144,7 +144,7 @@ package enum ConfigurationFile {
             configuration.tlsPrivateKey = text
             return nil
         }
-        value("KBS_KEY_SWEEP_INTERVAL_SECONDS") { text in
+        value(.keySweepIntervalSeconds) { text in
             guard let seconds = Int(text), ServerSettings.keySweepIntervals.contains(seconds) else {
                 return ServerSettings.keySweepIntervalProblem("`\(text)`")
             }

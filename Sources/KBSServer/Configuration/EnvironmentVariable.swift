@@ -23,6 +23,7 @@ package enum EnvironmentVariable: String, CaseIterable, Sendable {
     case collateralTimeoutSeconds = "KBS_COLLATERAL_TIMEOUT_SECONDS"
     case collateralRefreshMarginSeconds = "KBS_COLLATERAL_REFRESH_MARGIN_SECONDS"
     case collateralCAFile = "KBS_COLLATERAL_CA_FILE"
+    case keySweepIntervalSeconds = "KBS_KEY_SWEEP_INTERVAL_SECONDS"
     // Read by `kbs serve` itself.
     case adminToken = "KBS_ADMIN_TOKEN"
     case masterPassphrase = "KBS_MASTER_PASSPHRASE"
