@@ -5,13 +5,15 @@ import ServiceLifecycle
 
 /// Runs the broker's ``KeySweeper`` every `[keys] sweep_interval_seconds` beside the HTTP server, until it shuts down:
 /// keys past their deletion date are destroyed and KMS keys past their rotation period rotated without waiting for a
-/// request to touch them.
+/// request to touch them; so are Transit keys past their `auto_rotate_period` (``others``).
 ///
 /// A sweep never stops the server: what fails is logged (key ids and reasons, never key material), counted in
 /// `kbs_key_sweeps_total{result="failed"}` and tried again at the next sweep. At shutdown the wait for the next sweep
 /// ends at once, and a sweep under way stops before its next key.
 struct KeySweepService: Service {
     let sweeper: KeySweeper
+    /// Further sweeps run after the key sweeper's (the Vault API's Transit rotations).
+    var others: [@Sendable () async -> KeySweep] = []
     let intervalSeconds: Int
     let metrics: ServerMetrics
     let logger: Logger
@@ -37,7 +39,13 @@ struct KeySweepService: Service {
 
     /// One sweep, logged and counted.
     func sweepOnce() async {
-        let sweep = await sweeper.sweep()
+        var sweep = await sweeper.sweep()
+        for other in others {
+            let more = await other()
+            sweep.destroyed += more.destroyed
+            sweep.rotated += more.rotated
+            sweep.failures += more.failures
+        }
         for id in sweep.destroyed { logger.notice("key sweep: destroyed a key past its deletion date", metadata: ["key": "\(id)"]) }
         for id in sweep.rotated { logger.notice("key sweep: rotated a key past its rotation period", metadata: ["key": "\(id)"]) }
         for failure in sweep.failures {

@@ -194,6 +194,7 @@ package final class Server: Sendable {
                     intervalMilliseconds: configuration.reloadIntervalMilliseconds),
                 KeySweepService(
                     sweeper: KeySweeper(keys: keyService, records: StoreKeyRecordStore(store)),
+                    others: [{ [vaultService, store] in await vaultService.sweepTransitRotations(records: StoreKeyRecordStore(store)) }],
                     intervalSeconds: configuration.keySweepIntervalSeconds, metrics: metrics, logger: logger),
             ],
             onServerRunning: { channel in

@@ -187,8 +187,10 @@ extension VaultService {
     }
 
     /// Any valid token may look itself up, read the mounts, renew and revoke itself: Vault's `default` policy.
+    /// Audited, like every use of a token.
     package func lookupSelf(_ caller: VaultCaller) async throws(BrokerError) -> VaultTokenEntry {
-        caller.entry
+        try await audited(caller, "vault:token:lookup-self", "vault-token:\(caller.entry.accessor)")
+        return caller.entry
     }
 
     // MARK: Helpers
