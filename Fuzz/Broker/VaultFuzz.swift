@@ -101,7 +101,8 @@ enum VaultHarness {
                 }
             }
             guard !again.isEmpty else { return }
-            let opened = waitFor { await outcome { () async throws(BrokerError) in try await vault.transitDecrypt(caller, "fuzz", again) } }
+            let sealedItems = again
+            let opened = waitFor { await outcome { () async throws(BrokerError) in try await vault.transitDecrypt(caller, "fuzz", sealedItems) } }
             guard case .success(let results) = opened else { fuzzFailure("what encrypted does not decrypt: \(opened)") }
             for (result, plaintext) in zip(results, expected) {
                 guard case .opened(let bytes) = result, bytes == plaintext else { fuzzFailure("a round trip changed the plaintext") }
