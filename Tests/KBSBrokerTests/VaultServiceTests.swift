@@ -97,6 +97,17 @@ import Testing
             } == "vault_invalid_request")
     }
 
+    @Test func aSecretsVersionsStayWithinTheirBound() async throws {
+        let fixture = try Fixture()
+        let vault = Self.vault(fixture)
+        let (admin, _) = try await Self.caller(vault)
+        try await vault.kvWriteMetadata(admin, "big", maxVersions: 100, casRequired: nil, deleteVersionAfter: nil, customMetadata: nil)
+        let value = Array(#"{"v":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 500 * 1024) + Array(#""}"#.utf8)
+        for _ in 1...16 { _ = try await vault.kvWrite(admin, "big", data: value, cas: nil) }
+        #expect(await KeyServiceTests.code { _ = try await vault.kvWrite(admin, "big", data: value, cas: nil) } == "vault_invalid_request")
+        #expect(try await vault.kvMetadata(admin, "big").currentVersion == 16, "the refused write left the secret as it was")
+    }
+
     @Test func transitKeysPastTheirRotationPeriodAreRotatedBySweeps() async throws {
         let fixture = try Fixture()
         let vault = Self.vault(fixture)

@@ -13,6 +13,8 @@ package struct KVRead: Sendable {
 extension VaultService {
     /// The largest `data` object a version holds.
     package static let maximumKVData = 512 * 1024
+    /// The most sealed bytes one secret's versions hold together (they are stored as one document).
+    package static let maximumKVVersionsBytes = 8 * 1024 * 1024
     /// The custom-metadata key that sets a new secret's required tier.
     package static let kvTierKey = "kbs:required-tier"
 
@@ -109,6 +111,13 @@ extension VaultService {
         secret.updatedAt = now
         let keep = secret.maxVersions > 0 ? secret.maxVersions : config.maxVersions
         if keep > 0, secret.versions.count > keep { secret.versions.removeFirst(secret.versions.count - keep) }
+        // All versions live in one stored document; past its bound the write is the caller's to fix, not a store failure.
+        guard secret.versions.reduce(0, { $0 + ($1.sealed?.count ?? 0) }) <= Self.maximumKVVersionsBytes else {
+            throw await failed(
+                caller, action, "secret/\(path)",
+                Self.invalid(
+                    "the secret's versions would exceed \(Self.maximumKVVersionsBytes / 1024 / 1024) MiB; lower max_versions or destroy versions"))
+        }
         // Audited first: a version that cannot be audited is not written.
         try await audited(caller, action, "secret/\(path)", ["version": .integer(Int64(number)), "bytes": .integer(Int64(data.count))])
         guard try await store(secret, .kvSecret, path, over: current?.1) else {
