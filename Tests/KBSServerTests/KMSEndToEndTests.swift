@@ -40,13 +40,7 @@ struct KMSEndToEndTests {
                     KMSEndToEndTests.client, scenario, "--endpoint", "http://127.0.0.1:\(server.port)", "--access-key", main.id, "--secret",
                     main.secret, "--other-access-key", other.id, "--other-secret", other.secret, "--admin-token", ServerProcess.adminToken,
                 ] + extra
-            let run = try ChildProcess.run(TestVenv.python, arguments)
-            #expect(run.status == 0, "kms-client \(scenario) failed: \(run.err)", sourceLocation: sourceLocation)
-            let checks = try #require(try ServerProcess.object(run.out)["checks"] as? [[String: Any]], sourceLocation: sourceLocation)
-            for check in checks where check["ok"] as? Bool != true {
-                Issue.record("\(check["name"] ?? ""): \(check["detail"] ?? "")\n\(check["trace"] ?? "")", sourceLocation: sourceLocation)
-            }
-            return checks.compactMap { $0["name"] as? String }
+            return try ClientScenario.run(arguments, sourceLocation: sourceLocation)
         }
     }
 

@@ -69,13 +69,7 @@ struct VaultEndToEndTests {
                     VaultEndToEndTests.client, scenario, "--url", "http://127.0.0.1:\(server.port)", "--token", token, "--admin-token",
                     ServerProcess.adminToken,
                 ] + extra
-            let run = try ChildProcess.run(TestVenv.python, arguments)
-            #expect(run.status == 0, "vault-client \(scenario) failed: \(run.err)", sourceLocation: sourceLocation)
-            let checks = try #require(try ServerProcess.object(run.out)["checks"] as? [[String: Any]], sourceLocation: sourceLocation)
-            for check in checks where check["ok"] as? Bool != true {
-                Issue.record("\(check["name"] ?? ""): \(check["detail"] ?? "")\n\(check["trace"] ?? "")", sourceLocation: sourceLocation)
-            }
-            return checks.compactMap { $0["name"] as? String }
+            return try ClientScenario.run(arguments, sourceLocation: sourceLocation)
         }
 
         func stop() {

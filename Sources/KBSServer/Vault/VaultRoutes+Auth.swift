@@ -249,21 +249,6 @@ struct VaultTokenAdminRoutes: Sendable {
         do { issued = try await vault.createToken(subject: subject, policies: policies, ttl: ttl, displayName: displayName, actor: "admin") } catch {
             throw VaultRoutes.from(error)
         }
-        let reply = VaultRoutes.object { out in
-            out.member("request_id", UUID().uuidString.lowercased())
-            out.member("lease_id", "")
-            out.key("renewable")
-            out.bool(false)
-            out.member("lease_duration", 0)
-            out.key("data")
-            out.null()
-            out.key("wrap_info")
-            out.null()
-            out.key("warnings")
-            out.null()
-            out.key("auth")
-            out.raw(Array(VaultRoutes.auth(issued.entry, token: issued.token).utf8))
-        }
-        return JSONResponse.make(reply, headers: [.cacheControl: "no-store"])
+        return VaultRoutes.response(VaultRoutes.Reply(auth: VaultRoutes.auth(issued.entry, token: issued.token)))
     }
 }
