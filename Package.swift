@@ -126,15 +126,18 @@ let package = Package(
         .executableTarget(
             name: "kbs",
             dependencies: [
-                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSIdentity", "KBSEvidence", "KBSKeys", "KBSBroker",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSStorePostgres", "KBSIdentity", "KBSEvidence",
+                "KBSKeys", "KBSBroker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(
             name: "KBSPolicyTestingTests",
-            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSBroker", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSEvidence",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", "CPKCS11", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(

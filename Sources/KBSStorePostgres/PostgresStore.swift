@@ -19,10 +19,16 @@ package final class PostgresStore: Sendable {
     package let redactor: AuditRedactor?
     let logger: Logger
 
-    /// Connects to the database `url` names (``PostgresURL``), creates `schema` when given and absent, and applies
-    /// pending migrations; throws when the database cannot be reached or its schema is newer than this build.
-    package init(url: String, schema: String? = nil, redactor: AuditRedactor? = nil, maximumConnections: Int = 20) async throws(StoreError) {
-        var configuration = try PostgresURL.configuration(url)
+    /// Connects to the database `url` names (``PostgresURL``), creates `schema` (or the URL's) when given and absent, and applies
+    /// pending migrations; throws when the database cannot be reached or its schema is newer than this build. Without
+    /// `migrating` nothing is created or changed (a reader such as `kbs audit verify`), and nothing is checked until the
+    /// first query.
+    package init(
+        url: String, schema: String? = nil, migrating: Bool = true, redactor: AuditRedactor? = nil, maximumConnections: Int = 20
+    ) async throws(StoreError) {
+        let parsed = try PostgresURL.configuration(url)
+        var configuration = parsed.client
+        let schema = schema ?? parsed.schema
         if let schema {
             guard PostgresStore.isPlainIdentifier(schema) else {
                 throw StoreError(.invalid, "a schema name is 1 to 63 of a-z 0-9 _, starting with a letter, not `\(schema)`")
@@ -38,6 +44,7 @@ package final class PostgresStore: Sendable {
         self.redactor = redactor
         self.logger = logger
         runner = Task { await client.run() }
+        guard migrating else { return }
         do {
             try await PostgresMigrations.migrate(self)
         } catch {
