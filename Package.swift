@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // Collateral fetching (AMD KDS, Intel PCS): HTTPS with a configurable extra CA, which URLSession on Linux lacks.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The PostgreSQL store (KBSStorePostgres) for several replicas on one database; nothing else links it.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "KBSClaims"),
@@ -80,6 +82,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The broker's ports on PostgreSQL, beside KBSStore (whose audit chain encoding and errors it shares), for
+        // replicas that share one database.
+        .target(
+            name: "KBSStorePostgres",
+            dependencies: [
+                "KBSStore", "KBSBroker", "KBSKeys", "KBSClaims",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "KBSBroker",
             dependencies: [
@@ -113,15 +126,18 @@ let package = Package(
         .executableTarget(
             name: "kbs",
             dependencies: [
-                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSIdentity", "KBSEvidence", "KBSKeys", "KBSBroker",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSStorePostgres", "KBSIdentity", "KBSEvidence",
+                "KBSKeys", "KBSBroker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(
             name: "KBSPolicyTestingTests",
-            dependencies: ["KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSBroker", "KBSEvidence", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "KBSPolicyTesting", "KBSPolicy", "KBSClaims", "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSEvidence",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "KBSKeysTests", dependencies: ["KBSKeys", "KBSClaims", "CPKCS11", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
@@ -132,7 +148,10 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "KBSStoreTests", dependencies: ["KBSStore", "KBSBroker", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift")]
+            name: "KBSStoreTests",
+            dependencies: [
+                "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "KBSJOSETests",

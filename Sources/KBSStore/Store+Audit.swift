@@ -18,11 +18,7 @@ extension Store {
     /// releases nothing when this throws.
     @discardableResult
     package func appendAudit(_ entry: AuditEntry) throws(StoreError) -> AuditRecord {
-        try Store.validate(entry)
-        let detailsJSON = AuditChain.canonicalJSON(entry.details)
-        guard detailsJSON.utf8.count <= Store.maximumAuditDetailsBytes else {
-            throw StoreError(.invalid, "audit details exceed \(Store.maximumAuditDetailsBytes) bytes")
-        }
+        let detailsJSON = try AuditChain.admit(entry)
         let at = entry.at ?? Store.now
         return try writeImmediate { db in
             // Chains onto whatever the last row holds, even a tampered one: verification reports that row.
@@ -68,47 +64,18 @@ extension Store {
     package func verifyAudit() throws(StoreError) -> AuditVerification {
         try read { db in
             guard try db.tableExists("audit") else { return AuditVerification(records: 0, head: nil, firstBreak: nil) }
-            var count = 0
-            var previous = AuditHead(seq: 0, hash: AuditChain.genesis)
-            var firstBreak: AuditBreak?
+            var walk = AuditChain.Walk()
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
             while let row = try rows.next() {
-                count += 1
-                guard let record = Store.auditRecord(from: row) else {
+                if let record = Store.auditRecord(from: row) {
+                    walk.add(record)
+                } else {
                     // A column of the wrong type (seq, an INTEGER PRIMARY KEY, is always an integer).
-                    let seq = Int64.fromDatabaseValue(row["seq"]) ?? previous.seq + 1
-                    if firstBreak == nil {
-                        firstBreak = AuditBreak(seq: seq, reason: .malformed, message: "a column holds a value of the wrong type")
-                    }
-                    previous = AuditHead(seq: seq, hash: [])
-                    continue
+                    walk.addMalformed(seq: Int64.fromDatabaseValue(row["seq"]), "a column holds a value of the wrong type")
                 }
-                if firstBreak == nil { firstBreak = Store.check(record, after: previous) }
-                previous = AuditHead(seq: record.seq, hash: record.hash)
             }
-            return AuditVerification(records: count, head: count == 0 ? nil : previous, firstBreak: firstBreak)
+            return walk.verification
         }
-    }
-
-    private static func check(_ record: AuditRecord, after previous: AuditHead) -> AuditBreak? {
-        if record.seq != previous.seq + 1 {
-            let missing = previous.seq + 1
-            let range = record.seq - 1 == missing ? "" : " to \(record.seq - 1)"
-            return AuditBreak(seq: missing, reason: .missing, message: "missing\(range) (removed; the next record is \(record.seq))")
-        }
-        guard record.prevHash.count == 32, record.hash.count == 32 else {
-            return AuditBreak(seq: record.seq, reason: .malformed, message: "prev_hash or hash is not 32 bytes")
-        }
-        if record.prevHash != previous.hash {
-            let before = previous.seq == 0 ? "the genesis value" : "record \(previous.seq)'s hash"
-            return AuditBreak(
-                seq: record.seq, reason: .prevHashMismatch,
-                message: "prev_hash does not match \(before) (a record was removed, replaced or reordered)")
-        }
-        if AuditChain.hash(record) != record.hash {
-            return AuditBreak(seq: record.seq, reason: .hashMismatch, message: "contents do not match its hash (the record was changed)")
-        }
-        return nil
     }
 
     /// A row as a record, or nil when a column holds a type it never should: decoded by hand because GRDB's
@@ -140,50 +107,6 @@ extension Store {
         case .blob(let data): [UInt8](data)
         case .string(let text): Array(text.utf8)
         default: []
-        }
-    }
-
-    private static func validate(_ entry: AuditEntry) throws(StoreError) {
-        for (name, value) in [("kind", entry.kind.rawValue), ("outcome", entry.outcome.rawValue)] {
-            guard (1...64).contains(value.utf8.count), value.utf8.allSatisfy(Store.isNameByte) else {
-                throw StoreError(.invalid, "an audit \(name) is 1 to 64 of a-z 0-9 _ . -, not `\(value)`")
-            }
-        }
-        for (name, value) in [("actor", entry.actor), ("action", entry.action), ("resource", entry.resource)] {
-            guard value.utf8.count <= Store.maximumAuditFieldBytes else {
-                throw StoreError(.invalid, "an audit \(name) exceeds \(Store.maximumAuditFieldBytes) bytes")
-            }
-        }
-        try refuseSecrets(in: .object(entry.details), path: "details")
-    }
-
-    /// `a-z 0-9 _ . -`: what a kind or outcome is spelled with.
-    private static func isNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."),
-            UInt8(ascii: "-"):
-            true
-        default: false
-        }
-    }
-
-    /// Refuses details whose member names suggest a secret, at any depth: secrets are never audited.
-    private static func refuseSecrets(in value: AuditValue, path: String) throws(StoreError) {
-        switch value {
-        case .object(let members):
-            for (name, member) in members {
-                let normalized = name.lowercased().replacingOccurrences(of: "-", with: "_")
-                let denied =
-                    AuditEntry.deniedDetailNames.contains(normalized)
-                    || AuditEntry.deniedDetailNames.contains { $0 != "value" && normalized.hasSuffix("_" + $0) }
-                if denied {
-                    throw StoreError(.invalid, "audit \(path).\(name) looks like a secret; secrets are never audited")
-                }
-                try refuseSecrets(in: member, path: path + "." + name)
-            }
-        case .list(let elements):
-            for (index, element) in elements.enumerated() { try refuseSecrets(in: element, path: "\(path)[\(index)]") }
-        default: return
         }
     }
 }

@@ -26,7 +26,7 @@ package struct StoreKeyRecordStore: KeyRecordStore {
     package func load(_ id: String) async throws -> KeyRecord? {
         guard let stored = try await mapped({ store throws(StoreError) in try store.keyRecord(id) }) else { return nil }
         if let hit = decoded.table.withLock({ $0[id] }), hit.bytes == stored.record { return hit.record }
-        let record = try Self.decode(stored)
+        let record = try KeyRecordCoding.record(stored)
         decoded.table.withLock { cache in
             if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
             cache[id] = (stored.record, record)
@@ -35,40 +35,14 @@ package struct StoreKeyRecordStore: KeyRecordStore {
     }
 
     package func list() async throws -> [KeyRecord] {
-        try await mapped { store throws(StoreError) in try store.keyRecords() }.map(Self.decode)
+        try await mapped { store throws(StoreError) in try store.keyRecords() }.map { stored throws(KeyError) in try KeyRecordCoding.record(stored) }
     }
 
     package func save(_ record: KeyRecord, expectedRevision: Int?) async throws {
-        let encoded: Data
-        do { encoded = try Self.encoder.encode(record) } catch {
-            throw KeyError(.storage, "key \(record.id) does not encode: \(error)")
-        }
-        let stored = StoredKeyRecord(id: record.id, revision: record.revision, record: Array(encoded))
+        let stored = try KeyRecordCoding.stored(record)
         let now = clock()
         let outcome = try await mapped { store throws(StoreError) in try store.saveKeyRecord(stored, expectedRevision: expectedRevision, now: now) }
-        switch outcome {
-        case .saved: return
-        case .alreadyExists: throw KeyError(.alreadyExists, "key \(record.id) already exists")
-        case .notFound: throw KeyError(.notFound, "no key \(record.id)")
-        case .conflict(let current): throw KeyError(.conflict, "key \(record.id) changed since it was read (revision \(current))")
-        }
-    }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
-
-    private static func decode(_ stored: StoredKeyRecord) throws -> KeyRecord {
-        let record: KeyRecord
-        do { record = try JSONDecoder().decode(KeyRecord.self, from: Data(stored.record)) } catch {
-            throw KeyError(.storage, "stored key \(stored.id) does not decode: \(error)")
-        }
-        guard record.id == stored.id, record.revision == stored.revision else {
-            throw KeyError(.storage, "stored key \(stored.id) disagrees with its row (id or revision)")
-        }
-        return record
+        try KeyRecordCoding.check(outcome, id: record.id)
     }
 
     private func mapped<T: Sendable>(_ body: @escaping @Sendable (Store) throws(StoreError) -> T) async throws(KeyError) -> T {

@@ -4,6 +4,8 @@ import KBSBroker
 import KBSStore
 import Testing
 
+@testable import KBSStorePostgres
+
 /// `kbs audit verify` on a data directory whose store stays open, as a running server's would.
 struct AuditCommandLineTests {
     static func dataDirectory(records: Int) throws -> (Store, String) {
@@ -52,5 +54,31 @@ struct AuditCommandLineTests {
         #expect(missing.status == 1)
         #expect(missing.err.hasPrefix("error: store: no store at "))
         #expect(try CommandLineTests.run(["audit", "verify"]).status == 2)
+    }
+
+    /// `--store postgresql://…` reads the one chain replicas share, in its own schema here (`?schema=`), and names a
+    /// tampered record as it does on SQLite. Runs where Tools/test (Tools/with-postgres) provides the database.
+    @Test(.enabled(if: CommandLineTests.binary != nil && ProcessInfo.processInfo.environment["KBS_TEST_POSTGRES_URL"] != nil))
+    func verifyReadsAPostgreSQLChain() async throws {
+        let base = try #require(ProcessInfo.processInfo.environment["KBS_TEST_POSTGRES_URL"])
+        let schema = "kbs_cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let url = base + (base.contains("?") ? "&" : "?") + "schema=" + schema
+        let store = try await PostgresStore(url: url)
+        for index in 0..<4 {
+            try await store.appendAudit(
+                AuditEntry(kind: .decision, actor: "replica", action: "release", resource: "kbs/keys/\(index)", outcome: .permit))
+        }
+        let head = try #require(try await store.auditRecords(from: 4, limit: 1).first)
+        let good = try CommandLineTests.run(["audit", "verify", "--store", url])
+        #expect(good.status == 0, "\(good.err)")
+        #expect(good.out == #"{"records":4,"head_seq":4,"head_hash":"\#(head.hashHex)"}"# + "\n")
+        #expect(!good.err.contains(base), "the URL, which may hold a password, is never echoed")
+        try await store.execute("UPDATE audit SET outcome = 'deny' WHERE seq = 2")
+        let tampered = try CommandLineTests.run(["audit", "verify", "--store", url])
+        #expect(tampered.status == 1)
+        #expect(tampered.err.hasPrefix("error: audit: record 2: "), "\(tampered.err)")
+        try await store.execute("DROP SCHEMA \(schema) CASCADE")
+        await store.close()
+        #expect(try CommandLineTests.run(["audit", "verify", "--store", url, "--data-dir", "x"]).status == 2)
     }
 }

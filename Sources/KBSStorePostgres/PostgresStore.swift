@@ -1,0 +1,134 @@
+import Foundation
+import KBSClaims
+package import KBSStore
+import Logging
+import PostgresNIO
+
+/// The broker's store on PostgreSQL, for several replicas sharing one database: a connection pool, the schema's
+/// migrations, and the queries every repository of this target runs.
+///
+/// Every write is one statement or one transaction, committed before the call returns; whatever fails (a refused
+/// connection, a constraint, a type the row should not hold) throws a ``StoreError``, never a silent default.
+package final class PostgresStore: Sendable {
+    let client: PostgresClient
+    /// The pool's run loop: PostgresNIO's client serves queries only while `run()` is running.
+    private let runner: Task<Void, Never>
+    /// The schema every table lives in (`search_path`), when not the database's default.
+    package let schema: String?
+    /// Redacts sensitive identifiers before they enter the audit log.
+    package let redactor: AuditRedactor?
+    let logger: Logger
+
+    /// Connects to the database `url` names (``PostgresURL``), creates `schema` (or the URL's) when given and absent, and applies
+    /// pending migrations; throws when the database cannot be reached or its schema is newer than this build. Without
+    /// `migrating` nothing is created or changed (a reader such as `kbs audit verify`), and nothing is checked until the
+    /// first query.
+    package init(
+        url: String, schema: String? = nil, migrating: Bool = true, redactor: AuditRedactor? = nil, maximumConnections: Int = 20
+    ) async throws(StoreError) {
+        let parsed = try PostgresURL.configuration(url)
+        var configuration = parsed.client
+        let schema = schema ?? parsed.schema
+        if let schema {
+            guard PostgresStore.isPlainIdentifier(schema) else {
+                throw StoreError(.invalid, "a schema name is 1 to 63 of a-z 0-9 _, starting with a letter, not `\(schema)`")
+            }
+            configuration.options.additionalStartupParameters.append(("search_path", schema))
+        }
+        configuration.options.maximumConnections = maximumConnections
+        var logger = Logger(label: "kbs.store.postgres")
+        logger.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.schema = schema
+        self.redactor = redactor
+        self.logger = logger
+        runner = Task { await client.run() }
+        guard migrating else { return }
+        do {
+            try await PostgresMigrations.migrate(self)
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
+    /// Stops the pool; every later call fails.
+    package func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    /// The migrations applied so far, oldest first.
+    package func appliedMigrations() async throws(StoreError) -> [String] {
+        try await rows("SELECT id FROM kbs_migration ORDER BY id") { row in try row.decode(String.self) }
+    }
+
+    /// Runs `sql` as it is, binding nothing: for migrations and tests, never with a value from a request.
+    func execute(_ sql: String) async throws(StoreError) {
+        try await count(PostgresQuery(unsafeSQL: sql))
+    }
+
+    /// Runs `query` and decodes every row it returns with `decode`.
+    func rows<T>(_ query: PostgresQuery, _ decode: (PostgresRow) throws -> T) async throws(StoreError) -> [T] {
+        try await mapped { () async throws -> [T] in
+            var result: [T] = []
+            for try await row in try await client.query(query, logger: logger) { result.append(try decode(row)) }
+            return result
+        }
+    }
+
+    /// Runs `query` and returns how many rows it returned: a write says what it changed through `RETURNING`.
+    @discardableResult
+    func count(_ query: PostgresQuery) async throws(StoreError) -> Int {
+        try await rows(query) { _ in () }.count
+    }
+
+    /// Runs `body` in one transaction on one connection, committed when it returns and rolled back when it throws.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        try await mapped { () async throws -> T in
+            try await client.withConnection { connection async throws -> T in
+                try await connection.query("BEGIN", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    // A failed ROLLBACK leaves the connection broken; the pool drops it, and the first error is the story.
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// `body`'s errors as a ``StoreError``: the server's message and SQLSTATE, never the query's bound values.
+    private func mapped<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
+        do { return try await body() } catch let error as StoreError { throw error } catch {
+            throw StoreError(.database, PostgresStore.describe(error))
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                return "postgresql: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+            }
+            return "postgresql: \(error.code)"
+        }
+        if error is PostgresDecodingError { return "postgresql: a column holds a value of an unexpected type" }
+        return "postgresql: \(error)"
+    }
+
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        guard let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), name.utf8.count <= 63 else {
+            return false
+        }
+        return name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_")
+        }
+    }
+
+    static var now: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
