@@ -692,6 +692,22 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder + "/data/kbs.sqlite"))
     }
 
+    @Test func serveRefusesAStoreItWouldNotUse() async throws {
+        let data = NSTemporaryDirectory() + "kbs-store-url-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let elsewhere = try Self.kbs(
+            ["serve", "--policies", RepositoryPaths.path("Policies/default"), "--data-dir", data, "--port", "0"],
+            environment: ["KBS_STORE_URL": "sqlite:" + data + "-other/kbs.sqlite", "KBS_ADMIN_TOKEN": ServerProcess.adminToken])
+        #expect(elsewhere.status == 1 && elsewhere.err.contains("error: store: KBS_STORE_URL"), "\(elsewhere.err)")
+        #expect(!elsewhere.err.contains("-other"), "the URL is not echoed (it may carry a password)")
+        // Naming the data directory's own store serves.
+        let server = try ServerProcess(
+            policies: RepositoryPaths.path("Policies/default"), dataDirectory: data,
+            environment: ["KBS_STORE_URL": "sqlite:" + data + "/./kbs.sqlite"])
+        defer { server.stop() }
+        #expect(try await server.request("GET", "/healthz").status == 200)
+    }
+
     @Test func serveNeedsItsFolders() throws {
         let missing = try Self.kbs(["serve"], environment: ["KBS_POLICIES": "", "KBS_DATA_DIR": ""])
         #expect(missing.status == 2 && missing.err.contains("--policies is required without --config"), "\(missing.err)")

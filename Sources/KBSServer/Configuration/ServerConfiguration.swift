@@ -55,7 +55,8 @@ package struct ServerConfiguration: Sendable {
     package var enableTEE = true
     /// The tier a resource or key created without one requires (`PRIVACY_TIER`).
     package var defaultPrivacyTier = 2
-    /// Where the state lives (`KBS_STORE_URL`): `sqlite:PATH`; nil is `sqlite:DATA_DIR/kbs.sqlite`.
+    /// Where the state lives (`KBS_STORE_URL`): `sqlite:PATH`; nil is `sqlite:DATA_DIR/kbs.sqlite`, the only store `kbs serve`
+    /// takes for now (any other is refused at start, not ignored).
     package var storeURL: String?
     /// The Infisical KMS holding the master key (`KMS_ENDPOINT`); nil keeps it in the local key hierarchy.
     package var kmsEndpoint: String?
