@@ -177,6 +177,9 @@ let package = Package(
                 "KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSClaims",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // VaultListMethodTests drive the request-line rewriter in front of NIO's HTTP/1.1 decoder.
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 // The attack suite signs its own forgeries (a TPM quote under a self-made RSA key).
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

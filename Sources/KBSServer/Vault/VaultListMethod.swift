@@ -1,4 +1,4 @@
-import NIOCore
+package import NIOCore
 import NIOHTTP1
 
 /// Vault clients list with the `LIST` verb, which SwiftNIO's HTTP/1.1 parser (llhttp) refuses before any route sees
@@ -9,14 +9,17 @@ import NIOHTTP1
 /// end of each request, so bytes inside a body are never touched. A client that pipelines a `LIST` behind another
 /// request gets the parser's refusal (hvac, the Vault CLI and Vault Agent wait for each response). HTTP/2 carries the
 /// verb in `:method` and needs none of this.
-enum VaultListMethod {
+package enum VaultListMethod {
     /// The handler Hummingbird adds after its HTTP codec: it puts the rewriter before the HTTP/1.1 decoder and the
     /// request-end watcher after it, then takes itself out.
-    final class Installer: ChannelInboundHandler, RemovableChannelHandler {
+    package final class Installer: ChannelInboundHandler, RemovableChannelHandler {
         /// Passes everything on untouched (NIO takes only inbound or outbound handlers).
-        typealias InboundIn = NIOAny
+        package typealias InboundIn = NIOAny
 
-        func handlerAdded(context: ChannelHandlerContext) {
+        /// An installer, for a pipeline that will hold an HTTP/1.1 decoder (or none, and then nothing is installed).
+        package init() {}
+
+        package func handlerAdded(context: ChannelHandlerContext) {
             let pipeline = context.pipeline.syncOperations
             if let decoder = try? pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self) {
                 let between = Between()
