@@ -60,17 +60,7 @@ package final class Server: Sendable {
         } catch {
             throw ServerError(.internalServerError, "data_dir", "cannot create \(configuration.dataDirectory): \(error.localizedDescription)")
         }
-        // The key hierarchy, the audit log and the other files live in the data directory; a store URL naming another
-        // file would split the state, so it is refused rather than ignored until stores elsewhere are served.
-        if let url = configuration.storeURL {
-            let expected = URL(fileURLWithPath: configuration.dataDirectory + "/kbs.sqlite").standardizedFileURL.path
-            guard url.hasPrefix("sqlite:"), URL(fileURLWithPath: String(url.dropFirst(7))).standardizedFileURL.path == expected else {
-                throw ServerError(
-                    .internalServerError, "store",
-                    "KBS_STORE_URL ([store] url) names another store than the data directory's \(expected); only that one is served yet: leave it unset or name it"
-                )
-            }
-        }
+        if let problem = configuration.storeProblem { throw ServerError(.internalServerError, "store", problem) }
         do throws(StoreError) {
             store = try Store(directory: configuration.dataDirectory)
             entities = try EntityView(store: store)

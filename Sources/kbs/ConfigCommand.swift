@@ -49,6 +49,10 @@ struct ConfigCommand: ParsableCommand {
             }
             switch outcome {
             case .loaded(let configuration):
+                if let problem = configuration.storeProblem {
+                    Console.err("\(file): error: \(problem)")
+                    Foundation.exit(1)
+                }
                 Console.out("\(file): ok: \(Self.summary(configuration))")
             case .rejected(let diagnostics):
                 for diagnostic in diagnostics { Console.err(diagnostic.description) }

@@ -708,6 +708,18 @@ import Testing
         #expect(try await server.request("GET", "/healthz").status == 200)
     }
 
+    @Test func configCheckRefusesAStoreServeWouldRefuse() throws {
+        let directory = NSTemporaryDirectory() + "kbs-store-check-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/kbs.toml"
+        try "[server]\ndata_dir = \"data\"\n[store]\nurl = \"sqlite:elsewhere/kbs.sqlite\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try Self.kbs(["config", "check", file])
+        #expect(refused.status == 1 && refused.err.contains("error: KBS_STORE_URL ([store] url) names another store"), "\(refused.err)")
+        try "[server]\ndata_dir = \"data\"\n[store]\nurl = \"sqlite:data/kbs.sqlite\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try Self.kbs(["config", "check", file]).status == 0)
+    }
+
     @Test func serveNeedsItsFolders() throws {
         let missing = try Self.kbs(["serve"], environment: ["KBS_POLICIES": "", "KBS_DATA_DIR": ""])
         #expect(missing.status == 2 && missing.err.contains("--policies is required without --config"), "\(missing.err)")

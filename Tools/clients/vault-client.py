@@ -27,32 +27,20 @@ import sys
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != HERE]
 
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("kbs_client_checks", os.path.join(HERE, "client_checks.py"))
+_checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_checks)
+Checks = _checks.Checks
+
 import argparse  # noqa: E402
 import base64  # noqa: E402
 import json  # noqa: E402
-import traceback  # noqa: E402
 
 import hvac  # noqa: E402
 import hvac.exceptions as errors  # noqa: E402
 import requests  # noqa: E402
-
-
-class Checks:
-    """Runs named checks; a check passes when its function returns without raising."""
-
-    def __init__(self):
-        self.results = []
-
-    def run(self, name, function):
-        try:
-            detail = function()
-            self.results.append({"name": name, "ok": True, **({"detail": detail} if detail is not None else {})})
-        except Exception as error:  # a failed check is reported, never fatal: the report names every failure
-            self.results.append({"name": name, "ok": False, "detail": f"{type(error).__name__}: {error}",
-                                 "trace": traceback.format_exc(limit=3)})
-
-    def report(self):
-        print(json.dumps({"checks": self.results}))
 
 
 def b64(text):

@@ -10,6 +10,13 @@ struct KMSDecision {
     let policy: PolicySet?
     let recorder: any DecisionRecorder
 
+    /// The roles bound to `subject` (under any entity type) whose scope covers `resourceID`, sorted: the policy's
+    /// `roles`.
+    static func roles(_ broker: Broker, of subject: String, covering resourceID: String) -> [String] {
+        guard let snapshot = broker.entities() else { return [] }
+        return Array(Set(snapshot.roles(ofAnyTypeWithID: subject).filter { $0.covers(resourceID) }.map(\.role))).sorted()
+    }
+
     /// Whether `identity` may do `action` on `resourceID`, the bundle reading `input`. Throws only when the decision
     /// cannot be recorded or a denial cannot be audited (then nothing is given either way).
     func decide(

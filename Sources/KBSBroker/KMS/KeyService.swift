@@ -152,10 +152,7 @@ package struct KeyService: Sendable {
             resource["labels"] = Self.map([:])
         }
         if let alias = subject.alias { resource["alias"] = .string(alias) }
-        var roles: [String] = []
-        if let snapshot = broker.entities() {
-            roles = Array(Set(snapshot.roles(ofAnyTypeWithID: caller.identity.subject).filter { $0.covers(resourceID) }.map(\.role))).sorted()
-        }
+        let roles = KMSDecision.roles(broker, of: caller.identity.subject, covering: resourceID)
         var input = ClaimRecord([
             ("action", .string(action)), ("identity", .record(caller.identity.claims)), ("roles", .list(roles.map { .string($0) })),
             ("tier", .int(Int64(caller.tier))), ("resource", .record(resource)),

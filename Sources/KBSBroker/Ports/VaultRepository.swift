@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// Where the Vault API keeps its state: tokens (by the SHA-256 of the token, never the token), Transit key entries,
 /// KV v2 secrets (their versions sealed by the key hierarchy) and the KV engine's configuration.
@@ -32,9 +32,8 @@ package enum VaultEntryKind: String, Sendable, CaseIterable {
 }
 
 /// A ``VaultRepository`` in memory, for tests and for brokers without a store.
-package final class InMemoryVaultRepository: VaultRepository, @unchecked Sendable {
-    private var entries: [String: (document: [UInt8], revision: Int, expires: Int64?)] = [:]
-    private let lock = NSLock()
+package final class InMemoryVaultRepository: VaultRepository {
+    private let entries = Mutex<[String: (document: [UInt8], revision: Int, expires: Int64?)]>([:])
 
     /// An empty repository.
     package init() {}
@@ -42,11 +41,11 @@ package final class InMemoryVaultRepository: VaultRepository, @unchecked Sendabl
     private static func key(_ kind: VaultEntryKind, _ name: String) -> String { kind.rawValue + "\u{0}" + name }
 
     package func entry(_ kind: VaultEntryKind, _ name: String) async throws -> (document: [UInt8], revision: Int)? {
-        lock.withLock { entries[Self.key(kind, name)].map { ($0.document, $0.revision) } }
+        entries.withLock { $0[Self.key(kind, name)].map { ($0.document, $0.revision) } }
     }
 
     package func save(_ kind: VaultEntryKind, _ name: String, _ document: [UInt8], expectedRevision: Int?, expires: Int64?) async throws -> Bool {
-        lock.withLock {
+        entries.withLock { entries in
             let key = Self.key(kind, name)
             let current = entries[key]
             guard current?.revision == expectedRevision else { return false }
@@ -56,17 +55,17 @@ package final class InMemoryVaultRepository: VaultRepository, @unchecked Sendabl
     }
 
     package func delete(_ kind: VaultEntryKind, _ name: String) async throws -> Bool {
-        lock.withLock { entries.removeValue(forKey: Self.key(kind, name)) != nil }
+        entries.withLock { $0.removeValue(forKey: Self.key(kind, name)) != nil }
     }
 
     package func names(_ kind: VaultEntryKind, prefix: String, limit: Int) async throws -> [String] {
         let start = Self.key(kind, prefix)
         let skip = kind.rawValue.utf8.count + 1
-        return lock.withLock { entries.keys.filter { $0.hasPrefix(start) }.map { String($0.dropFirst(skip)) }.sorted().prefix(limit).map { $0 } }
+        return entries.withLock { $0.keys.filter { $0.hasPrefix(start) }.map { String($0.dropFirst(skip)) }.sorted().prefix(limit).map { $0 } }
     }
 
     package func prune(_ kind: VaultEntryKind, expiredBefore time: Int64) async throws -> Int {
-        lock.withLock {
+        entries.withLock { entries in
             let expired = entries.filter { $0.key.hasPrefix(kind.rawValue + "\u{0}") && ($0.value.expires ?? .max) < time }.map(\.key)
             for key in expired { entries.removeValue(forKey: key) }
             return expired.count

@@ -203,7 +203,7 @@ extension VaultService {
         guard use >= key.entry.minEncryptionVersion else {
             throw Self.invalid("requested version for encryption is less than the minimum encryption key version")
         }
-        let outcomes = try await withMaterial(caller, action, key) { material in
+        let outcomes = try await withMaterial(caller, action, key, versions: [use]) { material in
             items.map { item -> TransitOutcome in
                 guard let plaintext = item.plaintext else { return .failed("missing plaintext to encrypt") }
                 do throws(BrokerError) {
@@ -223,7 +223,7 @@ extension VaultService {
         let action = "vault:transit:decrypt"
         let key = try await existingTransitKey(caller, action, name)
         try await authorize(caller, action, target(key))
-        let outcomes = try await withMaterial(caller, action, key) { material in
+        let outcomes = try await withMaterial(caller, action, key, versions: Self.versions(of: items, key)) { material in
             items.map { item -> TransitOutcome in
                 do throws(BrokerError) {
                     let (version, bytes) = try Self.checkedCiphertext(item.ciphertext, key)
@@ -251,7 +251,7 @@ extension VaultService {
         guard use <= key.latestVersion, use >= max(1, key.entry.minEncryptionVersion) else {
             throw Self.invalid("requested version \(use) cannot encrypt with this key")
         }
-        let outcomes = try await withMaterial(caller, action, key) { material in
+        let outcomes = try await withMaterial(caller, action, key, versions: Self.versions(of: items, key).union([use])) { material in
             items.map { item -> TransitOutcome in
                 do throws(BrokerError) {
                     let (version, bytes) = try Self.checkedCiphertext(item.ciphertext, key)
@@ -284,7 +284,7 @@ extension VaultService {
         var plaintext = material.withUnsafeBytes { Array($0) }
         let outcome: [TransitOutcome]
         do {
-            outcome = try await withMaterial(caller, action, key) { keyMaterial in
+            outcome = try await withMaterial(caller, action, key, versions: [use]) { keyMaterial in
                 do throws(BrokerError) {
                     let bytes = try TransitCipher.seal(plaintext, material: keyMaterial(use), entry: key.entry, version: use, context: context)
                     return [.sealed(ciphertext: TransitCipher.format(version: use, bytes: bytes), version: use)]
@@ -365,17 +365,18 @@ extension VaultService {
         return TransitKeyView(entry: key.entry, record: record)
     }
 
-    /// Runs `body` with a function giving each version's material (unwrapped once, wiped afterwards); a key the
-    /// hierarchy refuses (disabled, destroyed) is audited and refused.
+    /// Runs `body` with a function giving the material of `versions` (each unwrapped once, wiped afterwards); a key
+    /// the hierarchy refuses (disabled, destroyed) is audited and refused.
     private func withMaterial(
-        _ caller: VaultCaller, _ action: String, _ key: TransitKeyView,
+        _ caller: VaultCaller, _ action: String, _ key: TransitKeyView, versions: Set<Int>,
         _ body: (_ material: (Int) throws(BrokerError) -> [UInt8]) -> [TransitOutcome]
     ) async throws(BrokerError) -> [TransitOutcome] {
         let keys = try await hierarchy()
         var copies: [Int: [UInt8]] = [:]
         defer { for version in Array(copies.keys) { SecretBytes.wipe(&copies[version]!) } }
-        // Versions are unwrapped up front: the hierarchy's calls are async, the cipher's are not.
-        for version in max(1, key.entry.minDecryptionVersion)...max(1, key.latestVersion) {
+        // Only the versions the request names are unwrapped (each through the KEK), up front: the hierarchy's calls
+        // are async, the cipher's are not.
+        for version in versions.sorted() where version >= max(1, key.entry.minDecryptionVersion) && version <= key.latestVersion {
             do { copies[version] = try await keys.useKey(key.entry.keyID, version: UInt32(version)) { Array($0) } } catch let error as KeyError {
                 if error.reason == .destroyed || error.reason == .notFound { continue }
                 throw await failed(caller, action, "transit/\(key.entry.name)", Self.keyError(error))
@@ -387,6 +388,11 @@ extension VaultService {
             guard let bytes = copies[version] else { throw Self.invalid("key version \(version) is not available") }
             return bytes
         }
+    }
+
+    /// The versions the ciphertexts of `items` name that this key may decrypt (the others are refused item by item).
+    static func versions(of items: [TransitItem], _ key: TransitKeyView) -> Set<Int> {
+        Set(items.compactMap { item in try? checkedCiphertext(item.ciphertext, key).0 })
     }
 
     /// The version and bytes of a ciphertext this key may decrypt: Vault's refusals for a malformed ciphertext, one
@@ -402,11 +408,14 @@ extension VaultService {
     }
 
     /// The hierarchy with the Vault key-encryption key (and the KV data key) in it, created on first use and audited.
+    /// Once they exist they are never deleted, so later calls skip the record reads that check for them.
     func hierarchy() async throws(BrokerError) -> KeyHierarchy {
+        if prepared.withLock({ $0 }) { return try await broker.vault.keySource.hierarchy() }
         let (keys, created) = try await broker.vault.keySource.hierarchy(dataKey: Self.kvKeyID, parent: Self.parentID, now: broker.clock())
         for id in created {
             try await broker.audit(AuditEntry(kind: .keyOperation, actor: "kbs", action: "create", resource: id, outcome: .success))
         }
+        prepared.withLock { $0 = true }
         return keys
     }
 

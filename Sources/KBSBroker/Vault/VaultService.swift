@@ -2,6 +2,7 @@ package import Foundation
 package import KBSClaims
 import KBSKeys
 package import KBSPolicy
+import Synchronization
 
 /// HashiCorp Vault's token auth, KV v2 and Transit engines over the key hierarchy, decided by the `kms` policy bundle.
 ///
@@ -21,6 +22,8 @@ package struct VaultService: Sendable {
     let defaultTier: PrivacyTier
     /// The roles `auth/jwt/login` issues tokens for, by name.
     let jwtRoles: [String: VaultJWTRole]
+    /// Whether the Vault key-encryption key and KV data key are known to exist (shared by copies of the service).
+    let prepared = SharedFlag()
 
     /// The key-encryption key above every Transit key, and the data key that seals KV v2 values under it.
     static let parentID = "vault-kek"
@@ -66,10 +69,7 @@ package struct VaultService: Sendable {
         if let creator = target.creator { resource["creator"] = .string(creator) }
         resource["required_tier"] = .int(Int64(target.requiredTier))
         resource["labels"] = KeyService.map(target.labels)
-        var roles: [String] = []
-        if let snapshot = broker.entities() {
-            roles = Array(Set(snapshot.roles(ofAnyTypeWithID: caller.identity.subject).filter { $0.covers(target.id) }.map(\.role))).sorted()
-        }
+        let roles = KMSDecision.roles(broker, of: caller.identity.subject, covering: target.id)
         var input = ClaimRecord([
             ("action", .string(action)), ("identity", .record(caller.identity.claims)), ("roles", .list(roles.map { .string($0) })),
             ("tier", .int(Int64(caller.tier))), ("token_policies", .list(caller.entry.policies.map { .string($0) })),
@@ -151,6 +151,13 @@ package struct VaultService: Sendable {
         default: BrokerError(.unavailable, "vault_internal", "the key hierarchy failed: \(error.reason.rawValue)")
         }
     }
+}
+
+/// A flag shared by the copies of a value type.
+final class SharedFlag: Sendable {
+    private let value = Mutex(false)
+
+    func withLock<T>(_ body: (inout Bool) -> T) -> T { value.withLock { body(&$0) } }
 }
 
 /// A role of `auth/jwt/login`: which OIDC subjects may log in with it, and the token they get.

@@ -129,13 +129,10 @@ extension ConfigurationDecoder {
 
     /// Seconds, written as an integer or as a string with a unit: `90s`, `30m`, `8h`, `7d`.
     private mutating func duration(_ table: TOML.Table, _ key: String, _ place: String) -> Int64? {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         let seconds = value(table, key, place, "a duration (seconds, or a string such as \"30m\" or \"8h\")") { value -> Int64? in
             switch value.kind {
             case .integer(let seconds): return seconds
-            case .string(let text):
-                guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count <= Int64.max / unit else { return nil }
-                return count * unit
+            case .string(let text): return DurationText.seconds(text)
             default: return nil
             }
         }

@@ -29,7 +29,7 @@ extension ConfigurationDecoder {
     private mutating func duration(_ table: TOML.Table, _ key: String, _ place: String) -> Int64? {
         guard let value = table[key] else { return nil }
         if case .string(let text) = value.kind {
-            guard let seconds = VaultDuration.seconds(text) else {
+            guard let seconds = DurationText.seconds(text) else {
                 fail("`\(key)` in \(place) must be a duration such as 1h, 30m or 45s, not `\(text)`", line: line(of: key, in: table))
                 return nil
             }

@@ -1,3 +1,4 @@
+import Foundation
 package import KBSBroker
 package import KBSClaims
 
@@ -75,6 +76,19 @@ package struct ServerConfiguration: Sendable {
     /// each destroys the keys whose deletion date has come and rotates the KMS keys whose rotation period has passed.
     /// 0 turns the sweeper off (a KMS key past its date is then destroyed only when a request next finds it).
     package var keySweepIntervalSeconds = 60
+
+    /// Why ``storeURL`` cannot be served, or nil: the key hierarchy, the audit log and the other files live in the data
+    /// directory, so a store URL naming another file would split the state; it is refused rather than ignored until
+    /// stores elsewhere are served. The URL itself is not repeated (it may carry a password).
+    package var storeProblem: String? {
+        guard let url = storeURL, !dataDirectory.isEmpty else { return nil }
+        let expected = URL(fileURLWithPath: dataDirectory + "/kbs.sqlite").standardizedFileURL.path
+        guard url.hasPrefix("sqlite:"), URL(fileURLWithPath: String(url.dropFirst(7))).standardizedFileURL.path == expected else {
+            return
+                "KBS_STORE_URL ([store] url) names another store than the data directory's \(expected); only that one is served yet: leave it unset or name it"
+        }
+        return nil
+    }
 
     /// Whether HTTPS is served (a certificate and key are configured).
     package var servesTLS: Bool { tlsCertificate != nil && tlsPrivateKey != nil }

@@ -64,7 +64,7 @@ package struct VaultInput {
     package func duration(_ name: String) throws(ServerError) -> Int64? {
         guard let node = self[name] else { return nil }
         if let value = node.integer, value >= 0 { return value }
-        if let text = node.stringValue, let seconds = VaultDuration.seconds(text) { return seconds }
+        if let text = node.stringValue, let seconds = DurationText.seconds(text) { return seconds }
         throw Self.invalid("\(name) must be a duration such as 1h, 30m or 45s")
     }
 

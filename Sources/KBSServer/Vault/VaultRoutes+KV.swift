@@ -18,7 +18,7 @@ extension VaultRoutes {
                 Self.object { out in
                     out.key("cas_required")
                     out.bool(config.casRequired)
-                    out.member("delete_version_after", VaultDuration.text(config.deleteVersionAfter))
+                    out.member("delete_version_after", DurationText.text(config.deleteVersionAfter))
                     out.member("max_versions", config.maxVersions)
                 }, mount: "kv")
         case ("config", "POST"):
@@ -141,7 +141,7 @@ extension VaultRoutes {
             out.member("current_version", secret.currentVersion)
             out.key("custom_metadata")
             customMetadata(secret, &out)
-            out.member("delete_version_after", VaultDuration.text(secret.deleteVersionAfter))
+            out.member("delete_version_after", DurationText.text(secret.deleteVersionAfter))
             out.member("max_versions", secret.maxVersions)
             out.member("oldest_version", secret.versions.first?.version ?? 0)
             out.member("updated_time", Self.time(milliseconds: secret.updatedAt))

@@ -195,18 +195,6 @@ struct VaultRoutes: Sendable {
         return writer.text
     }
 
-    /// RFC 3339 with nanoseconds, as Vault writes times, from milliseconds since 1970.
-    static func time(milliseconds: Int64) -> String {
-        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let nanos = (milliseconds % 1000 + 1000) % 1000 * 1_000_000
-        func pad(_ value: Int?, _ width: Int) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return
-            "\(pad(parts.year, 4))-\(pad(parts.month, 2))-\(pad(parts.day, 2))T\(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2)).\(pad(Int(nanos), 9))Z"
-    }
+    /// RFC 3339 in UTC, as Vault writes times, from milliseconds since 1970.
+    static func time(milliseconds: Int64) -> String { Timestamp.format(milliseconds * 1_000_000) }
 }
