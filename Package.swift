@@ -106,7 +106,8 @@ let package = Package(
         .target(
             name: "KBSServer",
             dependencies: [
-                "KBSPolicy", "KBSStore", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSIdentity", "CProcessControl",
+                "KBSPolicy", "KBSStore", "KBSStorePostgres", "KBSClaims", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSIdentity",
+                "CProcessControl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -151,6 +152,7 @@ let package = Package(
             name: "KBSStoreTests",
             dependencies: [
                 "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

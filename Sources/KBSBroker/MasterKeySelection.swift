@@ -26,6 +26,16 @@ package enum MasterKeySelection {
         directory: String, environment: [String: String], create: Bool, scrypt: ScryptParameters = .standard,
         passphrase: () throws -> [UInt8]
     ) async throws -> any MasterKeyProvider {
+        try await provider(environment: environment, create: create) {
+            try BrokerKeys.localProvider(directory: directory, passphrase: try passphrase(), create: create, scrypt: scrypt)
+        }
+    }
+
+    /// The provider the environment names, where `local` opens the sealed-passphrase one (from a file, or from a
+    /// store several replicas share).
+    package static func provider(
+        environment: [String: String], create: Bool, local: () async throws -> any MasterKeyProvider
+    ) async throws -> any MasterKeyProvider {
         func required(_ name: String) throws(KeyError) -> String {
             guard let value = environment[name], !value.isEmpty else {
                 throw KeyError(.invalidArgument, "\(variable)=\(environment[variable] ?? "") needs \(name)")
@@ -34,7 +44,7 @@ package enum MasterKeySelection {
         }
         switch environment[variable] ?? "local" {
         case "local", "":
-            return try BrokerKeys.localProvider(directory: directory, passphrase: try passphrase(), create: create, scrypt: scrypt)
+            return try await local()
         case "pkcs11":
             let configuration = PKCS11MasterKeyProvider.Configuration(
                 modulePath: environment[pkcs11Module].flatMap { $0.isEmpty ? nil : $0 }

@@ -13,25 +13,10 @@ import Logging
 /// tier rules.
 enum BrokerSetup {
     static func make(
-        configuration: ServerConfiguration, store: Store, policies: PolicyHolder, entities: EntityView, metrics: ServerMetrics, logger: Logger
+        configuration: ServerConfiguration, storage: ServerStorage, policies: PolicyHolder, entities: EntityView, metrics: ServerMetrics,
+        logger: Logger
     ) throws(ServerError) -> Broker {
         let directory = configuration.dataDirectory
-        var passphrase = configuration.masterPassphrase
-        if passphrase == nil {
-            let (text, created) = try SecretFile.readOrCreate(path: directory + "/master-passphrase", code: "master_key")
-            passphrase = text
-            if created {
-                logger.warning(
-                    "generated a master passphrase beside the data; set KBS_MASTER_PASSPHRASE (and remove the file) in production",
-                    metadata: ["path": "\(directory)/master-passphrase", "mode": "0600"])
-            }
-        }
-        let secret = Array((passphrase ?? "").utf8)
-        let environment = configuration.environment
-        let keys = KeySource {
-            try await BrokerKeys.open(directory: directory, environment: environment, create: true, actor: "kbs-serve", passphrase: { secret })
-                .hierarchy
-        }
         let trust: TrustStore
         do { trust = try TrustStore.shipped.adding(directory: directory + "/trust-anchors") } catch {
             throw ServerError(.internalServerError, "trust", error.message)
@@ -62,6 +47,10 @@ enum BrokerSetup {
         let platform = PlatformProbe(pkcs11Module: configuration.pkcs11Module).detect()
         metrics.recordPlatform(platform)
         logger.info("platform", metadata: ["capabilities": "\(platform.json)", "tier": "\(platform.tier.rawValue)"])
+        var ports = storage.ports
+        if storage.postgres == nil {
+            ports.sessions = InMemoryRCARSessions(capacity: broker.maxSessions, perClient: broker.maxSessionsPerClient)
+        }
         var hooks = BrokerMetrics()
         hooks.attestation = { kind, success, nanoseconds in metrics.recordAttestation(kind: kind, success: success, nanoseconds: nanoseconds) }
         hooks.release = { nanoseconds in metrics.releaseLatency.recordNanoseconds(Int64(nanoseconds)) }
@@ -70,7 +59,7 @@ enum BrokerSetup {
         hooks.keyOperation = { operation in metrics.recordKeyOperation(operation) }
         return Broker(
             configuration: broker,
-            ports: .sqlite(store, sessions: InMemoryRCARSessions(capacity: broker.maxSessions, perClient: broker.maxSessionsPerClient)), keys: keys,
+            ports: ports, keys: storage.keys,
             releasePolicy: { policies.current }, tierRules: tierRules,
             entities: { entities.snapshot() }, metrics: hooks)
     }

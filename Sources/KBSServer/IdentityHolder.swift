@@ -22,17 +22,21 @@ final class IdentityHolder: Sendable {
     private let state: Mutex<State>
     private let reloading = Mutex(())
     private let store: Store
+    private let pepper: [UInt8]
     private let broker: Broker
     private let metrics: ServerMetrics
     private let logger: Logger
 
     /// Builds the identity side of `configuration`.
-    init(configuration: ServerConfiguration, store: Store, broker: Broker, metrics: ServerMetrics, logger: Logger) throws(ServerError) {
+    init(
+        configuration: ServerConfiguration, store: Store, pepper: [UInt8], broker: Broker, metrics: ServerMetrics, logger: Logger
+    ) throws(ServerError) {
         self.store = store
+        self.pepper = pepper
         self.broker = broker
         self.metrics = metrics
         self.logger = logger
-        let identity = try ServerIdentity(configuration: configuration, store: store, broker: broker)
+        let identity = try ServerIdentity(configuration: configuration, store: store, pepper: pepper, broker: broker)
         let fingerprint = configuration.configurationFile.map(IdentityHolder.fingerprint(of:)) ?? []
         state = Mutex(State(identity: identity, configuration: configuration, fingerprint: fingerprint))
     }
@@ -64,7 +68,7 @@ final class IdentityHolder: Sendable {
                 let loaded = try ConfigurationFile.load(path: path, over: base).get()
                 var next = running
                 next.identity = loaded.identity
-                let identity = try ServerIdentity(configuration: next, store: store, broker: broker)
+                let identity = try ServerIdentity(configuration: next, store: store, pepper: pepper, broker: broker)
                 state.withLock {
                     $0.identity = identity
                     $0.configuration = next

@@ -18,6 +18,8 @@ import NIOCore
 package final class Server: Sendable {
     // Dependencies the routes share, made once in `init`; `buildRouter` wires them, so tests can serve in-process.
     package let configuration: ServerConfiguration
+    /// Where the state lives: the data directory's SQLite store, or PostgreSQL shared by every replica.
+    let storage: ServerStorage
     let store: Store
     let entities: EntityView
     let policies: PolicyHolder
@@ -39,8 +41,9 @@ package final class Server: Sendable {
     let tls: TLSCertificates?
     let logger: Logger
 
-    /// Prepares a server; nothing listens until ``run(onListening:)``.
-    package init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) throws(ServerError) {
+    /// Prepares a server, opening its store (and, on PostgreSQL, the master key); nothing listens until
+    /// ``run(onListening:)``.
+    package init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) async throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
         guard configuration.servesTLS || configuration.allowPlainHTTP || ServerSettings.isLoopback(configuration.host) else {
@@ -61,8 +64,9 @@ package final class Server: Sendable {
             throw ServerError(.internalServerError, "data_dir", "cannot create \(configuration.dataDirectory): \(error.localizedDescription)")
         }
         if let problem = configuration.storeProblem { throw ServerError(.internalServerError, "store", problem) }
+        storage = try await ServerStorage.open(configuration: configuration, logger: logger)
+        store = storage.sqlite
         do throws(StoreError) {
-            store = try Store(directory: configuration.dataDirectory)
             entities = try EntityView(store: store)
         } catch {
             throw ServerError(.internalServerError, "store", error.message)
@@ -94,6 +98,11 @@ package final class Server: Sendable {
             }
             token = AdminToken(given)
         } else {
+            guard configuration.postgresURL == nil || FileManager.default.fileExists(atPath: configuration.dataDirectory + "/admin-token") else {
+                throw ServerError(
+                    .internalServerError, "admin_token",
+                    "replicas on one PostgreSQL store share the admin token: set KBS_ADMIN_TOKEN (the same on every replica)")
+            }
             let (loaded, created) = try AdminToken.load(directory: configuration.dataDirectory)
             token = loaded
             if created {
@@ -111,15 +120,16 @@ package final class Server: Sendable {
             metricsToken = nil
         }
         broker = try BrokerSetup.make(
-            configuration: configuration, store: store, policies: policies, entities: entities, metrics: metrics,
+            configuration: configuration, storage: storage, policies: policies, entities: entities, metrics: metrics,
             logger: logger)
         keyService = KeyService(
-            broker: broker, repository: SQLiteKMSRepository(store), policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
+            broker: broker, repository: storage.kms, policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
             defaultTier: PrivacyTier(rawValue: configuration.defaultPrivacyTier) ?? .hsm)
         vaultService = VaultService(
-            broker: broker, repository: SQLiteVaultRepository(store), policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
+            broker: broker, repository: storage.vault, policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
             defaultTier: PrivacyTier(rawValue: configuration.defaultPrivacyTier) ?? .hsm, jwtRoles: configuration.vaultJWTRoles)
-        identity = try IdentityHolder(configuration: configuration, store: store, broker: broker, metrics: metrics, logger: logger)
+        identity = try IdentityHolder(
+            configuration: configuration, store: store, pepper: storage.apiKeyPepper, broker: broker, metrics: metrics, logger: logger)
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
             tls = try TLSCertificates(certificatePath: certificate, keyPath: key, metrics: metrics, logger: logger)
         } else {
@@ -137,9 +147,11 @@ package final class Server: Sendable {
             try await app.runService()
         } catch {
             await closeLog()
+            await storage.close()
             throw error
         }
         await closeLog()
+        await storage.close()
     }
 
     /// Every route on one router: AuthZEN, the KBS protocol, the admin API (one group behind one authentication
@@ -194,8 +206,8 @@ package final class Server: Sendable {
                     policies: policies, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
                     intervalMilliseconds: configuration.reloadIntervalMilliseconds),
                 KeySweepService(
-                    sweeper: KeySweeper(keys: keyService, records: StoreKeyRecordStore(store)),
-                    others: [{ [vaultService, store] in await vaultService.sweepTransitRotations(records: StoreKeyRecordStore(store)) }],
+                    sweeper: KeySweeper(keys: keyService, records: storage.keyRecords),
+                    others: [{ [vaultService, storage] in await vaultService.sweepTransitRotations(records: storage.keyRecords) }],
                     intervalSeconds: configuration.keySweepIntervalSeconds, metrics: metrics, logger: logger),
             ],
             onServerRunning: { channel in

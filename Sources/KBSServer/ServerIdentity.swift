@@ -17,10 +17,9 @@ package struct ServerIdentity: Sendable {
 
     /// Wires the verifiers to the store (sessions, single-use values, API keys) and the broker (capability tokens,
     /// the key hierarchy that seals API-key secrets). The pepper for API-key hashes lives in `DATA_DIR/api-key-pepper`.
-    init(configuration: ServerConfiguration, store: Store, broker: Broker) throws(ServerError) {
+    init(configuration: ServerConfiguration, store: Store, pepper: [UInt8], broker: Broker) throws(ServerError) {
         let identity = configuration.identity
         scheme = configuration.servesTLS ? "https" : "http"
-        let pepper = try Self.apiKeyPepper(dataDirectory: configuration.dataDirectory)
         do { apiKeys = try APIKeyAuthority(broker: broker, pepper: pepper) } catch {
             throw ServerError(.internalServerError, error.code, error.message)
         }
@@ -61,8 +60,9 @@ package struct ServerIdentity: Sendable {
         logins = Logins(broker: broker, settings: settings, sessions: sessions, replay: replay)
     }
 
-    /// The pepper API-key hashes are keyed with: `DATA_DIR/api-key-pepper` (mode 0600), made on first use. Outside the
-    /// database, so a copy of the store alone cannot test guesses against the hashes.
+    /// The pepper API-key hashes are keyed with on SQLite: `DATA_DIR/api-key-pepper` (mode 0600), made on first use.
+    /// Outside the database, so a copy of the store alone cannot test guesses against the hashes (on PostgreSQL it is
+    /// sealed under the master key instead: ``ServerStorage``).
     package static func apiKeyPepper(dataDirectory: String) throws(ServerError) -> [UInt8] {
         Array(try SecretFile.readOrCreate(path: dataDirectory + "/api-key-pepper", code: "api_key_pepper").text.utf8)
     }

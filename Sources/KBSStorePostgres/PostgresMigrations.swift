@@ -142,7 +142,22 @@ enum PostgresMigrations {
                 )
                 """,
             ]
-        )
+        ),
+        (
+            "v5-shared-secrets",
+            [
+                """
+                -- What every replica must hold alike and a data directory holds for one server: the sealed master key
+                -- (sealed under the passphrase, as master.sealed) and keys sealed under the master key (the API-key
+                -- pepper, the audit redaction key). The first replica to start writes a row; the others read it.
+                CREATE TABLE shared_secret (
+                    name TEXT COLLATE "C" PRIMARY KEY,
+                    value BYTEA NOT NULL,
+                    created_at BIGINT NOT NULL
+                )
+                """
+            ]
+        ),
     ]
 
     /// Applies the pending migrations in one transaction, under a transaction-scoped advisory lock, so replicas

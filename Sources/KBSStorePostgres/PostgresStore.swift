@@ -3,6 +3,7 @@ import KBSClaims
 package import KBSStore
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The broker's store on PostgreSQL, for several replicas sharing one database: a connection pool, the schema's
 /// migrations, and the queries every repository of this target runs.
@@ -15,8 +16,10 @@ package final class PostgresStore: Sendable {
     private let runner: Task<Void, Never>
     /// The schema every table lives in (`search_path`), when not the database's default.
     package let schema: String?
-    /// Redacts sensitive identifiers before they enter the audit log.
-    package let redactor: AuditRedactor?
+    /// Redacts sensitive identifiers before they enter the audit log; set at open, or once the master key that seals
+    /// its key is unsealed (``redactAudit(with:)``).
+    package var redactor: AuditRedactor? { redaction.withLock { $0 } }
+    private let redaction: Mutex<AuditRedactor?>
     let logger: Logger
 
     /// Connects to the database `url` names (``PostgresURL``), creates `schema` (or the URL's) when given and absent, and applies
@@ -24,7 +27,8 @@ package final class PostgresStore: Sendable {
     /// `migrating` nothing is created or changed (a reader such as `kbs audit verify`), and nothing is checked until the
     /// first query.
     package init(
-        url: String, schema: String? = nil, migrating: Bool = true, redactor: AuditRedactor? = nil, maximumConnections: Int = 20
+        url: String, schema: String? = nil, migrating: Bool = true, redactor: AuditRedactor? = nil, maximumConnections: Int = 20,
+        connectSeconds: Int = 15
     ) async throws(StoreError) {
         let parsed = try PostgresURL.configuration(url)
         var configuration = parsed.client
@@ -41,16 +45,53 @@ package final class PostgresStore: Sendable {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.schema = schema
-        self.redactor = redactor
+        self.redaction = Mutex(redactor)
         self.logger = logger
         runner = Task { await client.run() }
         guard migrating else { return }
         do {
-            try await PostgresMigrations.migrate(self)
+            try await within(seconds: connectSeconds) { store throws(StoreError) in try await PostgresMigrations.migrate(store) }
         } catch {
             await close()
             throw error
         }
+    }
+
+    /// Why `url` is not a PostgreSQL store URL this store opens (``PostgresURL``), or nil; the URL is not repeated.
+    package static func check(url: String) -> String? {
+        do throws(StoreError) {
+            _ = try PostgresURL.configuration(url)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    /// Redacts every later audit record with `redactor`: a server sets it before it serves, once the master key has
+    /// unsealed the redaction key the replicas share (``PostgresSharedSecrets``).
+    package func redactAudit(with redactor: AuditRedactor) {
+        redaction.withLock { $0 = redactor }
+    }
+
+    /// Runs `body` on this store, or fails once `seconds` pass: the pool retries a refused or silent server with
+    /// back-off rather than failing, so without a deadline an unreachable database would stall a start for minutes.
+    private func within(seconds: Int, _ body: @escaping @Sendable (PostgresStore) async throws(StoreError) -> Void) async throws(StoreError) {
+        let outcome: Result<Void, StoreError>? = await withTaskGroup(of: Result<Void, StoreError>?.self) { group in
+            group.addTask { [self] in
+                do throws(StoreError) { return .success(try await body(self)) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let outcome else {
+            throw StoreError(.database, "PostgreSQL did not answer within \(seconds) s: check the store URL's host and port and that the server runs")
+        }
+        try outcome.get()
     }
 
     /// Stops the pool; every later call fails.

@@ -77,7 +77,7 @@ struct ConfigCommand: ParsableCommand {
                 "listens on \(configuration.host):\(configuration.port)",
                 "policies \(policies.isEmpty ? "(not set)" : policies.joined(separator: ", "))",
                 "data \(configuration.dataDirectory.isEmpty ? "(not set)" : configuration.dataDirectory)",
-                "store \(configuration.storeURL ?? "sqlite in the data directory")",
+                "store \(configuration.storeDescription)",
                 "TEE \(configuration.enableTEE ? configuration.teeMode.rawValue : "off")",
                 "default tier \(configuration.defaultPrivacyTier)",
                 "collateral \(configuration.collateral.fetches(in: configuration.teeMode) ? "fetched" : "not fetched")",

@@ -335,7 +335,7 @@ import Testing
             policies = ["a", 3]
             enable_tee = "yes"
             [store]
-            url = "postgresql://user:secret@db/kbs"
+            url = "postgresql://user:secret@db/kbs?sslmode=sometimes"
             [tls]
             certificate = "cert.pem"
             """
@@ -349,7 +349,7 @@ import Testing
                 "/etc/kbs/kbs.toml:6: error: `default_privacy_tier` in [server] must be a privacy tier from 0 to 4, not 7",
                 "/etc/kbs/kbs.toml:7: error: `policies` in [server] must hold only strings, not an integer",
                 "/etc/kbs/kbs.toml:8: error: `enable_tee` in [server] must be true or false, not a string",
-                "/etc/kbs/kbs.toml:10: error: `url` in [store]: postgresql is not supported yet; use sqlite:PATH",
+                "/etc/kbs/kbs.toml:10: error: `url` in [store]: sslmode is disable, prefer, require, verify-ca or verify-full, not `sometimes`",
                 "/etc/kbs/kbs.toml:11: error: [tls] needs both `certificate` and `private_key`, or neither",
             ], "\(lines.joined(separator: "\n"))")
         #expect(!lines.joined().contains("secret"))
@@ -574,7 +574,7 @@ import Testing
 
     @Test func badEnvironmentValuesAreNamed() {
         let environment = [
-            "KBS_PORT": "80x", "TEE_MODE": "sim", "ENABLE_TEE": "yes", "PRIVACY_TIER": "5", "KBS_STORE_URL": "postgresql://u:secret@h/db",
+            "KBS_PORT": "80x", "TEE_MODE": "sim", "ENABLE_TEE": "yes", "PRIVACY_TIER": "5", "KBS_STORE_URL": "postgresql://u:secret@h/",
             "KBS_POLICIES": " , ",
         ]
         let lines = Set(Self.diagnostics(ConfigurationFile.applyingEnvironment(environment, to: Self.base)))
@@ -584,7 +584,7 @@ import Testing
                 "TEE_MODE: error: must be hardware or simulator, not `sim`",
                 "ENABLE_TEE: error: must be true, false, 1 or 0, not `yes`",
                 "PRIVACY_TIER: error: must be a privacy tier from 0 to 4, not `5`",
-                "KBS_STORE_URL: error: postgresql is not supported yet; use sqlite:PATH",
+                "KBS_STORE_URL: error: a PostgreSQL store URL names one database: postgresql://user@host/DATABASE",
                 "KBS_POLICIES: error: names no policy folder",
             ])
         #expect(throws: ServerError.self) { try ConfigurationFile.applyingEnvironment(environment, to: Self.base).get() }

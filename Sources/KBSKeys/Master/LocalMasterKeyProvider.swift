@@ -25,6 +25,16 @@ package final class LocalMasterKeyProvider: MasterKeyProvider {
         passphrase: [UInt8],
         scrypt parameters: ScryptParameters = .standard
     ) throws(KeyError) -> LocalMasterKeyProvider {
+        let (provider, sealed) = try seal(passphrase: passphrase, scrypt: parameters)
+        try SecureFile.create(path, contents: sealed)
+        return provider
+    }
+
+    /// Generates a master key and seals it under `passphrase` without writing a file: the sealed document (the
+    /// bytes a sealed file holds) is the caller's to keep, e.g. in a store shared by several replicas.
+    package static func seal(
+        passphrase: [UInt8], scrypt parameters: ScryptParameters = .standard
+    ) throws(KeyError) -> (provider: LocalMasterKeyProvider, sealed: [UInt8]) {
         try parameters.validate()
         guard !passphrase.isEmpty else { throw KeyError(.invalidArgument, "the passphrase is empty") }
         var salt = [UInt8](repeating: 0, count: 32)
@@ -32,7 +42,8 @@ package final class LocalMasterKeyProvider: MasterKeyProvider {
         for index in salt.indices { salt[index] = generator.next() }
         var file = SealedFile(method: .passphrase, scrypt: .init(parameters: parameters, salt: salt))
         let sealingKey = try derive(passphrase: passphrase, scrypt: file.scrypt!)
-        return try seal(file: &file, sealingKey: sealingKey, path: path)
+        let provider = try seal(file: &file, sealingKey: sealingKey)
+        return (provider, try file.encoded())
     }
 
     /// Generates a master key and a random sealing key, seals the master key into a new file at `path` (mode 0600),
@@ -46,22 +57,18 @@ package final class LocalMasterKeyProvider: MasterKeyProvider {
         let sealingKey = SecretBytes.random(count: 32)
         let shares = try Shamir.split(sealingKey, threshold: threshold, count: count)
         var file = SealedFile(method: .shamir, threshold: threshold, shareCount: count)
-        let provider = try seal(file: &file, sealingKey: sealingKey, path: path)
+        let provider = try seal(file: &file, sealingKey: sealingKey)
+        try SecureFile.create(path, contents: try file.encoded())
         return (provider, shares)
     }
 
-    private static func seal(
-        file: inout SealedFile,
-        sealingKey: borrowing SecretBytes,
-        path: String
-    ) throws(KeyError) -> LocalMasterKeyProvider {
+    private static func seal(file: inout SealedFile, sealingKey: borrowing SecretBytes) throws(KeyError) -> LocalMasterKeyProvider {
         let master = SecretBytes.random(count: 32)
         let aad = file.boundHeader
         let sealed = try master.withUnsafeBytes { (bytes) throws(KeyError) in
             try Envelope.seal(bytes, key: sealingKey, keyID: SealedFile.envelopeKeyID, keyVersion: 1, aad: aad)
         }
         file.sealed = Data(sealed).base64EncodedString()
-        try SecureFile.create(path, contents: try file.encoded())
         return LocalMasterKeyProvider(master: master)
     }
 
@@ -70,16 +77,25 @@ package final class LocalMasterKeyProvider: MasterKeyProvider {
     /// Unseals the file at `path` with `passphrase`; a wrong passphrase fails with `wrongPassphrase`, a missing file
     /// with `sealed`.
     package static func unseal(at path: String, passphrase: [UInt8]) throws(KeyError) -> LocalMasterKeyProvider {
-        let file = try SealedFile.read(path)
+        try unseal(try SealedFile.read(path), named: path, passphrase: passphrase)
+    }
+
+    /// Unseals a sealed document (what ``seal(passphrase:scrypt:)`` returned) with `passphrase`; `name` says where it
+    /// came from in errors.
+    package static func unseal(sealed: [UInt8], named name: String, passphrase: [UInt8]) throws(KeyError) -> LocalMasterKeyProvider {
+        try unseal(try SealedFile.decode(sealed, named: name), named: name, passphrase: passphrase)
+    }
+
+    private static func unseal(_ file: SealedFile, named name: String, passphrase: [UInt8]) throws(KeyError) -> LocalMasterKeyProvider {
         guard file.method == .passphrase, let scrypt = file.scrypt else {
-            throw KeyError(.invalidArgument, "\(path) is sealed with \(file.method.rawValue), not a passphrase")
+            throw KeyError(.invalidArgument, "\(name) is sealed with \(file.method.rawValue), not a passphrase")
         }
         let sealingKey = try derive(passphrase: passphrase, scrypt: scrypt)
         do throws(KeyError) {
             return LocalMasterKeyProvider(master: try file.open(with: sealingKey))
         } catch {
             guard error.reason == .integrity else { throw error }
-            throw KeyError(.wrongPassphrase, "the passphrase does not unseal \(path)")
+            throw KeyError(.wrongPassphrase, "the passphrase does not unseal \(name)")
         }
     }
 
@@ -208,13 +224,16 @@ struct SealedFile: Codable {
     }
 
     static func read(_ path: String) throws(KeyError) -> SealedFile {
-        let bytes = try SecureFile.read(path, missing: KeyError(.sealed, "no sealed master key at \(path)"))
+        try decode(try SecureFile.read(path, missing: KeyError(.sealed, "no sealed master key at \(path)")), named: path)
+    }
+
+    static func decode(_ bytes: [UInt8], named name: String) throws(KeyError) -> SealedFile {
         let file: SealedFile
         do { file = try JSONDecoder().decode(SealedFile.self, from: Data(bytes)) } catch {
-            throw KeyError(.malformed, "\(path) is not a sealed master key file")
+            throw KeyError(.malformed, "\(name) is not a sealed master key file")
         }
         guard file.format == formatName, file.version == 1 else {
-            throw KeyError(.malformed, "\(path) has format \(file.format) version \(file.version), expected \(formatName) 1")
+            throw KeyError(.malformed, "\(name) has format \(file.format) version \(file.version), expected \(formatName) 1")
         }
         return file
     }

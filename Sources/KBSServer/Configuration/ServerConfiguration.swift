@@ -56,8 +56,8 @@ package struct ServerConfiguration: Sendable {
     package var enableTEE = true
     /// The tier a resource or key created without one requires (`PRIVACY_TIER`).
     package var defaultPrivacyTier = 2
-    /// Where the state lives (`KBS_STORE_URL`): `sqlite:PATH`; nil is `sqlite:DATA_DIR/kbs.sqlite`, the only store `kbs serve`
-    /// takes for now (any other is refused at start, not ignored).
+    /// Where the state lives (`KBS_STORE_URL`): nil or `sqlite:DATA_DIR/kbs.sqlite` (the data directory's, one server;
+    /// another SQLite path is refused at start, not ignored), or `postgresql://…`, one database for several replicas.
     package var storeURL: String?
     /// The Infisical KMS holding the master key (`KMS_ENDPOINT`); nil keeps it in the local key hierarchy.
     package var kmsEndpoint: String?
@@ -81,13 +81,26 @@ package struct ServerConfiguration: Sendable {
     /// directory, so a store URL naming another file would split the state; it is refused rather than ignored until
     /// stores elsewhere are served. The URL itself is not repeated (it may carry a password).
     package var storeProblem: String? {
-        guard let url = storeURL, !dataDirectory.isEmpty else { return nil }
+        guard let url = storeURL, !dataDirectory.isEmpty, postgresURL == nil else { return nil }
         let expected = URL(fileURLWithPath: dataDirectory + "/kbs.sqlite").standardizedFileURL.path
         guard url.hasPrefix("sqlite:"), URL(fileURLWithPath: String(url.dropFirst(7))).standardizedFileURL.path == expected else {
             return
-                "KBS_STORE_URL ([store] url) names another store than the data directory's \(expected); only that one is served yet: leave it unset or name it"
+                "KBS_STORE_URL ([store] url) names another store than the data directory's \(expected); leave it unset, name that file, or name a PostgreSQL database (postgresql://…)"
         }
         return nil
+    }
+
+    /// The PostgreSQL store's URL, when ``storeURL`` names one.
+    package var postgresURL: String? {
+        guard let url = storeURL, !url.hasPrefix("sqlite:") else { return nil }
+        return url
+    }
+
+    /// The store in words, for people: a PostgreSQL URL without its user and password.
+    package var storeDescription: String {
+        guard let url = postgresURL else { return storeURL ?? "sqlite in the data directory" }
+        guard let parts = URLComponents(string: url), let host = parts.host else { return "postgresql" }
+        return "postgresql://\(host):\(parts.port ?? 5432)\(parts.path)"
     }
 
     /// Whether HTTPS is served (a certificate and key are configured).

@@ -1,5 +1,6 @@
 import Foundation
 import KBSBroker
+import KBSStorePostgres
 
 /// The checks a configuration-file value and its environment variable share, so both say the same thing.
 enum ServerSettings {
@@ -20,14 +21,15 @@ enum ServerSettings {
 
     static func teeModeProblem(_ text: String) -> String { "must be hardware or simulator, not `\(text)`" }
 
-    /// `sqlite:PATH` (or `sqlite://PATH`) with PATH resolved by `resolve`. PostgreSQL is recognised so that its
-    /// refusal is clear; its URL is not repeated, since it may hold a password.
+    /// `sqlite:PATH` (or `sqlite://PATH`) with PATH resolved by `resolve`, or a PostgreSQL URL (`postgresql://…`,
+    /// checked by ``PostgresStore/check(url:)``). A refused URL is not repeated, since it may hold a password.
     static func storeURL(_ text: String, resolve: (String) -> String) -> Checked<String> {
         let lowered = text.lowercased()
         if lowered.hasPrefix("postgresql:") || lowered.hasPrefix("postgres:") {
-            return .invalid("postgresql is not supported yet; use sqlite:PATH")
+            if let problem = PostgresStore.check(url: text) { return .invalid(problem) }
+            return .valid(text)
         }
-        guard lowered.hasPrefix("sqlite:") else { return .invalid("the store URL must be sqlite:PATH, not `\(text)`") }
+        guard lowered.hasPrefix("sqlite:") else { return .invalid("the store URL must be sqlite:PATH or postgresql://…, not `\(text)`") }
         var path = String(text.dropFirst("sqlite:".count))
         if path.hasPrefix("//") { path.removeFirst(2) }
         guard !path.isEmpty else { return .invalid("the store URL needs a path after sqlite:") }

@@ -74,6 +74,21 @@ struct StoreUnderTest: Sendable {
     }
 
     private static func withPostgres(_ body: (StoreUnderTest) async throws -> Void) async throws {
+        try await withPostgresStores { stores in
+            let replicas = stores.map { store in
+                StoreReplica(
+                    ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
+                    keyRecords: PostgresKeyRecordStore(store), verifyAudit: { try await store.verifyAudit() },
+                    auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) })
+            }
+            let admin = stores[0]
+            try await body(StoreUnderTest(replicas: replicas) { sql in try await admin.execute(sql) })
+        }
+    }
+
+    /// Two pools on one fresh schema of the test database, dropped afterwards; cancelled or failed as ``with(_:_:)``
+    /// says when there is no database.
+    static func withPostgresStores(_ body: ([PostgresStore]) async throws -> Void) async throws {
         guard let url = StoreBackend.postgresURL else {
             let reason = "KBS_TEST_POSTGRES_URL is not set; Tools/test runs these cases beside a throwaway PostgreSQL (Tools/with-postgres)"
             if ProcessInfo.processInfo.environment["KBS_TEST_REQUIRE_POSTGRES"] != nil {
@@ -92,22 +107,14 @@ struct StoreUnderTest: Sendable {
             for store in stores { await store.close() }
             throw error
         }
-        let replicas = stores.map { store in
-            StoreReplica(
-                ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
-                keyRecords: PostgresKeyRecordStore(store), verifyAudit: { try await store.verifyAudit() },
-                auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) })
-        }
-        let admin = stores[0]
         let result: Result<Void, any Error>
         do {
-            try await body(
-                StoreUnderTest(replicas: replicas) { sql in try await admin.execute(sql) })
+            try await body(stores)
             result = .success(())
         } catch {
             result = .failure(error)
         }
-        try? await admin.execute("DROP SCHEMA \(schema) CASCADE")
+        try? await stores[0].execute("DROP SCHEMA \(schema) CASCADE")
         for store in stores { await store.close() }
         try result.get()
     }
