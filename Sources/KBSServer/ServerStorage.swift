@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
-import KBSClaims
 import KBSBroker
+import KBSClaims
 import KBSKeys
 import KBSStore
 import KBSStorePostgres
