@@ -7,6 +7,7 @@ each JWE with joserfc (an independent JOSE library). It prints one JSON object d
 
 Usage: rcar-client.py --url URL --kbs KBS_BINARY --ca CA_DIR --path repo/type/tag [--path …]
                       [--measurement HEX] [--curve P-256|P-384|P-521|RSA] [--replay] [--bearer] [--authorization TOKEN]
+                      [--attest-url URL] [--replay-url URL] [--resource-url URL]   (other replicas for those steps)
 """
 import argparse
 import base64
@@ -63,6 +64,8 @@ def main():
                         help="the TEE key: an EC curve (ECDH-ES+A256KW) or RSA 2048 (RSA-OAEP-256)")
     parser.add_argument("--replay", action="store_true")
     parser.add_argument("--bearer", action="store_true")
+    parser.add_argument("--attest-url", help="attest at this server (another replica) instead of --url")
+    parser.add_argument("--replay-url", help="send the --replay attempts to this server (another replica) instead of --url")
     parser.add_argument("--resource-url", help="fetch the resources from this server (another replica) instead of --url")
     parser.add_argument("--authorization", help="a capability token naming the workload, sent on attest")
     parser.add_argument("--gpu", action="store_true", help="add simulated H100 evidence as additional evidence")
@@ -115,7 +118,8 @@ def main():
 
     attestation = {"runtime-data": {"nonce": nonce, "tee-pubkey": tee_pubkey},
                    "tee-evidence": {"primary_evidence": evidence, "additional_evidence": additional}}
-    status, _, body = request("POST", args.url + "/kbs/v0/attest", attestation, cookie=cookie, authorization=args.authorization)
+    status, _, body = request("POST", (args.attest_url or args.url) + "/kbs/v0/attest", attestation, cookie=cookie,
+                              authorization=args.authorization)
     out["attest"] = status
     token = None
     if status == 200:
@@ -126,12 +130,13 @@ def main():
 
     if args.replay:
         # The same attestation again on the same session, then on a fresh session with the spent nonce.
-        status, _, body = request("POST", args.url + "/kbs/v0/attest", attestation, cookie=cookie)
+        replay = args.replay_url or args.url
+        status, _, body = request("POST", replay + "/kbs/v0/attest", attestation, cookie=cookie)
         out["replay_same_session"] = status
         out["replay_same_session_body"] = body.decode(errors="replace")
-        status, headers, body = request("POST", args.url + "/kbs/v0/auth", {"version": "0.4.0", "tee": "snp"})
+        status, headers, body = request("POST", replay + "/kbs/v0/auth", {"version": "0.4.0", "tee": "snp"})
         fresh = headers.get("Set-Cookie", headers.get("set-cookie", "")).split(";")[0]
-        status, _, body = request("POST", args.url + "/kbs/v0/attest", attestation, cookie=fresh)
+        status, _, body = request("POST", replay + "/kbs/v0/attest", attestation, cookie=fresh)
         out["replay_new_session"] = status
         out["replay_new_session_body"] = body.decode(errors="replace")
 
