@@ -8,9 +8,11 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -54,84 +56,183 @@ def summary(name, nanoseconds):
             "p99_us": round(percentile(micros, 0.99), 1), "mean_us": round(sum(micros) / len(micros), 1)}
 
 
+def start_server(kbs, data, cpu, store=None):
+    """`kbs serve` in simulator mode on a free loopback port; the process and its port."""
+    environment = dict(os.environ, KBS_ADMIN_TOKEN=ADMIN, KBS_MASTER_PASSPHRASE="bench passphrase", TEE_MODE="simulator", LOG_LEVEL="warning",
+                       KBS_KEY_SWEEP_INTERVAL_SECONDS="0")
+    if store:
+        environment["KBS_STORE_URL"] = store
+    command = [kbs, "serve", "--policies", "Policies/default", "--data-dir", data, "--port", "0"]
+    if cpu is not None:
+        command = ["taskset", "-c", cpu] + command
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, text=True)
+    line = server.stdout.readline()
+    match = re.search(r"127\.0\.0\.1:(\d+)", line)
+    if not match:
+        server.terminate()
+        raise SystemExit(f"error: bench: kbs serve did not start (store {'postgresql' if store else 'sqlite'})")
+    return server, int(match.group(1))
+
+
+def provision(client):
+    """The simulator's measurement and one tier-2 secret; the secret."""
+    admin = {"Authorization": "Bearer " + ADMIN}
+    client.call("POST", "/kbs/v1/reference-values", {"kind": "snp", "name": "measurement", "values": [MEASUREMENT]}, admin)
+    secret = os.urandom(32)
+    status, _, body, _ = client.call("POST", "/kbs/v1/resources/bench/keys/k1",
+                                     {"value": base64.b64encode(secret).decode(), "required_tier": 2}, admin)
+    assert status in (200, 201), body
+    return secret
+
+
+def attested_session(kbs, client, ca, home=None):
+    """One RCAR flow (auth and attest on `client`, the first resource on `home` or `client`); the times of the three
+    steps, the session cookie, the TEE key and the released JWE."""
+    home = home or client
+    private = ec.generate_private_key(ec.SECP256R1())
+    numbers = private.public_key().public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
+           "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big"))}
+    status, cookie, body, auth_ns = client.call("POST", "/kbs/v0/auth", {"version": "0.4.0", "tee": "snp"})
+    assert status == 200, body
+    cookie = cookie.split(";")[0]
+    nonce = json.loads(body)["nonce"]
+    canonical = json.dumps({"tee-pubkey": jwk, "nonce": nonce, "additional-evidence": ""}, sort_keys=True, separators=(",", ":"))
+    with tempfile.TemporaryDirectory() as work:
+        subprocess.run([kbs, "tee", "simulate", "--kind", "snp", "--report-data", hashlib.sha384(canonical.encode()).hexdigest(),
+                        "--measurement", MEASUREMENT, "--ca", ca, "--out", work], check=True, capture_output=True)
+        evidence = json.load(open(work + "/rcar-evidence.json"))
+    request = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": {"primary_evidence": evidence, "additional_evidence": ""}}
+    status, _, body, attest_ns = client.call("POST", "/kbs/v0/attest", request, {"Cookie": cookie})
+    assert status == 200, body
+    status, _, body, resource_ns = home.call("GET", "/kbs/v0/resource/bench/keys/k1", None, {"Cookie": cookie})
+    assert status == 200, body
+    return auth_ns, attest_ns, resource_ns, cookie, private, json.loads(body)
+
+
+def latencies(args, client, ca):
+    """The cold and cached release latencies on one server."""
+    cold, attests, first = [], [], []
+    cookie = None
+    for _ in range(args.cold):
+        auth_ns, attest_ns, resource_ns, cookie, _, _ = attested_session(args.kbs, client, ca)
+        cold.append(auth_ns + attest_ns + resource_ns)
+        attests.append(attest_ns)
+        first.append(resource_ns)
+    cached = []
+    for _ in range(args.cached):
+        status, _, body, elapsed = client.call("GET", "/kbs/v0/resource/bench/keys/k1", None, {"Cookie": cookie})
+        if status == 401:  # the appraisal is cached for a minute; attest again when it lapses
+            *_, cookie, _, _ = attested_session(args.kbs, client, ca)
+            continue
+        assert status == 200, body
+        cached.append(elapsed)
+    return [summary("release_cold (auth+attest+resource)", cold), summary("attest", attests),
+            summary("resource_first (after attest)", first), summary("release_cached (attested session)", cached)]
+
+
+def throughput(args, ports, ca, label):
+    """Cached releases per second: `--clients` threads, each with its own attested session, sending resource requests
+    round-robin over every replica (as a load balancer would) for `--seconds`."""
+    sessions = []
+    for index in range(args.clients):
+        first = Client(ports[index % len(ports)])
+        second = Client(ports[(index + 1) % len(ports)])
+        sessions.append(attested_session(args.kbs, first, ca, home=second)[3])
+    deadline = time.monotonic() + args.seconds
+    elapsed_by_thread = [[] for _ in range(args.clients)]
+    failures = [0] * args.clients
+
+    def work(index):
+        clients = [Client(port) for port in ports]
+        turn = index
+        while time.monotonic() < deadline:
+            status, _, _, elapsed = clients[turn % len(clients)].call(
+                "GET", "/kbs/v0/resource/bench/keys/k1", None, {"Cookie": sessions[index]})
+            turn += 1
+            if status == 200:
+                elapsed_by_thread[index].append(elapsed)
+            else:
+                failures[index] += 1
+                if status == 401:  # the appraisal lapsed after a minute: a fresh session
+                    sessions[index] = attested_session(args.kbs, clients[0], ca, home=clients[-1])[3]
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.monotonic() - started
+    everything = [value for values in elapsed_by_thread for value in values]
+    result = summary(f"release_cached_throughput ({label})", everything)
+    result.update({"store": label, "replicas": len(ports), "clients": args.clients, "seconds": round(seconds, 2),
+                   "releases_per_s": round(len(everything) / seconds, 1), "failures": sum(failures)})
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kbs", required=True)
     parser.add_argument("--cold", type=int, default=100)
     parser.add_argument("--cached", type=int, default=1000)
     parser.add_argument("--cpu", default=None, help="pin the server to this core")
+    parser.add_argument("--store", default="sqlite", choices=["sqlite", "postgres", "both"],
+                        help="sqlite: latencies of one server; postgres: throughput of two replicas on KBS_TEST_POSTGRES_URL; "
+                             "both: the throughput of each, side by side")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients of the throughput cases")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each throughput case")
     args = parser.parse_args()
 
-    data = tempfile.mkdtemp(prefix="kbs-bench-release-")
-    environment = dict(os.environ, KBS_ADMIN_TOKEN=ADMIN, KBS_MASTER_PASSPHRASE="bench passphrase", TEE_MODE="simulator", LOG_LEVEL="warning")
-    command = [args.kbs, "serve", "--policies", "Policies/default", "--data-dir", data, "--port", "0"]
-    if args.cpu is not None:
-        command = ["taskset", "-c", args.cpu] + command
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment, text=True)
+    results = []
+    servers = []
     try:
-        line = server.stdout.readline()
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
-        client = Client(port)
-        admin = {"Authorization": "Bearer " + ADMIN}
-        client.call("POST", "/kbs/v1/reference-values", {"kind": "snp", "name": "measurement", "values": [MEASUREMENT]}, admin)
-        secret = os.urandom(32)
-        status, _, body, _ = client.call("POST", "/kbs/v1/resources/bench/keys/k1",
-                                         {"value": base64.b64encode(secret).decode(), "required_tier": 2}, admin)
-        assert status in (200, 201), body
-
-        def attested_session():
-            """One RCAR flow; the times of auth, attest and the first resource request, and the session cookie."""
-            private = ec.generate_private_key(ec.SECP256R1())
-            numbers = private.public_key().public_numbers()
-            jwk = {"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW",
-                   "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big"))}
-            status, cookie, body, auth_ns = client.call("POST", "/kbs/v0/auth", {"version": "0.4.0", "tee": "snp"})
-            assert status == 200, body
-            cookie = cookie.split(";")[0]
-            nonce = json.loads(body)["nonce"]
-            canonical = json.dumps({"tee-pubkey": jwk, "nonce": nonce, "additional-evidence": ""}, sort_keys=True, separators=(",", ":"))
-            with tempfile.TemporaryDirectory() as work:
-                subprocess.run([args.kbs, "tee", "simulate", "--kind", "snp", "--report-data", hashlib.sha384(canonical.encode()).hexdigest(),
-                                "--measurement", MEASUREMENT, "--ca", data + "/simulator-ca", "--out", work], check=True, capture_output=True)
-                evidence = json.load(open(work + "/rcar-evidence.json"))
-            request = {"runtime-data": {"nonce": nonce, "tee-pubkey": jwk}, "tee-evidence": {"primary_evidence": evidence, "additional_evidence": ""}}
-            status, _, body, attest_ns = client.call("POST", "/kbs/v0/attest", request, {"Cookie": cookie})
-            assert status == 200, body
-            status, _, body, resource_ns = client.call("GET", "/kbs/v0/resource/bench/keys/k1", None, {"Cookie": cookie})
-            assert status == 200, body
-            return auth_ns, attest_ns, resource_ns, cookie, private, json.loads(body)
-
-        # Warm-up: the first release unseals the master key (scrypt) and creates nothing else; check the JWE once.
-        *_, private, response = attested_session()
-        plaintext = jwe.decrypt_json(response, ECKey.import_key(private), algorithms=["ECDH-ES+A256KW", "A256GCM"]).plaintext
-        assert plaintext == secret, "the released value does not decrypt to the secret"
-
-        cold, attests, first = [], [], []
-        cookie = None
-        for _ in range(args.cold):
-            auth_ns, attest_ns, resource_ns, cookie, _, _ = attested_session()
-            cold.append(auth_ns + attest_ns + resource_ns)
-            attests.append(attest_ns)
-            first.append(resource_ns)
-        cached = []
-        for _ in range(args.cached):
-            status, _, body, elapsed = client.call("GET", "/kbs/v0/resource/bench/keys/k1", None, {"Cookie": cookie})
-            if status == 401:  # the appraisal is cached for a minute; attest again when it lapses
-                *_, cookie, _, _ = attested_session()
-                continue
-            assert status == 200, body
-            cached.append(elapsed)
-        results = [summary("release_cold (auth+attest+resource)", cold), summary("attest", attests),
-                   summary("resource_first (after attest)", first), summary("release_cached (attested session)", cached)]
+        if args.store in ("sqlite", "both"):
+            data = tempfile.mkdtemp(prefix="kbs-bench-release-")
+            server, port = start_server(args.kbs, data, args.cpu)
+            servers.append(server)
+            client = Client(port)
+            secret = provision(client)
+            ca = data + "/simulator-ca"
+            # Warm-up: the first release unseals the master key (scrypt) and creates nothing else; check the JWE once.
+            *_, private, response = attested_session(args.kbs, client, ca)
+            plaintext = jwe.decrypt_json(response, ECKey.import_key(private), algorithms=["ECDH-ES+A256KW", "A256GCM"]).plaintext
+            assert plaintext == secret, "the released value does not decrypt to the secret"
+            if args.store == "sqlite":
+                results += latencies(args, client, ca)
+            else:
+                results.append(throughput(args, [port], ca, "sqlite, 1 server"))
+            server.terminate()
+            server.wait()
+        if args.store in ("postgres", "both"):
+            url = os.environ.get("KBS_TEST_POSTGRES_URL")
+            if not url:
+                raise SystemExit("error: bench: --store postgres needs KBS_TEST_POSTGRES_URL (Tools/bench-release runs Tools/with-postgres)")
+            store = url + ("&" if "?" in url else "?") + "schema=kbs_bench_" + os.urandom(6).hex()
+            first = tempfile.mkdtemp(prefix="kbs-bench-release-a-")
+            server, port_a = start_server(args.kbs, first, args.cpu, store)
+            servers.append(server)
+            second = tempfile.mkdtemp(prefix="kbs-bench-release-b-")
+            shutil.copytree(first + "/simulator-ca", second + "/simulator-ca")
+            server, port_b = start_server(args.kbs, second, args.cpu, store)
+            servers.append(server)
+            secret = provision(Client(port_a))
+            ca = first + "/simulator-ca"
+            *_, private, response = attested_session(args.kbs, Client(port_a), ca, home=Client(port_b))
+            plaintext = jwe.decrypt_json(response, ECKey.import_key(private), algorithms=["ECDH-ES+A256KW", "A256GCM"]).plaintext
+            assert plaintext == secret, "the value released by the other replica does not decrypt to the secret"
+            results.append(throughput(args, [port_a, port_b], ca, "postgresql, 2 replicas"))
         for result in results:
             print(json.dumps(result))
-        print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; server pinned to core {args.cpu}", file=sys.stderr)
-        print(f"{'case':40} {'n':>6} {'p50 µs':>10} {'p99 µs':>10}", file=sys.stderr)
+        print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; servers pinned to core {args.cpu}", file=sys.stderr)
+        print(f"{'case':50} {'n':>6} {'p50 µs':>10} {'p99 µs':>10} {'/s':>8}", file=sys.stderr)
         for result in results:
-            print(f"{result['case']:40} {result['n']:>6} {result['p50_us']:>10} {result['p99_us']:>10}", file=sys.stderr)
+            print(f"{result['case']:50} {result['n']:>6} {result['p50_us']:>10} {result['p99_us']:>10} {result.get('releases_per_s', ''):>8}",
+                  file=sys.stderr)
     finally:
-        server.terminate()
-        server.wait()
+        for server in servers:
+            server.terminate()
+            server.wait()
 
 
 if __name__ == "__main__":
