@@ -25,6 +25,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The data directory (the store and the sealed master key).") var dataDir: String
 
         func open(create: Bool = false) async throws -> BrokerKeys {
+            try SecretsCommand.refuseSharedStore()
             let directory = dataDir
             do {
                 return try await BrokerKeys.open(

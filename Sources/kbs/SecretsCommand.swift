@@ -3,6 +3,7 @@ import Foundation
 import KBSBroker
 import KBSClaims
 import KBSKeys
+import KBSServer
 import KBSStore
 
 /// `kbs secrets …`: the resources the broker releases, sealed by the key hierarchy of a data directory.
@@ -37,8 +38,20 @@ struct SecretsCommand: AsyncParsableCommand {
 
     static func refusal(_ error: BrokerError) -> Refusal { Refusal(code: error.code, message: error.message) }
 
+    /// Refuses to work on a data directory when `KBS_STORE_URL` puts the servers' state in PostgreSQL: the command
+    /// would write a local SQLite store no server reads, so the write would look done and be lost.
+    static func refuseSharedStore() throws {
+        guard let url = EnvironmentVariable.storeURL.value(in: ProcessInfo.processInfo.environment), !url.lowercased().hasPrefix("sqlite:")
+        else { return }
+        throw Refusal(
+            code: "store",
+            message: "KBS_STORE_URL names a PostgreSQL store, and this command works on a data directory's SQLite store: use the admin API "
+                + "of any replica (/kbs/v1/keys, /kbs/v1/resources, /kbs/v1/tokens, /kbs/v1/api-keys), or unset KBS_STORE_URL for a local store")
+    }
+
     /// The store of `directory`; with `create`, the directory (0700) and store are made when missing.
     static func store(_ directory: String, create: Bool) throws -> Store {
+        try refuseSharedStore()
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard create else { throw Refusal(code: "not_found", message: "no data directory at \(directory)") }

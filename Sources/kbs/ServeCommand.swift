@@ -8,7 +8,7 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve key release (the KBS protocol), AuthZEN decisions and the admin API from a policy bundle and a SQLite store.",
+        abstract: "Serve key release (the KBS protocol), AuthZEN decisions and the admin API from a policy bundle and a SQLite or PostgreSQL store.",
         discussion: """
             The admin bearer token comes from KBS_ADMIN_TOKEN, else from DATA_DIR/admin-token, which is generated \
             (mode 0600) on first start. The master key is sealed in DATA_DIR/master.sealed under KBS_MASTER_PASSPHRASE, \
@@ -25,7 +25,10 @@ struct ServeCommand: AsyncParsableCommand {
             unless allow_plain_http says a TLS proxy is in front. In hardware mode collateral the endorsements lack \
             (VCEKs, TCB info, QE identity, CRLs) is fetched from AMD KDS and Intel PCS and kept in DATA_DIR/collateral \
             ([collateral] in the file; KBS_COLLATERAL_FETCH=false turns it off). Every [keys] sweep_interval_seconds (60; \
-            0 is off) keys past their deletion date are destroyed and KMS keys past their rotation period rotated.
+            0 is off) keys past their deletion date are destroyed and KMS keys past their rotation period rotated. \
+            KBS_STORE_URL=postgresql://USER:PASSWORD@HOST:PORT/DB[?sslmode=…&schema=…] keeps every state in PostgreSQL for \
+            several replicas (docs/deploy.md): each then needs the same KBS_ADMIN_TOKEN and KBS_MASTER_PASSPHRASE (or \
+            KBS_MASTER_KEY=pkcs11/infisical), and in simulator mode the same DATA_DIR/simulator-ca.
             """
     )
 

@@ -202,6 +202,20 @@ struct ReplicasEndToEndTests {
         #expect(!verify.out.contains("password") && !verify.err.contains(pair.store))
     }
 
+    @Test("the data-directory commands refuse to write a local store when KBS_STORE_URL names PostgreSQL")
+    func localCommandsRefuseASharedStore() throws {
+        let binary = try #require(ServerProcess.binary)
+        let data = ServerProcess.temporaryDirectory("kbs-data")
+        for command in [["secrets", "list"], ["keys", "list"], ["tokens", "list"], ["apikeys", "list"], ["refvals", "list"]] {
+            let run = try ChildProcess.run(
+                "/usr/bin/env", ["KBS_STORE_URL=postgresql://kbs:hunter2@db.example/kbs", binary] + command + ["--data-dir", data])
+            #expect(run.status == 1, "\(command): \(run.err)")
+            #expect(run.err.hasPrefix("error: store: KBS_STORE_URL names a PostgreSQL store"), "\(command): \(run.err)")
+            #expect(!run.err.contains("hunter2"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: data + "/kbs.sqlite"), "nothing was written locally")
+    }
+
     static var measurementBytes: [UInt8] {
         stride(from: 0, to: measurement.count, by: 2).map { offset in
             let start = measurement.index(measurement.startIndex, offsetBy: offset)
