@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import KBSPolicyTesting
+import Synchronization
 import Testing
 
 /// Two `kbs serve` replicas on one PostgreSQL database (a fresh schema of Tools/with-postgres's throwaway cluster), each
