@@ -8,6 +8,7 @@ import KBSBroker
 import KBSClaims
 import KBSPolicy
 import KBSStore
+import KBSStorePostgres
 package import Logging
 import NIOCore
 
@@ -181,7 +182,7 @@ package final class Server: Sendable {
         KMSRoutes(keys: keyService, identity: identity, metrics: metrics).add(to: router)
         VaultRoutes(vault: vaultService, broker: broker, identity: identity, metrics: metrics).add(to: router)
         VaultTokenAdminRoutes(vault: vaultService, configuration: configuration).add(to: admin)
-        HealthRoutes(policies: policies, metrics: metrics, metricsToken: metricsToken).add(to: router)
+        HealthRoutes(policies: policies, metrics: metrics, metricsToken: metricsToken, store: storage.postgres).add(to: router)
         return router
     }
 
@@ -230,12 +231,17 @@ struct HealthRoutes: Sendable {
     let policies: PolicyHolder
     let metrics: ServerMetrics
     let metricsToken: AdminToken?
+    /// The shared database, whose reachability readiness includes: a replica that cannot reach it fails every request.
+    let store: PostgresStore?
 
     func add(to router: Router<KBSRequestContext>) {
         router.get("/healthz") { _, _ in JSONResponse.make("{\"status\":\"ok\"}") }
-        router.get("/readyz") { _, _ in
-            // A server exists only with a compiled policy set, so it is ready once it listens.
-            JSONResponse.make("{\"status\":\"ready\",\"policy\":\(JSONText.quote(policies.current.hash))}")
+        router.get("/readyz") { [store] _, _ in
+            // A server exists only with a compiled policy set, so it is ready once it listens and its store answers.
+            if let store, await !store.answers() {
+                throw ServerError(.serviceUnavailable, "store_unavailable", "the PostgreSQL store does not answer")
+            }
+            return JSONResponse.make("{\"status\":\"ready\",\"policy\":\(JSONText.quote(policies.current.hash))}")
         }
         router.get("/metrics") { [metricsToken] request, _ in
             // The same constant-time bearer comparison as the admin API, against the metrics token.

@@ -67,6 +67,16 @@ package final class PostgresStore: Sendable {
         }
     }
 
+    /// Whether the database answers a trivial query within `seconds`: what a replica's readiness probe asks.
+    package func answers(within seconds: Int = 2) async -> Bool {
+        do {
+            try await within(seconds: seconds) { store throws(StoreError) in try await store.count("SELECT 1") }
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Redacts every later audit record with `redactor`: a server sets it before it serves, once the master key has
     /// unsealed the redaction key the replicas share (``PostgresSharedSecrets``).
     package func redactAudit(with redactor: AuditRedactor) {

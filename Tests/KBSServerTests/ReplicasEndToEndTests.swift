@@ -73,6 +73,10 @@ struct ReplicasEndToEndTests {
     func aFlowCrossesReplicas() async throws {
         guard let pair = try await Pair.start() else { return }
         defer { pair.stop() }
+        for replica in [pair.a, pair.b] {
+            let ready = try await replica.request("GET", "/readyz")
+            #expect(ready.status == 200, "ready once its store answers: \(ready.body)")
+        }
         let crossed = try pair.client(["--attest-url", pair.url(pair.b)])
         #expect(crossed["auth"] as? Int == 200 && crossed["attest"] as? Int == 200, "\(crossed)")
         #expect(Pair.released(crossed) == pair.secret, "the session B attested releases on A: \(crossed)")
