@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import KBSBroker
 import KBSClaims
+import KBSIdentity
 import KBSStore
 import Logging
 import Synchronization
@@ -21,18 +22,31 @@ final class IdentityHolder: Sendable {
 
     private let state: Mutex<State>
     private let reloading = Mutex(())
-    private let store: Store
+    private let sessions: any SessionStore
+    private let replay: any ReplayCache
     private let broker: Broker
     private let metrics: ServerMetrics
     private let logger: Logger
 
-    /// Builds the identity side of `configuration`.
-    init(configuration: ServerConfiguration, store: Store, broker: Broker, metrics: ServerMetrics, logger: Logger) throws(ServerError) {
-        self.store = store
+    /// Builds the identity side of `configuration`, its sessions and single-use values in the SQLite `store`.
+    convenience init(configuration: ServerConfiguration, store: Store, broker: Broker, metrics: ServerMetrics, logger: Logger) throws(ServerError) {
+        try self.init(
+            configuration: configuration, sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store), broker: broker,
+            metrics: metrics, logger: logger)
+    }
+
+    /// Builds the identity side of `configuration` over `sessions` and `replay` (on PostgreSQL, shared by every
+    /// replica); a reload keeps them and changes only the configured verifiers.
+    init(
+        configuration: ServerConfiguration, sessions: any SessionStore, replay: any ReplayCache, broker: Broker, metrics: ServerMetrics,
+        logger: Logger
+    ) throws(ServerError) {
+        self.sessions = sessions
+        self.replay = replay
         self.broker = broker
         self.metrics = metrics
         self.logger = logger
-        let identity = try ServerIdentity(configuration: configuration, store: store, broker: broker)
+        let identity = try ServerIdentity(configuration: configuration, sessions: sessions, replay: replay, broker: broker)
         let fingerprint = configuration.configurationFile.map(IdentityHolder.fingerprint(of:)) ?? []
         state = Mutex(State(identity: identity, configuration: configuration, fingerprint: fingerprint))
     }
@@ -64,7 +78,7 @@ final class IdentityHolder: Sendable {
                 let loaded = try ConfigurationFile.load(path: path, over: base).get()
                 var next = running
                 next.identity = loaded.identity
-                let identity = try ServerIdentity(configuration: next, store: store, broker: broker)
+                let identity = try ServerIdentity(configuration: next, sessions: sessions, replay: replay, broker: broker)
                 state.withLock {
                     $0.identity = identity
                     $0.configuration = next
