@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "KBSStorePostgres",
             dependencies: [
-                "KBSStore", "KBSBroker", "KBSKeys", "KBSClaims",
+                "KBSStore", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import KBSBroker
 import KBSClaims
+import KBSIdentity
 import KBSStore
 import Logging
 import Synchronization
@@ -21,22 +22,26 @@ final class IdentityHolder: Sendable {
 
     private let state: Mutex<State>
     private let reloading = Mutex(())
-    private let store: Store
+    private let sessions: any SessionStore
+    private let replay: any ReplayCache
     private let pepper: [UInt8]
     private let broker: Broker
     private let metrics: ServerMetrics
     private let logger: Logger
 
-    /// Builds the identity side of `configuration`.
+    /// Builds the identity side of `configuration` over `sessions` and `replay` (on PostgreSQL, shared by every
+    /// replica) and the API-key `pepper`; a reload keeps them and changes only the configured verifiers.
     init(
-        configuration: ServerConfiguration, store: Store, pepper: [UInt8], broker: Broker, metrics: ServerMetrics, logger: Logger
+        configuration: ServerConfiguration, sessions: any SessionStore, replay: any ReplayCache, pepper: [UInt8], broker: Broker,
+        metrics: ServerMetrics, logger: Logger
     ) throws(ServerError) {
-        self.store = store
+        self.sessions = sessions
+        self.replay = replay
         self.pepper = pepper
         self.broker = broker
         self.metrics = metrics
         self.logger = logger
-        let identity = try ServerIdentity(configuration: configuration, store: store, pepper: pepper, broker: broker)
+        let identity = try ServerIdentity(configuration: configuration, sessions: sessions, replay: replay, pepper: pepper, broker: broker)
         let fingerprint = configuration.configurationFile.map(IdentityHolder.fingerprint(of:)) ?? []
         state = Mutex(State(identity: identity, configuration: configuration, fingerprint: fingerprint))
     }
@@ -68,7 +73,7 @@ final class IdentityHolder: Sendable {
                 let loaded = try ConfigurationFile.load(path: path, over: base).get()
                 var next = running
                 next.identity = loaded.identity
-                let identity = try ServerIdentity(configuration: next, store: store, pepper: pepper, broker: broker)
+                let identity = try ServerIdentity(configuration: next, sessions: sessions, replay: replay, pepper: pepper, broker: broker)
                 state.withLock {
                     $0.identity = identity
                     $0.configuration = next

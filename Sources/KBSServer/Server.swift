@@ -130,7 +130,8 @@ package final class Server: Sendable {
             broker: broker, repository: storage.vault, policy: { [kmsHolder] in kmsHolder?.current }, recorder: log,
             defaultTier: PrivacyTier(rawValue: configuration.defaultPrivacyTier) ?? .hsm, jwtRoles: configuration.vaultJWTRoles)
         identity = try IdentityHolder(
-            configuration: configuration, store: store, pepper: storage.apiKeyPepper, broker: broker, metrics: metrics, logger: logger)
+            configuration: configuration, sessions: storage.sessions, replay: storage.replay, pepper: storage.apiKeyPepper, broker: broker,
+            metrics: metrics, logger: logger)
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsPrivateKey {
             tls = try TLSCertificates(certificatePath: certificate, keyPath: key, metrics: metrics, logger: logger)
         } else {

@@ -15,18 +15,20 @@ package struct ServerIdentity: Sendable {
     /// The scheme signed requests were sent with (`https` under TLS): RFC 9421's `@target-uri` covers it.
     let scheme: String
 
-    /// Wires the verifiers to the store (sessions, single-use values, API keys) and the broker (capability tokens,
-    /// the key hierarchy that seals API-key secrets). The pepper for API-key hashes lives in `DATA_DIR/api-key-pepper`.
-    init(configuration: ServerConfiguration, store: Store, pepper: [UInt8], broker: Broker) throws(ServerError) {
+    /// Wires the verifiers to `sessions` and `replay` (whichever store keeps them: on PostgreSQL, shared by every
+    /// replica), the API-key `pepper` and the broker (API keys, capability tokens, the key hierarchy that seals API-key
+    /// secrets).
+    init(
+        configuration: ServerConfiguration, sessions sessionStore: any SessionStore, replay: any ReplayCache, pepper: [UInt8], broker: Broker
+    ) throws(ServerError) {
         let identity = configuration.identity
         scheme = configuration.servesTLS ? "https" : "http"
         do { apiKeys = try APIKeyAuthority(broker: broker, pepper: pepper) } catch {
             throw ServerError(.internalServerError, error.code, error.message)
         }
         sigV4 = apiKeys.sigV4(service: "kms")
-        let replay = SQLiteReplayCache(store)
         let sessions = Sessions(
-            store: SQLiteSessionStore(store), lifetimeSeconds: identity.sessionLifetimeSeconds, idleSeconds: identity.sessionIdleSeconds)
+            store: sessionStore, lifetimeSeconds: identity.sessionLifetimeSeconds, idleSeconds: identity.sessionIdleSeconds)
         var authenticator = Authenticator(broker: broker)
         authenticator.apiKeys = apiKeys.bearer
         authenticator.sessions = sessions

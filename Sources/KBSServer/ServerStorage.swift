@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import KBSBroker
 import KBSClaims
+import KBSIdentity
 import KBSKeys
 import KBSStore
 import KBSStorePostgres
@@ -26,6 +27,10 @@ struct ServerStorage: Sendable {
     var keys: KeySource
     /// The key API-key hashes are made with, outside the tables that hold the hashes.
     var apiKeyPepper: [UInt8]
+    /// Login sessions (`POST /kbs/v1/login/…`, the session cookie).
+    var sessions: any SessionStore
+    /// The single-use values of identity verification (SIWE nonces, SAML assertion ids, signed-request nonces).
+    var replay: any ReplayCache
     /// The data directory's SQLite store: the state itself on SQLite, and what has no port yet on PostgreSQL.
     var sqlite: Store
     /// The shared database, when the state lives in PostgreSQL.
@@ -66,7 +71,7 @@ struct ServerStorage: Sendable {
         let pepper = try ServerIdentity.apiKeyPepper(dataDirectory: directory)
         return ServerStorage(
             ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store), keyRecords: StoreKeyRecordStore(store),
-            keys: keys, apiKeyPepper: pepper, sqlite: store, postgres: nil)
+            keys: keys, apiKeyPepper: pepper, sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store), sqlite: store, postgres: nil)
     }
 
     /// The shared PostgreSQL store: the master key opened now (its sealed copy in the store unless `DATA_DIR/master.sealed`
@@ -100,7 +105,8 @@ struct ServerStorage: Sendable {
         logger.info("state in PostgreSQL, shared by every replica on it")
         return ServerStorage(
             ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store), keyRecords: records,
-            keys: KeySource(KeyHierarchy(master: master, store: records)), apiKeyPepper: pepper, sqlite: sqlite, postgres: store)
+            keys: KeySource(KeyHierarchy(master: master, store: records)), apiKeyPepper: pepper, sessions: PostgresSessionStore(store),
+            replay: PostgresReplayCache(store), sqlite: sqlite, postgres: store)
     }
 
     /// The master passphrase: configured (`KBS_MASTER_PASSPHRASE`), else `DATA_DIR/master-passphrase`, made there on

@@ -151,36 +151,38 @@ extension Store {
 }
 
 /// `KBSIdentity`'s ``SessionStore`` on the store's `session` table: login sessions survive a restart, and a revocation
-/// counts for every process sharing the file.
+/// counts for every process sharing the file. The blocking SQLite work runs off the cooperative pool.
 package struct SQLiteSessionStore: SessionStore {
     let store: Store
 
     /// Keeps sessions in `store`.
     package init(_ store: Store) { self.store = store }
 
-    package func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError) {
-        try mapped { () throws(StoreError) in try store.insertSession(idHash: idHash, record) }
+    package func insert(idHash: [UInt8], _ record: SessionRecord) async throws(IdentityError) {
+        try await mapped { store throws(StoreError) in try store.insertSession(idHash: idHash, record) }
     }
 
-    package func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord? {
-        try mapped { () throws(StoreError) in try store.session(idHash: idHash) }
+    package func session(idHash: [UInt8]) async throws(IdentityError) -> SessionRecord? {
+        try await mapped { store throws(StoreError) in try store.session(idHash: idHash) }
     }
 
-    package func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool {
-        try mapped { () throws(StoreError) in try store.revokeSession(idHash: idHash, at: time) }
+    package func revoke(idHash: [UInt8], at time: Int64) async throws(IdentityError) -> Bool {
+        try await mapped { store throws(StoreError) in try store.revokeSession(idHash: idHash, at: time) }
     }
 
-    package func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int {
-        try mapped { () throws(StoreError) in try store.revokeSessions(subject: subject, at: time) }
+    package func revokeAll(subject: String, at time: Int64) async throws(IdentityError) -> Int {
+        try await mapped { store throws(StoreError) in try store.revokeSessions(subject: subject, at: time) }
     }
 
-    package func touch(idHash: [UInt8], at time: Int64) throws(IdentityError) {
-        try mapped { () throws(StoreError) in try store.touchSession(idHash: idHash, at: time) }
+    package func touch(idHash: [UInt8], at time: Int64) async throws(IdentityError) {
+        try await mapped { store throws(StoreError) in try store.touchSession(idHash: idHash, at: time) }
     }
 
     /// A store failure as the identity layer reports one: a session that cannot be kept or read is no session.
-    private func mapped<T>(_ body: () throws(StoreError) -> T) throws(IdentityError) -> T {
-        do { return try body() } catch { throw IdentityError(.configuration, "the session store failed: \(error.message)") }
+    private func mapped<T: Sendable>(_ body: @escaping @Sendable (Store) throws(StoreError) -> T) async throws(IdentityError) -> T {
+        do { return try await store.offPool(body) } catch {
+            throw IdentityError(.configuration, "the session store failed: \(error.message)")
+        }
     }
 }
 
@@ -192,10 +194,17 @@ package struct SQLiteReplayCache: ReplayCache {
     /// Remembers in `store`.
     package init(_ store: Store) { self.store = store }
 
-    /// A store that cannot be written answers "seen": a value that cannot be recorded cannot be accepted.
-    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) -> Bool {
+    /// Throws when the store cannot be written: a value that cannot be recorded cannot be accepted.
+    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) async throws(IdentityError) -> Bool {
         let (expiry, now) = (expiry.multipliedReportingOverflow(by: 1000), now.multipliedReportingOverflow(by: 1000))
+        // Times no clock reaches: refused as seen rather than recorded wrapped around.
         guard !expiry.overflow, !now.overflow else { return false }
-        return (try? store.useOnce(value, namespace: namespace, expiry: expiry.partialValue, now: now.partialValue)) ?? false
+        do {
+            return try await store.offPool { store throws(StoreError) in
+                try store.useOnce(value, namespace: namespace, expiry: expiry.partialValue, now: now.partialValue)
+            }
+        } catch {
+            throw IdentityError(.configuration, "the replay cache failed: \(error.message)")
+        }
     }
 }

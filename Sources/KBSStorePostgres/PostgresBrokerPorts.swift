@@ -23,10 +23,17 @@ struct PostgresNonceLedger: NonceLedger {
     let store: PostgresStore
 
     func useOnce(_ value: String, namespace: String, expires: Date, now: Date) async throws -> Bool {
-        let expiry = Int64(expires.timeIntervalSince1970 * 1000)
-        let at = Int64(now.timeIntervalSince1970 * 1000)
+        try await Self.useOnce(
+            value, namespace: namespace, expiry: Int64(expires.timeIntervalSince1970 * 1000), now: Int64(now.timeIntervalSince1970 * 1000),
+            in: store)
+    }
+
+    /// Records `value` until `expiry` (milliseconds); false when it is recorded and unexpired. Shared with
+    /// ``PostgresReplayCache``, so the broker's nonces and the verifiers' single-use values follow one rule.
+    static func useOnce(_ value: String, namespace: String, expiry: Int64, now at: Int64, in store: PostgresStore) async throws(StoreError) -> Bool {
         try await store.count("DELETE FROM single_use WHERE expires_at <= \(at) RETURNING 1")
-        // An expired row that a concurrent sweep has not removed yet is taken over; a live one wins the conflict.
+        // The INSERT decides alone: an expired row that a concurrent sweep has not removed yet is taken over; a live one
+        // wins the conflict, and of two racing inserts the second waits for the first and then finds it live.
         return try await store.count(
             """
             INSERT INTO single_use (namespace, value, expires_at) VALUES (\(namespace), \(value), \(expiry))

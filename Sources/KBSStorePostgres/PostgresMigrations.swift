@@ -144,6 +144,27 @@ enum PostgresMigrations {
             ]
         ),
         (
+            "v2-identity",
+            [
+                """
+                -- Login sessions by the SHA-256 of their id, as SQLite's `session` table: a copy of the database hands
+                -- out no live session. Times in seconds since 1970; every replica reads and revokes the same rows.
+                CREATE TABLE login_session (
+                    id_hash BYTEA PRIMARY KEY,
+                    subject TEXT COLLATE "C" NOT NULL,
+                    issuer TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    principal TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    revoked_at BIGINT,
+                    last_used_at BIGINT
+                )
+                """,
+                "CREATE INDEX login_session_by_subject ON login_session (subject, expires_at)",
+            ]
+        ),
+        (
             "v5-shared-secrets",
             [
                 """

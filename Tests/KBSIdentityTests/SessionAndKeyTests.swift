@@ -22,38 +22,42 @@ struct SessionAndKeyTests {
         let principal = try await Self.principal()
         let store = MemorySessionStore()
         let sessions = Sessions(store: store, lifetimeSeconds: 3600)
-        let id = try sessions.start(for: principal, at: Self.login)
+        let id = try await sessions.start(for: principal, at: Self.login)
         #expect(id.hasPrefix("kbs_s_") && id.count == 49)
-        #expect(try store.session(idHash: Array(id.utf8)) == nil, "the id itself is never a key of the store")
+        #expect(try await store.session(idHash: Array(id.utf8)) == nil, "the id itself is never a key of the store")
 
-        let record = try sessions.resume(id, at: Self.login.addingTimeInterval(3599))
+        let record = try await sessions.resume(id, at: Self.login.addingTimeInterval(3599))
         #expect(record.subject == principal.subject && record.principalJSON == principal.json)
-        #expect(throws: IdentityError(.expired, "the session expired")) { try sessions.resume(id, at: Self.login.addingTimeInterval(3600)) }
+        await #expect(throws: IdentityError(.expired, "the session expired")) {
+            try await sessions.resume(id, at: Self.login.addingTimeInterval(3600))
+        }
 
-        let other = try sessions.start(for: principal, at: Self.login)
+        let other = try await sessions.start(for: principal, at: Self.login)
         #expect(other != id)
-        #expect(try sessions.revoke(other, at: Self.login.addingTimeInterval(10)))
-        #expect(throws: IdentityError(.revoked, "the session was revoked")) { try sessions.resume(other, at: Self.login.addingTimeInterval(11)) }
-        #expect(try sessions.revokeAll(subject: principal.subject, at: Self.login.addingTimeInterval(20)) == 1)
-        #expect(throws: IdentityError.self) { try sessions.resume(id, at: Self.login.addingTimeInterval(21)) }
+        #expect(try await sessions.revoke(other, at: Self.login.addingTimeInterval(10)))
+        await #expect(throws: IdentityError(.revoked, "the session was revoked")) {
+            try await sessions.resume(other, at: Self.login.addingTimeInterval(11))
+        }
+        #expect(try await sessions.revokeAll(subject: principal.subject, at: Self.login.addingTimeInterval(20)) == 1)
+        await #expect(throws: IdentityError.self) { try await sessions.resume(id, at: Self.login.addingTimeInterval(21)) }
 
         var forged = Array(id)
         forged[forged.count - 1] = forged.last == "A" ? "B" : "A"
-        #expect(throws: IdentityError(.unknownKey, "no such session")) { try sessions.resume(String(forged), at: Self.login) }
-        #expect(throws: IdentityError.self) { try sessions.resume("kbs_s_short", at: Self.login) }
+        await #expect(throws: IdentityError(.unknownKey, "no such session")) { try await sessions.resume(String(forged), at: Self.login) }
+        await #expect(throws: IdentityError.self) { try await sessions.resume("kbs_s_short", at: Self.login) }
     }
 
     @Test func anUnusedSessionEndsAfterItsIdleTimeAndUseKeepsItAlive() async throws {
         let store = MemorySessionStore()
         let sessions = Sessions(store: store, lifetimeSeconds: 8 * 3600, idleSeconds: 600)
-        let id = try sessions.start(for: try await Self.principal(), at: Self.login)
+        let id = try await sessions.start(for: try await Self.principal(), at: Self.login)
         // Used every 5 minutes, it lives past the idle time; each use is recorded once a minute at most.
         for minutes in stride(from: 5, through: 30, by: 5) {
-            _ = try sessions.resume(id, at: Self.login.addingTimeInterval(Double(minutes) * 60))
+            _ = try await sessions.resume(id, at: Self.login.addingTimeInterval(Double(minutes) * 60))
         }
-        #expect(try store.session(idHash: Sessions.hash(id))?.lastUsedAt == Int64(Self.login.timeIntervalSince1970) + 1800)
-        #expect(throws: IdentityError(.expired, "the session went unused too long")) {
-            try sessions.resume(id, at: Self.login.addingTimeInterval(1800 + 600))
+        #expect(try await store.session(idHash: Sessions.hash(id))?.lastUsedAt == Int64(Self.login.timeIntervalSince1970) + 1800)
+        await #expect(throws: IdentityError(.expired, "the session went unused too long")) {
+            try await sessions.resume(id, at: Self.login.addingTimeInterval(1800 + 600))
         }
     }
 
@@ -61,9 +65,9 @@ struct SessionAndKeyTests {
         let sessions = Sessions(store: MemorySessionStore(), lifetimeSeconds: 3600)
         let now = Int64(Self.login.timeIntervalSince1970)
         let principal = try await Self.principal()
-        let id = try sessions.start(for: principal, at: Self.login, notAfter: now + 60)
-        #expect(throws: IdentityError.self) { try sessions.resume(id, at: Self.login.addingTimeInterval(60)) }
-        #expect(throws: IdentityError.self) { try sessions.start(for: principal, at: Self.login, notAfter: now) }
+        let id = try await sessions.start(for: principal, at: Self.login, notAfter: now + 60)
+        await #expect(throws: IdentityError.self) { try await sessions.resume(id, at: Self.login.addingTimeInterval(60)) }
+        await #expect(throws: IdentityError.self) { try await sessions.start(for: principal, at: Self.login, notAfter: now) }
     }
 
     @Test func apiKeysAreStoredAsPepperedHashes() async throws {

@@ -57,7 +57,7 @@ struct IdentityStoreTests {
 
 /// The identity layer's session port on SQLite: what one store keeps, another opening the same file sees.
 struct SQLiteSessionStoreTests {
-    @Test func sessionsSurviveAReopenAndRevocationsCount() throws {
+    @Test func sessionsSurviveAReopenAndRevocationsCount() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kbs-sessions-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -66,12 +66,12 @@ struct SQLiteSessionStoreTests {
             subject: "oidc:https://idp#alice", issuer: "https://idp", method: "jwt", principalJSON: "{}", createdAt: 1,
             expiresAt: 100)
         let sessions = SQLiteSessionStore(try Store(directory: directory))
-        try sessions.insert(idHash: hash, record)
-        #expect(throws: IdentityError.self) { try sessions.insert(idHash: hash, record) }
+        try await sessions.insert(idHash: hash, record)
+        await #expect(throws: IdentityError.self) { try await sessions.insert(idHash: hash, record) }
         let reopened = SQLiteSessionStore(try Store(directory: directory))
-        #expect(try reopened.session(idHash: hash) == record)
-        #expect(try reopened.revokeAll(subject: record.subject, at: 50) == 1)
-        #expect(try sessions.session(idHash: hash)?.revokedAt == 50)
-        #expect(try !sessions.revoke(idHash: [UInt8](repeating: 8, count: 32), at: 60))
+        #expect(try await reopened.session(idHash: hash) == record)
+        #expect(try await reopened.revokeAll(subject: record.subject, at: 50) == 1)
+        #expect(try await sessions.session(idHash: hash)?.revokedAt == 50)
+        #expect(try await !sessions.revoke(idHash: [UInt8](repeating: 8, count: 32), at: 60))
     }
 }

@@ -47,7 +47,7 @@ package struct Authenticator: Sendable {
             return CallerIdentity(principal: principal, expires: expires)
         case .loginCookie(let id):
             guard let sessions else { throw Self.unsupported("login sessions") }
-            let record = try Self.checked { () throws(IdentityError) in try sessions.resume(id, at: now) }
+            let record = try await Self.verified { () async throws(IdentityError) in try await sessions.resume(id, at: now) }
             guard let node = try? JSONNode.parse(Array(record.principalJSON.utf8)), case .record(let claims)? = ClaimValue(json: node) else {
                 throw BrokerError(.unauthenticated, "identity_malformed", "the login session's record does not parse")
             }

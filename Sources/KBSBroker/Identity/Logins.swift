@@ -173,7 +173,7 @@ package struct Logins: Sendable {
     package func logout(_ id: String) async throws(BrokerError) -> Bool {
         let now = broker.clock()
         let ended: Bool
-        do { ended = try sessions.revoke(id, at: now) } catch {
+        do { ended = try await sessions.revoke(id, at: now) } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the session cannot be ended")
         }
         if ended {
@@ -193,7 +193,7 @@ package struct Logins: Sendable {
             let now = broker.clock()
             // The session's end comes back from starting it: no second read of the row just written.
             let started: (id: String, expires: Int64)
-            do { started = try sessions.begin(for: principal, at: now, notAfter: notAfter) } catch {
+            do { started = try await sessions.begin(for: principal, at: now, notAfter: notAfter) } catch {
                 throw Authenticator.refusal(error)
             }
             try await broker.audit(

@@ -3,18 +3,21 @@ import Synchronization
 /// Remembers single-use values (nonces, assertion ids) until they expire, so a second use is refused.
 package protocol ReplayCache: Sendable {
     /// Records `value` in `namespace` until `expiry` (Unix seconds); false when it was already there and unexpired.
-    func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) -> Bool
+    ///
+    /// A cache that cannot be read or written throws (reason `configuration`, which the broker answers with 503): a
+    /// value that cannot be recorded must not be accepted, and the credential may well be fine.
+    func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) async throws(IdentityError) -> Bool
 }
 
-/// A ``ReplayCache`` in memory: enough for one process (`kbs identity verify`, tests); the server backs it with
-/// SQLite so a restart does not forget.
+/// A ``ReplayCache`` in memory: enough for one process (`kbs identity verify`, tests); the server backs it with its
+/// store (SQLite or PostgreSQL) so a restart does not forget and every replica sees every use.
 package final class MemoryReplayCache: ReplayCache {
     private let seen = Mutex<[String: Int64]>([:])
 
     /// Creates an empty cache.
     package init() {}
 
-    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) -> Bool {
+    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) async throws(IdentityError) -> Bool {
         seen.withLock { table in
             if table.count > 10_000 { table = table.filter { $0.value > now } }
             let key = namespace + "\u{0}" + value

@@ -66,7 +66,7 @@ package struct SIWEVerifier: CredentialVerifier {
             throw IdentityError(.expired, "the message is older than \(maximumAgeSeconds) s and sets no expiration")
         }
         let until = (message.expirationTime ?? message.issuedAt + maximumAgeSeconds) + clockLeewaySeconds
-        guard replay.insert(message.nonce, namespace: "siwe:" + message.domain, expiry: until, now: now) else {
+        guard try await replay.insert(message.nonce, namespace: "siwe:" + message.domain, expiry: until, now: now) else {
             throw IdentityError(.replay, "this nonce was already used")
         }
         var attributes: [String: ClaimValue] = [

@@ -121,7 +121,7 @@ package struct HTTPSignatureVerifier: CredentialVerifier {
         }
         if let nonce {
             let until = created + requirements.maximumAgeSeconds + clockLeewaySeconds
-            guard replay.insert(nonce, namespace: "hmac:" + keyID, expiry: until, now: now) else {
+            guard try await replay.insert(nonce, namespace: "hmac:" + keyID, expiry: until, now: now) else {
                 throw IdentityError(.replay, "this signature's nonce was already used")
             }
         }

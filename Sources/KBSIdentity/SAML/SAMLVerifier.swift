@@ -44,7 +44,7 @@ package struct SAMLVerifier: CredentialVerifier {
             return try check(signed, now: now)
         }
         let until = claims.expiry ?? now + 300
-        guard replay.insert(claims.assertionID, namespace: "saml:" + issuer, expiry: until + clockLeewaySeconds, now: now) else {
+        guard try await replay.insert(claims.assertionID, namespace: "saml:" + issuer, expiry: until + clockLeewaySeconds, now: now) else {
             throw IdentityError(.replay, "this assertion was already used")
         }
         var attributes: [String: ClaimValue] = ["assertion_id": .string(claims.assertionID), "attributes": .lists(claims.attributes)]

@@ -31,18 +31,19 @@ package struct SessionRecord: Sendable, Equatable {
     }
 }
 
-/// Where sessions live: SQLite in the server (through the broker), memory in tests and one-shot commands.
+/// Where sessions live: the server's store (SQLite, or PostgreSQL shared by every replica), memory in tests and one-shot
+/// commands. Every call reads or writes the store itself, never a cached copy, so a revocation counts at once everywhere.
 package protocol SessionStore: Sendable {
     /// Stores a new session under the hash of its id.
-    func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError)
+    func insert(idHash: [UInt8], _ record: SessionRecord) async throws(IdentityError)
     /// The session stored under `idHash`, revoked or not.
-    func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord?
+    func session(idHash: [UInt8]) async throws(IdentityError) -> SessionRecord?
     /// Marks one session revoked at `time`; false when there is no such session or it was already revoked.
-    func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool
+    func revoke(idHash: [UInt8], at time: Int64) async throws(IdentityError) -> Bool
     /// Revokes every live session of `subject`; returns how many.
-    func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int
+    func revokeAll(subject: String, at time: Int64) async throws(IdentityError) -> Int
     /// Records that the session was presented at `time`.
-    func touch(idHash: [UInt8], at time: Int64) throws(IdentityError)
+    func touch(idHash: [UInt8], at time: Int64) async throws(IdentityError)
 }
 
 /// A ``SessionStore`` in memory.
@@ -52,7 +53,7 @@ package final class MemorySessionStore: SessionStore {
     /// Creates an empty store.
     package init() {}
 
-    package func insert(idHash: [UInt8], _ record: SessionRecord) throws(IdentityError) {
+    package func insert(idHash: [UInt8], _ record: SessionRecord) async throws(IdentityError) {
         let fresh = table.withLock { table in
             guard table[idHash] == nil else { return false }
             table[idHash] = record
@@ -61,9 +62,9 @@ package final class MemorySessionStore: SessionStore {
         guard fresh else { throw IdentityError(.configuration, "a session id was issued twice") }
     }
 
-    package func session(idHash: [UInt8]) throws(IdentityError) -> SessionRecord? { table.withLock { $0[idHash] } }
+    package func session(idHash: [UInt8]) async throws(IdentityError) -> SessionRecord? { table.withLock { $0[idHash] } }
 
-    package func revoke(idHash: [UInt8], at time: Int64) throws(IdentityError) -> Bool {
+    package func revoke(idHash: [UInt8], at time: Int64) async throws(IdentityError) -> Bool {
         table.withLock { table in
             guard table[idHash] != nil, table[idHash]!.revokedAt == nil else { return false }
             table[idHash]!.revokedAt = time
@@ -71,11 +72,11 @@ package final class MemorySessionStore: SessionStore {
         }
     }
 
-    package func touch(idHash: [UInt8], at time: Int64) throws(IdentityError) {
+    package func touch(idHash: [UInt8], at time: Int64) async throws(IdentityError) {
         table.withLock { $0[idHash]?.lastUsedAt = time }
     }
 
-    package func revokeAll(subject: String, at time: Int64) throws(IdentityError) -> Int {
+    package func revokeAll(subject: String, at time: Int64) async throws(IdentityError) -> Int {
         table.withLock { table in
             var count = 0
             for (key, record) in table where record.subject == subject && record.revokedAt == nil && record.expiresAt > time {

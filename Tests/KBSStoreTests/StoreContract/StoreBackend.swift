@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import KBSBroker
+import KBSIdentity
 import KBSKeys
 import KBSStore
 import Testing
@@ -25,6 +26,10 @@ struct StoreReplica: Sendable {
     var kms: any KMSRepository
     var vault: any VaultRepository
     var keyRecords: any KeyRecordStore
+    /// Login sessions, as `kbs serve` keeps them.
+    var sessions: any SessionStore
+    /// The identity verifiers' single-use values (SIWE nonces, SAML assertion ids, RFC 9421 nonces).
+    var replay: any ReplayCache
     /// The whole audit chain, verified.
     var verifyAudit: @Sendable () async throws -> AuditVerification
     /// Records from `seq` on.
@@ -62,7 +67,8 @@ struct StoreUnderTest: Sendable {
             let store = try Store(directory: directory)
             return StoreReplica(
                 ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store),
-                keyRecords: StoreKeyRecordStore(store), verifyAudit: { try store.verifyAudit() },
+                keyRecords: StoreKeyRecordStore(store), sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store),
+                verifyAudit: { try store.verifyAudit() },
                 auditRecords: { from in try store.auditRecords(from: from, limit: 10_000) })
         }
         let path = directory + "/kbs.sqlite"
@@ -78,7 +84,8 @@ struct StoreUnderTest: Sendable {
             let replicas = stores.map { store in
                 StoreReplica(
                     ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
-                    keyRecords: PostgresKeyRecordStore(store), verifyAudit: { try await store.verifyAudit() },
+                    keyRecords: PostgresKeyRecordStore(store), sessions: PostgresSessionStore(store), replay: PostgresReplayCache(store),
+                    verifyAudit: { try await store.verifyAudit() },
                     auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) })
             }
             let admin = stores[0]
