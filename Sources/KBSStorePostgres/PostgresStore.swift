@@ -50,7 +50,9 @@ package final class PostgresStore: Sendable {
         runner = Task { await client.run() }
         guard migrating else { return }
         do {
-            try await within(seconds: connectSeconds) { store throws(StoreError) in try await PostgresMigrations.migrate(store) }
+            // The deadline covers reaching the server, not the migration: replicas starting together wait on its lock.
+            try await within(seconds: connectSeconds) { store throws(StoreError) in try await store.count("SELECT 1") }
+            try await PostgresMigrations.migrate(self)
         } catch {
             await close()
             throw error
