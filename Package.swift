@@ -150,7 +150,9 @@ let package = Package(
         .testTarget(
             name: "KBSStoreTests",
             dependencies: [
-                "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"),
+                // KBSEvidence and KBSPolicy for the RCAR flow across replicas: simulator evidence and the default policy.
+                "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", "KBSEvidence", "KBSPolicy",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
