@@ -34,7 +34,7 @@ struct StoreReplica: Sendable {
     /// Records from `seq` on.
     var auditRecords: @Sendable (_ from: Int64) async throws -> [AuditRecord]
     /// RCAR sessions on this replica with other bounds than the ports' defaults.
-    var sessions: @Sendable (_ capacity: Int, _ perClient: Int) -> any RCARSessionStore
+    var rcarSessions: @Sendable (_ capacity: Int, _ perClient: Int) -> any RCARSessionStore
 }
 
 /// A database opened by two replicas (two connection pools, or two SQLite handles on one file), as several `kbs serve`
@@ -70,7 +70,7 @@ struct StoreUnderTest: Sendable {
                 ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store),
                 keyRecords: StoreKeyRecordStore(store), verifyAudit: { try store.verifyAudit() },
                 auditRecords: { from in try store.auditRecords(from: from, limit: 10_000) },
-                sessions: { capacity, perClient in InMemoryRCARSessions(capacity: capacity, perClient: perClient) })
+                rcarSessions: { capacity, perClient in InMemoryRCARSessions(capacity: capacity, perClient: perClient) })
         }
         let path = directory + "/kbs.sqlite"
         try await body(
@@ -104,7 +104,7 @@ struct StoreUnderTest: Sendable {
                 ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
                 keyRecords: PostgresKeyRecordStore(store), verifyAudit: { try await store.verifyAudit() },
                 auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) },
-                sessions: { capacity, perClient in PostgresRCARSessions(store: store, capacity: capacity, perClient: perClient) })
+                rcarSessions: { capacity, perClient in PostgresRCARSessions(store: store, capacity: capacity, perClient: perClient) })
         }
         let admin = stores[0]
         let result: Result<Void, any Error>

@@ -95,7 +95,7 @@ extension StoreContractTests {
     @Test("sessions are bounded per client and overall across replicas, and expired ones make room", arguments: StoreBackend.sharedSessions)
     func sessionLimitsAcrossReplicas(backend: StoreBackend) async throws {
         try await StoreUnderTest.with(backend) { store in
-            let replicas = (0..<2).map { store.replica($0).sessions(4, 2) }
+            let replicas = (0..<2).map { store.replica($0).rcarSessions(4, 2) }
             func open(_ client: String, on replica: Int, at time: Date) async throws -> RCARSession {
                 let session = Self.session(client, at: time)
                 try await replicas[replica % 2].insert(session, now: time)
@@ -128,7 +128,7 @@ extension StoreContractTests {
     @Test("one client's concurrent sessions on two replicas stay within its limit", arguments: StoreBackend.sharedSessions)
     func perClientLimitUnderConcurrency(backend: StoreBackend) async throws {
         try await StoreUnderTest.with(backend) { store in
-            let replicas = (0..<2).map { store.replica($0).sessions(100, 3) }
+            let replicas = (0..<2).map { store.replica($0).rcarSessions(100, 3) }
             let opened = try await withThrowingTaskGroup(of: RCARSession.self) { group in
                 for index in 0..<16 {
                     let sessions = replicas[index % 2]
