@@ -151,8 +151,9 @@ let package = Package(
         .testTarget(
             name: "KBSStoreTests",
             dependencies: [
-                "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // KBSEvidence and KBSPolicy for the RCAR flow across replicas: simulator evidence and the default policy.
+                "KBSStore", "KBSStorePostgres", "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", "KBSEvidence", "KBSPolicy",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

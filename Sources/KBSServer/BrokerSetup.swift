@@ -7,6 +7,7 @@ import KBSEvidence
 import KBSKeys
 import KBSPolicy
 import KBSStore
+import KBSStorePostgres
 import Logging
 
 /// Builds the broker of a data directory: unseals the master key, loads trust anchors, the simulator CA and the
@@ -48,7 +49,10 @@ enum BrokerSetup {
         metrics.recordPlatform(platform)
         logger.info("platform", metadata: ["capabilities": "\(platform.json)", "tier": "\(platform.tier.rawValue)"])
         var ports = storage.ports
-        if storage.postgres == nil {
+        // RCAR sessions: in the shared store on PostgreSQL (any replica answers any step), in memory for one server.
+        if let shared = storage.postgres {
+            ports.sessions = PostgresRCARSessions(store: shared, capacity: broker.maxSessions, perClient: broker.maxSessionsPerClient)
+        } else {
             ports.sessions = InMemoryRCARSessions(capacity: broker.maxSessions, perClient: broker.maxSessionsPerClient)
         }
         var hooks = BrokerMetrics()

@@ -5,15 +5,16 @@ import KBSStore
 import PostgresNIO
 
 extension BrokerPorts {
-    /// The broker's ports on one PostgreSQL store, shared by every replica that opens it. RCAR sessions stay in
-    /// `sessions` (this process's memory by default) until the store keeps them too.
+    /// The broker's ports on one PostgreSQL store, shared by every replica that opens it. RCAR sessions live in the
+    /// store too (``PostgresRCARSessions`` with its default bounds) unless `sessions` names another place.
     package static func postgres(
-        _ store: PostgresStore, sessions: any RCARSessionStore = InMemoryRCARSessions(), clock: @escaping @Sendable () -> Date = { Date() }
+        _ store: PostgresStore, sessions: (any RCARSessionStore)? = nil, clock: @escaping @Sendable () -> Date = { Date() }
     ) -> BrokerPorts {
         BrokerPorts(
             audit: PostgresAuditTrail(store: store), nonces: PostgresNonceLedger(store: store), resources: PostgresResources(store: store),
             referenceValues: PostgresReferenceValues(store: store), capabilityTokens: PostgresCapabilityTokens(store: store),
-            sessions: sessions, apiKeys: PostgresAPIKeys(store: store), tokenSigningKeys: PostgresTokenSigningKeys(store: store), clock: clock)
+            sessions: sessions ?? PostgresRCARSessions(store: store), apiKeys: PostgresAPIKeys(store: store),
+            tokenSigningKeys: PostgresTokenSigningKeys(store: store), clock: clock)
     }
 }
 

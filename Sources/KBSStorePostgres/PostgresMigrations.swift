@@ -165,6 +165,29 @@ enum PostgresMigrations {
             ]
         ),
         (
+            "v3-rcar-sessions",
+            [
+                """
+                -- RCAR sessions, shared so that auth, attest and resource may each reach a different replica. Times in
+                -- milliseconds since 1970; seq orders a client's sessions oldest first, for making room among them;
+                -- appraisal is the attested appraisal's JSON document (Appraisal+Storage.swift in KBSBroker), NULL until
+                -- the session attests.
+                CREATE TABLE rcar_session (
+                    id TEXT COLLATE "C" PRIMARY KEY,
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+                    client TEXT COLLATE "C" NOT NULL,
+                    nonce TEXT NOT NULL,
+                    tee TEXT NOT NULL,
+                    expires_at BIGINT NOT NULL,
+                    attempted BOOLEAN NOT NULL DEFAULT FALSE,
+                    appraisal BYTEA
+                )
+                """,
+                "CREATE INDEX rcar_session_by_client ON rcar_session (client, seq)",
+                "CREATE INDEX rcar_session_by_expiry ON rcar_session (expires_at)",
+            ]
+        ),
+        (
             "v5-shared-secrets",
             [
                 """

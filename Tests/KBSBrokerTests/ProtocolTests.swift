@@ -137,7 +137,7 @@ import Testing
         #expect(sessions.session(flooderFirst.id, now: now + 2) == nil, "the flooding client lost its own oldest")
         // When every slot holds a live session, a new client is refused rather than given someone else's slot.
         _ = try open("192.0.2.3", at: now + 1)
-        #expect(throws: InMemoryRCARSessions.Full.self) { _ = try open("192.0.2.4", at: now + 1) }
+        #expect(throws: BrokerError.sessionsFull) { _ = try open("192.0.2.4", at: now + 1) }
         #expect(sessions.session(victim.id, now: now + 2) != nil)
         // Expired sessions make room.
         let live = try open("192.0.2.4", at: now + 400, tee: "tdx")

@@ -35,8 +35,8 @@ extension Broker {
         let session = RCARSession(
             id: Hex.encode(id), nonce: fixedNonce ?? Data(nonce).base64EncodedString(), tee: tee, client: client,
             expires: now + configuration.sessionLifetime)
-        do { try await ports.sessions.insert(session, now: now) } catch is InMemoryRCARSessions.Full {
-            throw BrokerError(.unavailable, "sessions_full", "every session slot holds a live session; try again shortly")
+        do { try await ports.sessions.insert(session, now: now) } catch let error as BrokerError where error.code == BrokerError.sessionsFull.code {
+            throw .sessionsFull
         } catch {
             throw BrokerError(.unavailable, "store_unavailable", "the session cannot be recorded")
         }

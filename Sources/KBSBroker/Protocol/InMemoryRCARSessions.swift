@@ -8,9 +8,6 @@ import Synchronization
 /// whole table is full of live sessions a new one is refused rather than pushing out anyone else's (so no client can
 /// evict another's live or attested session by opening many).
 package final class InMemoryRCARSessions: RCARSessionStore {
-    /// Refused: every slot holds a live session of some client.
-    package struct Full: Error {}
-
     private struct State {
         var table: [String: RCARSession] = [:]
         /// Each client's session ids, oldest first.
@@ -29,15 +26,16 @@ package final class InMemoryRCARSessions: RCARSessionStore {
         self.perClient = perClient
     }
 
-    package func insert(_ session: RCARSession, now: Date) throws {
-        try state.withLock { (state: inout State) throws(Full) in
+    /// Keeps `session`, or throws ``BrokerError/sessionsFull`` when no room can be made among the client's own.
+    package func insert(_ session: RCARSession, now: Date) throws(BrokerError) {
+        try state.withLock { (state: inout State) throws(BrokerError) in
             Self.dropExpired(of: session.client, in: &state, now: now)
             if let ids = state.byClient[session.client], ids.count >= perClient, let oldest = ids.first {
                 Self.remove(oldest, from: &state)
             }
             if state.table.count >= capacity {
                 for client in Array(state.byClient.keys) { Self.dropExpired(of: client, in: &state, now: now) }
-                guard state.table.count < capacity else { throw Full() }
+                guard state.table.count < capacity else { throw .sessionsFull }
             }
             state.table[session.id] = session
             state.byClient[session.client, default: []].append(session.id)

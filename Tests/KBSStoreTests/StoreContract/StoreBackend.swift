@@ -15,6 +15,10 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     var testDescription: String { rawValue }
 
+    /// The backends whose RCAR sessions live in the database, so that every replica sees every session (SQLite's stay
+    /// in each process's memory).
+    static let sharedSessions: [StoreBackend] = [.postgres]
+
     /// The PostgreSQL database the cases use (a fresh schema per case), from `KBS_TEST_POSTGRES_URL`: Tools/test sets it
     /// through Tools/with-postgres, which starts a throwaway cluster.
     static var postgresURL: String? { ProcessInfo.processInfo.environment["KBS_TEST_POSTGRES_URL"] }
@@ -34,6 +38,8 @@ struct StoreReplica: Sendable {
     var verifyAudit: @Sendable () async throws -> AuditVerification
     /// Records from `seq` on.
     var auditRecords: @Sendable (_ from: Int64) async throws -> [AuditRecord]
+    /// RCAR sessions on this replica with other bounds than the ports' defaults.
+    var rcarSessions: @Sendable (_ capacity: Int, _ perClient: Int) -> any RCARSessionStore
 }
 
 /// A database opened by two replicas (two connection pools, or two SQLite handles on one file), as several `kbs serve`
@@ -69,7 +75,8 @@ struct StoreUnderTest: Sendable {
                 ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store),
                 keyRecords: StoreKeyRecordStore(store), sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store),
                 verifyAudit: { try store.verifyAudit() },
-                auditRecords: { from in try store.auditRecords(from: from, limit: 10_000) })
+                auditRecords: { from in try store.auditRecords(from: from, limit: 10_000) },
+                rcarSessions: { capacity, perClient in InMemoryRCARSessions(capacity: capacity, perClient: perClient) })
         }
         let path = directory + "/kbs.sqlite"
         try await body(
@@ -86,7 +93,8 @@ struct StoreUnderTest: Sendable {
                     ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
                     keyRecords: PostgresKeyRecordStore(store), sessions: PostgresSessionStore(store), replay: PostgresReplayCache(store),
                     verifyAudit: { try await store.verifyAudit() },
-                    auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) })
+                    auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) },
+                    rcarSessions: { capacity, perClient in PostgresRCARSessions(store: store, capacity: capacity, perClient: perClient) })
             }
             let admin = stores[0]
             try await body(StoreUnderTest(replicas: replicas) { sql in try await admin.execute(sql) })
