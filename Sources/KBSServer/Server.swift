@@ -40,7 +40,7 @@ package final class Server: Sendable {
     let logger: Logger
 
     /// Prepares a server; nothing listens until ``run(onListening:)``.
-    package init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) throws(ServerError) {
+    package init(configuration: ServerConfiguration, logger: Logger = Logger(label: "kbs")) async throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
         guard configuration.servesTLS || configuration.allowPlainHTTP || ServerSettings.isLoopback(configuration.host) else {
@@ -63,14 +63,14 @@ package final class Server: Sendable {
         if let problem = configuration.storeProblem { throw ServerError(.internalServerError, "store", problem) }
         do throws(StoreError) {
             store = try Store(directory: configuration.dataDirectory)
-            entities = try EntityView(store: store)
         } catch {
             throw ServerError(.internalServerError, "store", error.message)
         }
+        // The one place the entities' store is chosen: every replica's view, import and admin route goes through it.
+        entities = try await EntityView(repository: SQLiteEntities(store))
         metrics = ServerMetrics()
-        policies = try PolicyHolder(
-            directory: configuration.policies, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics,
-            logger: logger)
+        policies = try await PolicyHolder(
+            directory: configuration.policies, schemas: configuration.claimSchemas, entities: entities, metrics: metrics, logger: logger)
         guard configuration.additionalPolicies.count <= 1 else {
             throw ServerError(
                 .internalServerError, "policy",
@@ -79,9 +79,8 @@ package final class Server: Sendable {
         }
         var kmsHolder: PolicyHolder?
         if let directory = configuration.additionalPolicies.first {
-            kmsHolder = try PolicyHolder(
-                directory: directory, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics, logger: logger,
-                importsEntities: false)
+            kmsHolder = try await PolicyHolder(
+                directory: directory, schemas: configuration.claimSchemas, entities: nil, metrics: metrics, logger: logger)
         }
         kmsPolicies = kmsHolder
         log = try DecisionLog(path: configuration.decisionLogPath, capacity: configuration.decisionLogQueueBytes) { [metrics, logger] failure in
@@ -159,7 +158,7 @@ package final class Server: Sendable {
         }
         let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
-        AdminRoutes(decider: decider, store: store, configuration: configuration).add(to: admin)
+        AdminRoutes(decider: decider, entities: entities.repository, configuration: configuration).add(to: admin)
         KBSProtocolRoutes(broker: broker, identity: identity, configuration: configuration).add(to: router, limited: rcar, admin: trusteeAdmin)
         IdentityRoutes(holder: identity, broker: broker, configuration: configuration).add(to: logins)
         APIKeyRoutes(identity: identity, configuration: configuration).add(to: admin)
@@ -191,7 +190,7 @@ package final class Server: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
             services: [
                 PolicyWatcher(
-                    policies: policies, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
+                    policies: policies, entities: entities, logger: logger, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
                     intervalMilliseconds: configuration.reloadIntervalMilliseconds),
                 KeySweepService(
                     sweeper: KeySweeper(keys: keyService, records: StoreKeyRecordStore(store)),

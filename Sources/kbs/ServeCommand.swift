@@ -141,7 +141,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.metricsToken = EnvironmentVariable.metricsToken.value(in: environment)
         let server: Server
         do {
-            server = try Server(configuration: configuration)
+            server = try await Server(configuration: configuration)
         } catch {
             throw Refusal(code: error.code, message: error.message)
         }

@@ -26,7 +26,7 @@ import Testing
         configuration.adminToken = adminToken
         configuration.reloadIntervalMilliseconds = 0
         configuration.masterPassphrase = "in-process test passphrase"
-        let server = try Server(configuration: configuration)
+        let server = try await Server(configuration: configuration)
         try await server.buildApplication().test(setup, body)
         await server.closeLog()
     }
@@ -200,7 +200,7 @@ import Testing
         configuration.masterPassphrase = "rate limit test passphrase"
         configuration.rateLimitPerSecond = 0.001  // a token each 1,000 s: the burst runs out however slow the machine is
         configuration.rateLimitBurst = 3
-        let server = try Server(configuration: configuration)
+        let server = try await Server(configuration: configuration)
         try await server.buildApplication().test(.router) { client in
             let body = InProcessRouteTests.body(#"{"version":"0.4.0","tee":"snp"}"#)
             for _ in 0..<3 {

@@ -25,6 +25,7 @@ struct StoreReplica: Sendable {
     var kms: any KMSRepository
     var vault: any VaultRepository
     var keyRecords: any KeyRecordStore
+    var entities: any EntityRepository
     /// The whole audit chain, verified.
     var verifyAudit: @Sendable () async throws -> AuditVerification
     /// Records from `seq` on.
@@ -62,7 +63,7 @@ struct StoreUnderTest: Sendable {
             let store = try Store(directory: directory)
             return StoreReplica(
                 ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store),
-                keyRecords: StoreKeyRecordStore(store), verifyAudit: { try store.verifyAudit() },
+                keyRecords: StoreKeyRecordStore(store), entities: SQLiteEntities(store), verifyAudit: { try store.verifyAudit() },
                 auditRecords: { from in try store.auditRecords(from: from, limit: 10_000) })
         }
         let path = directory + "/kbs.sqlite"
@@ -95,7 +96,7 @@ struct StoreUnderTest: Sendable {
         let replicas = stores.map { store in
             StoreReplica(
                 ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
-                keyRecords: PostgresKeyRecordStore(store), verifyAudit: { try await store.verifyAudit() },
+                keyRecords: PostgresKeyRecordStore(store), entities: PostgresEntities(store), verifyAudit: { try await store.verifyAudit() },
                 auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) })
         }
         let admin = stores[0]
