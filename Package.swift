@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "KBSServerTests",
             dependencies: [
-                "KBSServer", "KBSStore", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSClaims",
+                "KBSServer", "KBSStore", "KBSStorePostgres", "KBSPolicy", "KBSPolicyTesting", "KBSBroker", "KBSKeys", "KBSEvidence", "KBSClaims",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 // VaultListMethodTests drive the request-line rewriter in front of NIO's HTTP/1.1 decoder.

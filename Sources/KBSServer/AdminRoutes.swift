@@ -1,14 +1,15 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KBSBroker
 import KBSClaims
 import KBSPolicy
-import KBSStore
 
 /// The admin API under `/kbs/v1/`: entities and their roles, reloading, explaining a decision.
 struct AdminRoutes: Sendable {
     let decider: Decider
-    let store: Store
+    /// Where entities live; the decider's view holds them in memory.
+    let entities: any EntityRepository
     let configuration: ServerConfiguration
 
     /// Adds the routes to `admin`, the `/kbs/v1` group behind ``AdminAuthentication``.
@@ -36,16 +37,15 @@ struct AdminRoutes: Sendable {
                 }
                 return value
             } ?? 100
-        var after: (type: String, id: String)?
+        var cursor: EntityKey?
         if let afterID = query["after_id"] {
             guard let afterType = query["after_type"] ?? query["type"] else {
                 throw .badRequest("invalid_request", "`after_id` needs `after_type` (or `type`)")
             }
-            after = (String(afterType), String(afterID))
+            cursor = EntityKey(type: String(afterType), id: String(afterID))
         }
         let type = query["type"].map(String.init)
-        let cursor = after
-        let page = try await storing { () throws(StoreError) in try store.entities(type: type, after: cursor, limit: limit) }
+        let page = try await storing { try await entities.entities(type: type, after: cursor, limit: limit) }
         var text = "{\"entities\":[" + page.map(AdminRoutes.render).joined(separator: ",") + "]"
         if page.count == limit, let last = page.last {
             text += ",\"next\":{\"after_type\":\(JSONText.quote(last.type)),\"after_id\":\(JSONText.quote(last.id))}"
@@ -73,15 +73,13 @@ struct AdminRoutes: Sendable {
             throw .badRequest("invalid_entity", "\(type) `\(id)`: \(problem)")
         }
         let roles = try AdminRoutes.roles(root["roles"])
-        let existed = try await storing { () throws(StoreError) in try store.entity(type: type, id: id) != nil }
-        let attributesJSON = attributes
-        try await storing { () throws(StoreError) in try store.putEntity(type: type, id: id, attributesJSON: attributesJSON, roles: roles) }
-        return try await respondWithEntity(type: type, id: id, status: existed ? .ok : .created)
+        let created = try await storing { try await entities.putEntity(type: type, id: id, attributesJSON: attributes, roles: roles) }
+        return try await respondWithEntity(type: type, id: id, status: created ? .created : .ok)
     }
 
     private func getEntity(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
-        guard let entity = try await storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
+        guard let entity = try await storing({ try await entities.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         return JSONResponse.make(AdminRoutes.render(entity))
@@ -89,7 +87,7 @@ struct AdminRoutes: Sendable {
 
     private func deleteEntity(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
-        guard try await storing({ () throws(StoreError) in try store.deleteEntity(type: type, id: id) }) else {
+        guard try await storing({ try await entities.deleteEntity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         try await refresh(type: type, id: id)
@@ -100,7 +98,7 @@ struct AdminRoutes: Sendable {
 
     private func listRoles(_ context: KBSRequestContext) async throws(ServerError) -> Response {
         let (type, id) = try AdminRoutes.identity(context)
-        guard let entity = try await storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
+        guard let entity = try await storing({ try await entities.entity(type: type, id: id) }) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         return JSONResponse.make("{\"roles\":" + AdminRoutes.render(entity.roles) + "}")
@@ -113,7 +111,7 @@ struct AdminRoutes: Sendable {
         let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
         let root = try AccessRequest.parseObject(body)
         let role = try AdminRoutes.role(root)
-        try await storing { () throws(StoreError) in try store.addRole(type: type, id: id, role) }
+        try await storing { try await entities.addRole(type: type, id: id, role) }
         return try await respondWithEntity(type: type, id: id, status: .ok)
     }
 
@@ -125,7 +123,7 @@ struct AdminRoutes: Sendable {
             throw .badRequest("invalid_request", "name the role to revoke: `?role=NAME[&scope=GLOB]`")
         }
         let binding = StoredRole(role: role, scope: query["scope"].map(String.init))
-        guard try await storing({ () throws(StoreError) in try store.removeRole(type: type, id: id, binding) }) else {
+        guard try await storing({ try await entities.removeRole(type: type, id: id, binding) }) else {
             throw .notFound("\(type) `\(id)` does not hold role `\(role)`\(binding.scope.map { " with scope `\($0)`" } ?? "")")
         }
         try await refresh(type: type, id: id)
@@ -136,7 +134,7 @@ struct AdminRoutes: Sendable {
 
     private func reload() async -> Response {
         let policies = decider.policies
-        switch await Blocking.run({ policies.reload(trigger: "admin") }) {
+        switch await policies.reload(trigger: "admin") {
         case .loaded(let hash):
             return JSONResponse.make("{\"status\":\"loaded\",\"policy\":\(JSONText.quote(hash))}")
         case .unchanged(let hash):
@@ -171,32 +169,20 @@ struct AdminRoutes: Sendable {
     // MARK: Helpers
 
     private func respondWithEntity(type: String, id: String, status: HTTPResponse.Status) async throws(ServerError) -> Response {
-        try await refresh(type: type, id: id)
-        guard let entity = try await storing({ () throws(StoreError) in try store.entity(type: type, id: id) }) else {
+        // The view's refresh reads the entity as stored: the response shows what decisions now see.
+        guard let entity = try await decider.entities.refresh(type: type, id: id) else {
             throw .notFound("no entity \(type) `\(id)`")
         }
         return JSONResponse.make(AdminRoutes.render(entity), status: status)
     }
 
     private func refresh(type: String, id: String) async throws(ServerError) {
-        try await storing { () throws(StoreError) in try decider.entities.refresh(type: type, id: id) }
+        try await decider.entities.refresh(type: type, id: id)
     }
 
-    /// Runs a store call off the cooperative pool (SQLite blocks) and maps its refusal onto HTTP.
-    private func storing<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(ServerError) -> T {
-        let result = await Blocking.run { () -> Result<T, StoreError> in
-            do throws(StoreError) { return .success(try body()) } catch { return .failure(error) }
-        }
-        do {
-            return try result.get()
-        } catch {
-            switch error.code {
-            case .notFound: throw .notFound(error.message)
-            case .invalid: throw .badRequest("invalid_request", error.message)
-            case .bundleOwned: throw ServerError(.conflict, "bundle_owned", error.message)
-            case .database: throw ServerError(.internalServerError, "store", error.message)
-            }
-        }
+    /// Runs a repository call and maps its refusal onto HTTP.
+    private func storing<T>(_ body: () async throws -> T) async throws(ServerError) -> T {
+        try await EntityView.mapping(body)
     }
 
     private static func identity(_ context: KBSRequestContext) throws(ServerError) -> (String, String) {

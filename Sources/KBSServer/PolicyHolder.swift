@@ -1,9 +1,9 @@
 import CoreMetrics
 import Foundation
 import HTTPTypes
+import KBSBroker
 import KBSClaims
 import KBSPolicy
-import KBSStore
 import Logging
 import Synchronization
 
@@ -26,34 +26,29 @@ final class PolicyHolder: Sendable {
     let directory: String
     private let schemas: ClaimSchemaRegistry
     private let state: Mutex<State>
-    /// Serialises reloads (file watcher, SIGHUP, admin API) so that two never compile and swap at once.
-    private let reloading = Mutex(())
-    private let store: Store
-    private let entities: EntityView
+    /// Serialises reloads (file watcher, SIGHUP, admin API) so that two never compile, import and swap at once.
+    private let reloading = SerialGate()
+    /// The view whose store receives the bundle's `entities.json`; nil for a bundle whose entities are not mirrored:
+    /// only the release policy's are, so that a second bundle (the KMS API's) cannot replace them.
+    private let entities: EntityView?
     private let metrics: ServerMetrics
     private let logger: Logger
-    /// Whether the bundle's `entities.json` is mirrored into the store: only the release policy's is, so that a
-    /// second bundle (the KMS API's) cannot replace its entities.
-    private let importsEntities: Bool
 
     /// Loads the bundle for the first time; a bundle that does not compile is an error here.
     init(
-        directory: String, schemas: ClaimSchemaRegistry, store: Store, entities: EntityView, metrics: ServerMetrics, logger: Logger,
-        importsEntities: Bool = true
-    ) throws(ServerError) {
+        directory: String, schemas: ClaimSchemaRegistry, entities: EntityView?, metrics: ServerMetrics, logger: Logger
+    ) async throws(ServerError) {
         self.directory = directory
-        self.importsEntities = importsEntities
         self.schemas = schemas
-        self.store = store
         self.entities = entities
         self.metrics = metrics
         self.logger = logger
-        let fingerprint = PolicyHolder.fingerprint(of: directory)
-        switch PolicySet.load(directory: directory, registry: schemas) {
+        let (fingerprint, loaded) = await PolicyHolder.compile(directory: directory, schemas: schemas)
+        switch loaded {
         case .failure(let error):
             throw ServerError(.internalServerError, "policy", "the policy bundle \(directory) does not compile:\n\(error)")
         case .success(let policy):
-            if importsEntities { try PolicyHolder.importEntities(of: policy, into: store, view: entities) }
+            if let entities { try await PolicyHolder.importEntities(of: policy, into: entities) }
             state = Mutex(State(policy: policy, fingerprint: fingerprint, failure: nil))
         }
     }
@@ -65,25 +60,28 @@ final class PolicyHolder: Sendable {
     var failure: String? { state.withLock { $0.failure } }
 
     /// Reloads when any file of the bundle changed since the last attempt.
-    func reloadIfChanged() {
-        let fingerprint = PolicyHolder.fingerprint(of: directory)
+    func reloadIfChanged() async {
+        let directory = directory
+        let fingerprint = await Blocking.run { PolicyHolder.fingerprint(of: directory) }
         guard state.withLock({ $0.fingerprint != fingerprint }) else { return }
-        _ = reload(trigger: "change")
+        await reload(trigger: "change")
     }
 
-    /// Compiles the bundle and, when it compiles, swaps it in and mirrors its entities into the store.
+    /// Compiles the bundle and, when it compiles, mirrors its entities into the store and swaps it in.
     @discardableResult
-    func reload(trigger: String) -> Outcome {
-        reloading.withLock { _ in
-            let fingerprint = PolicyHolder.fingerprint(of: directory)
-            switch PolicySet.load(directory: directory, registry: schemas) {
+    func reload(trigger: String) async -> Outcome {
+        await reloading.run { () async -> Outcome in
+            let (fingerprint, loaded) = await PolicyHolder.compile(directory: directory, schemas: schemas)
+            switch loaded {
             case .failure(let error):
                 return fail(fingerprint: fingerprint, trigger: trigger, report: error.description)
             case .success(let policy):
-                do throws(ServerError) {
-                    if importsEntities { try PolicyHolder.importEntities(of: policy, into: store, view: entities) }
-                } catch {
-                    return fail(fingerprint: fingerprint, trigger: trigger, report: error.message)
+                if let entities {
+                    do throws(ServerError) {
+                        try await PolicyHolder.importEntities(of: policy, into: entities)
+                    } catch {
+                        return fail(fingerprint: fingerprint, trigger: trigger, report: error.message)
+                    }
                 }
                 // Counted before the swap, so anyone who sees the new policy also sees the reload counted.
                 metrics.reloadsSucceeded.increment()
@@ -102,6 +100,14 @@ final class PolicyHolder: Sendable {
         }
     }
 
+    /// Reads and compiles the bundle off the cooperative pool (files and a compiler), with its fingerprint taken first,
+    /// so an edit landing during the compile is seen by the next check.
+    private static func compile(
+        directory: String, schemas: ClaimSchemaRegistry
+    ) async -> (fingerprint: [String], loaded: Result<PolicySet, BundleError>) {
+        await Blocking.run { (PolicyHolder.fingerprint(of: directory), PolicySet.load(directory: directory, registry: schemas)) }
+    }
+
     private func fail(fingerprint: [String], trigger: String, report: String) -> Outcome {
         let serving = state.withLock { state in
             state.fingerprint = fingerprint
@@ -116,15 +122,14 @@ final class PolicyHolder: Sendable {
         return .failed(report: report)
     }
 
-    private static func importEntities(of policy: PolicySet, into store: Store, view: EntityView) throws(ServerError) {
+    private static func importEntities(of policy: PolicySet, into view: EntityView) async throws(ServerError) {
         let stored = policy.bundleEntities.all.map { entity in
             StoredEntity(
                 type: entity.type, id: entity.id, attributesJSON: entity.attributesJSON,
                 roles: entity.roles.map { StoredRole(role: $0.role, scope: $0.scope) }, source: .bundle)
         }
         do {
-            try store.importBundle(stored)
-            try view.reloadAll()
+            try await view.importBundle(stored)
         } catch {
             throw ServerError(.internalServerError, "store", "cannot import the bundle's entities: \(error.message)")
         }

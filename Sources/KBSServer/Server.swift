@@ -21,7 +21,6 @@ package final class Server: Sendable {
     package let configuration: ServerConfiguration
     /// Where the state lives: the data directory's SQLite store, or PostgreSQL shared by every replica.
     let storage: ServerStorage
-    let store: Store
     let entities: EntityView
     let policies: PolicyHolder
     /// The bundle the KMS API decides with (`Policies/kms`: the second `--policies`), when one is served.
@@ -66,16 +65,10 @@ package final class Server: Sendable {
         }
         if let problem = configuration.storeProblem { throw ServerError(.internalServerError, "store", problem) }
         storage = try await ServerStorage.open(configuration: configuration, logger: logger)
-        store = storage.sqlite
-        do throws(StoreError) {
-            entities = try EntityView(store: store)
-        } catch {
-            throw ServerError(.internalServerError, "store", error.message)
-        }
+        entities = try await EntityView(repository: storage.entities)
         metrics = ServerMetrics()
-        policies = try PolicyHolder(
-            directory: configuration.policies, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics,
-            logger: logger)
+        policies = try await PolicyHolder(
+            directory: configuration.policies, schemas: configuration.claimSchemas, entities: entities, metrics: metrics, logger: logger)
         guard configuration.additionalPolicies.count <= 1 else {
             throw ServerError(
                 .internalServerError, "policy",
@@ -84,9 +77,8 @@ package final class Server: Sendable {
         }
         var kmsHolder: PolicyHolder?
         if let directory = configuration.additionalPolicies.first {
-            kmsHolder = try PolicyHolder(
-                directory: directory, schemas: configuration.claimSchemas, store: store, entities: entities, metrics: metrics, logger: logger,
-                importsEntities: false)
+            kmsHolder = try await PolicyHolder(
+                directory: directory, schemas: configuration.claimSchemas, entities: nil, metrics: metrics, logger: logger)
         }
         kmsPolicies = kmsHolder
         log = try DecisionLog(path: configuration.decisionLogPath, capacity: configuration.decisionLogQueueBytes) { [metrics, logger] failure in
@@ -173,7 +165,7 @@ package final class Server: Sendable {
         }
         let decider = Decider(policies: policies, entities: entities, log: log, metrics: metrics)
         AuthZENRoutes(decider: decider, configuration: configuration, boundPort: boundPort).add(to: router)
-        AdminRoutes(decider: decider, store: store, configuration: configuration).add(to: admin)
+        AdminRoutes(decider: decider, entities: entities.repository, configuration: configuration).add(to: admin)
         KBSProtocolRoutes(broker: broker, identity: identity, configuration: configuration).add(to: router, limited: rcar, admin: trusteeAdmin)
         IdentityRoutes(holder: identity, broker: broker, configuration: configuration).add(to: logins)
         APIKeyRoutes(identity: identity, configuration: configuration).add(to: admin)
@@ -205,7 +197,7 @@ package final class Server: Sendable {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kbs"),
             services: [
                 PolicyWatcher(
-                    policies: policies, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
+                    policies: policies, entities: entities, logger: logger, kmsPolicies: kmsPolicies, identity: identity, tls: tls,
                     intervalMilliseconds: configuration.reloadIntervalMilliseconds),
                 KeySweepService(
                     sweeper: KeySweeper(keys: keyService, records: storage.keyRecords),

@@ -31,20 +31,19 @@ struct ServerStorage: Sendable {
     var sessions: any SessionStore
     /// The single-use values of identity verification (SIWE nonces, SAML assertion ids, signed-request nonces).
     var replay: any ReplayCache
-    /// The data directory's SQLite store: the state itself on SQLite, and what has no port yet on PostgreSQL.
-    var sqlite: Store
+    /// Entities and roles, the policies' entity store.
+    var entities: any EntityRepository
     /// The shared database, when the state lives in PostgreSQL.
     var postgres: PostgresStore?
 
     /// Opens the store `configuration` names: SQLite in the data directory, or the PostgreSQL database of its store URL
     /// (migrated, with its shared secrets made or opened). `passphrase` is the master key's, for the local provider.
     static func open(configuration: ServerConfiguration, logger: Logger) async throws(ServerError) -> ServerStorage {
-        let directory = configuration.dataDirectory
-        let sqlite: Store
-        do throws(StoreError) { sqlite = try Store(directory: directory) } catch {
-            throw ServerError(.internalServerError, "store", error.message)
-        }
         guard let url = configuration.postgresURL else {
+            let sqlite: Store
+            do throws(StoreError) { sqlite = try Store(directory: configuration.dataDirectory) } catch {
+                throw ServerError(.internalServerError, "store", error.message)
+            }
             return try sqliteStorage(sqlite, configuration: configuration, logger: logger)
         }
         let store: PostgresStore
@@ -52,7 +51,7 @@ struct ServerStorage: Sendable {
             throw ServerError(.internalServerError, "store", "cannot open the PostgreSQL store: \(error.message)")
         }
         do {
-            return try await postgresStorage(store, sqlite: sqlite, configuration: configuration, logger: logger)
+            return try await postgresStorage(store, configuration: configuration, logger: logger)
         } catch {
             await store.close()
             throw error
@@ -71,13 +70,14 @@ struct ServerStorage: Sendable {
         let pepper = try ServerIdentity.apiKeyPepper(dataDirectory: directory)
         return ServerStorage(
             ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store), keyRecords: StoreKeyRecordStore(store),
-            keys: keys, apiKeyPepper: pepper, sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store), sqlite: store, postgres: nil)
+            keys: keys, apiKeyPepper: pepper, sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store),
+            entities: SQLiteEntities(store), postgres: nil)
     }
 
     /// The shared PostgreSQL store: the master key opened now (its sealed copy in the store unless `DATA_DIR/master.sealed`
     /// exists), and the pepper and audit redaction key the replicas share, sealed under it.
     static func postgresStorage(
-        _ store: PostgresStore, sqlite: Store, configuration: ServerConfiguration, logger: Logger
+        _ store: PostgresStore, configuration: ServerConfiguration, logger: Logger
     ) async throws(ServerError) -> ServerStorage {
         let directory = configuration.dataDirectory
         let secrets = PostgresSharedSecrets(store: store)
@@ -106,7 +106,7 @@ struct ServerStorage: Sendable {
         return ServerStorage(
             ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store), keyRecords: records,
             keys: KeySource(KeyHierarchy(master: master, store: records)), apiKeyPepper: pepper, sessions: PostgresSessionStore(store),
-            replay: PostgresReplayCache(store), sqlite: sqlite, postgres: store)
+            replay: PostgresReplayCache(store), entities: PostgresEntities(store), postgres: store)
     }
 
     /// The master passphrase: configured (`KBS_MASTER_PASSPHRASE`), else `DATA_DIR/master-passphrase`, made there on

@@ -202,6 +202,18 @@ enum Migrations {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v11-entity-generation") { db in
+            try db.execute(
+                sql: """
+                    -- One counter advanced in the transaction of every write that changes an entity or a role
+                    -- binding, so a copy of them held in memory learns by one read whether it is stale.
+                    CREATE TABLE entity_generation (
+                        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                        value INTEGER NOT NULL
+                    );
+                    INSERT INTO entity_generation (singleton, value) VALUES (1, 0);
+                    """)
+        }
         return migrator
     }
 }

@@ -188,6 +188,45 @@ enum PostgresMigrations {
             ]
         ),
         (
+            "v4-entities",
+            [
+                """
+                -- The policy engine's entities: attributes as a JSON object's text; source is 'bundle' (the bundle's
+                -- entities.json, re-imported on every load) or 'admin' (the admin API's, kept).
+                CREATE TABLE entity (
+                    type TEXT COLLATE "C" NOT NULL,
+                    id TEXT COLLATE "C" NOT NULL,
+                    attributes TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    updated_at BIGINT NOT NULL,
+                    PRIMARY KEY (type, id)
+                )
+                """,
+                """
+                -- Roles held, each limited to a scope glob; '' stands for "no scope" so the primary key can hold it.
+                CREATE TABLE role_binding (
+                    entity_type TEXT COLLATE "C" NOT NULL,
+                    entity_id TEXT COLLATE "C" NOT NULL,
+                    role TEXT COLLATE "C" NOT NULL,
+                    scope TEXT COLLATE "C" NOT NULL DEFAULT '',
+                    source TEXT NOT NULL,
+                    PRIMARY KEY (entity_type, entity_id, role, scope),
+                    FOREIGN KEY (entity_type, entity_id) REFERENCES entity (type, id) ON DELETE CASCADE
+                )
+                """,
+                """
+                -- One counter, advanced in the transaction of every write that changes an entity or a binding (whose
+                -- lock every such write takes first), so each replica's copy in memory learns by one read that it is
+                -- stale.
+                CREATE TABLE entity_generation (
+                    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+                    value BIGINT NOT NULL
+                )
+                """,
+                "INSERT INTO entity_generation (singleton, value) VALUES (TRUE, 0)",
+            ]
+        ),
+        (
             "v5-shared-secrets",
             [
                 """

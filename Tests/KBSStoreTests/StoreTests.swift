@@ -22,6 +22,7 @@ struct StoreTests {
             try store.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
                 "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys", "v10-vault-entries",
+                "v11-entity-generation",
             ])
         // Opening again applies nothing new and keeps the schema.
         let again = try Store(directory: directory)
@@ -29,6 +30,7 @@ struct StoreTests {
             try again.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
                 "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys", "v10-vault-entries",
+                "v11-entity-generation",
             ])
     }
 
@@ -75,7 +77,7 @@ struct StoreTests {
         }
         #expect(throws: StoreError.self) { try store.putEntity(type: "", id: "x", attributesJSON: json("{}")) }
         #expect(throws: StoreError.self) { try store.putEntity(type: "User", id: "x", attributesJSON: [0xff, 0xfe]) }
-        let huge = json("{\"a\":\"" + String(repeating: "x", count: Store.maximumAttributesBytes) + "\"}")
+        let huge = json("{\"a\":\"" + String(repeating: "x", count: StoredEntity.maximumAttributesBytes) + "\"}")
         #expect(throws: StoreError.self) { try store.putEntity(type: "User", id: "x", attributesJSON: huge) }
     }
 

@@ -81,6 +81,10 @@ package struct ServerConfiguration: Sendable {
     /// directory, so a store URL naming another file would split the state; it is refused rather than ignored until
     /// stores elsewhere are served. The URL itself is not repeated (it may carry a password).
     package var storeProblem: String? {
+        if postgresURL != nil, reloadIntervalMilliseconds <= 0 {
+            return "on a PostgreSQL store the reload interval must be above 0 (--reload-interval-ms): each poll is how a replica "
+                + "learns of entities and roles another replica wrote"
+        }
         guard let url = storeURL, !dataDirectory.isEmpty, postgresURL == nil else { return nil }
         let expected = URL(fileURLWithPath: dataDirectory + "/kbs.sqlite").standardizedFileURL.path
         guard url.hasPrefix("sqlite:"), URL(fileURLWithPath: String(url.dropFirst(7))).standardizedFileURL.path == expected else {

@@ -34,6 +34,8 @@ struct StoreReplica: Sendable {
     var sessions: any SessionStore
     /// The identity verifiers' single-use values (SIWE nonces, SAML assertion ids, RFC 9421 nonces).
     var replay: any ReplayCache
+    /// Entities and roles, the policies' entity store.
+    var entities: any EntityRepository
     /// The whole audit chain, verified.
     var verifyAudit: @Sendable () async throws -> AuditVerification
     /// Records from `seq` on.
@@ -74,7 +76,7 @@ struct StoreUnderTest: Sendable {
             return StoreReplica(
                 ports: .sqlite(store), kms: SQLiteKMSRepository(store), vault: SQLiteVaultRepository(store),
                 keyRecords: StoreKeyRecordStore(store), sessions: SQLiteSessionStore(store), replay: SQLiteReplayCache(store),
-                verifyAudit: { try store.verifyAudit() },
+                entities: SQLiteEntities(store), verifyAudit: { try store.verifyAudit() },
                 auditRecords: { from in try store.auditRecords(from: from, limit: 10_000) },
                 rcarSessions: { capacity, perClient in InMemoryRCARSessions(capacity: capacity, perClient: perClient) })
         }
@@ -92,7 +94,7 @@ struct StoreUnderTest: Sendable {
                 StoreReplica(
                     ports: .postgres(store), kms: PostgresKMSRepository(store), vault: PostgresVaultRepository(store),
                     keyRecords: PostgresKeyRecordStore(store), sessions: PostgresSessionStore(store), replay: PostgresReplayCache(store),
-                    verifyAudit: { try await store.verifyAudit() },
+                    entities: PostgresEntities(store), verifyAudit: { try await store.verifyAudit() },
                     auditRecords: { from in try await store.auditRecords(from: from, limit: 10_000) },
                     rcarSessions: { capacity, perClient in PostgresRCARSessions(store: store, capacity: capacity, perClient: perClient) })
             }
