@@ -38,8 +38,9 @@ extension AttackSuiteTests.SimulatorMode {
         let lab = try AttackLab.require()
         let client = AttackClient(server: lab.server)
         // One token that expires by its issuer's lifetime, one long-lived token narrowed by a caveat (no key needed).
-        // Ten seconds leave room for both attestations on a loaded machine (the whole test suite runs beside this).
-        let short = try await AttackSuiteTests.issueToken(lab.server, agent: "agent-short", capabilities: ["release:demo/*"], ttl: 10)
+        // Twenty seconds leave room for both attestations on a loaded machine (the whole test suite, PostgreSQL replicas
+        // included, runs beside this; ten proved too few).
+        let short = try await AttackSuiteTests.issueToken(lab.server, agent: "agent-short", capabilities: ["release:demo/*"], ttl: 20)
         let long = try await AttackSuiteTests.issueToken(lab.server, agent: "agent-narrowed", capabilities: ["release:demo/*"], ttl: 600)
         let ending = Date(timeIntervalSince1970: TimeInterval(short.expires))
         let narrowed = try CapabilityAuthority.attenuate(long.token, capabilities: nil, expires: ending)

@@ -84,6 +84,7 @@ struct ReplicasEndToEndTests {
         let replayed = try pair.client(["--replay", "--replay-url", pair.url(pair.b)])
         #expect(replayed["attest"] as? Int == 200, "\(replayed)")
         #expect(replayed["replay_same_session"] as? Int == 401, "the session's one attempt was spent on A: \(replayed)")
+        #expect(try ServerProcess.errorCode(replayed["replay_same_session_body"] as? String ?? "") == "nonce_used")
         #expect(replayed["replay_new_session"] as? Int == 401, "\(replayed)")
 
         // A's attestation token, as a bearer, releases on B: B verifies it with the signing key A made.
