@@ -8,6 +8,9 @@ import Synchronization
 package final class KeySource: Sendable {
     private let open: @Sendable () async throws -> KeyHierarchy
     private let state = Mutex<Task<KeyHierarchy, any Error>?>(nil)
+    /// Data keys this process has seen exist: keys are never removed but by destruction, after which using one fails
+    /// as it would unchecked, so each release need not read the records again only to learn they are there.
+    fileprivate let present = Mutex<Set<String>>([])
 
     /// A source that runs `open` once, when first asked.
     package init(open: @escaping @Sendable () async throws -> KeyHierarchy) {
@@ -42,6 +45,7 @@ extension KeySource {
     /// good.
     func hierarchy(dataKey id: String, parent: String, now: Date) async throws(BrokerError) -> (KeyHierarchy, created: [String]) {
         let keys = try await hierarchy()
+        if present.withLock({ $0.contains(id) }) { return (keys, []) }
         var created: [String] = []
         do {
             do { _ = try await keys.record(parent) } catch let error where error.reason == .notFound {
@@ -54,6 +58,7 @@ extension KeySource {
         } catch {
             throw BrokerError(.unavailable, "keys", "the key \(id) cannot be prepared: \(error.message)")
         }
+        present.withLock { _ = $0.insert(id) }
         return (keys, created)
     }
 }
