@@ -7,32 +7,51 @@ import PostgresNIO
 extension PostgresStore {
     /// Appends one record to the one audit chain every replica shares and returns it with its sequence number and hash.
     ///
-    /// The table is locked (EXCLUSIVE: plain reads go on, other appends wait) before the last hash is read, and the new
-    /// record is inserted in the same transaction, so concurrent appends from any replica chain one after another.
+    /// Optimistic, in two statements: read the chain's head, then insert the record as `seq + 1` chained to it, unless
+    /// that sequence number is taken (`ON CONFLICT (seq) DO NOTHING`). The primary key lets exactly one of several
+    /// racing replicas take each number, and a record's hash covers the previous one, so whoever loses reads the new
+    /// head and tries again: the chain stays one line without a table lock held across round trips. Each try is won by
+    /// someone, so a few appenders settle in as many tries; a record still unwritten after ``auditAttempts`` is refused
+    /// (and so, upstream, whatever it was to record).
     /// The record is refused (``StoreErrorCode/invalid``) or written exactly as SQLite would, hashed the same way, so
     /// one ``AuditVerification`` serves both stores.
     @discardableResult
     package func appendAudit(_ entry: AuditEntry) async throws(StoreError) -> AuditRecord {
         let detailsJSON = try AuditChain.admit(entry)
         let at = entry.at ?? PostgresStore.now
-        return try await transaction { connection in
-            try await connection.query("LOCK TABLE audit IN EXCLUSIVE MODE", logger: logger)
-            var last: (seq: Int64, hash: [UInt8])?
-            let rows = try await connection.query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", logger: logger)
-            for try await (seq, hash) in rows.decode((Int64, Data).self) { last = (seq, Array(hash)) }
+        for _ in 0..<PostgresStore.auditAttempts {
+            let head = try await rows("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") { row in
+                let (seq, hash) = try row.decode((Int64, Data).self)
+                return (seq: seq, hash: Array(hash))
+            }.first
             var record = AuditRecord(
-                seq: (last?.seq ?? 0) + 1, at: at, kind: entry.kind, actor: entry.actor, action: entry.action, resource: entry.resource,
-                outcome: entry.outcome, detailsJSON: detailsJSON, prevHash: last?.hash ?? AuditChain.genesis, hash: [])
+                seq: (head?.seq ?? 0) + 1, at: at, kind: entry.kind, actor: entry.actor, action: entry.action, resource: entry.resource,
+                outcome: entry.outcome, detailsJSON: detailsJSON, prevHash: head?.hash ?? AuditChain.genesis, hash: [])
             record.hash = AuditChain.hash(record)
-            try await connection.query(
-                """
+            if try await insertUnlessTaken(record) { return record }
+            await Task.yield()
+        }
+        throw StoreError(.database, "the audit log is contended: no append took a place in \(PostgresStore.auditAttempts) tries")
+    }
+
+    /// Inserts `record` unless its sequence number is taken; whether it was.
+    private func insertUnlessTaken(_ record: AuditRecord) async throws(StoreError) -> Bool {
+        let query: PostgresQuery
+        do {
+            query = try """
                 INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
                 VALUES (\(record.seq), \(record.at), \(record.kind.rawValue), \(record.actor), \(record.action), \(record.resource),
                     \(record.outcome.rawValue), \(record.detailsJSON), \(Data(record.prevHash)), \(Data(record.hash)))
-                """, logger: logger)
-            return record
+                ON CONFLICT (seq) DO NOTHING RETURNING 1
+                """
+        } catch {
+            throw StoreError(.database, "cannot encode the audit record: \(error)")
         }
+        return try await count(query) == 1
     }
+
+    /// How many times an append reads the head and tries to follow it before giving up.
+    static let auditAttempts = 200
 
     /// Records in sequence order from `seq` on, at most `limit` of them.
     package func auditRecords(from seq: Int64 = 1, limit: Int = 1000) async throws(StoreError) -> [AuditRecord] {
