@@ -39,11 +39,11 @@ extension PostgresStore {
         let query: PostgresQuery
         do {
             query = try """
-                INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
-                VALUES (\(record.seq), \(record.at), \(record.kind.rawValue), \(record.actor), \(record.action), \(record.resource),
-                    \(record.outcome.rawValue), \(record.detailsJSON), \(Data(record.prevHash)), \(Data(record.hash)))
-                ON CONFLICT (seq) DO NOTHING RETURNING 1
-                """
+            INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
+            VALUES (\(record.seq), \(record.at), \(record.kind.rawValue), \(record.actor), \(record.action), \(record.resource),
+                \(record.outcome.rawValue), \(record.detailsJSON), \(Data(record.prevHash)), \(Data(record.hash)))
+            ON CONFLICT (seq) DO NOTHING RETURNING 1
+            """
         } catch {
             throw StoreError(.database, "cannot encode the audit record: \(error)")
         }
