@@ -188,23 +188,15 @@ package struct SQLiteSessionStore: SessionStore {
 
 /// `KBSIdentity`'s ``ReplayCache`` on the store's `single_use` table (times in milliseconds, as the RCAR nonces): a
 /// SIWE nonce, SAML assertion id or RFC 9421 nonce stays spent across restarts and for every process on the file.
-package struct SQLiteReplayCache: ReplayCache {
+package struct SQLiteReplayCache: SingleUseReplayCache {
     let store: Store
 
     /// Remembers in `store`.
     package init(_ store: Store) { self.store = store }
 
-    /// Throws when the store cannot be written: a value that cannot be recorded cannot be accepted.
-    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) async throws(IdentityError) -> Bool {
-        let (expiry, now) = (expiry.multipliedReportingOverflow(by: 1000), now.multipliedReportingOverflow(by: 1000))
-        // Times no clock reaches: refused as seen rather than recorded wrapped around.
-        guard !expiry.overflow, !now.overflow else { return false }
-        do {
-            return try await store.offPool { store throws(StoreError) in
-                try store.useOnce(value, namespace: namespace, expiry: expiry.partialValue, now: now.partialValue)
-            }
-        } catch {
-            throw IdentityError(.configuration, "the replay cache failed: \(error.message)")
+    package func useOnce(_ value: String, namespace: String, expiryMilliseconds: Int64, nowMilliseconds: Int64) async throws -> Bool {
+        try await store.offPool { store throws(StoreError) in
+            try store.useOnce(value, namespace: namespace, expiry: expiryMilliseconds, now: nowMilliseconds)
         }
     }
 }

@@ -83,22 +83,13 @@ package struct PostgresSessionStore: SessionStore {
 /// `KBSIdentity`'s ``ReplayCache`` on the `single_use` table, under the same namespaces and in milliseconds as SQLite's
 /// (and as the broker's nonces): a SIWE nonce, SAML assertion id or RFC 9421 nonce is spent for every replica at once,
 /// and of two replicas presenting one value together exactly one wins, since one statement decides.
-package struct PostgresReplayCache: ReplayCache {
+package struct PostgresReplayCache: SingleUseReplayCache {
     let store: PostgresStore
 
     /// Remembers in `store`.
     package init(_ store: PostgresStore) { self.store = store }
 
-    /// Throws when the store cannot be written: a value that cannot be recorded cannot be accepted.
-    package func insert(_ value: String, namespace: String, expiry: Int64, now: Int64) async throws(IdentityError) -> Bool {
-        let (expiry, now) = (expiry.multipliedReportingOverflow(by: 1000), now.multipliedReportingOverflow(by: 1000))
-        // Times no clock reaches: refused as seen rather than recorded wrapped around.
-        guard !expiry.overflow, !now.overflow else { return false }
-        do {
-            return try await PostgresNonceLedger.useOnce(
-                value, namespace: namespace, expiry: expiry.partialValue, now: now.partialValue, in: store)
-        } catch {
-            throw IdentityError(.configuration, "the replay cache failed: \(error.message)")
-        }
+    package func useOnce(_ value: String, namespace: String, expiryMilliseconds: Int64, nowMilliseconds: Int64) async throws -> Bool {
+        try await PostgresNonceLedger.useOnce(value, namespace: namespace, expiry: expiryMilliseconds, now: nowMilliseconds, in: store)
     }
 }

@@ -11,15 +11,7 @@ import Testing
 struct EntityViewReplicaTests {
     @Test("two views on one PostgreSQL store converge after refreshIfChanged")
     func viewsConvergeOnPostgres() async throws {
-        guard let url = ProcessInfo.processInfo.environment["KBS_TEST_POSTGRES_URL"] else {
-            let reason = "KBS_TEST_POSTGRES_URL is not set; Tools/with-postgres runs this beside a throwaway PostgreSQL"
-            if ProcessInfo.processInfo.environment["KBS_TEST_REQUIRE_POSTGRES"] != nil {
-                Issue.record("\(reason), and KBS_TEST_REQUIRE_POSTGRES says it must run")
-                return
-            }
-            Issue.record(Comment(rawValue: reason), severity: .warning)
-            try Test.cancel(Comment(rawValue: reason))
-        }
+        guard let url = try PostgresForTests.url() else { return }
         let schema = "kbs_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let first = try await PostgresStore(url: url, schema: schema, maximumConnections: 2)
         let second: PostgresStore

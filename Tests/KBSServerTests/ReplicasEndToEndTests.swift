@@ -247,7 +247,7 @@ enum PostgresForTests {
     static func url() throws -> String? {
         let environment = ProcessInfo.processInfo.environment
         if let url = environment["KBS_TEST_POSTGRES_URL"], !url.isEmpty { return url }
-        let reason = "KBS_TEST_POSTGRES_URL is not set; Tools/test runs the replica tests beside a throwaway PostgreSQL"
+        let reason = "KBS_TEST_POSTGRES_URL is not set; Tools/test runs the PostgreSQL tests beside a throwaway cluster (Tools/with-postgres)"
         guard environment["KBS_TEST_REQUIRE_POSTGRES"] == nil else {
             Issue.record("\(reason), and KBS_TEST_REQUIRE_POSTGRES says they must run")
             return nil
