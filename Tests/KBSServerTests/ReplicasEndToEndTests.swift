@@ -207,6 +207,31 @@ struct ReplicasEndToEndTests {
         #expect(!verify.out.contains("password") && !verify.err.contains(pair.store))
     }
 
+    @Test("a replica with another master passphrase, or no admin token, does not start; an unreachable database is named")
+    func replicasWithoutTheSharedSecretsAreRefused() async throws {
+        guard let pair = try await Pair.start(bundle: "Policies/authzen-todo") else { return }
+        defer { pair.stop() }
+        let binary = try #require(ServerProcess.binary)
+        let policies = RepositoryPaths.path("Policies/authzen-todo")
+        func serve(_ variables: [String]) throws -> (status: Int32, out: String, err: String) {
+            let data = ServerProcess.temporaryDirectory("kbs-data-c")
+            return try ChildProcess.run(
+                "/usr/bin/env", variables + [binary, "serve", "--policies", policies, "--data-dir", data, "--port", "0"])
+        }
+        let store = "KBS_STORE_URL=" + pair.store
+        let wrong = try serve([store, "KBS_ADMIN_TOKEN=" + ServerProcess.adminToken, "KBS_MASTER_PASSPHRASE=another passphrase"])
+        #expect(wrong.status == 1 && wrong.err.contains("error: master_key: the passphrase does not unseal the store's master.sealed"), "\(wrong.err)")
+        let tokenless = try serve([store, "KBS_MASTER_PASSPHRASE=replicated passphrase for the test", "KBS_ADMIN_TOKEN="])
+        #expect(tokenless.status == 1 && tokenless.err.contains("error: admin_token: replicas on one PostgreSQL store share"), "\(tokenless.err)")
+        // Nothing listens on port 1: the start gives up after its deadline and names neither user nor password.
+        let unreachable = try serve([
+            "KBS_STORE_URL=postgresql://kbs:hunter2@127.0.0.1:1/kbs?sslmode=disable", "KBS_ADMIN_TOKEN=" + ServerProcess.adminToken,
+            "KBS_MASTER_PASSPHRASE=x",
+        ])
+        #expect(unreachable.status == 1 && unreachable.err.contains("error: store: cannot open the PostgreSQL store: PostgreSQL did not answer"))
+        #expect(!unreachable.err.contains("hunter2"), "\(unreachable.err)")
+    }
+
     @Test("the data-directory commands refuse to write a local store when KBS_STORE_URL names PostgreSQL")
     func localCommandsRefuseASharedStore() throws {
         let binary = try #require(ServerProcess.binary)
