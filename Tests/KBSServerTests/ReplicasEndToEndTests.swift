@@ -220,7 +220,8 @@ struct ReplicasEndToEndTests {
         }
         let store = "KBS_STORE_URL=" + pair.store
         let wrong = try serve([store, "KBS_ADMIN_TOKEN=" + ServerProcess.adminToken, "KBS_MASTER_PASSPHRASE=another passphrase"])
-        #expect(wrong.status == 1 && wrong.err.contains("error: master_key: the passphrase does not unseal the store's master.sealed"), "\(wrong.err)")
+        #expect(wrong.status == 1, "\(wrong.err)")
+        #expect(wrong.err.contains("error: master_key: the passphrase does not unseal the store's master.sealed"), "\(wrong.err)")
         let tokenless = try serve([store, "KBS_MASTER_PASSPHRASE=replicated passphrase for the test", "KBS_ADMIN_TOKEN="])
         #expect(tokenless.status == 1 && tokenless.err.contains("error: admin_token: replicas on one PostgreSQL store share"), "\(tokenless.err)")
         // Nothing listens on port 1: the start gives up after its deadline and names neither user nor password.
