@@ -24,13 +24,12 @@ package final class PostgresStore: Sendable {
 
     /// Connects to the database `url` names (``PostgresURL``), creates `schema` (or the URL's) when given and absent, and applies
     /// pending migrations; throws when the database cannot be reached or its schema is newer than this build. Without
-    /// `migrating` nothing is created or changed (a reader such as `kbs audit verify`), and nothing is checked until the
-    /// first query.
+    /// `migrating` nothing is created or changed (a reader such as `kbs audit verify`): only reaching it is checked.
     package init(
-        url: String, schema: String? = nil, migrating: Bool = true, redactor: AuditRedactor? = nil, maximumConnections: Int = 20,
-        connectSeconds: Int = 15
+        url: String, schema: String? = nil, migrating: Bool = true, redactor: AuditRedactor? = nil, maximumConnections: Int = 20
     ) async throws(StoreError) {
         let parsed = try PostgresURL.configuration(url)
+        var probe = parsed.probe
         var configuration = parsed.client
         let schema = schema ?? parsed.schema
         if let schema {
@@ -38,8 +37,13 @@ package final class PostgresStore: Sendable {
                 throw StoreError(.invalid, "a schema name is 1 to 63 of a-z 0-9 _, starting with a letter, not `\(schema)`")
             }
             configuration.options.additionalStartupParameters.append(("search_path", schema))
+            probe.options.additionalStartupParameters.append(("search_path", schema))
         }
         configuration.options.maximumConnections = maximumConnections
+        // One connection first, outside the pool: the pool retries a refused or silent server with back-off for a
+        // minute or more, where a start should stop at once and say why. A server that answers, however slowly under
+        // load, is then waited for.
+        try await PostgresStore.reach(probe, host: probe.host ?? "?", port: probe.port ?? 0)
         var logger = Logger(label: "kbs.store.postgres")
         logger.logLevel = .error
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -50,8 +54,6 @@ package final class PostgresStore: Sendable {
         runner = Task { await client.run() }
         guard migrating else { return }
         do {
-            // The deadline covers reaching the server, not the migration: replicas starting together wait on its lock.
-            try await within(seconds: connectSeconds) { store throws(StoreError) in try await store.count("SELECT 1") }
             try await PostgresMigrations.migrate(self)
         } catch {
             await close()
@@ -66,6 +68,18 @@ package final class PostgresStore: Sendable {
             return nil
         } catch {
             return error.message
+        }
+    }
+
+    /// Connects once with `probe` (PostgresNIO's connect timeout: 10 s) and hangs up; the reason when that fails.
+    private static func reach(_ probe: PostgresConnection.Configuration, host: String, port: Int) async throws(StoreError) {
+        var logger = Logger(label: "kbs.store.postgres")
+        logger.logLevel = .critical
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
+            try await connection.close()
+        } catch {
+            throw StoreError(.database, "cannot reach PostgreSQL at \(host):\(port): \(describe(error))")
         }
     }
 
@@ -167,6 +181,7 @@ package final class PostgresStore: Sendable {
             if let message = error.serverInfo?[.message] {
                 return "postgresql: \(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
             }
+            if let underlying = error.underlying { return "postgresql: \(error.code): \(underlying)" }
             return "postgresql: \(error.code)"
         }
         if error is PostgresDecodingError { return "postgresql: a column holds a value of an unexpected type" }

@@ -16,7 +16,9 @@ import PostgresNIO
 /// `schema` keeps every table in that schema (created when absent), so several deployments can share a database. Any
 /// other parameter is refused rather than ignored.
 enum PostgresURL {
-    static func configuration(_ text: String) throws(StoreError) -> (client: PostgresClient.Configuration, schema: String?) {
+    static func configuration(
+        _ text: String
+    ) throws(StoreError) -> (client: PostgresClient.Configuration, probe: PostgresConnection.Configuration, schema: String?) {
         guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgresql", "postgres"].contains(scheme) else {
             throw StoreError(.invalid, "a PostgreSQL store URL starts postgresql://")
         }
@@ -42,14 +44,24 @@ enum PostgresURL {
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         if let rootCertificate { tlsConfiguration.trustRoots = .file(rootCertificate) }
         let tls: PostgresClient.Configuration.TLS
-        switch mode {
-        case "disable": tls = .disable
-        case "prefer": tls = .prefer(tlsConfiguration)
-        case "require", "verify-ca", "verify-full": tls = .require(tlsConfiguration)
-        default: throw StoreError(.invalid, "sslmode is disable, prefer, require, verify-ca or verify-full, not `\(mode)`")
+        let probeTLS: PostgresConnection.Configuration.TLS
+        do {
+            switch mode {
+            case "disable": (tls, probeTLS) = (.disable, .disable)
+            case "prefer": (tls, probeTLS) = (.prefer(tlsConfiguration), .prefer(try NIOSSLContext(configuration: tlsConfiguration)))
+            case "require", "verify-ca", "verify-full":
+                (tls, probeTLS) = (.require(tlsConfiguration), .require(try NIOSSLContext(configuration: tlsConfiguration)))
+            default: throw StoreError(.invalid, "sslmode is disable, prefer, require, verify-ca or verify-full, not `\(mode)`")
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.invalid, "the store URL's TLS settings do not load (sslrootcert?): \(error)")
         }
         let configuration = PostgresClient.Configuration(
             host: host, port: port, username: user, password: url.password, database: database, tls: tls)
-        return (configuration, schema)
+        let probe = PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: url.password, database: database, tls: probeTLS)
+        return (configuration, probe, schema)
     }
 }

@@ -119,7 +119,7 @@ struct StoreUnderTest: Sendable {
         let schema = "kbs_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         var stores: [PostgresStore] = []
         do {
-            for _ in 0..<2 { stores.append(try await PostgresStore(url: url, schema: schema, maximumConnections: 4, connectSeconds: 120)) }
+            for _ in 0..<2 { stores.append(try await PostgresStore(url: url, schema: schema, maximumConnections: 4)) }
         } catch {
             for store in stores { await store.close() }
             throw error
