@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KBSClaims
 
@@ -48,10 +49,16 @@ struct SignedCollateral: Sendable {
     }
 
     /// Checks the signature with `signer` (the TCB Signing certificate).
+    /// A pass is remembered (``VerifiedChainCache``) by the signed bytes', the signature's and the signer's
+    /// fingerprints: the same collateral is checked once per update, not once per quote.
     func verifySignature(signer: Certificate) throws(EvidenceError) {
+        let key = VerifiedChainCache.Key(
+            "collateral", [Array(SHA256.hash(data: signedBytes)), Array(SHA256.hash(data: signature)), signer.fingerprint])
+        if VerifiedChainCache.shared.contains(key, at: .distantPast) { return }
         guard ECDSA.verify(signature, message: signedBytes, publicKey: signer.subjectPublicKeyInfo, curve: .p256) else {
             throw EvidenceError(.signature, "\(name): collateral signature does not verify with \(signer.commonName)")
         }
+        VerifiedChainCache.shared.insert(key, validFrom: .distantPast, validUntil: .distantFuture)
     }
 
     /// Requires `time` within issueDate…nextUpdate.

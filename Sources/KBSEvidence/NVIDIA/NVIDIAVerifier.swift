@@ -110,7 +110,7 @@ package struct NVIDIAVerifier: EvidenceVerifier {
     }
 
     /// Every certificate of the endorsement files that hold certificates, in order: a bare report's device chain.
-    private static func endorsedChain(_ context: VerificationContext) -> [Certificate] {
+    static func endorsedChain(_ context: VerificationContext) -> [Certificate] {
         context.endorsements.filter { !looksLikeXML($0.bytes) }.flatMap { (try? Certificate.parseAll($0.bytes)) ?? [] }
     }
 

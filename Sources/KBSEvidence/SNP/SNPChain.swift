@@ -36,7 +36,12 @@ enum SNPChain {
         guard let ark = anchors.first(where: { $0.subject == intermediate.issuer && $0.subject == $0.issuer }) else {
             throw EvidenceError(.chain, "SNP: no self-issued ARK \(intermediate.issuer) among the trust anchors")
         }
-        guard ark.isSigned(by: ark) else { throw EvidenceError(.chain, "SNP: ARK \(ark.commonName) is not self-signed") }
+        // A fact about the ARK's bytes alone, so checked once per ARK.
+        let selfSigned = VerifiedChainCache.Key("self-signed", [ark.fingerprint])
+        if !VerifiedChainCache.shared.contains(selfSigned, at: .distantPast) {
+            guard ark.isSigned(by: ark) else { throw EvidenceError(.chain, "SNP: ARK \(ark.commonName) is not self-signed") }
+            VerifiedChainCache.shared.insert(selfSigned, validFrom: .distantPast, validUntil: .distantFuture)
+        }
         guard ark.commonName == product.arkName else {
             throw EvidenceError(.chain, "SNP: report is from a \(product.rawValue) but its chain ends at \(ark.commonName)")
         }

@@ -1,4 +1,5 @@
 import COpenSSL
+import Crypto
 package import Foundation
 import KBSClaims
 
@@ -10,6 +11,8 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
     let handle: OpaquePointer
     /// The certificate's DER encoding, exactly as received.
     package let der: [UInt8]
+    /// The SHA-256 of ``der``: what the verified-chain cache keys on.
+    package let fingerprint: [UInt8]
 
     /// Parses one DER certificate; `malformed` unless the bytes are exactly one certificate.
     package init(der: [UInt8]) throws(EvidenceError) {
@@ -18,12 +21,18 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
         else { throw EvidenceError(.malformed, "not a DER X.509 certificate") }
         self.handle = handle
         self.der = der
+        self.fingerprint = Array(SHA256.hash(data: der))
     }
 
     deinit { X509_free(handle) }
 
     /// Every certificate in `bytes`: PEM text with one or more CERTIFICATE blocks, or a single DER certificate.
+    /// Bytes seen before are not parsed again (``ParsedCertificateCache``): anchors and endorsements repeat per call.
     package static func parseAll(_ bytes: [UInt8]) throws(EvidenceError) -> [Certificate] {
+        try ParsedCertificateCache.shared.certificates(in: bytes, parse: parseAllUncached)
+    }
+
+    private static func parseAllUncached(_ bytes: [UInt8]) throws(EvidenceError) -> [Certificate] {
         if PEM.looksLikePEM(bytes) {
             guard let blocks = PEM.blocks(bytes) else { throw EvidenceError(.malformed, "PEM text does not parse") }
             var certificates: [Certificate] = []

@@ -1,4 +1,5 @@
 import COpenSSL
+import Crypto
 package import Foundation
 import KBSClaims
 
@@ -7,6 +8,8 @@ package final class RevocationList: @unchecked Sendable {
     let handle: OpaquePointer
     /// The DER encoding as received.
     package let der: [UInt8]
+    /// The SHA-256 of ``der``: the CRL's identity in ``VerifiedChainCache`` keys.
+    package let fingerprint: [UInt8]
 
     /// Parses a DER CRL, or the first X509 CRL block of PEM text.
     package init(_ bytes: [UInt8]) throws(EvidenceError) {
@@ -22,6 +25,7 @@ package final class RevocationList: @unchecked Sendable {
         }
         self.handle = handle
         self.der = der
+        self.fingerprint = Array(SHA256.hash(data: der))
     }
 
     deinit { X509_CRL_free(handle) }
@@ -60,7 +64,18 @@ package final class RevocationList: @unchecked Sendable {
     }
 
     /// Checks that `issuer` signed it and it is current at `time`, then that it does not list `certificate`.
-    package func check(_ certificate: Certificate, issuer: Certificate, at time: Date, what: String) throws(EvidenceError) {
+    /// A check that passed is remembered (``VerifiedChainCache``) by this CRL's, the issuer's and the certificate's
+    /// fingerprints for thisUpdate…nextUpdate; a listed certificate is never remembered, so it is refused every time.
+    package func check(
+        _ certificate: Certificate, issuer: Certificate, at time: Date, what: String, cache: VerifiedChainCache = .shared
+    ) throws(EvidenceError) {
+        let key = VerifiedChainCache.Key("crl", [fingerprint, issuer.fingerprint, certificate.fingerprint])
+        if cache.contains(key, at: time) { return }
+        try checkUncached(certificate, issuer: issuer, at: time, what: what)
+        cache.insert(key, validFrom: thisUpdate, validUntil: nextUpdate)
+    }
+
+    private func checkUncached(_ certificate: Certificate, issuer: Certificate, at time: Date, what: String) throws(EvidenceError) {
         guard self.issuer == issuer.subject, isSigned(by: issuer) else {
             throw EvidenceError(.collateral, "\(what): CRL is not signed by \(issuer.commonName)")
         }
