@@ -10,8 +10,8 @@ import KBSStore
 import KBSStorePostgres
 import Logging
 
-/// Builds the broker of a data directory: unseals the master key, loads trust anchors, the simulator CA and the
-/// tier rules.
+/// Builds the broker over the server's storage (whose key source unseals the master key): loads trust anchors, the
+/// simulator CA and the tier rules, and keeps RCAR sessions where the store says.
 enum BrokerSetup {
     static func make(
         configuration: ServerConfiguration, storage: ServerStorage, policies: PolicyHolder, entities: EntityView, metrics: ServerMetrics,

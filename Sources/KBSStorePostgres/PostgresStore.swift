@@ -83,13 +83,18 @@ package final class PostgresStore: Sendable {
         }
     }
 
-    /// Whether the database answers a trivial query within `seconds`: what a replica's readiness probe asks.
+    /// Whether the database answers a trivial query within `seconds`: what a replica's readiness probe asks. The pool
+    /// waits on a refused or silent server rather than failing, so the probe races the query against a timer.
     package func answers(within seconds: Int = 2) async -> Bool {
-        do {
-            try await within(seconds: seconds) { store throws(StoreError) in try await store.count("SELECT 1") }
-            return true
-        } catch {
-            return false
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { [self] in (try? await count("SELECT 1")) == 1 }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
         }
     }
 
@@ -97,27 +102,6 @@ package final class PostgresStore: Sendable {
     /// unsealed the redaction key the replicas share (``PostgresSharedSecrets``).
     package func redactAudit(with redactor: AuditRedactor) {
         redaction.withLock { $0 = redactor }
-    }
-
-    /// Runs `body` on this store, or fails once `seconds` pass: the pool retries a refused or silent server with
-    /// back-off rather than failing, so without a deadline an unreachable database would stall a start for minutes.
-    private func within(seconds: Int, _ body: @escaping @Sendable (PostgresStore) async throws(StoreError) -> Void) async throws(StoreError) {
-        let outcome: Result<Void, StoreError>? = await withTaskGroup(of: Result<Void, StoreError>?.self) { group in
-            group.addTask { [self] in
-                do throws(StoreError) { return .success(try await body(self)) } catch { return .failure(error) }
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(seconds))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        guard let outcome else {
-            throw StoreError(.database, "PostgreSQL did not answer within \(seconds) s: check the store URL's host and port and that the server runs")
-        }
-        try outcome.get()
     }
 
     /// Stops the pool; every later call fails.
