@@ -13,6 +13,8 @@ package struct KeyHierarchy: Sendable {
     package let master: any MasterKeyProvider
     /// Keeps the records.
     package let store: any KeyRecordStore
+    /// Records and unwrapped data keys kept between calls (see ``decrypt(_:aad:recordsAt:)``).
+    let caches = KeyHierarchyCaches()
 
     /// Creates a hierarchy over `store` rooted in `master`.
     package init(master: any MasterKeyProvider, store: any KeyRecordStore) {
@@ -208,12 +210,15 @@ package struct KeyHierarchy: Sendable {
     ///
     /// Any change to the ciphertext, the `aad`, or the key id or version in its header fails with `integrity`
     /// (or `notFound` when the changed id or version does not exist).
-    package func decrypt(_ ciphertext: [UInt8], aad: [UInt8] = []) async throws(KeyError) -> [UInt8] {
+    ///
+    /// `recordsAt` is the store's key-record change counter (``ReleaseRevisions``) read before this call: records read
+    /// under the same counter are taken from memory. Without it every record is read from the store.
+    package func decrypt(_ ciphertext: [UInt8], aad: [UInt8] = [], recordsAt stamp: Int64? = nil) async throws(KeyError) -> [UInt8] {
         let (header, _) = try Envelope.header(of: ciphertext)
-        let record = try await load(header.keyID)
+        let record = try await load(header.keyID, at: stamp)
         try record.requireDataKey()
         try record.requireSymmetric()
-        let key = try await dataKeyMaterial(record, version: header.keyVersion)
+        let key = try await dataKeyMaterial(record, version: header.keyVersion, recordsAt: stamp)
         return try Envelope.open(ciphertext, key: key, aad: aad)
     }
 
@@ -235,7 +240,10 @@ package struct KeyHierarchy: Sendable {
     // MARK: Unwrapping
 
     /// The plaintext of version `number` of a usable data key, through its KEK and the master key.
-    func dataKeyMaterial(_ record: KeyRecord, version number: UInt32) async throws(KeyError) -> SecretBytes {
+    ///
+    /// Both records are checked usable on every call; the unwrapped key itself is reused from ``LockedKeyCache`` while
+    /// neither record has changed.
+    func dataKeyMaterial(_ record: KeyRecord, version number: UInt32, recordsAt stamp: Int64? = nil) async throws(KeyError) -> SecretBytes {
         try record.requireUsable()
         guard case .dataEncryption(let parentID) = record.kind else {
             throw KeyError(.invalidState, "key \(record.id) is a key-encryption key")
@@ -245,9 +253,14 @@ package struct KeyHierarchy: Sendable {
         guard header.keyID == parentID else {
             throw KeyError(.integrity, "key \(record.id) version \(number) is wrapped by \(header.keyID), not \(parentID)")
         }
-        let parent = try await load(parentID)
+        let parent = try await load(parentID, at: stamp)
+        try parent.requireUsable()
+        let name = LockedKeyCache.Name(id: record.id, version: number, revision: record.revision, parent: parentID, parentRevision: parent.revision)
+        if let known = caches.dataKeys.key(name) { return known }
         let kek = try await keyEncryptionKeyMaterial(parent, version: header.keyVersion)
-        return try Envelope.openSecret(wrapped, key: kek, aad: Self.context("dek", record.id, number))
+        let key = try Envelope.openSecret(wrapped, key: kek, aad: Self.context("dek", record.id, number))
+        caches.dataKeys.keep(key, as: name)
+        return key
     }
 
     /// The plaintext of version `number` of a usable key-encryption key, from the master key provider.
@@ -297,15 +310,20 @@ package struct KeyHierarchy: Sendable {
 
     // MARK: Store access
 
-    func load(_ id: String) async throws(KeyError) -> KeyRecord {
+    /// The record of `id`; with `stamp` (the store's key-record counter, read before), from memory when it was read
+    /// under the same counter.
+    func load(_ id: String, at stamp: Int64? = nil) async throws(KeyError) -> KeyRecord {
+        if let stamp, let known = caches.record(id, at: stamp) { return known }
         let record: KeyRecord?
         do { record = try await store.load(id) } catch { throw Self.storeError(error) }
         guard let record else { throw KeyError(.notFound, "no key \(id)") }
+        if let stamp { caches.remember(record, at: stamp) }
         return record
     }
 
     private func save(_ record: KeyRecord, expectedRevision: Int?) async throws(KeyError) {
         do { try await store.save(record, expectedRevision: expectedRevision) } catch { throw Self.storeError(error) }
+        caches.forget(record.id)
     }
 
     private func update(

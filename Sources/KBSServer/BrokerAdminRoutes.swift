@@ -18,6 +18,7 @@ struct BrokerAdminRoutes: Sendable {
         admin.delete("/resources/{repo}/{type}/{tag}") { _, context in try await deleteResource(context) }
         admin.get("/reference-values") { _, _ in try await listReferenceValues() }
         admin.post("/reference-values") { request, _ in try await addReferenceValues(request) }
+        admin.delete("/reference-values") { request, _ in try await removeReferenceValues(request) }
     }
 
     /// `{"value": "<base64>", "required_tier": N, "labels": {…}}`.
@@ -65,8 +66,27 @@ struct BrokerAdminRoutes: Sendable {
 
     /// `{"kind": "snp", "name": "measurement", "values": ["<hex>", …]}`.
     private func addReferenceValues(_ request: Request) async throws(ServerError) -> Response {
+        let (kind, name, values) = try await Self.referenceValues(request, limit: configuration.maxBodyBytes)
+        let added = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.vault.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
+        }
+        return JSONResponse.make(
+            "{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
+    }
+
+    /// The same body as adding; 200 with `{kind, name, removed}`.
+    private func removeReferenceValues(_ request: Request) async throws(ServerError) -> Response {
+        let (kind, name, values) = try await Self.referenceValues(request, limit: configuration.maxBodyBytes)
+        let removed = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
+            try await broker.vault.removeReferenceValues(kind: kind, name: name, values: values, actor: "admin")
+        }
+        return JSONResponse.make("{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"removed\":\(removed)}")
+    }
+
+    /// `{"kind", "name", "values"}` of a reference-value request.
+    private static func referenceValues(_ request: Request, limit: Int) async throws(ServerError) -> (kind: String, name: String, values: [String]) {
         var request = request
-        let body = try await request.bodyBytes(limit: configuration.maxBodyBytes)
+        let body = try await request.bodyBytes(limit: limit)
         let object = try JSONBody(body, members: ["kind", "name", "values"], shape: "{\"kind\", \"name\", \"values\"}")
         guard let kind = object.root["kind"]?.stringValue, let name = object.root["name"]?.stringValue,
             case .array(let items)? = object.root["values"]?.value, let values = Optional(items.compactMap(\.stringValue)),
@@ -74,11 +94,7 @@ struct BrokerAdminRoutes: Sendable {
         else {
             throw .badRequest("invalid_request", "reference values need `kind` and `name` strings and `values`, a list of hex strings")
         }
-        let added = try await KBSProtocolRoutes.brokering { () async throws(BrokerError) in
-            try await broker.vault.addReferenceValues(kind: kind, name: name, values: values, actor: "admin")
-        }
-        return JSONResponse.make(
-            "{\"kind\":\(JSONText.quote(kind)),\"name\":\(JSONText.quote(name)),\"added\":\(added)}", status: added > 0 ? .created : .ok)
+        return (kind, name, values)
     }
 
     private func listReferenceValues() async throws(ServerError) -> Response {

@@ -214,6 +214,31 @@ enum Migrations {
                     INSERT INTO entity_generation (singleton, value) VALUES (1, 0);
                     """)
         }
+        migrator.registerMigration("v12-release-revisions") { db in
+            var sql = """
+                -- Change counters of what a release reads (resources, reference values, key records), advanced by
+                -- triggers in the transaction of every write from any connection or process, so a copy held in
+                -- memory learns by one read whether it is stale.
+                CREATE TABLE release_revision (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    resources INTEGER NOT NULL,
+                    reference_values INTEGER NOT NULL,
+                    key_records INTEGER NOT NULL
+                );
+                INSERT INTO release_revision (singleton, resources, reference_values, key_records) VALUES (1, 0, 0, 0);
+
+                """
+            for (table, column) in [("resource", "resources"), ("reference_value", "reference_values"), ("key_record", "key_records")] {
+                for event in ["INSERT", "UPDATE", "DELETE"] {
+                    sql += """
+                        CREATE TRIGGER \(table)_\(event.lowercased())_revision AFTER \(event) ON \(table)
+                        BEGIN UPDATE release_revision SET \(column) = \(column) + 1; END;
+
+                        """
+                }
+            }
+            try db.execute(sql: sql)
+        }
         return migrator
     }
 }

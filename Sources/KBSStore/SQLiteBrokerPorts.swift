@@ -11,7 +11,8 @@ extension BrokerPorts {
         BrokerPorts(
             audit: SQLiteAuditTrail(store: store), nonces: SQLiteNonceLedger(store: store), resources: SQLiteResources(store: store),
             referenceValues: SQLiteReferenceValues(store: store), capabilityTokens: SQLiteCapabilityTokens(store: store),
-            sessions: sessions, apiKeys: SQLiteAPIKeys(store: store), tokenSigningKeys: SQLiteTokenSigningKeys(store: store), clock: clock)
+            sessions: sessions, apiKeys: SQLiteAPIKeys(store: store), tokenSigningKeys: SQLiteTokenSigningKeys(store: store),
+            revisions: SQLiteReleaseRevisions(store: store), clock: clock)
     }
 }
 
@@ -87,8 +88,21 @@ struct SQLiteReferenceValues: ReferenceValueRepository {
         try await store.offPool { store throws(StoreError) in try store.addReferenceValues(kind: kind, name: name, values: values) }
     }
 
+    func remove(kind: String, name: String, values: [String]) async throws -> Int {
+        try await store.offPool { store throws(StoreError) in try store.removeReferenceValues(kind: kind, name: name, values: values) }
+    }
+
     func all() async throws -> [String: [String: [String]]] {
         try await store.offPool { store throws(StoreError) in try store.referenceValues() }
+    }
+}
+
+/// ``ReleaseRevisionSource`` on the trigger-kept `release_revision` row.
+struct SQLiteReleaseRevisions: ReleaseRevisionSource {
+    let store: Store
+
+    func releaseRevisions() async throws -> ReleaseRevisions {
+        try await store.offPool { store throws(StoreError) in try store.releaseRevisions() }
     }
 }
 

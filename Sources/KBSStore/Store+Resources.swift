@@ -82,6 +82,16 @@ extension Store {
         }
     }
 
+    /// The change counters of resources, reference values and key records (see ``ReleaseRevisions``).
+    package func releaseRevisions() throws(StoreError) -> ReleaseRevisions {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT resources, reference_values, key_records FROM release_revision") else {
+                throw StoreError(.database, "the release_revision row is missing")
+            }
+            return ReleaseRevisions(resources: row["resources"], referenceValues: row["reference_values"], keyRecords: row["key_records"])
+        }
+    }
+
     /// Every reference value: kind → name → values, values sorted.
     package func referenceValues() throws(StoreError) -> [String: [String: [String]]] {
         try read { db in

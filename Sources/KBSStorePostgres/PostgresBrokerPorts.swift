@@ -14,7 +14,7 @@ extension BrokerPorts {
             audit: PostgresAuditTrail(store: store), nonces: PostgresNonceLedger(store: store), resources: PostgresResources(store: store),
             referenceValues: PostgresReferenceValues(store: store), capabilityTokens: PostgresCapabilityTokens(store: store),
             sessions: sessions ?? PostgresRCARSessions(store: store), apiKeys: PostgresAPIKeys(store: store),
-            tokenSigningKeys: PostgresTokenSigningKeys(store: store), clock: clock)
+            tokenSigningKeys: PostgresTokenSigningKeys(store: store), revisions: PostgresReleaseRevisions(store: store), clock: clock)
     }
 }
 

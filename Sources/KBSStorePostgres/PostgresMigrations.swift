@@ -241,7 +241,37 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        ("v6-release-revisions", releaseRevisionStatements),
     ]
+
+    /// Change counters of what a release reads, advanced by statement triggers in the transaction of every write from
+    /// any replica, so each replica's in-memory copies learn by one read whether they are stale (``ReleaseRevisions``).
+    private static var releaseRevisionStatements: [String] {
+        var statements = [
+            """
+            CREATE TABLE release_revision (
+                singleton BOOLEAN PRIMARY KEY CHECK (singleton),
+                resources BIGINT NOT NULL,
+                reference_values BIGINT NOT NULL,
+                key_records BIGINT NOT NULL
+            )
+            """,
+            "INSERT INTO release_revision (singleton, resources, reference_values, key_records) VALUES (TRUE, 0, 0, 0)",
+        ]
+        for (table, column) in [("resource", "resources"), ("reference_value", "reference_values"), ("key_record", "key_records")] {
+            statements.append(
+                """
+                CREATE FUNCTION \(table)_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN UPDATE release_revision SET \(column) = \(column) + 1; RETURN NULL; END $$
+                """)
+            statements.append(
+                """
+                CREATE TRIGGER \(table)_revision AFTER INSERT OR UPDATE OR DELETE ON \(table)
+                FOR EACH STATEMENT EXECUTE FUNCTION \(table)_revision()
+                """)
+        }
+        return statements
+    }
 
     /// Applies the pending migrations in one transaction, under a transaction-scoped advisory lock, so replicas
     /// starting together migrate once; refuses a database that records a migration this build does not know (a newer

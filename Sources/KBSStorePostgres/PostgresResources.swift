@@ -67,6 +67,11 @@ struct PostgresReferenceValues: ReferenceValueRepository {
             """)
     }
 
+    func remove(kind: String, name: String, values: [String]) async throws -> Int {
+        try await store.count(
+            "DELETE FROM reference_value WHERE kind = \(kind) AND name = \(name) AND value = ANY(\(values)::text[]) RETURNING 1")
+    }
+
     func all() async throws -> [String: [String: [String]]] {
         var result: [String: [String: [String]]] = [:]
         for (kind, name, value) in try await store.rows(
@@ -75,5 +80,19 @@ struct PostgresReferenceValues: ReferenceValueRepository {
             result[kind, default: [:]][name, default: []].append(value)
         }
         return result
+    }
+}
+
+/// ``ReleaseRevisionSource`` on the trigger-kept `release_revision` row, which every replica's writes advance.
+struct PostgresReleaseRevisions: ReleaseRevisionSource {
+    let store: PostgresStore
+
+    func releaseRevisions() async throws -> ReleaseRevisions {
+        let rows = try await store.rows(
+            "SELECT resources, reference_values, key_records FROM release_revision", { row in try row.decode((Int64, Int64, Int64).self) })
+        guard let (resources, referenceValues, keyRecords) = rows.first else {
+            throw StoreError(.database, "the release_revision row is missing")
+        }
+        return ReleaseRevisions(resources: resources, referenceValues: referenceValues, keyRecords: keyRecords)
     }
 }

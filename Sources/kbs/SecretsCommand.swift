@@ -177,9 +177,9 @@ struct SecretsCommand: AsyncParsableCommand {
 struct RefvalsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "refvals",
-        abstract: "Add and list run-time reference values (e.g. allowed launch measurements).",
+        abstract: "Add, remove and list run-time reference values (e.g. allowed launch measurements).",
         discussion: "The default policy allows a measurement listed in its bundle's measurements.json or added here as kind NAME measurement.",
-        subcommands: [Add.self, List.self]
+        subcommands: [Add.self, Remove.self, List.self]
     )
 
     static func vault(_ dataDir: String, create: Bool = false) throws -> ResourceVault {
@@ -200,6 +200,22 @@ struct RefvalsCommand: AsyncParsableCommand {
                 let added = try await RefvalsCommand.vault(dataDir, create: true).addReferenceValues(
                     kind: kind, name: name, values: values, actor: "cli")
                 Console.out("{\"kind\":\"\(kind)\",\"name\":\"\(name)\",\"added\":\(added)}")
+            } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove allowed values (hex) of one claim of one evidence kind; a running server stops accepting them at its next request.")
+        @Option(help: "The data directory.") var dataDir: String
+        @Option(help: "The evidence kind: snp, tdx, nvidia, …") var kind: String
+        @Option(help: "The claim: measurement, host_data, …") var name: String
+        @Argument(help: "Values as hex.") var values: [String]
+
+        func run() async throws {
+            do {
+                let removed = try await RefvalsCommand.vault(dataDir).removeReferenceValues(kind: kind, name: name, values: values, actor: "cli")
+                Console.out("{\"kind\":\"\(kind)\",\"name\":\"\(name)\",\"removed\":\(removed)}")
             } catch let error as BrokerError { throw SecretsCommand.refusal(error) }
         }
     }

@@ -95,6 +95,14 @@ final class MemoryReferenceValues: ReferenceValueRepository {
         }
     }
 
+    func remove(kind: String, name: String, values: [String]) async throws -> Int {
+        table.withLock { table in
+            let list = table[kind, default: [:]][name, default: []]
+            table[kind, default: [:]][name] = list.filter { !values.contains($0) }
+            return list.filter { values.contains($0) }.count
+        }
+    }
+
     func all() async throws -> [String: [String: [String]]] { table.withLock { $0 } }
 }
 

@@ -116,6 +116,16 @@ struct BrokerEndToEndTests {
         #expect(added.status == 201)
         let now = try fixture.run(["--measurement", Self.otherMeasurement, "--path", "demo/keys/app"])
         #expect(Fixture.resource(now, "demo/keys/app")["status"] as? Int == 200)
+        // Removing it stops the next release, though the server holds the reference values in memory.
+        let removed = try await fixture.server.request(
+            "DELETE", "/kbs/v1/reference-values",
+            body: #"{"kind":"snp","name":"measurement","values":["\#(Self.otherMeasurement)"]}"#, admin: true)
+        #expect(removed.status == 200)
+        #expect(try ServerProcess.object(removed.body)["removed"] as? Int == 1)
+        let gone = try fixture.run(["--measurement", Self.otherMeasurement, "--path", "demo/keys/app"])
+        #expect(Fixture.resource(gone, "demo/keys/app")["status"] as? Int == 403)
+        let malformed = try await fixture.server.request("DELETE", "/kbs/v1/reference-values", body: #"{"kind":"snp"}"#, admin: true)
+        #expect(malformed.status == 400)
     }
 
     @Test("a capability token names the workload: a role-labelled key goes to its role holder, within the token's grant, until revoked")

@@ -16,6 +16,8 @@ package struct BrokerPorts: Sendable {
     package var sessions: any RCARSessionStore
     /// The attestation-token signing keys, sealed.
     package var tokenSigningKeys: any TokenSigningKeyRepository
+    /// Change counters of the release's stored inputs, for the broker's in-memory copies; nil reads them every time.
+    package var revisions: (any ReleaseRevisionSource)?
     /// The time every step decides on; tests pin it. Verifiers and keys get it from here, never from the system.
     package var clock: @Sendable () -> Date
 
@@ -24,8 +26,10 @@ package struct BrokerPorts: Sendable {
         audit: any AuditTrail, nonces: any NonceLedger, resources: any ResourceRepository,
         referenceValues: any ReferenceValueRepository, capabilityTokens: any CapabilityTokenRepository,
         sessions: any RCARSessionStore = InMemoryRCARSessions(), apiKeys: any APIKeyRepository = NoAPIKeys(),
-        tokenSigningKeys: any TokenSigningKeyRepository = InMemoryTokenSigningKeys(), clock: @escaping @Sendable () -> Date = { Date() }
+        tokenSigningKeys: any TokenSigningKeyRepository = InMemoryTokenSigningKeys(), revisions: (any ReleaseRevisionSource)? = nil,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.revisions = revisions
         self.tokenSigningKeys = tokenSigningKeys
         self.apiKeys = apiKeys
         self.audit = audit

@@ -42,6 +42,8 @@ package protocol ResourceRepository: Sendable {
 package protocol ReferenceValueRepository: Sendable {
     /// Adds `values` for claim `name` of evidence `kind`; returns how many were new.
     func add(kind: String, name: String, values: [String]) async throws -> Int
+    /// Removes `values` from claim `name` of evidence `kind`; returns how many were there.
+    func remove(kind: String, name: String, values: [String]) async throws -> Int
     /// Every value added so far.
     func all() async throws -> [String: [String: [String]]]
 }

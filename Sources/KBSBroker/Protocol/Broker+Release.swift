@@ -66,11 +66,9 @@ extension Broker {
 
     private func release(path: String, grounds: ReleaseGrounds, now: Date) async throws(BrokerError) -> String {
         let actor = grounds.actor
-        let stored: StoredResource?
-        do { stored = try await ports.resources.resource(at: path) } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
-        }
-        guard let stored else {
+        let revisions = try await releaseRevisions()
+        let resource = try await resource(at: path, revisions: revisions)
+        guard let stored = resource.stored else {
             var details = grounds.details
             details["reason"] = "not_found"
             try await audit(AuditEntry(kind: .decision, actor: actor, action: "release", resource: path, outcome: .deny, details: details))
@@ -85,7 +83,7 @@ extension Broker {
                 throw error
             }
         }
-        let decision = try await decide(path: path, stored: stored, grounds: grounds, now: now)
+        let decision = try await decide(path: path, inputs: resource, stored: stored, grounds: grounds, revisions: revisions, now: now)
         var details = grounds.details
         details["rules"] = .list(decision.deciding.map { .string($0.name) })
         details["required_tier"] = .integer(Int64(stored.requiredTier))
@@ -101,7 +99,7 @@ extension Broker {
         }
         let keys = try await vault.keys()
         var plaintext: [UInt8]
-        do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8)) } catch {
+        do { plaintext = try await keys.decrypt(stored.sealed, aad: Array(path.utf8), recordsAt: revisions?.keyRecords) } catch {
             details["reason"] = .string(error.reason.rawValue)
             try? await audit(
                 AuditEntry(
@@ -175,18 +173,11 @@ extension Broker {
 
     /// The release policy's decision on `{action, evidence?, identity?, roles, resource, tier, reference_values}`:
     /// `roles` are the subject's roles that cover this path, from every entity with the subject's id.
-    private func decide(path: String, stored: StoredResource, grounds: ReleaseGrounds, now: Date) async throws(BrokerError) -> Decision {
-        let references: [String: [String: [String]]]
-        do { references = try await ports.referenceValues.all() } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read")
-        }
-        // The labels are the JSON this broker stored; anything else reads as none, which a `role` label rule denies.
-        var labels = ClaimRecord()
-        if let node = try? JSONNode.parse(Array(stored.labelsJSON.utf8)), case .record(let record)? = ClaimValue(json: node) { labels = record }
-        var referenceValues = ClaimRecord()
-        for (kind, names) in references.sorted(by: { $0.key < $1.key }) {
-            referenceValues[kind] = .record(ClaimRecord(names.sorted(by: { $0.key < $1.key }).map { ($0.key, .list($0.value.map { .string($0) })) }))
-        }
+    private func decide(
+        path: String, inputs: ReleaseInputs.Resource, stored: StoredResource, grounds: ReleaseGrounds, revisions: ReleaseRevisions?, now: Date
+    ) async throws(BrokerError) -> Decision {
+        let labels = inputs.labels
+        let referenceValues = try await referenceValues(revisions: revisions)
         let snapshot = entities()
         var roles: [String] = []
         if let identity = grounds.identity, let snapshot {
@@ -206,5 +197,48 @@ extension Broker {
         if let evidence = grounds.evidence { input["evidence"] = .record(evidence) }
         if let identity = grounds.identity { input["identity"] = .record(identity.claims) }
         return releasePolicy().decide(input: input, options: .init(now: Int64(now.timeIntervalSince1970 * 1e9), entities: snapshot, explain: false))
+    }
+}
+
+extension Broker {
+    /// The change counters of the release's inputs, or nil when the store keeps none (then every input is read).
+    func releaseRevisions() async throws(BrokerError) -> ReleaseRevisions? {
+        guard let source = ports.revisions else { return nil }
+        do { return try await source.releaseRevisions() } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the store's change counters cannot be read")
+        }
+    }
+
+    /// The resource at `path` with its labels parsed, from memory while the resources counter stands still.
+    func resource(at path: String, revisions: ReleaseRevisions?) async throws(BrokerError) -> ReleaseInputs.Resource {
+        if let stamp = revisions?.resources, let known = releaseInputs.resource(path, at: stamp) { return known }
+        let stored: StoredResource?
+        do { stored = try await ports.resources.resource(at: path) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the resource store cannot be read")
+        }
+        // The labels are the JSON this broker stored; anything else reads as none, which a `role` label rule denies.
+        var labels = ClaimRecord()
+        if let stored, let node = try? JSONNode.parse(Array(stored.labelsJSON.utf8)), case .record(let record)? = ClaimValue(json: node) {
+            labels = record
+        }
+        let resource = ReleaseInputs.Resource(stored: stored, labels: labels)
+        if let stamp = revisions?.resources { releaseInputs.remember(resource, at: path, stamp: stamp) }
+        return resource
+    }
+
+    /// The run-time reference values as the policy reads them (kind → name → values), from memory while their counter
+    /// stands still.
+    func referenceValues(revisions: ReleaseRevisions?) async throws(BrokerError) -> ClaimRecord {
+        if let stamp = revisions?.referenceValues, let known = releaseInputs.referenceValues(at: stamp) { return known }
+        let references: [String: [String: [String]]]
+        do { references = try await ports.referenceValues.all() } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be read")
+        }
+        var referenceValues = ClaimRecord()
+        for (kind, names) in references.sorted(by: { $0.key < $1.key }) {
+            referenceValues[kind] = .record(ClaimRecord(names.sorted(by: { $0.key < $1.key }).map { ($0.key, .list($0.value.map { .string($0) })) }))
+        }
+        if let stamp = revisions?.referenceValues { releaseInputs.remember(referenceValues: referenceValues, stamp: stamp) }
+        return referenceValues
     }
 }

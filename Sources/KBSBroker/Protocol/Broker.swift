@@ -25,6 +25,8 @@ package final class Broker: Sendable {
     let clock: @Sendable () -> Date
     package let signer: AttestationTokenSigner
     let metrics: BrokerMetrics
+    /// Resources and reference values as releases read them, current by ``ReleaseRevisions``.
+    let releaseInputs = ReleaseInputs()
 
     /// Creates a broker; `releasePolicy` returns the bundle in service for each decision (it may be swapped at any
     /// time), `entities` the entity snapshot role checks read.

@@ -138,6 +138,20 @@ package struct ResourceVault: Sendable {
         }
     }
 
+    /// Removes allowed values of claim `name` of evidence `kind`; returns how many were there. Audited first: a removal
+    /// that cannot be audited is not made. The next release decides without them (``ReleaseRevisions``).
+    package func removeReferenceValues(kind: String, name: String, values: [String], actor: String) async throws(BrokerError) -> Int {
+        try Broker.validateReferenceValues(kind: kind, name: name, values: values)
+        let normalized = values.map { $0.lowercased() }
+        try await audit(
+            AuditEntry(
+                kind: .admin, actor: actor, action: "remove_reference_values", resource: "\(kind).\(name)", outcome: .success,
+                details: ["values": .list(normalized.map { .string($0) })]))
+        do { return try await referenceRepository.remove(kind: kind, name: name, values: normalized) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "reference values cannot be removed: \(error)")
+        }
+    }
+
     /// Every reference value added at run time: kind → name → values.
     package func referenceValues() async throws(BrokerError) -> [String: [String: [String]]] {
         do { return try await referenceRepository.all() } catch {
