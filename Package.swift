@@ -34,6 +34,8 @@ let package = Package(
     targets: [
         .target(name: "KBSClaims"),
         .target(name: "KBSPolicy", dependencies: ["KBSClaims"]),
+        // Zero-knowledge proofs: Groth16 over BN254 in snarkjs's formats, on fixed-width limbs.
+        .target(name: "KBSZK", dependencies: ["KBSClaims"]),
         .target(name: "KBSPolicyTesting", dependencies: ["KBSPolicy", "KBSClaims"]),
         .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .systemLibrary(name: "CXMLSec", pkgConfig: "xmlsec1-openssl", providers: [.apt(["libxmlsec1-dev", "libxml2-dev"])]),
@@ -128,10 +130,11 @@ let package = Package(
             name: "kbs",
             dependencies: [
                 "KBSPolicy", "KBSPolicyTesting", "KBSClaims", "KBSServer", "KBSStore", "KBSStorePostgres", "KBSIdentity", "KBSEvidence",
-                "KBSKeys", "KBSBroker", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KBSKeys", "KBSBroker", "KBSZK", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "KBSClaimsTests", dependencies: ["KBSClaims"]),
+        .testTarget(name: "KBSZKTests", dependencies: ["KBSZK"]),
         .testTarget(name: "KBSPolicyTests", dependencies: ["KBSPolicy", "KBSClaims", "KBSPolicyTesting"]),
         .testTarget(
             name: "KBSPolicyTestingTests",

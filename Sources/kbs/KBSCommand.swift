@@ -8,7 +8,8 @@ struct KBSCommand: AsyncParsableCommand {
         commandName: "kbs",
         abstract: "Hanzo KBS: a key broker and policy engine.",
         subcommands: [
-            PolicyCommand.self, IdentityCommand.self, EvidenceCommand.self, TrustCommand.self, TEECommand.self, KeysCommand.self, SecretsCommand.self,
+            PolicyCommand.self, IdentityCommand.self, ZKCommand.self, EvidenceCommand.self, TrustCommand.self, TEECommand.self, KeysCommand.self,
+            SecretsCommand.self,
             RefvalsCommand.self, TokensCommand.self, APIKeysCommand.self, AuditCommand.self,
             ServeCommand.self, ConfigCommand.self,
         ]

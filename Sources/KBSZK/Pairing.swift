@@ -1,0 +1,88 @@
+/// The optimal ate pairing e: G1 × G2 → 𝔽p¹² on BN254, as EIP-197 and snarkjs define it.
+enum Pairing {
+    /// 6u + 2, the Miller loop's length.
+    static let loopCount = UInt256(0x9d79_7039_be76_3ba8, 0x1, 0, 0)
+    /// ξ^((p−1)/3) and ξ^((p−1)/2): the p-power Frobenius on the twist.
+    static let frobeniusX: Fp2 = Fp2.xi.power(exponent(divisor: 3))
+    static let frobeniusY: Fp2 = Fp2.xi.power(exponent(divisor: 2))
+    /// (p⁶ + 1)/r, the hard part of the final exponentiation after f^(p⁶ − 1).
+    static let finalExponent: [UInt64] = {
+        let hex =
+            "fd14cc52f5b83fbdea556c23998e4150e578c5084015bb37f601919667af5051c6d1aa5afdd1707409206c82d647ec2d1ea74a391cae91d2e5726e39276a1ca64"
+            + "c0fd82eb59e1df6d76bdcf51b0d8a733cd65b14bb3b5c901bf1887c6042c758e4408ecc9952c0fcc420e48c3454c42ad1f5e50ef364494f69f6b84e09bf6a8ce2"
+            + "533be36c7a2d1138bf54d5bd1d4a5635f15967890515250a54036e3f812"
+        var limbs: [UInt64] = []
+        var end = hex.endIndex
+        while end > hex.startIndex {
+            let start = hex.index(end, offsetBy: -16, limitedBy: hex.startIndex) ?? hex.startIndex
+            limbs.append(UInt64(hex[start..<end], radix: 16) ?? 0)
+            end = start
+        }
+        return limbs
+    }()
+
+    /// (p − 1)/divisor.
+    private static func exponent(divisor: UInt64) -> UInt256 {
+        var value = Fp.modulus.subtracting(UInt256(1)).0
+        var remainder: UInt64 = 0
+        for index in stride(from: 3, through: 0, by: -1) {
+            let (quotient, rest) = divisor.dividingFullWidth((remainder, value[index]))
+            value[index] = quotient
+            remainder = rest
+        }
+        return value
+    }
+
+    /// ∏ e(pᵢ, qᵢ): one Miller loop per pair and one final exponentiation. Pairs with a point at infinity count as 1.
+    static func product(_ pairs: [(G1, G2)]) -> Fp12 {
+        var f = Fp12.one
+        for (p, q) in pairs where !p.isInfinity && !q.isInfinity { f = f * millerLoop(p, q) }
+        return finalExponentiation(f)
+    }
+
+    static func millerLoop(_ p: G1, _ q: G2) -> Fp12 {
+        var f = Fp12.one
+        var t = q
+        for index in stride(from: loopCount.bitWidth - 2, through: 0, by: -1) {
+            let current = t
+            f = f.squared * line(&t, current, p)
+            if loopCount.bit(index) { f = f * line(&t, q, p) }
+        }
+        let q1 = G2(x: q.x.conjugate * frobeniusX, y: q.y.conjugate * frobeniusY)
+        let q2 = G2(x: q.x * frobeniusX * frobeniusX.conjugate, y: -(q.y * frobeniusY * frobeniusY.conjugate))
+        f = f * line(&t, q1, p)
+        f = f * line(&t, q2, p)
+        return f
+    }
+
+    /// The line through `t` and `r` (the tangent when they are equal) evaluated at `p`, with `t` moved to t + r.
+    ///
+    /// The twist point (x, y) is (x·w², y·w³) on the curve over 𝔽p¹², so a slope λ on the twist is λ·w there and the
+    /// line at p is yₚ − λ·xₚ·w + (λ·x − y)·w³; a vertical line is xₚ − x·w².
+    private static func line(_ t: inout G2, _ r: G2, _ p: G1) -> Fp12 {
+        let slope: Fp2
+        if t.x == r.x {
+            guard t.y == r.y, !t.y.isZero else {
+                let value = Fp12(c0: Fp6(c0: Fp2(c0: p.x, c1: .zero), c1: -t.x, c2: .zero), c1: .zero)
+                t = .infinity
+                return value
+            }
+            let x2 = t.x.squared
+            slope = (x2.doubled + x2) * t.y.doubled.inverse
+        } else {
+            slope = (r.y - t.y) * (r.x - t.x).inverse
+        }
+        let value = Fp12(
+            c0: Fp6(c0: Fp2(c0: p.y, c1: .zero), c1: .zero, c2: .zero),
+            c1: Fp6(c0: -(slope * p.x), c1: slope * t.x - t.y, c2: .zero))
+        let x3 = slope.squared - t.x - r.x
+        let y3 = slope * (t.x - x3) - t.y
+        t = G2(x: x3, y: y3)
+        return value
+    }
+
+    /// f^((p¹² − 1)/r) = (f^(p⁶ − 1))^((p⁶ + 1)/r).
+    static func finalExponentiation(_ f: Fp12) -> Fp12 {
+        (f.conjugate * f.inverse).power(limbs: finalExponent)
+    }
+}
