@@ -113,6 +113,43 @@ struct Fp12: Equatable, Sendable {
         return Fp12(c0: c0 * norm, c1: -(c1 * norm))
     }
 
+    /// The p-power Frobenius. Written as Σ gᵢ·wⁱ (gᵢ in 𝔽p², i < 6; v = w²), (gᵢ·wⁱ)^p = conj(gᵢ)·ξ^(i(p−1)/6)·wⁱ.
+    var frobenius: Fp12 {
+        let gamma = Fp12.frobeniusCoefficients
+        return Fp12(
+            c0: Fp6(c0: c0.c0.conjugate, c1: c0.c1.conjugate * gamma[2], c2: c0.c2.conjugate * gamma[4]),
+            c1: Fp6(c0: c1.c0.conjugate * gamma[1], c1: c1.c1.conjugate * gamma[3], c2: c1.c2.conjugate * gamma[5]))
+    }
+
+    /// The p²-power Frobenius: gᵢ ↦ gᵢ·ξ^(i(p²−1)/6).
+    var frobeniusSquared: Fp12 {
+        let gamma = Fp12.frobeniusSquaredCoefficients
+        return Fp12(
+            c0: Fp6(c0: c0.c0, c1: c0.c1 * gamma[2], c2: c0.c2 * gamma[4]),
+            c1: Fp6(c0: c1.c0 * gamma[1], c1: c1.c1 * gamma[3], c2: c1.c2 * gamma[5]))
+    }
+
+    /// ξ^(i(p−1)/6) for i = 0…5, computed once.
+    static let frobeniusCoefficients: [Fp2] = {
+        var sixth = Fp.modulus.subtracting(UInt256(1)).0
+        var remainder: UInt64 = 0
+        for index in stride(from: 3, through: 0, by: -1) {
+            let (quotient, rest) = UInt64(6).dividingFullWidth((remainder, sixth[index]))
+            sixth[index] = quotient
+            remainder = rest
+        }
+        let gamma1 = Fp2.xi.power(sixth)
+        var powers = [Fp2.one]
+        for _ in 1..<6 { powers.append(powers[powers.count - 1] * gamma1) }
+        return powers
+    }()
+
+    /// ξ^(i(p²−1)/6) = γᵢ·conj(γᵢ), computed once.
+    static let frobeniusSquaredCoefficients: [Fp2] = frobeniusCoefficients.map { $0 * $0.conjugate }
+
+    /// self^u for u = 0x44e992b44a6909f1, BN254's parameter.
+    var powerU: Fp12 { power(limbs: [0x44e9_92b4_4a69_09f1]) }
+
     /// self^exponent, the exponent as 64-bit limbs, least significant first.
     func power(limbs exponent: [UInt64]) -> Fp12 {
         var result = Fp12.one

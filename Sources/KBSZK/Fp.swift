@@ -5,25 +5,14 @@ struct Fp: Equatable, Hashable, Sendable {
     var montgomery: UInt256
 
     static let modulus = UInt256(0x3c20_8c16_d87c_fd47, 0x9781_6a91_6871_ca8d, 0xb850_45b6_8181_585d, 0x3064_4e72_e131_a029)
-    /// −p⁻¹ mod 2⁶⁴, for the Montgomery reduction.
-    static let inverseNegated: UInt64 = {
-        // Newton's iteration doubles the correct low bits of p⁻¹ mod 2⁶⁴ at each step (p is odd).
-        var inverse: UInt64 = 1
-        for _ in 0..<6 { inverse = inverse &* (2 &- modulus[0] &* inverse) }
-        return 0 &- inverse
-    }()
-    /// 2²⁵⁶ mod p (one, in Montgomery form).
-    static let rModP: UInt256 = {
-        var value = UInt256(1)
-        for _ in 0..<256 { value = doubled(value) }
-        return value
-    }()
-    /// 2⁵¹² mod p, to bring integers into Montgomery form.
-    static let r2ModP: UInt256 = {
-        var value = rModP
-        for _ in 0..<256 { value = doubled(value) }
-        return value
-    }()
+    /// −p⁻¹ mod 2⁶⁴, for the Montgomery reduction (the tests derive it again by Newton's iteration).
+    static let inverseNegated: UInt64 = 0x87d2_0782_e486_6389
+    /// 2²⁵⁶ mod p: one, in Montgomery form.
+    static let rModP = UInt256(0xd35d_438d_c58f_0d9d, 0x0a78_eb28_f5c7_0b3d, 0x666e_a36f_7879_462c, 0x0e0a_77c1_9a07_df2f)
+    /// 2⁵¹² mod p, which brings integers into Montgomery form.
+    static let r2ModP = UInt256(0xf32c_fc5b_538a_fa89, 0xb5e7_1911_d445_01fb, 0x47ab_1eff_0a41_7ff6, 0x06d8_9f71_cab8_351f)
+    /// 2⁷⁶⁸ mod p, which turns the inverse of a Montgomery form into the Montgomery form of the inverse.
+    static let r3ModP = multiply(r2ModP, r2ModP)
 
     static let zero = Fp(montgomery: .zero)
     static let one = Fp(montgomery: rModP)
@@ -45,12 +34,6 @@ struct Fp: Equatable, Hashable, Sendable {
     var integer: UInt256 { Fp.multiply(montgomery, UInt256(1)) }
 
     var isZero: Bool { montgomery.isZero }
-
-    private static func doubled(_ value: UInt256) -> UInt256 {
-        let (sum, carry) = value.adding(value)
-        let (reduced, borrow) = sum.subtracting(modulus)
-        return carry || !borrow ? reduced : sum
-    }
 
     static func + (a: Fp, b: Fp) -> Fp {
         let (sum, carry) = a.montgomery.adding(b.montgomery)
@@ -122,8 +105,38 @@ struct Fp: Equatable, Hashable, Sendable {
         return result
     }
 
-    /// The inverse (zero for zero), by Fermat: self^(p−2).
-    var inverse: Fp { power(Fp.modulus.subtracting(UInt256(2)).0) }
+    /// The inverse (zero for zero), by the binary extended Euclidean algorithm on the Montgomery form x = a·2²⁵⁶:
+    /// x⁻¹·2⁷⁶⁸ reduced once is a⁻¹·2²⁵⁶. Not constant time: every value inverted here is public.
+    var inverse: Fp {
+        guard !isZero else { return self }
+        let modulus = Fp.modulus
+        var u = montgomery
+        var v = modulus
+        var x1 = UInt256(1)
+        var x2 = UInt256.zero
+        func halve(_ value: inout UInt256, _ coefficient: inout UInt256) {
+            value = value.shiftedRightOne
+            // p < 2²⁵⁴, so coefficient + p never overflows.
+            coefficient = coefficient.limbs.0 & 1 == 0 ? coefficient.shiftedRightOne : coefficient.adding(modulus).0.shiftedRightOne
+        }
+        func subtract(_ a: UInt256, _ b: UInt256) -> UInt256 {
+            let (difference, borrow) = a.subtracting(b)
+            return borrow ? difference.adding(modulus).0 : difference
+        }
+        let one = UInt256(1)
+        while u != one && v != one {
+            while u.limbs.0 & 1 == 0 { halve(&u, &x1) }
+            while v.limbs.0 & 1 == 0 { halve(&v, &x2) }
+            if v.isLess(than: u) || u == v {
+                u = u.subtracting(v).0
+                x1 = subtract(x1, x2)
+            } else {
+                v = v.subtracting(u).0
+                x2 = subtract(x2, x1)
+            }
+        }
+        return Fp(montgomery: Fp.multiply(u == one ? x1 : x2, Fp.r3ModP))
+    }
 
     /// A square root, or nil when there is none (p ≡ 3 mod 4, so self^((p+1)/4) is one when any is).
     var squareRoot: Fp? {

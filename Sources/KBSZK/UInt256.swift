@@ -73,6 +73,12 @@ struct UInt256: Hashable, Sendable {
         return (result, borrow != 0)
     }
 
+    /// self >> 1.
+    var shiftedRightOne: UInt256 {
+        UInt256(
+            (limbs.0 >> 1) | (limbs.1 << 63), (limbs.1 >> 1) | (limbs.2 << 63), (limbs.2 >> 1) | (limbs.3 << 63), limbs.3 >> 1)
+    }
+
     /// Bit `index` (0 is the least significant).
     func bit(_ index: Int) -> Bool { (self[index / 64] >> UInt64(index % 64)) & 1 == 1 }
 
