@@ -35,12 +35,14 @@ struct Fp: Equatable, Hashable, Sendable {
 
     var isZero: Bool { montgomery.isZero }
 
+    @inline(__always)
     static func + (a: Fp, b: Fp) -> Fp {
         let (sum, carry) = a.montgomery.adding(b.montgomery)
         let (reduced, borrow) = sum.subtracting(modulus)
         return Fp(montgomery: carry || !borrow ? reduced : sum)
     }
 
+    @inline(__always)
     static func - (a: Fp, b: Fp) -> Fp {
         let (difference, borrow) = a.montgomery.subtracting(b.montgomery)
         return Fp(montgomery: borrow ? difference.adding(modulus).0 : difference)
@@ -48,6 +50,7 @@ struct Fp: Equatable, Hashable, Sendable {
 
     static prefix func - (a: Fp) -> Fp { a.isZero ? a : Fp(montgomery: modulus.subtracting(a.montgomery).0) }
 
+    @inline(__always)
     static func * (a: Fp, b: Fp) -> Fp { Fp(montgomery: multiply(a.montgomery, b.montgomery)) }
 
     var squared: Fp { self * self }

@@ -28,6 +28,7 @@ struct UInt256: Hashable, Sendable {
         }
     }
 
+    @inline(__always)
     static func == (a: UInt256, b: UInt256) -> Bool {
         a.limbs.0 == b.limbs.0 && a.limbs.1 == b.limbs.1 && a.limbs.2 == b.limbs.2 && a.limbs.3 == b.limbs.3
     }
@@ -42,35 +43,33 @@ struct UInt256: Hashable, Sendable {
     var isZero: Bool { limbs.0 | limbs.1 | limbs.2 | limbs.3 == 0 }
 
     /// Whether `self < other`.
-    func isLess(than other: UInt256) -> Bool {
-        for index in stride(from: 3, through: 0, by: -1) where self[index] != other[index] { return self[index] < other[index] }
-        return false
-    }
+    @inline(__always)
+    func isLess(than other: UInt256) -> Bool { subtracting(other).borrow }
 
     /// `self + other` and the carry out.
+    @inline(__always)
     func adding(_ other: UInt256) -> (UInt256, carry: Bool) {
-        var result = UInt256.zero
-        var carry: UInt64 = 0
-        for index in 0..<4 {
-            let (sum1, overflow1) = self[index].addingReportingOverflow(other[index])
-            let (sum2, overflow2) = sum1.addingReportingOverflow(carry)
-            result[index] = sum2
-            carry = (overflow1 ? 1 : 0) + (overflow2 ? 1 : 0)
-        }
-        return (result, carry != 0)
+        let (s0, c0) = limbs.0.addingReportingOverflow(other.limbs.0)
+        let (t1, c1a) = limbs.1.addingReportingOverflow(other.limbs.1)
+        let (s1, c1b) = t1.addingReportingOverflow(c0 ? 1 : 0)
+        let (t2, c2a) = limbs.2.addingReportingOverflow(other.limbs.2)
+        let (s2, c2b) = t2.addingReportingOverflow(c1a || c1b ? 1 : 0)
+        let (t3, c3a) = limbs.3.addingReportingOverflow(other.limbs.3)
+        let (s3, c3b) = t3.addingReportingOverflow(c2a || c2b ? 1 : 0)
+        return (UInt256(s0, s1, s2, s3), c3a || c3b)
     }
 
     /// `self - other` and the borrow out.
+    @inline(__always)
     func subtracting(_ other: UInt256) -> (UInt256, borrow: Bool) {
-        var result = UInt256.zero
-        var borrow: UInt64 = 0
-        for index in 0..<4 {
-            let (difference1, overflow1) = self[index].subtractingReportingOverflow(other[index])
-            let (difference2, overflow2) = difference1.subtractingReportingOverflow(borrow)
-            result[index] = difference2
-            borrow = (overflow1 ? 1 : 0) + (overflow2 ? 1 : 0)
-        }
-        return (result, borrow != 0)
+        let (d0, b0) = limbs.0.subtractingReportingOverflow(other.limbs.0)
+        let (t1, b1a) = limbs.1.subtractingReportingOverflow(other.limbs.1)
+        let (d1, b1b) = t1.subtractingReportingOverflow(b0 ? 1 : 0)
+        let (t2, b2a) = limbs.2.subtractingReportingOverflow(other.limbs.2)
+        let (d2, b2b) = t2.subtractingReportingOverflow(b1a || b1b ? 1 : 0)
+        let (t3, b3a) = limbs.3.subtractingReportingOverflow(other.limbs.3)
+        let (d3, b3b) = t3.subtractingReportingOverflow(b2a || b2b ? 1 : 0)
+        return (UInt256(d0, d1, d2, d3), b3a || b3b)
     }
 
     /// self >> 1.
