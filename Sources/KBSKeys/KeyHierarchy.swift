@@ -195,7 +195,7 @@ package struct KeyHierarchy: Sendable {
         let record = try await load(keyID)
         try record.requireDataKey()
         try record.requireSymmetric()
-        let key = try await dataKeyMaterial(record, version: record.currentVersion)
+        let key = try await dataKeyMaterial(record, version: record.currentVersion, cached: true)
         return try Envelope.seal(plaintext, key: key, keyID: keyID, keyVersion: record.currentVersion, aad: aad)
     }
 
@@ -218,7 +218,7 @@ package struct KeyHierarchy: Sendable {
         let record = try await load(header.keyID, at: stamp)
         try record.requireDataKey()
         try record.requireSymmetric()
-        let key = try await dataKeyMaterial(record, version: header.keyVersion, recordsAt: stamp)
+        let key = try await dataKeyMaterial(record, version: header.keyVersion, recordsAt: stamp, cached: true)
         return try Envelope.open(ciphertext, key: key, aad: aad)
     }
 
@@ -241,9 +241,13 @@ package struct KeyHierarchy: Sendable {
 
     /// The plaintext of version `number` of a usable data key, through its KEK and the master key.
     ///
-    /// Both records are checked usable on every call; the unwrapped key itself is reused from ``LockedKeyCache`` while
-    /// neither record has changed.
-    func dataKeyMaterial(_ record: KeyRecord, version number: UInt32, recordsAt stamp: Int64? = nil) async throws(KeyError) -> SecretBytes {
+    /// Both records are checked usable on every call. With `cached` (envelope encryption and decryption only) the
+    /// unwrapped key is reused from ``LockedKeyCache`` while neither record has changed; keys lent raw to a caller
+    /// (``useKey(_:version:_:)``: token roots, Transit exports) and signing keys are unwrapped through the master key
+    /// every time, so a token never seen before still needs the key service (their verified tokens are cached above).
+    func dataKeyMaterial(_ record: KeyRecord, version number: UInt32, recordsAt stamp: Int64? = nil, cached: Bool = false) async throws(KeyError)
+        -> SecretBytes
+    {
         try record.requireUsable()
         guard case .dataEncryption(let parentID) = record.kind else {
             throw KeyError(.invalidState, "key \(record.id) is a key-encryption key")
@@ -256,10 +260,10 @@ package struct KeyHierarchy: Sendable {
         let parent = try await load(parentID, at: stamp)
         try parent.requireUsable()
         let name = LockedKeyCache.Name(id: record.id, version: number, revision: record.revision, parent: parentID, parentRevision: parent.revision)
-        if let known = caches.dataKeys.key(name) { return known }
+        if cached, let known = caches.dataKeys.key(name) { return known }
         let kek = try await keyEncryptionKeyMaterial(parent, version: header.keyVersion)
         let key = try Envelope.openSecret(wrapped, key: kek, aad: Self.context("dek", record.id, number))
-        caches.dataKeys.keep(key, as: name)
+        if cached { caches.dataKeys.keep(key, as: name) }
         return key
     }
 

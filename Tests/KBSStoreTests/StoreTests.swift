@@ -22,7 +22,7 @@ struct StoreTests {
             try store.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
                 "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys", "v10-vault-entries",
-                "v11-entity-generation",
+                "v11-entity-generation", "v12-release-revisions",
             ])
         // Opening again applies nothing new and keeps the schema.
         let again = try Store(directory: directory)
@@ -30,7 +30,7 @@ struct StoreTests {
             try again.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
                 "v7-logins-and-api-key-secrets", "v8-kms-keys-and-aliases", "v9-token-signing-keys", "v10-vault-entries",
-                "v11-entity-generation",
+                "v11-entity-generation", "v12-release-revisions",
             ])
     }
 
