@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "KBSStore",
             dependencies: [
-                "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", .product(name: "GRDB", package: "GRDB.swift"),
+                "KBSBroker", "KBSKeys", "KBSIdentity", "KBSClaims", "KBSJOSE", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

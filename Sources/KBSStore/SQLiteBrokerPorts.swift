@@ -22,8 +22,16 @@ struct SQLiteAuditTrail: AuditTrail {
 
     func append(_ entry: AuditEntry) async throws {
         let entry = store.redactor?.redacting(entry) ?? entry
-        _ = try await store.offPool { store throws(StoreError) in try store.appendAudit(entry) }
+        _ = try await store.appendAudit(entry, spending: nil)
     }
+
+    func append(_ entry: AuditEntry, spending value: SingleUseSpend) async throws -> Bool {
+        let entry = store.redactor?.redacting(entry) ?? entry
+        let spend = (value.value, value.namespace, Self.milliseconds(value.expires), Self.milliseconds(value.now))
+        return try await store.appendAudit(entry, spending: spend) != .spent
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
 }
 
 /// ``NonceLedger`` on the `single_use` table.
@@ -39,6 +47,11 @@ struct SQLiteNonceLedger: NonceLedger {
     func consume(_ value: String, namespace: String, now: Date) async throws -> Bool {
         let at = Int64(now.timeIntervalSince1970 * 1000)
         return try await store.offPool { store throws(StoreError) in try store.consumeOnce(value, namespace: namespace, now: at) }
+    }
+
+    func isSpent(_ value: String, namespace: String, now: Date) async throws -> Bool {
+        let at = SQLiteAuditTrail.milliseconds(now)
+        return try await store.offPool { store throws(StoreError) in try store.isSpent(value, namespace: namespace, now: at) }
     }
 }
 

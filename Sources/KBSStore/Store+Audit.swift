@@ -1,7 +1,9 @@
+import Dispatch
 import Foundation
 import GRDB
 package import KBSBroker
 import KBSClaims
+import Synchronization
 
 extension Store {
     /// Largest accepted actor, action or resource, in bytes.
@@ -9,36 +11,54 @@ extension Store {
     /// Largest accepted details object, as canonical JSON, in bytes.
     package static let maximumAuditDetailsBytes = 64 * 1024
 
-    /// Appends one record to the audit chain and returns it with its sequence number and hash.
+    /// Appends one record to the audit chain and returns it, durable, with its sequence number and hash.
     ///
-    /// The last hash is read and the new record inserted in one IMMEDIATE transaction, so appends from any number
-    /// of `Store` instances or processes on the same file form one chain. Throws when the record is refused
-    /// (``StoreError/Code/invalid``: a bad kind, an oversized field, a details name that suggests a secret) or the
-    /// database cannot be written (``StoreError/Code/database``); either way nothing is written. The broker
-    /// releases nothing when this throws.
+    /// The record joins the store's group commit (``AuditGroupCommit``): the last hash is read and the records queued
+    /// meanwhile inserted in one IMMEDIATE transaction, so appends from any number of threads, `Store` instances or
+    /// processes on the same file form one chain, and this returns only once that transaction committed. Throws when
+    /// the record is refused (``StoreError/Code/invalid``: a bad kind, an oversized field, a details name that suggests
+    /// a secret) or the database cannot be written (``StoreError/Code/database``); either way nothing of it is written.
+    /// The broker releases nothing when this throws. Blocks the calling thread; async callers use
+    /// ``appendAudit(_:spending:)``.
     @discardableResult
     package func appendAudit(_ entry: AuditEntry) throws(StoreError) -> AuditRecord {
-        let detailsJSON = try AuditChain.admit(entry)
-        let at = entry.at ?? Store.now
-        return try writeImmediate { db in
-            // Chains onto whatever the last row holds, even a tampered one: verification reports that row.
-            let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            var record = AuditRecord(
-                seq: (last.flatMap { Int64.fromDatabaseValue($0["seq"]) } ?? 0) + 1, at: at, kind: entry.kind, actor: entry.actor,
-                action: entry.action, resource: entry.resource, outcome: entry.outcome, detailsJSON: detailsJSON,
-                prevHash: last.map { Store.bytes($0["hash"]) } ?? AuditChain.genesis, hash: [])
-            record.hash = AuditChain.hash(record)
-            try db.execute(
-                sql: """
-                    INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.seq, record.at, record.kind.rawValue, record.actor, record.action, record.resource,
-                    record.outcome.rawValue, record.detailsJSON, Data(record.prevHash), Data(record.hash),
-                ])
-            return record
+        let outcome = Mutex<Result<AuditAppend, StoreError>?>(nil)
+        let committed = DispatchSemaphore(value: 0)
+        let pending = try Self.pending(entry, spending: nil) { result in
+            outcome.withLock { $0 = result }
+            committed.signal()
         }
+        auditWriter.submit(pending, to: self)
+        committed.wait()
+        guard case .appended(let record) = try outcome.withLock({ $0 })?.get() else {
+            throw StoreError(.database, "the audit append produced no record")
+        }
+        return record
+    }
+
+    /// Appends one record as ``appendAudit(_:)`` does, without blocking a thread, and with `spend` (a single-use
+    /// value in the `single_use` table, milliseconds) recorded in the same savepoint of the same commit: both are
+    /// written or neither. ``AuditAppend/spent`` when the value is recorded and unexpired (nothing is written).
+    package func appendAudit(_ entry: AuditEntry, spending spend: (value: String, namespace: String, expiry: Int64, now: Int64)?)
+        async throws(StoreError) -> AuditAppend
+    {
+        let spend = spend.map { AuditGroupCommit.Spend(namespace: $0.namespace, value: $0.value, expiry: $0.expiry, now: $0.now) }
+        let admitted = try Self.pending(entry, spending: spend) { _ in }
+        let result = await withCheckedContinuation { continuation in
+            var pending = admitted
+            pending.done = { continuation.resume(returning: $0) }
+            auditWriter.submit(pending, to: self)
+        }
+        return try result.get()
+    }
+
+    /// `entry` admitted (refused here, before it queues, when no store would accept it) and stamped.
+    private static func pending(
+        _ entry: AuditEntry, spending spend: AuditGroupCommit.Spend?,
+        done: @escaping @Sendable (Result<AuditAppend, StoreError>) -> Void
+    ) throws(StoreError) -> AuditGroupCommit.Pending {
+        let detailsJSON = try AuditChain.admit(entry)
+        return AuditGroupCommit.Pending(entry: entry, detailsJSON: detailsJSON, at: entry.at ?? Store.now, spend: spend, done: done)
     }
 
     /// Records in sequence order from `seq` on, at most `limit` of them.
@@ -102,7 +122,7 @@ extension Store {
     }
 
     /// A BLOB column as bytes; anything else (a tampered TEXT, NULL) as the bytes of its text, so it fails to verify.
-    private static func bytes(_ value: DatabaseValue) -> [UInt8] {
+    static func bytes(_ value: DatabaseValue) -> [UInt8] {
         switch value.storage {
         case .blob(let data): [UInt8](data)
         case .string(let text): Array(text.utf8)

@@ -139,6 +139,15 @@ extension Store {
         }
     }
 
+    /// Whether `value` is recorded and unexpired; a read, changing nothing.
+    package func isSpent(_ value: String, namespace: String, now: Int64) throws(StoreError) -> Bool {
+        try read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM single_use WHERE namespace = ? AND value = ? AND expires_at > ?)",
+                arguments: [namespace, value, now]) ?? false
+        }
+    }
+
     /// Spends a value recorded by ``useOnce(_:namespace:expiry:now:)`` (an issued challenge): true exactly once, while
     /// it is unexpired.
     package func consumeOnce(_ value: String, namespace: String, now: Int64) throws(StoreError) -> Bool {

@@ -12,6 +12,8 @@ package final class Store: Sendable {
     private let pool: DatabasePool
     /// Redacts sensitive identifiers before they enter the audit log; nil for a store opened by path alone.
     package let redactor: AuditRedactor?
+    /// Batches concurrent audit appends into shared commits.
+    let auditWriter = AuditGroupCommit()
 
     /// Opens (creating when absent) the store at `path` and applies pending migrations; unless `readOnly`, the database
     /// file and its `-wal` and `-shm` are made 0600.

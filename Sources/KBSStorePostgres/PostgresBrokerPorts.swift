@@ -32,15 +32,29 @@ struct PostgresNonceLedger: NonceLedger {
     /// Records `value` until `expiry` (milliseconds); false when it is recorded and unexpired. Shared with
     /// ``PostgresReplayCache``, so the broker's nonces and the verifiers' single-use values follow one rule.
     static func useOnce(_ value: String, namespace: String, expiry: Int64, now at: Int64, in store: PostgresStore) async throws(StoreError) -> Bool {
-        try await store.count("DELETE FROM single_use WHERE expires_at <= \(at) RETURNING 1")
-        // The INSERT decides alone: an expired row that a concurrent sweep has not removed yet is taken over; a live one
-        // wins the conflict, and of two racing inserts the second waits for the first and then finds it live.
-        return try await store.count(
+        let (sweep, record) = useOnceQueries(value, namespace: namespace, expiry: expiry, now: at)
+        try await store.count(sweep)
+        return try await store.count(record) == 1
+    }
+
+    /// The sweep of expired values, then the insert that records `value` and returns a row when it did. The INSERT
+    /// decides alone: an expired row that a concurrent sweep has not removed yet is taken over; a live one wins the
+    /// conflict, and of two racing inserts the second waits for the first and then finds it live.
+    static func useOnceQueries(_ value: String, namespace: String, expiry: Int64, now at: Int64) -> (sweep: PostgresQuery, record: PostgresQuery) {
+        (
+            "DELETE FROM single_use WHERE expires_at <= \(at) RETURNING 1",
             """
             INSERT INTO single_use (namespace, value, expires_at) VALUES (\(namespace), \(value), \(expiry))
             ON CONFLICT (namespace, value) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE single_use.expires_at <= \(at)
             RETURNING 1
-            """) == 1
+            """
+        )
+    }
+
+    func isSpent(_ value: String, namespace: String, now: Date) async throws -> Bool {
+        let at = Int64(now.timeIntervalSince1970 * 1000)
+        return try await store.count(
+            "SELECT 1 FROM single_use WHERE namespace = \(namespace) AND value = \(value) AND expires_at > \(at)") == 1
     }
 
     func consume(_ value: String, namespace: String, now: Date) async throws -> Bool {

@@ -17,28 +17,55 @@ extension PostgresStore {
     /// one ``AuditVerification`` serves both stores.
     @discardableResult
     package func appendAudit(_ entry: AuditEntry) async throws(StoreError) -> AuditRecord {
+        try await mapped { () async throws -> AuditRecord in
+            try await chainAudit(entry) { query in try await self.rows(query) { $0 } }
+        }
+    }
+
+    /// Appends one record as ``appendAudit(_:)`` does and records the single-use `spend` (milliseconds) in the same
+    /// transaction: both commit or neither. False when the value is recorded and unexpired (nothing is written).
+    package func appendAudit(_ entry: AuditEntry, spending spend: (value: String, namespace: String, expiry: Int64, now: Int64))
+        async throws(StoreError) -> Bool
+    {
+        _ = try AuditChain.admit(entry)  // refused before the transaction opens
+        return try await transaction { connection in
+            let run = { (query: PostgresQuery) async throws -> [PostgresRow] in
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.query(query, logger: self.logger) { rows.append(row) }
+                return rows
+            }
+            let (sweep, record) = PostgresNonceLedger.useOnceQueries(spend.value, namespace: spend.namespace, expiry: spend.expiry, now: spend.now)
+            _ = try await run(sweep)
+            guard try await run(record).count == 1 else { return false }
+            _ = try await self.chainAudit(entry, run: run)
+            return true
+        }
+    }
+
+    /// The optimistic chaining loop above, its queries run by `run` (on the pool, or on one transaction's connection,
+    /// where READ COMMITTED lets each try read the head committed since).
+    private func chainAudit(_ entry: AuditEntry, run: (PostgresQuery) async throws -> [PostgresRow]) async throws -> AuditRecord {
         let detailsJSON = try AuditChain.admit(entry)
         let at = entry.at ?? PostgresStore.now
         for _ in 0..<PostgresStore.auditAttempts {
-            let head = try await rows("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") { row in
+            let head = try await run("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").first.map { row in
                 let (seq, hash) = try row.decode((Int64, Data).self)
                 return (seq: seq, hash: Array(hash))
-            }.first
+            }
             var record = AuditRecord(
                 seq: (head?.seq ?? 0) + 1, at: at, kind: entry.kind, actor: entry.actor, action: entry.action, resource: entry.resource,
                 outcome: entry.outcome, detailsJSON: detailsJSON, prevHash: head?.hash ?? AuditChain.genesis, hash: [])
             record.hash = AuditChain.hash(record)
-            if try await insertUnlessTaken(record) { return record }
+            if try await run(try Self.insertUnlessTaken(record)).count == 1 { return record }
             await Task.yield()
         }
         throw StoreError(.database, "the audit log is contended: no append took a place in \(PostgresStore.auditAttempts) tries")
     }
 
-    /// Inserts `record` unless its sequence number is taken; whether it was.
-    private func insertUnlessTaken(_ record: AuditRecord) async throws(StoreError) -> Bool {
-        let query: PostgresQuery
+    /// The insert of `record` unless its sequence number is taken: it returns a row when it inserted.
+    private static func insertUnlessTaken(_ record: AuditRecord) throws(StoreError) -> PostgresQuery {
         do {
-            query = try """
+            return try """
             INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
             VALUES (\(record.seq), \(record.at), \(record.kind.rawValue), \(record.actor), \(record.action), \(record.resource),
                 \(record.outcome.rawValue), \(record.detailsJSON), \(Data(record.prevHash)), \(Data(record.hash)))
@@ -47,7 +74,6 @@ extension PostgresStore {
         } catch {
             throw StoreError(.database, "cannot encode the audit record: \(error)")
         }
-        return try await count(query) == 1
     }
 
     /// How many times an append reads the head and tries to follow it before giving up.
@@ -103,5 +129,12 @@ struct PostgresAuditTrail: AuditTrail {
     func append(_ entry: AuditEntry) async throws {
         let entry = store.redactor?.redacting(entry) ?? entry
         try await store.appendAudit(entry)
+    }
+
+    func append(_ entry: AuditEntry, spending value: SingleUseSpend) async throws -> Bool {
+        let entry = store.redactor?.redacting(entry) ?? entry
+        let milliseconds = { (date: Date) in Int64(date.timeIntervalSince1970 * 1000) }
+        return try await store.appendAudit(
+            entry, spending: (value.value, value.namespace, milliseconds(value.expires), milliseconds(value.now)))
     }
 }

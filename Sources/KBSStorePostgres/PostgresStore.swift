@@ -154,7 +154,7 @@ package final class PostgresStore: Sendable {
     }
 
     /// `body`'s errors as a ``StoreError``: the server's message and SQLSTATE, never the query's bound values.
-    private func mapped<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
+    func mapped<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
         do { return try await body() } catch let error as StoreError { throw error } catch {
             throw StoreError(.database, PostgresStore.describe(error))
         }

@@ -11,7 +11,7 @@ struct KBSCommand: AsyncParsableCommand {
             PolicyCommand.self, IdentityCommand.self, ZKCommand.self, EvidenceCommand.self, TrustCommand.self, TEECommand.self, KeysCommand.self,
             SecretsCommand.self,
             RefvalsCommand.self, TokensCommand.self, APIKeysCommand.self, AuditCommand.self,
-            ServeCommand.self, ConfigCommand.self,
+            ServeCommand.self, ConfigCommand.self, BenchCommand.self,
         ]
     )
 

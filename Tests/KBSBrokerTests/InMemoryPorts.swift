@@ -7,11 +7,13 @@ import Synchronization
 /// Each repository keeps what the SQLite one keeps and answers the same way (a put reports whether it replaced, a
 /// revocation keeps its first time, a used value stays used until it expires); the audit trail only appends.
 final class InMemoryPorts: Sendable {
-    let audit = MemoryAuditTrail()
     let nonces = MemoryNonceLedger()
+    let audit: MemoryAuditTrail
     let resources = MemoryResources()
     let referenceValues = MemoryReferenceValues()
     let capabilityTokens = MemoryCapabilityTokens()
+
+    init() { audit = MemoryAuditTrail(ledger: nonces) }
 
     /// The ports, with `clock` as the broker's time.
     func ports(clock: @escaping @Sendable () -> Date) -> BrokerPorts {
@@ -21,15 +23,29 @@ final class InMemoryPorts: Sendable {
     }
 }
 
-/// Appends to a list; `failing` makes every append throw, as a full disk would.
+/// Appends to a list; `failing` makes every append throw, as a full disk would. An append that spends a value spends
+/// it in `ledger` under the ledger's lock, so the two happen together or not at all.
 final class MemoryAuditTrail: AuditTrail {
     struct Unwritable: Error {}
     let entries = Mutex<[AuditEntry]>([])
     let failing = Atomic<Bool>(false)
+    let ledger: MemoryNonceLedger
+
+    init(ledger: MemoryNonceLedger = MemoryNonceLedger()) { self.ledger = ledger }
 
     func append(_ entry: AuditEntry) async throws {
         if failing.load(ordering: .relaxed) { throw Unwritable() }
         entries.withLock { $0.append(entry) }
+    }
+
+    func append(_ entry: AuditEntry, spending value: SingleUseSpend) async throws -> Bool {
+        try ledger.used.withLock { table in
+            if failing.load(ordering: .relaxed) { throw Unwritable() }
+            guard MemoryNonceLedger.record(value.value, namespace: value.namespace, expires: value.expires, now: value.now, in: &table)
+            else { return false }
+            entries.withLock { $0.append(entry) }
+            return true
+        }
     }
 
     var all: [AuditEntry] { entries.withLock { $0 } }
@@ -39,13 +55,20 @@ final class MemoryNonceLedger: NonceLedger {
     let used = Mutex<[String: Date]>([:])
 
     func useOnce(_ value: String, namespace: String, expires: Date, now: Date) async throws -> Bool {
-        used.withLock { table in
-            table = table.filter { $0.value > now }
-            let key = namespace + "\u{0}" + value
-            guard table[key] == nil else { return false }
-            table[key] = expires
-            return true
-        }
+        used.withLock { Self.record(value, namespace: namespace, expires: expires, now: now, in: &$0) }
+    }
+
+    /// Records `value` in `table` unless it is there unexpired; whether it was recorded.
+    static func record(_ value: String, namespace: String, expires: Date, now: Date, in table: inout [String: Date]) -> Bool {
+        table = table.filter { $0.value > now }
+        let key = namespace + "\u{0}" + value
+        guard table[key] == nil else { return false }
+        table[key] = expires
+        return true
+    }
+
+    func isSpent(_ value: String, namespace: String, now: Date) async throws -> Bool {
+        used.withLock { table in table[namespace + "\u{0}" + value].map { $0 > now } ?? false }
     }
 
     func consume(_ value: String, namespace: String, now: Date) async throws -> Bool {

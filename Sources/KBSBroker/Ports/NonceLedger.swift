@@ -7,4 +7,7 @@ package protocol NonceLedger: Sendable {
     /// Spends a value ``useOnce(_:namespace:expires:now:)`` recorded (a challenge this broker issued): true exactly
     /// once, while it is unexpired.
     func consume(_ value: String, namespace: String, now: Date) async throws -> Bool
+    /// Whether `value` is recorded in `namespace` and unexpired, changing nothing: a cheap early refusal of a replay,
+    /// never the authority (a spend that writes, such as ``AuditTrail/append(_:spending:)``, is).
+    func isSpent(_ value: String, namespace: String, now: Date) async throws -> Bool
 }

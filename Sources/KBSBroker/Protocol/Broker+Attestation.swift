@@ -79,10 +79,23 @@ extension Broker {
                 details["method"] = .string(identity.method)
                 if let grant = identity.capability { details["capability_id"] = .string(grant.tokenID) }
             }
-            try await audit(
-                AuditEntry(
-                    kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
-                    details: details))
+            // The nonce is spent with the success record, in one commit: the spend is the authority on replay (the
+            // check in `appraise` only refuses early), and a token is issued only once both are durable.
+            let spend = SingleUseSpend(request.nonce, namespace: Self.nonceNamespace, expires: session.expires, now: now)
+            guard
+                try await audit(
+                    AuditEntry(
+                        kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: appraisal.id, outcome: .success,
+                        details: details), spending: spend)
+            else {
+                // A concurrent attest with the same nonce won the race after both verified: the evidence was checked, so
+                // unlike the early refusal this one is audited.
+                try? await audit(
+                    AuditEntry(
+                        kind: .attestation, actor: "tee:\(session.tee)", action: "attest", resource: "session", outcome: .failure,
+                        details: ["reason": "nonce_used"]))
+                throw .unauthorized("nonce_used", "this nonce was already used; authenticate again")
+            }
             let token = try await signer.sign(appraisal)
             do { try await ports.sessions.attach(appraisal, to: session.id) } catch {
                 throw BrokerError(.unavailable, "store_unavailable", "the appraisal cannot be kept on the session")
@@ -100,6 +113,18 @@ extension Broker {
                         outcome: .failure, details: ["reason": .string(error.code)]))
             }
             throw error
+        }
+    }
+
+    /// Where RCAR nonces are spent in the ``NonceLedger``.
+    static let nonceNamespace = "rcar-nonce"
+
+    /// Appends `entry` and spends `value` atomically (``AuditTrail/append(_:spending:)``): false when the value was
+    /// already spent, and nothing written; a trail that cannot be written refuses the step as `audit_unavailable`.
+    private func audit(_ entry: AuditEntry, spending value: SingleUseSpend) async throws(BrokerError) -> Bool {
+        do { return try await ports.audit.append(entry, spending: value) } catch {
+            metrics.auditFailed()
+            throw BrokerError(.unavailable, "audit_unavailable", "the audit log cannot be written, so nothing is released")
         }
     }
 
@@ -121,12 +146,13 @@ extension Broker {
         guard constantTimeEqual(Array(request.nonce.utf8), Array(session.nonce.utf8)) else {
             throw .unauthorized("nonce_mismatch", "`runtime-data.nonce` is not this session's nonce")
         }
-        // And one attempt per nonce in any process sharing the store.
-        let fresh: Bool
-        do { fresh = try await ports.nonces.useOnce(request.nonce, namespace: "rcar-nonce", expires: session.expires, now: now) } catch {
-            throw BrokerError(.unavailable, "store_unavailable", "the nonce cannot be recorded, so it cannot be accepted")
+        // And one attempt per nonce in any process sharing the store: a read here refuses a replay before the costly
+        // verification; `attest` spends the nonce with its audit record, and that spend decides a race.
+        let spent: Bool
+        do { spent = try await ports.nonces.isSpent(request.nonce, namespace: Self.nonceNamespace, now: now) } catch {
+            throw BrokerError(.unavailable, "store_unavailable", "the nonce ledger cannot be read, so the nonce cannot be accepted")
         }
-        guard fresh else { throw .unauthorized("nonce_used", "this nonce was already used; authenticate again") }
+        guard !spent else { throw .unauthorized("nonce_used", "this nonce was already used; authenticate again") }
         let teePublicKey = try TEEPublicKey(jwk: request.teePublicKey)  // refuse a bad key before the costly verification
         guard let kind = EvidenceKind(rawValue: session.tee) else { throw .badRequest("unsupported_tee", "no verifier for TEE `\(session.tee)`") }
         let primaryData = try Self.runtimeDigest(
