@@ -1,5 +1,6 @@
 """Release latency of `kbs serve` with simulator SNP evidence: cold (auth, attest, resource) and cached (resource on
-an attested session, the appraisal cached). Run through Tools/bench-release."""
+an attested session, the appraisal cached), the floor beside them (`kbs bench floor`: one durable SQLite commit and one
+JWE) and, with --throughput, one client against many (wrk). Run through Tools/bench-release."""
 import argparse
 import base64
 import hashlib
@@ -110,25 +111,28 @@ def attested_session(kbs, client, ca, home=None):
     return auth_ns, attest_ns, resource_ns, cookie, private, json.loads(body)
 
 
-def latencies(args, client, ca):
+def latencies(args, client, ca, kbs):
     """The cold and cached release latencies on one server."""
     cold, attests, first = [], [], []
     cookie = None
     for _ in range(args.cold):
-        auth_ns, attest_ns, resource_ns, cookie, _, _ = attested_session(args.kbs, client, ca)
+        auth_ns, attest_ns, resource_ns, cookie, _, _ = attested_session(kbs, client, ca)
         cold.append(auth_ns + attest_ns + resource_ns)
         attests.append(attest_ns)
         first.append(resource_ns)
+    if cookie is None and args.cached:
+        *_, cookie, _, _ = attested_session(kbs, client, ca)
     cached = []
     for _ in range(args.cached):
         status, _, body, elapsed = client.call("GET", "/kbs/v0/resource/bench/keys/k1", None, {"Cookie": cookie})
         if status == 401:  # the appraisal is cached for a minute; attest again when it lapses
-            *_, cookie, _, _ = attested_session(args.kbs, client, ca)
+            *_, cookie, _, _ = attested_session(kbs, client, ca)
             continue
         assert status == 200, body
         cached.append(elapsed)
-    return [summary("release_cold (auth+attest+resource)", cold), summary("attest", attests),
-            summary("resource_first (after attest)", first), summary("release_cached (attested session)", cached)]
+    cases = [("release_cold (auth+attest+resource)", cold), ("attest", attests), ("resource_first (after attest)", first),
+             ("release_cached (attested session)", cached)]
+    return [summary(name, values) for name, values in cases if values]
 
 
 def throughput(args, ports, ca, label):
@@ -171,6 +175,79 @@ def throughput(args, ports, ca, label):
     return result
 
 
+def floor(args, kbs, data):
+    """`kbs bench floor` on the data directory's disk, pinned as the server is: one durable SQLite commit and one JWE."""
+    command = [kbs, "bench", "floor", "--dir", data, "--iterations", str(args.floor)]
+    if args.cpu is not None:
+        command = ["taskset", "-c", args.cpu] + command
+    result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    result["case"] = "floor (durable commit + JWE)"
+    return result
+
+
+def wrk_throughput(args, port, cookie, connections, label):
+    """Cached releases per second from `connections` keep-alive connections driven by wrk (one thread, pinned to the
+    load core), all on one attested session."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{args.seconds}s", "--latency", "-H", f"Cookie: {cookie}",
+               f"http://127.0.0.1:{port}/kbs/v0/resource/bench/keys/k1"]
+    if args.load_cpu is not None:
+        command = ["taskset", "-c", args.load_cpu] + command
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    units = {"us": 1, "ms": 1000, "s": 1000000}
+
+    def latency(percent):
+        match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        return round(float(match.group(1)) * units[match.group(2)], 1)
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"case": f"release_cached_throughput ({label})", "store": "sqlite", "clients": connections, "driver": "wrk",
+            "n": requests, "p50_us": latency(50), "p99_us": latency(99), "seconds": args.seconds,
+            "releases_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "failures": int(failures.group(1)) if failures else 0}
+
+
+def sqlite_run(args, kbs, label):
+    """One server on a fresh data directory: the latencies, the floor beside them, and (with --throughput) one client
+    against --clients; each result labelled with the binary when --before is given."""
+    data = tempfile.mkdtemp(prefix="kbs-bench-release-")
+    server, port = start_server(kbs, data, args.cpu)
+    results = []
+    try:
+        client = Client(port)
+        secret = provision(client)
+        ca = data + "/simulator-ca"
+        # Warm-up: the first release unseals the master key (scrypt) and creates nothing else; check the JWE once.
+        *_, private, response = attested_session(kbs, client, ca)
+        plaintext = jwe.decrypt_json(response, ECKey.import_key(private), algorithms=["ECDH-ES+A256KW", "A256GCM"]).plaintext
+        assert plaintext == secret, "the released value does not decrypt to the secret"
+        if args.cold or args.cached:
+            results += latencies(args, client, ca, kbs)
+            results.append(floor(args, args.floor_kbs, data))
+        if args.throughput:
+            for connections in (1, args.clients):
+                cookie = attested_session(kbs, client, ca)[3]  # fresh: the appraisal is cached for a minute
+                results.append(wrk_throughput(args, port, cookie, connections, f"sqlite, {connections} client{'s' if connections > 1 else ''}"))
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+    by_case = {result["case"].split(" ")[0]: result for result in results}
+    ratios = {"case": "ratios"}
+    if "floor" in by_case and "release_cached" in by_case:
+        ratios["cached_over_floor"] = round(by_case["release_cached"]["p50_us"] / by_case["floor"]["p50_us"], 2)
+    if "release_cold" in by_case and "release_cached" in by_case:
+        ratios["cold_over_cached"] = round(by_case["release_cold"]["p50_us"] / by_case["release_cached"]["p50_us"], 2)
+    throughputs = [result for result in results if result["case"].startswith("release_cached_throughput")]
+    if len(throughputs) == 2:
+        ratios[f"clients{args.clients}_over_single"] = round(throughputs[1]["releases_per_s"] / throughputs[0]["releases_per_s"], 2)
+    results.append(ratios)
+    if label:
+        for result in results:
+            result["binary"] = label
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kbs", required=True)
@@ -181,27 +258,33 @@ def main():
                         help="sqlite: latencies of one server; postgres: throughput of two replicas on KBS_TEST_POSTGRES_URL; "
                              "both: the throughput of each, side by side")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients of the throughput cases")
-    parser.add_argument("--seconds", type=float, default=10, help="length of each throughput case")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each throughput case")
+    parser.add_argument("--before", default=None, help="sqlite: a baseline kbs measured in the same run, before --kbs")
+    parser.add_argument("--floor", type=int, default=500, help="sqlite: iterations of the floor (kbs bench floor)")
+    parser.add_argument("--floor-kbs", default=None, help="the kbs whose `bench floor` measures the floor (default --kbs)")
+    parser.add_argument("--throughput", action="store_true", help="sqlite: also one client against --clients, driven by wrk")
+    parser.add_argument("--load-cpu", default=None, help="pin the load generator (wrk) to this core")
     args = parser.parse_args()
+    args.floor_kbs = args.floor_kbs or args.kbs
 
     results = []
     servers = []
     try:
-        if args.store in ("sqlite", "both"):
+        if args.store == "sqlite":
+            runs = ([("before", args.before)] if args.before else []) + [("after" if args.before else None, args.kbs)]
+            for label, kbs in runs:
+                results += sqlite_run(args, kbs, label)
+        if args.store == "both":
             data = tempfile.mkdtemp(prefix="kbs-bench-release-")
             server, port = start_server(args.kbs, data, args.cpu)
             servers.append(server)
             client = Client(port)
             secret = provision(client)
             ca = data + "/simulator-ca"
-            # Warm-up: the first release unseals the master key (scrypt) and creates nothing else; check the JWE once.
             *_, private, response = attested_session(args.kbs, client, ca)
             plaintext = jwe.decrypt_json(response, ECKey.import_key(private), algorithms=["ECDH-ES+A256KW", "A256GCM"]).plaintext
             assert plaintext == secret, "the released value does not decrypt to the secret"
-            if args.store == "sqlite":
-                results += latencies(args, client, ca)
-            else:
-                results.append(throughput(args, [port], ca, "sqlite, 1 server"))
+            results.append(throughput(args, [port], ca, "sqlite, 1 server"))
             server.terminate()
             server.wait()
         if args.store in ("postgres", "both"):
@@ -225,10 +308,14 @@ def main():
         for result in results:
             print(json.dumps(result))
         print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; servers pinned to core {args.cpu}", file=sys.stderr)
-        print(f"{'case':50} {'n':>6} {'p50 µs':>10} {'p99 µs':>10} {'/s':>8}", file=sys.stderr)
+        print(f"{'binary':7} {'case':50} {'n':>6} {'p50 µs':>10} {'p99 µs':>10} {'/s':>8}", file=sys.stderr)
         for result in results:
-            print(f"{result['case']:50} {result['n']:>6} {result['p50_us']:>10} {result['p99_us']:>10} {result.get('releases_per_s', ''):>8}",
-                  file=sys.stderr)
+            if result["case"] == "ratios":
+                ratios = ", ".join(f"{name} {value}" for name, value in result.items() if name not in ("case", "binary"))
+                print(f"{result.get('binary', ''):7} ratios: {ratios}", file=sys.stderr)
+                continue
+            print(f"{result.get('binary', ''):7} {result['case']:50} {result['n']:>6} {result['p50_us']:>10} {result['p99_us']:>10} "
+                  f"{result.get('releases_per_s', ''):>8}", file=sys.stderr)
     finally:
         for server in servers:
             server.terminate()
