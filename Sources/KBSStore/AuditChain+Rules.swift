@@ -17,7 +17,7 @@ extension AuditChain {
                 throw StoreError(.invalid, "an audit \(name) exceeds \(Store.maximumAuditFieldBytes) bytes")
             }
         }
-        try refuseSecrets(in: .object(entry.details), path: "details")
+        try refuseSecrets(in: .object(entry.details), path: { "details" })
         let detailsJSON = canonicalJSON(entry.details)
         guard detailsJSON.utf8.count <= Store.maximumAuditDetailsBytes else {
             throw StoreError(.invalid, "audit details exceed \(Store.maximumAuditDetailsBytes) bytes")
@@ -90,23 +90,52 @@ extension AuditChain {
         }
     }
 
-    /// Refuses details whose member names suggest a secret, at any depth: secrets are never audited.
-    private static func refuseSecrets(in value: AuditValue, path: String) throws(StoreError) {
+    /// Refuses details whose member names suggest a secret, at any depth: secrets are never audited. `path` names
+    /// the value for the refusal, built only when one is refused (this runs on every append).
+    private static func refuseSecrets(in value: AuditValue, path: () -> String) throws(StoreError) {
         switch value {
         case .object(let members):
             for (name, member) in members {
-                let normalized = name.lowercased().replacingOccurrences(of: "-", with: "_")
-                let denied =
-                    AuditEntry.deniedDetailNames.contains(normalized)
-                    || AuditEntry.deniedDetailNames.contains { $0 != "value" && normalized.hasSuffix("_" + $0) }
-                if denied {
-                    throw StoreError(.invalid, "audit \(path).\(name) looks like a secret; secrets are never audited")
+                if suggestsSecret(name) {
+                    throw StoreError(.invalid, "audit \(path()).\(name) looks like a secret; secrets are never audited")
                 }
-                try refuseSecrets(in: member, path: path + "." + name)
+                try refuseSecrets(in: member, path: { path() + "." + name })
             }
         case .list(let elements):
-            for (index, element) in elements.enumerated() { try refuseSecrets(in: element, path: "\(path)[\(index)]") }
+            for (index, element) in elements.enumerated() { try refuseSecrets(in: element, path: { "\(path())[\(index)]" }) }
         default: return
         }
+    }
+
+    /// Whether `name`, lowercased and with `-` read as `_`, is a denied name or ends in `_` and one (`value` only
+    /// alone): ``AuditEntry/deniedDetailNames``. ASCII names are compared as bytes without building strings; others
+    /// take String's lowercasing, which can map a non-ASCII letter (the Kelvin sign) onto an ASCII one.
+    package static func suggestsSecret(_ name: String) -> Bool {
+        var normalized: [UInt8] = []
+        normalized.reserveCapacity(name.utf8.count)
+        for byte in name.utf8 {
+            switch byte {
+            case 0x80...: return suggestsSecret(normalized: Array(name.lowercased().replacingOccurrences(of: "-", with: "_").utf8))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): normalized.append(byte + 32)
+            case UInt8(ascii: "-"): normalized.append(UInt8(ascii: "_"))
+            default: normalized.append(byte)
+            }
+        }
+        return suggestsSecret(normalized: normalized)
+    }
+
+    private static func suggestsSecret(normalized: [UInt8]) -> Bool {
+        for denied in deniedNames {
+            if normalized.elementsEqual(denied.bytes) { return true }
+            guard denied.asSuffix, normalized.count > denied.bytes.count else { continue }
+            let start = normalized.count - denied.bytes.count
+            if normalized[start - 1] == UInt8(ascii: "_") && normalized[start...].elementsEqual(denied.bytes) { return true }
+        }
+        return false
+    }
+
+    /// ``AuditEntry/deniedDetailNames`` as bytes, and whether each also counts as the end of a longer name.
+    private static let deniedNames: [(bytes: [UInt8], asSuffix: Bool)] = AuditEntry.deniedDetailNames.sorted().map {
+        (Array($0.utf8), $0 != "value")
     }
 }

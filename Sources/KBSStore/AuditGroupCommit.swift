@@ -78,21 +78,24 @@ final class AuditGroupCommit: Sendable {
         do {
             try store.writeImmediate { db in
                 // Chains onto whatever the last row holds, even a tampered one: verification reports that row.
-                let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
                 var head = AuditHead(
                     seq: last.flatMap { Int64.fromDatabaseValue($0["seq"]) } ?? 0,
                     hash: last.map { Store.bytes($0["hash"]) } ?? AuditChain.genesis)
                 if let now = batch.compactMap(\.spend?.now).min() {
-                    try db.execute(sql: "DELETE FROM single_use WHERE expires_at <= ?", arguments: [now])
+                    try db.cachedStatement(sql: "DELETE FROM single_use WHERE expires_at <= ?").execute(arguments: [now])
+                }
+                // A lone entry needs no savepoint: its failure is the transaction's, and fails only it.
+                if batch.count == 1 {
+                    outcomes[0] = .success(try Self.write(batch[0], after: head, in: db))
+                    return
                 }
                 for (index, pending) in batch.enumerated() {
                     var outcome = AuditAppend.spent
                     do {
                         try db.inSavepoint {
-                            if let spend = pending.spend, try !Self.record(spend, in: db) { return .rollback }
-                            let record = try Self.insert(pending, after: head, in: db)
-                            outcome = .appended(record)
-                            return .commit
+                            outcome = try Self.write(pending, after: head, in: db)
+                            return outcome == .spent ? .rollback : .commit
                         }
                     } catch {
                         // SQLite rolls the whole transaction back on some errors (a full disk, an I/O error): then
@@ -111,6 +114,12 @@ final class AuditGroupCommit: Sendable {
         return outcomes
     }
 
+    /// Spends `pending`'s value, if it has one, and unless it was spent inserts its record after `head`.
+    private static func write(_ pending: Pending, after head: AuditHead, in db: Database) throws -> AuditAppend {
+        if let spend = pending.spend, try !Self.record(spend, in: db) { return .spent }
+        return .appended(try Self.insert(pending, after: head, in: db))
+    }
+
     /// Inserts `pending` as the record after `head`.
     private static func insert(_ pending: Pending, after head: AuditHead, in db: Database) throws -> AuditRecord {
         let entry = pending.entry
@@ -118,11 +127,12 @@ final class AuditGroupCommit: Sendable {
             seq: head.seq + 1, at: pending.at, kind: entry.kind, actor: entry.actor, action: entry.action, resource: entry.resource,
             outcome: entry.outcome, detailsJSON: pending.detailsJSON, prevHash: head.hash, hash: [])
         record.hash = AuditChain.hash(record)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit (seq, at, kind, actor, action, resource, outcome, details, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 record.seq, record.at, record.kind.rawValue, record.actor, record.action, record.resource, record.outcome.rawValue,
                 record.detailsJSON, Data(record.prevHash), Data(record.hash),
@@ -132,12 +142,12 @@ final class AuditGroupCommit: Sendable {
 
     /// Records `spend` unless it is recorded and unexpired (an expired row is taken over); whether it was recorded.
     private static func record(_ spend: Spend, in db: Database) throws -> Bool {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO single_use (namespace, value, expires_at) VALUES (?, ?, ?)
                 ON CONFLICT (namespace, value) DO UPDATE SET expires_at = excluded.expires_at WHERE single_use.expires_at <= ?
-                """,
-            arguments: [spend.namespace, spend.value, spend.expiry, spend.now])
+                """
+        ).execute(arguments: [spend.namespace, spend.value, spend.expiry, spend.now])
         return db.changesCount > 0
     }
 }

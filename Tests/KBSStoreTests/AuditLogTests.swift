@@ -175,6 +175,22 @@ struct AuditLogTests {
         #expect(verification.head != recorded)
     }
 
+    /// The byte-level secret-name check agrees with the rule as written with Strings, non-ASCII names included.
+    @Test func secretNamesAreJudgedAsTheRuleSays() {
+        func rule(_ name: String) -> Bool {
+            let normalized = name.lowercased().replacingOccurrences(of: "-", with: "_")
+            return AuditEntry.deniedDetailNames.contains(normalized)
+                || AuditEntry.deniedDetailNames.contains { $0 != "value" && normalized.hasSuffix("_" + $0) }
+        }
+        let names = [
+            "token", "Token", "TOKEN", "access_token", "access-token", "tokens", "token_id", "mytoken", "_token", "value", "Value",
+            "claim_value", "value_count", "key_material", "Key-Material", "wrapped_key_material", "keymaterial", "secret_name",
+            "client_secret", "clientsecret", "password", "db_PASSWORD", "plaintext", "x_plaintext", "", "_", "é_token", "\u{212A}ey_material",
+            "wrapped_\u{212A}EY_MATERIAL", "tier", "rules", "appraisal", "ﬁle_token", "straße",
+        ]
+        for name in names { #expect(AuditChain.suggestsSecret(name) == rule(name), "\(name)") }
+    }
+
     @Test func concurrentAppendsFromTwoStoresFormOneChain() throws {
         let (first, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
