@@ -38,8 +38,6 @@ final class AuditGroupCommit: Sendable {
     }
 
     private let state = Mutex(State())
-    /// The writer's thread: commits block on the disk, never on the cooperative pool.
-    private let writer = DispatchQueue(label: "kbs.store.audit", qos: .userInitiated)
     /// The most entries one transaction takes, so that one commit's work (and its waiters' latency) stays bounded.
     static let maximumBatch = 256
 
@@ -51,7 +49,10 @@ final class AuditGroupCommit: Sendable {
             state.writing = true
             return true
         }
-        if start { writer.async { self.drain(store) } }
+        // The `writing` flag keeps one writer at a time, so no serial queue is needed; a worker of the root queue
+        // the store's reads run on (not a queue's own thread, woken for each batch) blocks on the disk, never the
+        // cooperative pool.
+        if start { DispatchQueue.global(qos: .userInitiated).async { self.drain(store) } }
     }
 
     /// Commits batches until the queue is empty.
