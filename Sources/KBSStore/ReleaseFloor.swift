@@ -45,6 +45,8 @@ package enum ReleaseFloor {
             var configuration = Configuration()
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             let pool = try DatabasePool(path: path, configuration: configuration)
+            // As the store does: GRDB's WAL set-up leaves the writer at NORMAL, which does not wait for the disk.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try pool.write { db in try db.execute(sql: "CREATE TABLE floor (n INTEGER PRIMARY KEY, at INTEGER NOT NULL, body BLOB NOT NULL)") }
             let clock = ContinuousClock()
             var totals: [Double] = []

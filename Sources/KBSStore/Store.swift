@@ -33,6 +33,9 @@ package final class Store: Sendable {
         if !readOnly { try StoreFiles.secure(database: path) }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets `synchronous = NORMAL` on the writer when it turns WAL on, after `prepareDatabase` ran: without
+            // this, commits would not wait for the disk (a power loss could take back writes that had returned).
+            if !readOnly { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") } }
             if !readOnly { try Migrations.migrator.migrate(pool) }
         } catch {
             throw StoreError(.database, "cannot open \(path): \(Store.describe(error))")
@@ -53,6 +56,11 @@ package final class Store: Sendable {
     /// The journal mode SQLite reports (`wal` once open).
     package func journalMode() throws(StoreError) -> String {
         try read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// The writer connection's `synchronous` setting (2, FULL: every commit waits for the disk).
+    package func writerSynchronous() throws(StoreError) -> Int {
+        try write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The migrations applied so far, oldest first.

@@ -18,6 +18,8 @@ struct StoreTests {
         let (store, directory) = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(try store.journalMode() == "wal")
+        // GRDB's WAL set-up lowers the writer to NORMAL; the store puts it back, so commits wait for the disk.
+        #expect(try store.writerSynchronous() == 2)
         #expect(
             try store.appliedMigrations() == [
                 "v1-entities-and-roles", "v2-sessions-api-keys-single-use", "v3-audit-log", "v4-key-records", "v5-broker", "v6-capability-tokens",
