@@ -71,33 +71,9 @@ package enum PolicyBench {
         for index in 0..<warmup {
             _ = inputs[index % inputs.count].withUnsafeBufferPointer { policySet.isPermitted(json: $0) }
         }
-        var runs: [(throughput: Double, samples: [UInt64])] = []
-        for _ in 0..<max(1, passes) {
-            var samples = [UInt64](repeating: 0, count: inputs.count)
-            let passStart = monotonicNanoseconds()
-            for (index, input) in inputs.enumerated() {
-                let start = monotonicNanoseconds()
-                let decision = input.withUnsafeBufferPointer { policySet.isPermitted(json: $0) }
-                samples[index] = monotonicNanoseconds() - start
-                blackHole(decision)
-            }
-            let elapsed = Double(monotonicNanoseconds() - passStart) / 1e9
-            runs.append((Double(inputs.count) / elapsed, samples))
-        }
+        var runs = timedPasses(inputs, passes: passes) { policySet.isPermitted(json: $0) }
         // The same protocol with decoding only: what the JSON scanner costs of a decision.
-        var decodeRuns: [(throughput: Double, samples: [UInt64])] = []
-        for _ in 0..<max(1, passes) {
-            var samples = [UInt64](repeating: 0, count: inputs.count)
-            let passStart = monotonicNanoseconds()
-            for (index, input) in inputs.enumerated() {
-                let start = monotonicNanoseconds()
-                let decoded = input.withUnsafeBufferPointer { policySet.decodesInput(json: $0) }
-                samples[index] = monotonicNanoseconds() - start
-                blackHole(decoded)
-            }
-            let elapsed = Double(monotonicNanoseconds() - passStart) / 1e9
-            decodeRuns.append((Double(inputs.count) / elapsed, samples))
-        }
+        var decodeRuns = timedPasses(inputs, passes: passes) { policySet.decodesInput(json: $0) }
         runs.sort { $0.throughput < $1.throughput }
         decodeRuns.sort { $0.throughput < $1.throughput }
         let median = runs[runs.count / 2]
@@ -112,6 +88,26 @@ package enum PolicyBench {
             p99Microseconds: percentile(0.99), p999Microseconds: percentile(0.999), maxMicroseconds: Double(sorted.last ?? 0) / 1000,
             permitted: permitted, mismatches: mismatches, passes: runs.count, decodesPerSecond: decodeMedian.throughput,
             decodeP50Microseconds: Double(decodeSorted[decodeSorted.count / 2]) / 1000)
+    }
+
+    /// `passes` passes over `inputs`, each input timed on its own: each pass's throughput and samples.
+    private static func timedPasses(
+        _ inputs: [[UInt8]], passes: Int, _ decide: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) -> [(throughput: Double, samples: [UInt64])] {
+        var runs: [(throughput: Double, samples: [UInt64])] = []
+        for _ in 0..<max(1, passes) {
+            var samples = [UInt64](repeating: 0, count: inputs.count)
+            let passStart = monotonicNanoseconds()
+            for (index, input) in inputs.enumerated() {
+                let start = monotonicNanoseconds()
+                let decision = input.withUnsafeBufferPointer { decide($0) }
+                samples[index] = monotonicNanoseconds() - start
+                blackHole(decision)
+            }
+            let elapsed = Double(monotonicNanoseconds() - passStart) / 1e9
+            runs.append((Double(inputs.count) / elapsed, samples))
+        }
+        return runs
     }
 
     @inline(__always)

@@ -93,30 +93,26 @@ enum TypedDecoder {
     /// holds that storage: a pooled frame decodes each input over the previous one, allocating nothing in the steady
     /// state. On an error `value` is left partly decoded.
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>, as plan: DecodePlan, into value: inout Value) throws(DecodeError) {
-        guard bytes.count <= maximumSize else {
-            throw DecodeError(message: "input is \(bytes.count) bytes; the limit is \(maximumSize)", offset: 0, path: [])
-        }
-        var scanner = JSONScanner(bytes)
-        do {
-            try decodeValue(&scanner, plan, into: &value)
-            try scanner.expectEnd()
-        } catch let error as JSONError {
-            throw DecodeError(message: error.message, offset: error.offset, path: [])
-        } catch let error as DecodeError {
-            throw error
-        } catch {
-            throw DecodeError(message: "\(error)", offset: scanner.offset, path: [])
-        }
+        try scanning(bytes) { (scanner) throws(any Error) in try decodeValue(&scanner, plan, into: &value) }
     }
 
     /// Decodes a record input into `record`'s slots in place (see ``decode(_:as:into:)``).
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>, record plan: RecordPlan, into record: inout Record) throws(DecodeError) {
+        try scanning(bytes) { (scanner) throws(any Error) in try decodeRecord(&scanner, plan, into: &record.slots) }
+    }
+
+    /// Runs `body` over a scanner of the whole of `bytes`, which must then be at its end; any error becomes a
+    /// ``DecodeError``.
+    @inline(__always)
+    private static func scanning(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ body: (inout JSONScanner) throws(any Error) -> Void
+    ) throws(DecodeError) {
         guard bytes.count <= maximumSize else {
             throw DecodeError(message: "input is \(bytes.count) bytes; the limit is \(maximumSize)", offset: 0, path: [])
         }
         var scanner = JSONScanner(bytes)
         do {
-            try decodeRecord(&scanner, plan, into: &record.slots)
+            try body(&scanner)
             try scanner.expectEnd()
         } catch let error as JSONError {
             throw DecodeError(message: error.message, offset: error.offset, path: [])
@@ -368,14 +364,13 @@ enum TypedDecoder {
         }
     }
 
+    /// A hex digit's value, either case; nil for anything else. Wrapping subtraction makes each range one comparison.
     @inline(__always)
     private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        let decimal = digit &- UInt8(ascii: "0")
+        if decimal < 10 { return decimal }
+        let letter = (digit | 0x20) &- UInt8(ascii: "a")
+        return letter < 6 ? letter + 10 : nil
     }
 
     /// A string from raw bytes: ASCII directly, anything else validated as UTF-8.
