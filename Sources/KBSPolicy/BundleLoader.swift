@@ -77,7 +77,8 @@ extension PolicySet {
             CompiledRule(
                 name: rule.name, effect: rule.effect, position: rule.span.position,
                 body: Compiler.compile(block: rule.body), slotCount: rule.slotCount,
-                obligations: rule.obligations.map { ($0.name, Compiler.eval($0.value)) }, index: index)
+                obligations: rule.obligations.map { ($0.name, Compiler.eval($0.value)) }, index: index,
+                guardKey: RuleIndex.Guard(rule.body))
         }
         return .success(
             PolicySet(

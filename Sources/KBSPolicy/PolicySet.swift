@@ -10,6 +10,9 @@ struct CompiledRule: @unchecked Sendable {
     let slotCount: Int
     let obligations: [(name: String, value: Eval)]
     let index: Int
+    /// The input attribute and the strings it must equal for the rule to pass its first condition, when that condition
+    /// is such a test (`action.name == "read"`, `evidence.type in {"snp", "tdx"}`): what ``RuleIndex`` files it under.
+    let guardKey: RuleIndex.Guard?
 }
 
 /// A policy bundle compiled for evaluation: immutable and shared by every request.
@@ -29,6 +32,11 @@ public final class PolicySet: @unchecked Sendable {
 
     let forbids: [CompiledRule]
     let permits: [CompiledRule]
+    /// The forbids and permits that can apply, by the value of the attribute most of them test first.
+    let forbidIndex: RuleIndex
+    let permitIndex: RuleIndex
+    /// One frame kept between decisions, so that serving a decision allocates no frame and decodes over the last input.
+    let frames: FramePool
     let inputPlan: RecordPlan
     let maximumSlots: Int
     let entityTypes: [String: RecordType]
@@ -43,9 +51,12 @@ public final class PolicySet: @unchecked Sendable {
         self.hash = hash
         self.forbids = rules.filter { $0.effect == .forbid }
         self.permits = rules.filter { $0.effect == .permit }
+        self.forbidIndex = RuleIndex(forbids)
+        self.permitIndex = RuleIndex(permits)
         self.ruleNames = rules.map(\.name)
         self.inputPlan = inputPlan
         self.maximumSlots = rules.map(\.slotCount).max() ?? 0
+        self.frames = FramePool(inputFields: inputPlan.names.count, locals: maximumSlots)
         self.bundleEntities = entities
         self.entityTypes = entityTypes
         self.entityPlans = entityPlans
@@ -88,26 +99,25 @@ public final class PolicySet: @unchecked Sendable {
 
     /// Decides on a JSON input, evaluating every rule so the decision can explain itself.
     public func decide(json: [UInt8], options: Options = Options(), coverage: CoverageRecorder? = nil) -> Decision {
-        let decoded: Value
+        let frame = frames.take()
+        defer { frames.giveBack(frame) }
         do {
-            decoded = try TypedDecoder.decode(json, as: .record(inputPlan))
+            try json.withUnsafeBufferPointer { (buffer) throws(DecodeError) in
+                try TypedDecoder.decode(buffer, record: inputPlan, into: &frame.input)
+            }
         } catch {
             return invalidInput(error)
         }
-        guard case .record(let input) = decoded else {
-            return Decision(
-                effect: .deny, deciding: [], failures: [], errors: [.init(message: "input is not an object")],
-                obligations: [], policyHash: hash)
-        }
-        return decide(input, options: options, coverage: coverage)
+        return decide(frame, options: options, coverage: coverage)
     }
 
     /// Decides on typed claims (what the verifiers yielded, with the request around them), checked against the input
     /// schema as JSON input is; evaluates every rule so the decision can explain itself.
     public func decide(input claims: ClaimRecord, options: Options = Options(), coverage: CoverageRecorder? = nil) -> Decision {
-        let input: Record
-        do { input = try TypedEncoder.encode(claims, as: inputPlan) } catch { return invalidInput(error) }
-        return decide(input, options: options, coverage: coverage)
+        let frame = frames.take()
+        defer { frames.giveBack(frame) }
+        do { frame.input = try TypedEncoder.encode(claims, as: inputPlan) } catch { return invalidInput(error) }
+        return decide(frame, options: options, coverage: coverage)
     }
 
     /// The deny an input the schema refuses gets, naming where it went wrong.
@@ -118,17 +128,20 @@ public final class PolicySet: @unchecked Sendable {
             obligations: [], policyHash: hash)
     }
 
-    private func decide(_ input: Record, options: Options, coverage: CoverageRecorder?) -> Decision {
-        let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
-        frame.explaining = options.explain
+    private func decide(_ frame: Frame, options: Options, coverage: CoverageRecorder?) -> Decision {
+        frame.prepare(now: options.now, entities: options.entities ?? bundleEntities, explaining: options.explain)
         var errors: [Decision.EvaluationError] = []
         var matchedForbids: [Decision.RuleReference] = []
         var matchedPermits: [(rule: CompiledRule, reference: Decision.RuleReference, obligations: [(String, Value)])] = []
         var failures: [Decision.Failure] = []
         // Serving (no explanation, no coverage) runs each rule's compiled block straight through.
         let tracing = options.explain || coverage != nil
+        // Without tracing, rules whose first condition cannot hold for this input are skipped: they would be false
+        // there and say nothing. Tracing runs them all, to explain and count them.
+        let forbidRules = tracing ? forbids : forbidIndex.candidates(frame.input)
+        let permitRules = tracing ? permits : permitIndex.candidates(frame.input)
         for forbidding in [true, false] {
-            for rule in forbidding ? forbids : permits {
+            for rule in forbidding ? forbidRules : permitRules {
                 frame.failure = nil
                 do {
                     let matched: Bool
@@ -168,13 +181,15 @@ public final class PolicySet: @unchecked Sendable {
     /// Decides quickly: no explanation, stops at the first matching forbid or error (every permit still runs).
     /// Same answer as ``decide(json:options:coverage:)``.
     public func isPermitted(json: UnsafeBufferPointer<UInt8>, options: Options = Options()) -> Bool {
-        guard case .record(let input)? = try? TypedDecoder.decode(json, as: .record(inputPlan)) else { return false }
-        let frame = Frame(input: input, slots: maximumSlots, now: options.now, entities: options.entities ?? bundleEntities)
+        let frame = frames.take()
+        defer { frames.giveBack(frame) }
+        do throws(DecodeError) { try TypedDecoder.decode(json, record: inputPlan, into: &frame.input) } catch { return false }
+        frame.prepare(now: options.now, entities: options.entities ?? bundleEntities, explaining: false)
         do {
-            for rule in forbids where try rule.body.run(frame) { return false }
-            // Every permit rule runs even after a match: a runtime error in any rule must deny.
+            for rule in forbidIndex.candidates(frame.input) where try rule.body.run(frame) { return false }
+            // Every permit rule that can apply runs even after a match: a runtime error in any rule must deny.
             var permitted = false
-            for rule in permits where try rule.body.run(frame) {
+            for rule in permitIndex.candidates(frame.input) where try rule.body.run(frame) {
                 for obligation in rule.obligations { _ = try obligation.value(frame) }
                 permitted = true
             }
@@ -182,6 +197,15 @@ public final class PolicySet: @unchecked Sendable {
         } catch {
             return false
         }
+    }
+
+    /// Only decodes a JSON input as ``isPermitted(json:options:)`` does, without evaluating: for `kbs policy bench`'s
+    /// decode-only figure. True when the input fits the schema.
+    package func decodesInput(json: UnsafeBufferPointer<UInt8>) -> Bool {
+        let frame = frames.take()
+        defer { frames.giveBack(frame) }
+        do throws(DecodeError) { try TypedDecoder.decode(json, record: inputPlan, into: &frame.input) } catch { return false }
+        return true
     }
 
     private func run(_ rule: CompiledRule, _ frame: Frame, coverage: CoverageRecorder?) throws(EvalError) -> (Bool, Int?) {

@@ -16,6 +16,9 @@ package enum PolicyBench {
         package var permitted: Int
         package var mismatches: Int
         package var passes: Int
+        /// Inputs decoded per second with no evaluation (the median pass), and the median time of one decode.
+        package var decodesPerSecond: Double
+        package var decodeP50Microseconds: Double
 
         /// The summary object `kbs policy bench` prints.
         package var json: String {
@@ -23,7 +26,8 @@ package enum PolicyBench {
             return "{\"decisions\":\(decisions),\"decisions_per_second\":\(Int(decisionsPerSecond.rounded())),"
                 + "\"p50_us\":\(number(p50Microseconds)),\"p99_us\":\(number(p99Microseconds)),"
                 + "\"p999_us\":\(number(p999Microseconds)),\"max_us\":\(number(maxMicroseconds)),"
-                + "\"permitted\":\(permitted),\"mismatches\":\(mismatches),\"passes\":\(passes)}"
+                + "\"permitted\":\(permitted),\"mismatches\":\(mismatches),\"passes\":\(passes),"
+                + "\"decode_only_per_second\":\(Int(decodesPerSecond.rounded())),\"decode_only_p50_us\":\(number(decodeP50Microseconds))}"
         }
     }
 
@@ -67,29 +71,43 @@ package enum PolicyBench {
         for index in 0..<warmup {
             _ = inputs[index % inputs.count].withUnsafeBufferPointer { policySet.isPermitted(json: $0) }
         }
+        var runs = timedPasses(inputs, passes: passes) { policySet.isPermitted(json: $0) }
+        // The same protocol with decoding only: what the JSON scanner costs of a decision.
+        var decodeRuns = timedPasses(inputs, passes: passes) { policySet.decodesInput(json: $0) }
+        runs.sort { $0.throughput < $1.throughput }
+        decodeRuns.sort { $0.throughput < $1.throughput }
+        let median = runs[runs.count / 2]
+        let sorted = median.samples.sorted()
+        func percentile(_ p: Double) -> Double {
+            Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]) / 1000
+        }
+        let decodeMedian = decodeRuns[decodeRuns.count / 2]
+        let decodeSorted = decodeMedian.samples.sorted()
+        return Result(
+            decisions: inputs.count, decisionsPerSecond: median.throughput, p50Microseconds: percentile(0.50),
+            p99Microseconds: percentile(0.99), p999Microseconds: percentile(0.999), maxMicroseconds: Double(sorted.last ?? 0) / 1000,
+            permitted: permitted, mismatches: mismatches, passes: runs.count, decodesPerSecond: decodeMedian.throughput,
+            decodeP50Microseconds: Double(decodeSorted[decodeSorted.count / 2]) / 1000)
+    }
+
+    /// `passes` passes over `inputs`, each input timed on its own: each pass's throughput and samples.
+    private static func timedPasses(
+        _ inputs: [[UInt8]], passes: Int, _ decide: (UnsafeBufferPointer<UInt8>) -> Bool
+    ) -> [(throughput: Double, samples: [UInt64])] {
         var runs: [(throughput: Double, samples: [UInt64])] = []
         for _ in 0..<max(1, passes) {
             var samples = [UInt64](repeating: 0, count: inputs.count)
             let passStart = monotonicNanoseconds()
             for (index, input) in inputs.enumerated() {
                 let start = monotonicNanoseconds()
-                let decision = input.withUnsafeBufferPointer { policySet.isPermitted(json: $0) }
+                let decision = input.withUnsafeBufferPointer { decide($0) }
                 samples[index] = monotonicNanoseconds() - start
                 blackHole(decision)
             }
             let elapsed = Double(monotonicNanoseconds() - passStart) / 1e9
             runs.append((Double(inputs.count) / elapsed, samples))
         }
-        runs.sort { $0.throughput < $1.throughput }
-        let median = runs[runs.count / 2]
-        let sorted = median.samples.sorted()
-        func percentile(_ p: Double) -> Double {
-            Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]) / 1000
-        }
-        return Result(
-            decisions: inputs.count, decisionsPerSecond: median.throughput, p50Microseconds: percentile(0.50),
-            p99Microseconds: percentile(0.99), p999Microseconds: percentile(0.999), maxMicroseconds: Double(sorted.last ?? 0) / 1000,
-            permitted: permitted, mismatches: mismatches, passes: runs.count)
+        return runs
     }
 
     @inline(__always)

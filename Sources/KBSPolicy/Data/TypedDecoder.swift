@@ -84,14 +84,36 @@ enum TypedDecoder {
     static let maximumSize = 4 << 20
 
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>, as plan: DecodePlan) throws(DecodeError) -> Value {
+        var value = Value.absent
+        try decode(bytes, as: plan, into: &value)
+        return value
+    }
+
+    /// Decodes into `value`, reusing the storage of what it holds (records, lists, byte strings) where nothing else
+    /// holds that storage: a pooled frame decodes each input over the previous one, allocating nothing in the steady
+    /// state. On an error `value` is left partly decoded.
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, as plan: DecodePlan, into value: inout Value) throws(DecodeError) {
+        try scanning(bytes) { (scanner) throws(any Error) in try decodeValue(&scanner, plan, into: &value) }
+    }
+
+    /// Decodes a record input into `record`'s slots in place (see ``decode(_:as:into:)``).
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>, record plan: RecordPlan, into record: inout Record) throws(DecodeError) {
+        try scanning(bytes) { (scanner) throws(any Error) in try decodeRecord(&scanner, plan, into: &record.slots) }
+    }
+
+    /// Runs `body` over a scanner of the whole of `bytes`, which must then be at its end; any error becomes a
+    /// ``DecodeError``.
+    @inline(__always)
+    private static func scanning(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ body: (inout JSONScanner) throws(any Error) -> Void
+    ) throws(DecodeError) {
         guard bytes.count <= maximumSize else {
             throw DecodeError(message: "input is \(bytes.count) bytes; the limit is \(maximumSize)", offset: 0, path: [])
         }
         var scanner = JSONScanner(bytes)
         do {
-            let value = try decodeValue(&scanner, plan)
+            try body(&scanner)
             try scanner.expectEnd()
-            return value
         } catch let error as JSONError {
             throw DecodeError(message: error.message, offset: error.offset, path: [])
         } catch let error as DecodeError {
@@ -120,89 +142,132 @@ enum TypedDecoder {
     }
 
     private static func decodeValue(_ scanner: inout JSONScanner, _ plan: DecodePlan) throws(any Error) -> Value {
+        var value = Value.absent
+        try decodeValue(&scanner, plan, into: &value)
+        return value
+    }
+
+    /// One value into `slot`, reusing the storage of the record, list or byte string it held.
+    private static func decodeValue(_ scanner: inout JSONScanner, _ plan: DecodePlan, into slot: inout Value) throws(any Error) {
         switch plan {
         case .bool:
             let byte = scanner.peek()
             guard byte == UInt8(ascii: "t") || byte == UInt8(ascii: "f"), let value = try scanner.readLiteral() else {
                 throw mismatch(&scanner, "a boolean")
             }
-            return .bool(value)
+            slot = .bool(value)
         case .int:
-            return .int(try readInteger(&scanner))
+            slot = .int(try readInteger(&scanner))
         case .string, .entityID:
             guard scanner.peek() == UInt8(ascii: "\"") else { throw mismatch(&scanner, "a string") }
             if let simple = try scanner.readSimpleString() {
-                return .string(try utf8String(simple, &scanner))
+                slot = .string(try utf8String(simple, &scanner))
+                return
             }
-            return .string(try scanner.readString())
+            slot = .string(try scanner.readString())
         case .hex:
             guard scanner.peek() == UInt8(ascii: "\"") else { throw mismatch(&scanner, "a hex string") }
             let start = scanner.offset
-            let bytes: [UInt8]?
             if let simple = try scanner.readSimpleString() {
-                bytes = Hex.decode(utf8: simple)
-            } else {
-                bytes = Hex.decode(try scanner.readString())
+                // The previous byte string's storage takes the new bytes when nothing else holds it.
+                if case .bytes(var bytes) = slot {
+                    slot = .absent
+                    if decodeHex(simple, into: &bytes) {
+                        slot = .bytes(bytes)
+                        return
+                    }
+                    throw DecodeError(message: "expected a hex string", offset: start, path: [])
+                }
+                guard let bytes = Hex.decode(utf8: simple) else { throw DecodeError(message: "expected a hex string", offset: start, path: []) }
+                slot = .bytes(bytes)
+                return
             }
-            guard let bytes else { throw DecodeError(message: "expected a hex string", offset: start, path: []) }
-            return .bytes(bytes)
+            guard let bytes = Hex.decode(try scanner.readString()) else {
+                throw DecodeError(message: "expected a hex string", offset: start, path: [])
+            }
+            slot = .bytes(bytes)
         case .time:
             let start = scanner.offset
             guard scanner.peek() == UInt8(ascii: "\""), let nanos = Timestamp.parse(try scanner.readString()) else {
                 throw DecodeError(message: "expected an RFC 3339 time", offset: start, path: [])
             }
-            return .time(nanos)
+            slot = .time(nanos)
         case .duration:
             if scanner.peek() == UInt8(ascii: "\"") {
                 let start = scanner.offset
                 guard let nanos = DurationParser.parse(try scanner.readString()) else {
                     throw DecodeError(message: "expected a duration such as \"90s\"", offset: start, path: [])
                 }
-                return .duration(nanos)
+                slot = .duration(nanos)
+                return
             }
             let seconds = try readInteger(&scanner)
             let (nanos, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
             guard !overflow else { throw scanner.error("duration is out of range") }
-            return .duration(nanos)
+            slot = .duration(nanos)
         case .version:
             let start = scanner.offset
             guard scanner.peek() == UInt8(ascii: "\""), let version = Version(try scanner.readString()) else {
                 throw DecodeError(message: "expected a version string such as \"1.2.3\"", offset: start, path: [])
             }
-            return .version(version)
+            slot = .version(version)
         case .tier:
             let start = scanner.offset
             if scanner.peek() == UInt8(ascii: "\"") {
                 guard let tier = PrivacyTier(text: try scanner.readString()) else {
                     throw DecodeError(message: "expected a privacy tier (0–4 or a tier name)", offset: start, path: [])
                 }
-                return .tier(tier.rawValue)
+                slot = .tier(tier.rawValue)
+                return
             }
             let number = try readInteger(&scanner)
             guard (0...4).contains(number) else {
                 throw DecodeError(message: "privacy tier \(number) is out of range 0–4", offset: start, path: [])
             }
-            return .tier(Int(number))
+            slot = .tier(Int(number))
         case .list(let element):
             guard scanner.peek() == UInt8(ascii: "[") else { throw mismatch(&scanner, "an array") }
-            var values: [Value] = []
-            guard try scanner.open(UInt8(ascii: "["), close: UInt8(ascii: "]")) else { return .list(values) }
-            repeat {
-                do {
-                    values.append(try decodeValue(&scanner, element))
-                } catch var error as DecodeError {
-                    error.path.insert("[\(values.count)]", at: 0)
-                    throw error
-                }
-            } while try scanner.nextElement(close: UInt8(ascii: "]"))
-            return .list(values)
+            var values: [Value]
+            if case .list(let old) = slot {
+                values = old
+                slot = .absent
+            } else {
+                values = []
+            }
+            var count = 0
+            if try scanner.open(UInt8(ascii: "["), close: UInt8(ascii: "]")) {
+                repeat {
+                    do {
+                        // Elements decode over the previous list's elements, in place.
+                        if count < values.count {
+                            try decodeValue(&scanner, element, into: &values[count])
+                        } else {
+                            var value = Value.absent
+                            try decodeValue(&scanner, element, into: &value)
+                            values.append(value)
+                        }
+                        count += 1
+                    } catch var error as DecodeError {
+                        error.path.insert("[\(count)]", at: 0)
+                        throw error
+                    }
+                } while try scanner.nextElement(close: UInt8(ascii: "]"))
+            }
+            if values.count > count { values.removeSubrange(count...) }
+            slot = .list(values)
         case .set(let element):
-            guard case .list(let values) = try decodeValue(&scanner, .list(element)) else { return .set([]) }
-            return .set(Set(values))
+            guard case .list(let values) = try decodeValue(&scanner, .list(element)) else {
+                slot = .set([])
+                return
+            }
+            slot = .set(Set(values))
         case .map(let element):
             guard scanner.peek() == UInt8(ascii: "{") else { throw mismatch(&scanner, "an object") }
             var map: [String: Value] = [:]
-            guard try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) else { return .map(map) }
+            guard try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) else {
+                slot = .map(map)
+                return
+            }
             repeat {
                 let keyOffset = scanner.offset
                 let key = try scanner.readString()
@@ -217,15 +282,24 @@ enum TypedDecoder {
                     throw error
                 }
             } while try scanner.nextElement(close: UInt8(ascii: "}"))
-            return .map(map)
+            slot = .map(map)
         case .record(let record):
-            return .record(try decodeRecord(&scanner, record))
+            if case .record(var old) = slot, old.slots.count == record.names.count {
+                slot = .absent
+                try decodeRecord(&scanner, record, into: &old.slots)
+                slot = .record(old)
+            } else {
+                var slots = [Value](repeating: .absent, count: record.names.count)
+                try decodeRecord(&scanner, record, into: &slots)
+                slot = .record(Record(slots))
+            }
         }
     }
 
-    static func decodeRecord(_ scanner: inout JSONScanner, _ plan: RecordPlan) throws(any Error) -> Record {
+    /// Decodes an object into `slots` (one per attribute of the plan), decoding each used attribute over its old value;
+    /// attributes the object lacks become absent.
+    static func decodeRecord(_ scanner: inout JSONScanner, _ plan: RecordPlan, into slots: inout [Value]) throws(any Error) {
         guard scanner.peek() == UInt8(ascii: "{") else { throw mismatch(&scanner, "an object") }
-        var slots = [Value](repeating: .absent, count: plan.names.count)
         var seen: UInt64 = 0
         var overflowSeen = Set<Int>()
         if try scanner.open(UInt8(ascii: "{"), close: UInt8(ascii: "}")) {
@@ -254,7 +328,7 @@ enum TypedDecoder {
                 }
                 if let index, plan.used[index] {
                     do {
-                        slots[index] = try decodeValue(&scanner, plan.plans[index])
+                        try decodeValue(&scanner, plan.plans[index], into: &slots[index])
                     } catch var error as DecodeError {
                         error.path.insert(plan.displayNames[index], at: 0)
                         throw error
@@ -264,12 +338,39 @@ enum TypedDecoder {
                 }
             } while try scanner.nextElement(close: UInt8(ascii: "}"))
         }
-        for index in slots.indices where plan.used[index] && plan.required[index] {
-            if case .absent = slots[index] {
+        for index in slots.indices {
+            let present = index < 64 ? seen & (1 << UInt64(index)) != 0 : overflowSeen.contains(index)
+            guard !present || !plan.used[index] else { continue }
+            if plan.used[index] && plan.required[index] {
                 throw DecodeError(message: "missing required attribute `\(plan.displayNames[index])`", offset: scanner.offset, path: [])
             }
+            if case .absent = slots[index] {} else { slots[index] = .absent }
         }
-        return Record(slots)
+    }
+
+    /// Hex digits into `bytes`, over its storage when it is the right size and held by nothing else; false when the
+    /// text is not hex (the same rule as `Hex.decode` without a prefix).
+    @inline(__always)
+    private static func decodeHex(_ text: UnsafeBufferPointer<UInt8>, into bytes: inout [UInt8]) -> Bool {
+        guard text.count % 2 == 0 else { return false }
+        let count = text.count / 2
+        if bytes.count != count { bytes = [UInt8](repeating: 0, count: count) }
+        return bytes.withUnsafeMutableBufferPointer { out in
+            for index in 0..<count {
+                guard let high = nibble(text[2 * index]), let low = nibble(text[2 * index + 1]) else { return false }
+                out[index] = high << 4 | low
+            }
+            return true
+        }
+    }
+
+    /// A hex digit's value, either case; nil for anything else. Wrapping subtraction makes each range one comparison.
+    @inline(__always)
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        let decimal = digit &- UInt8(ascii: "0")
+        if decimal < 10 { return decimal }
+        let letter = (digit | 0x20) &- UInt8(ascii: "a")
+        return letter < 6 ? letter + 10 : nil
     }
 
     /// A string from raw bytes: ASCII directly, anything else validated as UTF-8.

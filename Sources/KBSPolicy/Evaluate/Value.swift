@@ -44,9 +44,10 @@ enum Value: Hashable, Sendable {
     }
 }
 
-/// The fields of a record value, in the order of its record type. One allocation: the slot array.
+/// The fields of a record value, in the order of its record type. One allocation: the slot array, which a pooled
+/// frame's decoder writes over in place on the next decision while nothing else holds it.
 struct Record: Hashable, Sendable {
-    let slots: [Value]
+    var slots: [Value]
 
     init(_ slots: [Value]) { self.slots = slots }
 }
