@@ -31,6 +31,21 @@ struct SignedCollateral: Sendable {
     var signedBytes: [UInt8]
     var signature: [UInt8]
     var body: JSONNode
+    /// SHA-256 of ``signedBytes`` then of ``signature``: the collateral's identity in ``VerifiedChainCache``.
+    var fingerprints: [[UInt8]]
+
+    /// Collateral a collateral source served, parsed by the SHA-256 of its bytes and the member read: the same answer,
+    /// cached by the source and handed over each call, is parsed once. Its signature and window are still checked.
+    static let parsed = ParsedCache<SignedCollateral?>(capacity: 256)
+
+    /// ``parse(_:member:name:)`` once per distinct bytes and member (``parsed``); `name` is this call's.
+    static func parseOnce(_ bytes: [UInt8], member: String, name: String) throws(EvidenceError) -> SignedCollateral? {
+        var collateral = try parsed.value(of: bytes, domain: member) { () throws(EvidenceError) in
+            try parse(bytes, member: member, name: name)
+        }
+        collateral?.name = name
+        return collateral
+    }
 
     /// Parses `{"<member>":{…},"signature":"hex"}`; nil when `bytes` is JSON without `member`.
     static func parse(_ bytes: [UInt8], member: String, name: String) throws(EvidenceError) -> SignedCollateral? {
@@ -45,17 +60,19 @@ struct SignedCollateral: Sendable {
         else {
             throw EvidenceError(.malformed, "\(name): `signature` is not 64 bytes of hex")
         }
-        return SignedCollateral(name: name, signedBytes: Array(bytes[body.range]), signature: signature, body: body)
+        let signed = Array(bytes[body.range])
+        return SignedCollateral(
+            name: name, signedBytes: signed, signature: signature, body: body,
+            fingerprints: [Array(SHA256.hash(data: signed)), Array(SHA256.hash(data: signature))])
     }
 
     /// Checks the signature with `signer` (the TCB Signing certificate).
     /// A pass is remembered (``VerifiedChainCache``) by the signed bytes', the signature's and the signer's
     /// fingerprints: the same collateral is checked once per update, not once per quote.
     func verifySignature(signer: Certificate) throws(EvidenceError) {
-        let key = VerifiedChainCache.Key(
-            "collateral", [Array(SHA256.hash(data: signedBytes)), Array(SHA256.hash(data: signature)), signer.fingerprint])
+        let key = VerifiedChainCache.Key("collateral", fingerprints + [signer.fingerprint])
         if VerifiedChainCache.shared.contains(key, at: .distantPast) { return }
-        guard ECDSA.verify(signature, message: signedBytes, publicKey: signer.subjectPublicKeyInfo, curve: .p256) else {
+        guard ECDSA.verify(signature, message: signedBytes, certificate: signer, curve: .p256) else {
             throw EvidenceError(.signature, "\(name): collateral signature does not verify with \(signer.commonName)")
         }
         VerifiedChainCache.shared.insert(key, validFrom: .distantPast, validUntil: .distantFuture)
@@ -137,6 +154,18 @@ struct DCAPTCBInfo: Sendable {
     /// `tdxModuleIdentities`: one per module major version from 1 on, with its own TCB levels.
     var moduleIdentities: [DCAPModuleIdentity]
 
+    /// Parsed TCB infos by their signed bytes' fingerprint: a pure function of them, read once per update.
+    static let parsed = ParsedCache<DCAPTCBInfo>(capacity: 256)
+
+    /// `collateral` parsed, once per distinct signed bytes (``parsed``).
+    static func of(_ collateral: SignedCollateral) throws(EvidenceError) -> DCAPTCBInfo {
+        var info = try parsed.value(of: collateral.fingerprints[0], domain: "TCB info") { () throws(EvidenceError) in
+            try DCAPTCBInfo(collateral)
+        }
+        info.collateral = collateral
+        return info
+    }
+
     init(_ collateral: SignedCollateral) throws(EvidenceError) {
         let body = collateral.body
         let name = collateral.name
@@ -202,6 +231,18 @@ struct DCAPQEIdentity: Sendable {
     var mrSigner: [UInt8]
     var isvProdID: Int64
     var levels: [DCAPTCBLevel]
+
+    /// Parsed QE identities by their signed bytes' fingerprint: a pure function of them, read once per update.
+    static let parsed = ParsedCache<DCAPQEIdentity>(capacity: 256)
+
+    /// `collateral` parsed, once per distinct signed bytes (``parsed``).
+    static func of(_ collateral: SignedCollateral) throws(EvidenceError) -> DCAPQEIdentity {
+        var identity = try parsed.value(of: collateral.fingerprints[0], domain: "QE identity") { () throws(EvidenceError) in
+            try DCAPQEIdentity(collateral)
+        }
+        identity.collateral = collateral
+        return identity
+    }
 
     init(_ collateral: SignedCollateral) throws(EvidenceError) {
         let body = collateral.body

@@ -11,6 +11,11 @@ final class ParsedCertificateCache: Sendable {
 
     let capacity: Int
     private let entries = Mutex<[SHA256.Digest: [Certificate]]>([:])
+    /// The last few byte arrays looked up, kept whole: a verifier is handed the same anchor and endorsement arrays
+    /// every call, and comparing an array with itself is immediate (Swift compares buffer identity first), where
+    /// hashing a PEM bundle per call is not. A different array with equal bytes is compared byte for byte.
+    private let recent = Mutex<[(bytes: [UInt8], certificates: [Certificate])]>([])
+    private static let recentCount = 8
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -18,13 +23,22 @@ final class ParsedCertificateCache: Sendable {
     func certificates(
         in bytes: [UInt8], parse: ([UInt8]) throws(EvidenceError) -> [Certificate]
     ) throws(EvidenceError) -> [Certificate] {
+        if let known = recent.withLock({ recent in recent.first { $0.bytes == bytes }?.certificates }) { return known }
         let digest = SHA256.hash(data: bytes)
-        if let known = entries.withLock({ $0[digest] }) { return known }
-        let parsed = try parse(bytes)
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[digest] = parsed
+        var certificates = entries.withLock { $0[digest] }
+        if certificates == nil {
+            let parsed = try parse(bytes)
+            entries.withLock { entries in
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+                entries[digest] = parsed
+            }
+            certificates = parsed
         }
-        return parsed
+        let found = certificates ?? []
+        recent.withLock { recent in
+            recent.insert((bytes, found), at: 0)
+            if recent.count > Self.recentCount { recent.removeLast() }
+        }
+        return found
     }
 }

@@ -1,0 +1,75 @@
+import Crypto
+import Synchronization
+
+/// Values parsed from bytes — collateral JSON, a VEK's extensions, a CRL — by the SHA-256 of exactly those bytes, so
+/// that endorsements handed to every verification are parsed once.
+///
+/// Holds only what is a pure function of the bytes: nothing here is verified or current. Whoever uses a value still
+/// checks its signature (through ``VerifiedChainCache``) and its validity window on the verifier's clock each call, so
+/// expired collateral is refused whether or not it was parsed before. Bytes that do not parse are not remembered.
+///
+/// Bounded: past `capacity` entries the oldest is dropped.
+final class ParsedCache<Value: Sendable>: Sendable {
+    private struct State {
+        var entries: [SHA256.Digest: (value: Value, serial: UInt64)] = [:]
+        /// Insertion order, oldest first from `head`.
+        var order: [(key: SHA256.Digest, serial: UInt64)] = []
+        var head = 0
+        var nextSerial: UInt64 = 0
+    }
+
+    /// The most entries kept.
+    let capacity: Int
+    private let state: Mutex<State>
+
+    /// Creates an empty cache of at most `capacity` entries.
+    init(capacity: Int) {
+        self.capacity = max(capacity, 0)
+        state = Mutex(State())
+    }
+
+    /// How many entries are held.
+    var count: Int { state.withLock { $0.entries.count } }
+
+    /// The value of `bytes`, made by `parse` the first time these bytes are seen under `domain` (which keeps apart,
+    /// e.g., a file's bytes and a certificate's fingerprint).
+    func value(of bytes: [UInt8], domain: String, parse: () throws(EvidenceError) -> Value) throws(EvidenceError) -> Value {
+        var hasher = SHA256()
+        hasher.update(data: Array(domain.utf8) + [0])
+        hasher.update(data: bytes)
+        return try value(for: hasher.finalize(), parse: parse)
+    }
+
+    /// The value made from `certificate` alone (its extensions, say), by its fingerprint.
+    func value(of certificate: Certificate, domain: String, parse: () throws(EvidenceError) -> Value) throws(EvidenceError) -> Value {
+        try value(of: certificate.fingerprint, domain: "certificate " + domain, parse: parse)
+    }
+
+    /// The value stored under `key` (a SHA-256 over the bytes the value is a function of), else `parse`'s.
+    func value(for key: SHA256.Digest, parse: () throws(EvidenceError) -> Value) throws(EvidenceError) -> Value {
+        if let known = state.withLock({ $0.entries[key]?.value }) { return known }
+        let parsed = try parse()
+        insert(parsed, for: key)
+        return parsed
+    }
+
+    private func insert(_ value: Value, for key: SHA256.Digest) {
+        guard capacity > 0 else { return }
+        state.withLock { state in
+            let serial = state.nextSerial
+            state.nextSerial += 1
+            state.entries[key] = (value, serial)
+            state.order.append((key, serial))
+            while state.entries.count > capacity, state.head < state.order.count {
+                let oldest = state.order[state.head]
+                state.head += 1
+                if state.entries[oldest.key]?.serial == oldest.serial { state.entries[oldest.key] = nil }
+            }
+            // Compact once the dropped prefix is as long as the cache, so the order list stays O(capacity).
+            if state.head > capacity {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+        }
+    }
+}
