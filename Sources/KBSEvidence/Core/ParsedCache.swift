@@ -12,10 +12,7 @@ import Synchronization
 final class ParsedCache<Value: Sendable>: Sendable {
     private struct State {
         var entries: [SHA256.Digest: (value: Value, serial: UInt64)] = [:]
-        /// Insertion order, oldest first from `head`.
-        var order: [(key: SHA256.Digest, serial: UInt64)] = []
-        var head = 0
-        var nextSerial: UInt64 = 0
+        var order = InsertionOrder<SHA256.Digest>()
     }
 
     /// The most entries kept.
@@ -56,20 +53,8 @@ final class ParsedCache<Value: Sendable>: Sendable {
     private func insert(_ value: Value, for key: SHA256.Digest) {
         guard capacity > 0 else { return }
         state.withLock { state in
-            let serial = state.nextSerial
-            state.nextSerial += 1
-            state.entries[key] = (value, serial)
-            state.order.append((key, serial))
-            while state.entries.count > capacity, state.head < state.order.count {
-                let oldest = state.order[state.head]
-                state.head += 1
-                if state.entries[oldest.key]?.serial == oldest.serial { state.entries[oldest.key] = nil }
-            }
-            // Compact once the dropped prefix is as long as the cache, so the order list stays O(capacity).
-            if state.head > capacity {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
+            state.entries[key] = (value, state.order.record(key))
+            state.order.trim(&state.entries, to: capacity) { $0.serial }
         }
     }
 }

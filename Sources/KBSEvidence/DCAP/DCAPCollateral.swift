@@ -33,6 +33,9 @@ struct SignedCollateral: Sendable {
     var body: JSONNode
     /// SHA-256 of ``signedBytes`` then of ``signature``: the collateral's identity in ``VerifiedChainCache``.
     var fingerprints: [[UInt8]]
+    /// `issueDate…nextUpdate`, read when parsed; nil when either is missing or malformed (``checkFreshness(at:)`` then
+    /// reads them again and says which).
+    var window: ClosedRange<Date>?
 
     /// Collateral a collateral source served, parsed by the SHA-256 of its bytes and the member read: the same answer,
     /// cached by the source and handed over each call, is parsed once. Its signature and window are still checked.
@@ -61,9 +64,23 @@ struct SignedCollateral: Sendable {
             throw EvidenceError(.malformed, "\(name): `signature` is not 64 bytes of hex")
         }
         let signed = Array(bytes[body.range])
+        var window: ClosedRange<Date>?
+        if let issued = try? date(body["issueDate"], "issueDate"), let next = try? date(body["nextUpdate"], "nextUpdate"), issued <= next {
+            window = issued...next
+        }
         return SignedCollateral(
             name: name, signedBytes: signed, signature: signature, body: body,
-            fingerprints: [Array(SHA256.hash(data: signed)), Array(SHA256.hash(data: signature))])
+            fingerprints: [Array(SHA256.hash(data: signed)), Array(SHA256.hash(data: signature))], window: window)
+    }
+
+    /// What `parse` makes of this collateral, from `cache` when these signed bytes were parsed before; the value
+    /// carries this collateral (its name is the current file's).
+    func parsedOnce<Parsed: ParsedCollateral>(
+        in cache: ParsedCache<Parsed>, parse: (SignedCollateral) throws(EvidenceError) -> Parsed
+    ) throws(EvidenceError) -> Parsed {
+        var parsed = try cache.value(of: fingerprints[0], domain: "signed collateral") { () throws(EvidenceError) in try parse(self) }
+        parsed.collateral = self
+        return parsed
     }
 
     /// Checks the signature with `signer` (the TCB Signing certificate).
@@ -80,6 +97,7 @@ struct SignedCollateral: Sendable {
 
     /// Requires `time` within issueDate…nextUpdate.
     func checkFreshness(at time: Date) throws(EvidenceError) {
+        if let window, window.contains(time) { return }
         let issued = try Self.date(body["issueDate"], "\(name) issueDate")
         let next = try Self.date(body["nextUpdate"], "\(name) nextUpdate")
         guard issued <= time, time <= next else {
@@ -141,8 +159,13 @@ struct SignedCollateral: Sendable {
     }
 }
 
+/// A value read from signed collateral, which keeps the collateral it came from.
+protocol ParsedCollateral: Sendable {
+    var collateral: SignedCollateral { get set }
+}
+
 /// Intel TCB info (`tcbInfo` v3, SGX or TDX).
-struct DCAPTCBInfo: Sendable {
+struct DCAPTCBInfo: ParsedCollateral {
     var collateral: SignedCollateral
     var id: String
     var fmspc: [UInt8]
@@ -159,11 +182,7 @@ struct DCAPTCBInfo: Sendable {
 
     /// `collateral` parsed, once per distinct signed bytes (``parsed``).
     static func of(_ collateral: SignedCollateral) throws(EvidenceError) -> DCAPTCBInfo {
-        var info = try parsed.value(of: collateral.fingerprints[0], domain: "TCB info") { () throws(EvidenceError) in
-            try DCAPTCBInfo(collateral)
-        }
-        info.collateral = collateral
-        return info
+        try collateral.parsedOnce(in: parsed, parse: DCAPTCBInfo.init)
     }
 
     init(_ collateral: SignedCollateral) throws(EvidenceError) {
@@ -221,7 +240,7 @@ struct DCAPTCBInfo: Sendable {
 }
 
 /// Intel enclave identity of the Quoting Enclave (`TD_QE` for TDX, `QE` for SGX).
-struct DCAPQEIdentity: Sendable {
+struct DCAPQEIdentity: ParsedCollateral {
     var collateral: SignedCollateral
     var id: String
     var miscSelect: [UInt8]
@@ -237,11 +256,7 @@ struct DCAPQEIdentity: Sendable {
 
     /// `collateral` parsed, once per distinct signed bytes (``parsed``).
     static func of(_ collateral: SignedCollateral) throws(EvidenceError) -> DCAPQEIdentity {
-        var identity = try parsed.value(of: collateral.fingerprints[0], domain: "QE identity") { () throws(EvidenceError) in
-            try DCAPQEIdentity(collateral)
-        }
-        identity.collateral = collateral
-        return identity
+        try collateral.parsedOnce(in: parsed, parse: DCAPQEIdentity.init)
     }
 
     init(_ collateral: SignedCollateral) throws(EvidenceError) {

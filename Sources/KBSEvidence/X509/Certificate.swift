@@ -21,6 +21,8 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
     private struct Memo {
         var subject: String?
         var issuer: String?
+        var commonName: String?
+        var isCA: Int32?
         var subjectPublicKeyInfo: [UInt8]?
         var p256Key: P256.Signing.PublicKey?
         var p384Key: P384.Signing.PublicKey?
@@ -66,8 +68,11 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// The subject's common name, or the whole subject when there is none.
     package var commonName: String {
-        for part in subject.split(separator: ",") where part.hasPrefix("CN=") { return String(part.dropFirst(3)) }
-        return subject
+        remembered(\.commonName) {
+            let subject = subject
+            for part in subject.split(separator: ",") where part.hasPrefix("CN=") { return String(part.dropFirst(3)) }
+            return subject
+        }
     }
 
     /// The start of the validity window.
@@ -96,7 +101,7 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// `true` when basicConstraints says CA, `false` when it says not, `nil` without basicConstraints.
     package var isCA: Bool? {
-        switch kbs_x509_is_ca(handle) {
+        switch remembered(\.isCA, { kbs_x509_is_ca(handle) }) {
         case 1: true
         case 0: false
         default: nil
