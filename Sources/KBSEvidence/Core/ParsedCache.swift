@@ -18,6 +18,8 @@ final class ParsedCache<Value: Sendable>: Sendable {
     /// The most entries kept.
     let capacity: Int
     private let state: Mutex<State>
+    /// The last few arrays looked up, answered without hashing them again.
+    private let recent = Mutex(RecentBytes<Value>())
 
     /// Creates an empty cache of at most `capacity` entries.
     init(capacity: Int) {
@@ -31,10 +33,13 @@ final class ParsedCache<Value: Sendable>: Sendable {
     /// The value of `bytes`, made by `parse` the first time these bytes are seen under `domain` (which keeps apart,
     /// e.g., a file's bytes and a certificate's fingerprint).
     func value(of bytes: [UInt8], domain: String, parse: () throws(EvidenceError) -> Value) throws(EvidenceError) -> Value {
+        if let known = recent.withLock({ $0.value(of: bytes, domain: domain) }) { return known }
         var hasher = SHA256()
         hasher.update(data: Array(domain.utf8) + [0])
         hasher.update(data: bytes)
-        return try value(for: hasher.finalize(), parse: parse)
+        let value = try value(for: hasher.finalize(), parse: parse)
+        recent.withLock { $0.remember(value, of: bytes, domain: domain) }
+        return value
     }
 
     /// The value made from `certificate` alone (its extensions, say), by its fingerprint.

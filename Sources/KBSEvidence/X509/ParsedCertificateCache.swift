@@ -11,11 +11,8 @@ final class ParsedCertificateCache: Sendable {
 
     let capacity: Int
     private let entries = Mutex<[SHA256.Digest: [Certificate]]>([:])
-    /// The last few byte arrays looked up, kept whole: a verifier is handed the same anchor and endorsement arrays
-    /// every call, and comparing an array with itself is immediate (Swift compares buffer identity first), where
-    /// hashing a PEM bundle per call is not. A different array with equal bytes is compared byte for byte.
-    private let recent = Mutex<[(bytes: [UInt8], certificates: [Certificate])]>([])
-    private static let recentCount = 8
+    /// The last few arrays looked up, answered without hashing them again.
+    private let recent = Mutex(RecentBytes<[Certificate]>())
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -23,7 +20,7 @@ final class ParsedCertificateCache: Sendable {
     func certificates(
         in bytes: [UInt8], parse: ([UInt8]) throws(EvidenceError) -> [Certificate]
     ) throws(EvidenceError) -> [Certificate] {
-        if let known = recent.withLock({ recent in recent.first { $0.bytes == bytes }?.certificates }) { return known }
+        if let known = recent.withLock({ $0.value(of: bytes, domain: "") }) { return known }
         let digest = SHA256.hash(data: bytes)
         var certificates = entries.withLock { $0[digest] }
         if certificates == nil {
@@ -35,10 +32,7 @@ final class ParsedCertificateCache: Sendable {
             certificates = parsed
         }
         let found = certificates ?? []
-        recent.withLock { recent in
-            recent.insert((bytes, found), at: 0)
-            if recent.count > Self.recentCount { recent.removeLast() }
-        }
+        recent.withLock { $0.remember(found, of: bytes, domain: "") }
         return found
     }
 }
