@@ -22,6 +22,20 @@ enum ECDSA {
         }
     }
 
+    /// As ``verify(_:message:publicKey:curve:)`` with `certificate`'s public key, parsed once per certificate.
+    static func verify(_ signature: [UInt8], message: [UInt8], certificate: Certificate, curve: Curve) -> Bool {
+        switch curve {
+        case .p256:
+            guard let key = certificate.p256PublicKey, let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: signature)
+            else { return false }
+            return key.isValidSignature(parsed, for: message)
+        case .p384:
+            guard let key = certificate.p384PublicKey, let parsed = try? P384.Signing.ECDSASignature(rawRepresentation: signature)
+            else { return false }
+            return key.isValidSignature(parsed, for: message)
+        }
+    }
+
     /// As ``verify(_:message:publicKey:curve:)`` over an already computed SHA-384 digest.
     static func verifyP384(_ signature: [UInt8], digest: SHA384Digest, publicKey: [UInt8]) -> Bool {
         guard let key = p384Key(publicKey), let parsed = try? P384.Signing.ECDSASignature(rawRepresentation: signature) else {

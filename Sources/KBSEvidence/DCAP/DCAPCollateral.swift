@@ -31,6 +31,24 @@ struct SignedCollateral: Sendable {
     var signedBytes: [UInt8]
     var signature: [UInt8]
     var body: JSONNode
+    /// SHA-256 of ``signedBytes`` then of ``signature``: the collateral's identity in ``VerifiedChainCache``.
+    var fingerprints: [[UInt8]]
+    /// `issueDate…nextUpdate`, read when parsed; nil when either is missing or malformed (``checkFreshness(at:)`` then
+    /// reads them again and says which).
+    var window: ClosedRange<Date>?
+
+    /// Collateral a collateral source served, parsed by the SHA-256 of its bytes and the member read: the same answer,
+    /// cached by the source and handed over each call, is parsed once. Its signature and window are still checked.
+    static let parsed = ParsedCache<SignedCollateral?>(capacity: 256)
+
+    /// ``parse(_:member:name:)`` once per distinct bytes and member (``parsed``); `name` is this call's.
+    static func parseOnce(_ bytes: [UInt8], member: String, name: String) throws(EvidenceError) -> SignedCollateral? {
+        var collateral = try parsed.value(of: bytes, domain: member) { () throws(EvidenceError) in
+            try parse(bytes, member: member, name: name)
+        }
+        collateral?.name = name
+        return collateral
+    }
 
     /// Parses `{"<member>":{…},"signature":"hex"}`; nil when `bytes` is JSON without `member`.
     static func parse(_ bytes: [UInt8], member: String, name: String) throws(EvidenceError) -> SignedCollateral? {
@@ -45,17 +63,33 @@ struct SignedCollateral: Sendable {
         else {
             throw EvidenceError(.malformed, "\(name): `signature` is not 64 bytes of hex")
         }
-        return SignedCollateral(name: name, signedBytes: Array(bytes[body.range]), signature: signature, body: body)
+        let signed = Array(bytes[body.range])
+        var window: ClosedRange<Date>?
+        if let issued = try? date(body["issueDate"], "issueDate"), let next = try? date(body["nextUpdate"], "nextUpdate"), issued <= next {
+            window = issued...next
+        }
+        return SignedCollateral(
+            name: name, signedBytes: signed, signature: signature, body: body,
+            fingerprints: [Array(SHA256.hash(data: signed)), Array(SHA256.hash(data: signature))], window: window)
+    }
+
+    /// What `parse` makes of this collateral, from `cache` when these signed bytes were parsed before; the value
+    /// carries this collateral (its name is the current file's).
+    func parsedOnce<Parsed: ParsedCollateral>(
+        in cache: ParsedCache<Parsed>, parse: (SignedCollateral) throws(EvidenceError) -> Parsed
+    ) throws(EvidenceError) -> Parsed {
+        var parsed = try cache.value(of: fingerprints[0], domain: "signed collateral") { () throws(EvidenceError) in try parse(self) }
+        parsed.collateral = self
+        return parsed
     }
 
     /// Checks the signature with `signer` (the TCB Signing certificate).
     /// A pass is remembered (``VerifiedChainCache``) by the signed bytes', the signature's and the signer's
     /// fingerprints: the same collateral is checked once per update, not once per quote.
     func verifySignature(signer: Certificate) throws(EvidenceError) {
-        let key = VerifiedChainCache.Key(
-            "collateral", [Array(SHA256.hash(data: signedBytes)), Array(SHA256.hash(data: signature)), signer.fingerprint])
+        let key = VerifiedChainCache.Key("collateral", fingerprints + [signer.fingerprint])
         if VerifiedChainCache.shared.contains(key, at: .distantPast) { return }
-        guard ECDSA.verify(signature, message: signedBytes, publicKey: signer.subjectPublicKeyInfo, curve: .p256) else {
+        guard ECDSA.verify(signature, message: signedBytes, certificate: signer, curve: .p256) else {
             throw EvidenceError(.signature, "\(name): collateral signature does not verify with \(signer.commonName)")
         }
         VerifiedChainCache.shared.insert(key, validFrom: .distantPast, validUntil: .distantFuture)
@@ -63,6 +97,7 @@ struct SignedCollateral: Sendable {
 
     /// Requires `time` within issueDate…nextUpdate.
     func checkFreshness(at time: Date) throws(EvidenceError) {
+        if let window, window.contains(time) { return }
         let issued = try Self.date(body["issueDate"], "\(name) issueDate")
         let next = try Self.date(body["nextUpdate"], "\(name) nextUpdate")
         guard issued <= time, time <= next else {
@@ -124,8 +159,13 @@ struct SignedCollateral: Sendable {
     }
 }
 
+/// A value read from signed collateral, which keeps the collateral it came from.
+protocol ParsedCollateral: Sendable {
+    var collateral: SignedCollateral { get set }
+}
+
 /// Intel TCB info (`tcbInfo` v3, SGX or TDX).
-struct DCAPTCBInfo: Sendable {
+struct DCAPTCBInfo: ParsedCollateral {
     var collateral: SignedCollateral
     var id: String
     var fmspc: [UInt8]
@@ -136,6 +176,14 @@ struct DCAPTCBInfo: Sendable {
     var module: DCAPModuleIdentity?
     /// `tdxModuleIdentities`: one per module major version from 1 on, with its own TCB levels.
     var moduleIdentities: [DCAPModuleIdentity]
+
+    /// Parsed TCB infos by their signed bytes' fingerprint: a pure function of them, read once per update.
+    static let parsed = ParsedCache<DCAPTCBInfo>(capacity: 256)
+
+    /// `collateral` parsed, once per distinct signed bytes (``parsed``).
+    static func of(_ collateral: SignedCollateral) throws(EvidenceError) -> DCAPTCBInfo {
+        try collateral.parsedOnce(in: parsed, parse: DCAPTCBInfo.init)
+    }
 
     init(_ collateral: SignedCollateral) throws(EvidenceError) {
         let body = collateral.body
@@ -192,7 +240,7 @@ struct DCAPTCBInfo: Sendable {
 }
 
 /// Intel enclave identity of the Quoting Enclave (`TD_QE` for TDX, `QE` for SGX).
-struct DCAPQEIdentity: Sendable {
+struct DCAPQEIdentity: ParsedCollateral {
     var collateral: SignedCollateral
     var id: String
     var miscSelect: [UInt8]
@@ -202,6 +250,14 @@ struct DCAPQEIdentity: Sendable {
     var mrSigner: [UInt8]
     var isvProdID: Int64
     var levels: [DCAPTCBLevel]
+
+    /// Parsed QE identities by their signed bytes' fingerprint: a pure function of them, read once per update.
+    static let parsed = ParsedCache<DCAPQEIdentity>(capacity: 256)
+
+    /// `collateral` parsed, once per distinct signed bytes (``parsed``).
+    static func of(_ collateral: SignedCollateral) throws(EvidenceError) -> DCAPQEIdentity {
+        try collateral.parsedOnce(in: parsed, parse: DCAPQEIdentity.init)
+    }
 
     init(_ collateral: SignedCollateral) throws(EvidenceError) {
         let body = collateral.body

@@ -41,7 +41,7 @@ enum DCAPVerification {
         let leaf = chain[0]
         // 3. The PCK key signs the QE report, whose report data binds the attestation key.
         let qeReport = try SGXReportBody(quote.qeReport)
-        guard ECDSA.verify(quote.qeReportSignature, message: quote.qeReport, publicKey: leaf.subjectPublicKeyInfo, curve: .p256) else {
+        guard ECDSA.verify(quote.qeReportSignature, message: quote.qeReport, certificate: leaf, curve: .p256) else {
             throw EvidenceError(.signature, "QE report signature does not verify with the PCK certificate \(leaf.commonName)")
         }
         let expected = Array(SHA256.hash(data: quote.attestationKey + quote.qeAuthData))
@@ -58,10 +58,7 @@ enum DCAPVerification {
             try crl.check(path[issuerIndex - 1], issuer: path[issuerIndex], at: context.time, what: "CRL \(name)")
             covered.insert(issuerIndex - 1)
         }
-        guard let extensionDER = try leaf.extensionValue(PCKExtension.oid) else {
-            throw EvidenceError(.malformed, "PCK certificate has no SGX extension \(PCKExtension.oid)")
-        }
-        let pck = try PCKExtension(der: extensionDER)
+        let pck = try PCKExtension.of(leaf)
 
         // 5. Collateral: from the endorsements, else from the collateral source (with the signing chain PCS sent).
         var tcbInfos = endorsements.tcbInfos
@@ -71,7 +68,7 @@ enum DCAPVerification {
         if tcbInfos.isEmpty, let source = context.collateral {
             let request = CollateralRequest.tcbInfo(kind: kind, fmspc: pck.fmspc)
             let answer = try await source.collateral(request, at: context.time)
-            guard let parsed = try SignedCollateral.parse(answer.body, member: "tcbInfo", name: request.description) else {
+            guard let parsed = try SignedCollateral.parseOnce(answer.body, member: "tcbInfo", name: request.description) else {
                 throw EvidenceError(.collateral, "\(request) holds no tcbInfo")
             }
             endorsements.addIssuerChain(answer.issuerChain)
@@ -81,7 +78,7 @@ enum DCAPVerification {
         if qeIdentities.isEmpty, let source = context.collateral {
             let request = CollateralRequest.qeIdentity(kind: kind)
             let answer = try await source.collateral(request, at: context.time)
-            guard let parsed = try SignedCollateral.parse(answer.body, member: "enclaveIdentity", name: request.description) else {
+            guard let parsed = try SignedCollateral.parseOnce(answer.body, member: "enclaveIdentity", name: request.description) else {
                 throw EvidenceError(.collateral, "\(request) holds no enclaveIdentity")
             }
             endorsements.addIssuerChain(answer.issuerChain)
@@ -95,7 +92,7 @@ enum DCAPVerification {
         if let identityCollateral = qeIdentities.first {
             try await verifyCollateral(
                 identityCollateral, fetched: fetchedQEIdentity, endorsements: endorsements, anchors: anchors, context: context)
-            let identity = try DCAPQEIdentity(identityCollateral)
+            let identity = try DCAPQEIdentity.of(identityCollateral)
             let expectedID = kind == .tdx ? "TD_QE" : "QE"
             guard identity.id == expectedID else {
                 throw EvidenceError(.collateral, "\(identityCollateral.name): enclave identity is \(identity.id), not \(expectedID)")
@@ -109,7 +106,7 @@ enum DCAPVerification {
             // Several TCB infos may be handed in; the one for this platform family is used.
             var info: DCAPTCBInfo?
             for candidate in tcbInfos {
-                let parsed = try DCAPTCBInfo(candidate)
+                let parsed = try DCAPTCBInfo.of(candidate)
                 if parsed.fmspc == pck.fmspc {
                     info = parsed
                     break

@@ -18,6 +18,19 @@ struct PCKExtension: Sendable, Equatable {
     var sgxType: Int64?
 
     /// Parses the extension's DER value: a SEQUENCE of SEQUENCE { OID, value }.
+    /// PCK certificates' SGX extensions by certificate fingerprint: a known platform's PCK is read once.
+    static let parsed = ParsedCache<PCKExtension>(capacity: 1024)
+
+    /// The SGX extension of the PCK certificate `leaf`, read once per distinct certificate (``parsed``).
+    static func of(_ leaf: Certificate) throws(EvidenceError) -> PCKExtension {
+        try parsed.value(of: leaf, domain: "PCK SGX extension") { () throws(EvidenceError) in
+            guard let der = try leaf.extensionValue(oid) else {
+                throw EvidenceError(.malformed, "PCK certificate has no SGX extension \(oid)")
+            }
+            return try PCKExtension(der: der)
+        }
+    }
+
     init(der: [UInt8]) throws(EvidenceError) {
         let what = "PCK SGX extension"
         var outer = DERReader(der[...], what: what)

@@ -23,6 +23,13 @@ enum NVIDIADeviceIdentity {
     /// `fwids [6]` holds FWIDs; both put the digest in an `FWID ::= SEQUENCE {hashAlg OID, digest OCTET STRING}`, so
     /// the first such pair with a 48-byte digest, depth first, is the FWID.
     static func fwid(of leaf: Certificate) throws(EvidenceError) -> [UInt8]? {
+        try fwids.value(of: leaf, domain: "NVIDIA FWID") { () throws(EvidenceError) in try readFWID(of: leaf) }
+    }
+
+    /// Leaves' FWIDs (or their absence) by certificate fingerprint: a known device's leaf is read once.
+    static let fwids = ParsedCache<[UInt8]?>(capacity: 1024)
+
+    private static func readFWID(of leaf: Certificate) throws(EvidenceError) -> [UInt8]? {
         for oid in tcbInfoOIDs {
             guard let value = try leaf.extensionValue(oid) else { continue }
             guard let digest = try TcbInfoDER.firstDigest(in: value, length: 48) else {

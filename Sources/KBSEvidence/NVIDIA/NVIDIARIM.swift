@@ -40,10 +40,35 @@ package struct NVIDIARIM: Sendable {
     /// Errors: `malformed` (not a signed SWID tag), `expired` (a signing certificate outside its validity), `chain`,
     /// `signature` (the reference digest or the signature value does not verify, or an algorithm outside the allowed
     /// set).
+    ///
+    /// A document whose signature verified is remembered by the SHA-256 of its bytes (``signedDocuments``): the XML
+    /// signature is a function of those bytes alone. Its signing chain is checked against `anchors` at `time` on every
+    /// call (``CertificateChain/verify(_:anchors:at:what:cache:)``, itself cached within the certificates' windows), so
+    /// an expired chain or a removed anchor is refused whether or not the document was seen before.
     package static func verify(xml: [UInt8], anchors: [Certificate], at time: Date, what: String = "RIM") throws(EvidenceError) -> NVIDIARIM {
         guard xml.count <= maximumSize else { throw EvidenceError(.malformed, "\(what) is larger than \(maximumSize) bytes") }
+        let signed = try signedDocuments.value(of: xml, domain: "RIM") { () throws(EvidenceError) in
+            try verifyDocument(xml: xml, anchors: anchors, at: time, what: what)
+        }
+        try CertificateChain.verify(signed.certificates, anchors: anchors, at: time, what: "\(what) signing chain")
+        return signed.rim
+    }
+
+    /// A RIM whose XML signature verified, with the certificates its `KeyInfo` carries (leaf first).
+    struct SignedDocument: Sendable {
+        var rim: NVIDIARIM
+        var certificates: [Certificate]
+    }
+
+    /// Documents whose signature verified, by the SHA-256 of their bytes; a document that failed is not here.
+    static let signedDocuments = ParsedCache<SignedDocument>(capacity: 64)
+
+    /// The full check: parse, chain, XML signature, measurements.
+    private static func verifyDocument(
+        xml: [UInt8], anchors: [Certificate], at time: Date, what: String
+    ) throws(EvidenceError) -> SignedDocument {
         let unavailable = { (error: XMLSecurityError) in EvidenceError(.configuration, error.message) }
-        return try XMLSecurity.withLock(unavailable: unavailable) { () throws(EvidenceError) -> NVIDIARIM in
+        return try XMLSecurity.withLock(unavailable: unavailable) { () throws(EvidenceError) -> SignedDocument in
             guard let document = XMLDocument(xml), let root = document.root else {
                 throw EvidenceError(.malformed, "\(what) is not well-formed XML")
             }
@@ -77,10 +102,11 @@ package struct NVIDIARIM: Sendable {
             let meta = root.elements.first { $0.localName == "Meta" }
             let payload = root.elements.first { $0.localName == "Payload" }
             guard let payload else { throw EvidenceError(.malformed, "\(what) has no <Payload>") }
-            return NVIDIARIM(
+            let rim = NVIDIARIM(
                 product: root.attribute(anyNamespace: "name") ?? "", version: meta?.attribute(anyNamespace: "colloquialVersion") ?? "",
                 tagID: root.attribute(anyNamespace: "tagId") ?? "", measurements: try measurements(payload, what: what),
                 signer: leaf.commonName)
+            return SignedDocument(rim: rim, certificates: certificates)
         }
     }
 

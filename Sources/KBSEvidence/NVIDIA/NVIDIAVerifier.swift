@@ -52,7 +52,7 @@ package struct NVIDIAVerifier: EvidenceVerifier {
                 throw EvidenceError(.chain, "\(what): no device certificate chain (give the PEM chain as an endorsement)")
             }
             try NVIDIADeviceIdentity.verifyChain(chain, anchors: anchors, at: context.time, what: "\(what) device chain")
-            guard ECDSA.verify(report.signature, message: report.signedBytes, publicKey: leaf.subjectPublicKeyInfo, curve: .p384) else {
+            guard ECDSA.verify(report.signature, message: report.signedBytes, certificate: leaf, curve: .p384) else {
                 throw EvidenceError(.signature, "\(what): SPDM measurement signature does not verify with \(leaf.commonName)")
             }
             let arch = NVIDIAClaims.arch(of: leaf)

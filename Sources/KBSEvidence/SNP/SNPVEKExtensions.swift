@@ -21,6 +21,14 @@ struct SNPVEKExtensions: Sendable {
     var fmc: UInt8?
     var hwID: [UInt8]?
 
+    /// VEKs' extensions by certificate fingerprint: a known device's VEK is read once.
+    static let cache = ParsedCache<SNPVEKExtensions>(capacity: 1024)
+
+    /// The extensions of `vek`, read once per distinct certificate (``cache``).
+    static func of(_ vek: Certificate) throws(EvidenceError) -> SNPVEKExtensions {
+        try cache.value(of: vek, domain: "SNP VEK extensions") { () throws(EvidenceError) in try SNPVEKExtensions(vek) }
+    }
+
     /// Reads the extensions of `certificate`; `malformed` when one is present but not well-formed.
     init(_ certificate: Certificate) throws(EvidenceError) {
         if let value = try certificate.extensionValue(Self.productNameOID) {

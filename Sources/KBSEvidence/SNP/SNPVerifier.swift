@@ -31,7 +31,7 @@ package struct SNPVerifier: EvidenceVerifier {
     ) async throws(EvidenceError) -> VerifiedEvidence {
         let report = try SNPReport(bytes)
         let vek = try await endorsementKey(for: report, embedded: embedded, context: context)
-        let extensions = try SNPVEKExtensions(vek)
+        let extensions = try SNPVEKExtensions.of(vek)
 
         // The product decides chain and TCB layout: CPUID from v3 on, else the VEK's productName.
         let named = extensions.productName.flatMap(SNPProduct.init(productName:))
@@ -45,10 +45,10 @@ package struct SNPVerifier: EvidenceVerifier {
         let chain = try SNPChain.verify(vek: vek, signingKey: report.signingKey, product: product, context: context)
 
         let signature = try report.rawSignature()
-        guard ECDSA.p384Key(vek.subjectPublicKeyInfo) != nil else {
+        guard vek.p384PublicKey != nil else {
             throw EvidenceError(.signature, "SNP: \(report.signingKey.rawValue.uppercased()) key is not ECDSA P-384")
         }
-        guard ECDSA.verify(signature, message: report.signedBytes, publicKey: vek.subjectPublicKeyInfo, curve: .p384) else {
+        guard ECDSA.verify(signature, message: report.signedBytes, certificate: vek, curve: .p384) else {
             throw EvidenceError(.signature, "SNP report signature does not verify with the \(report.signingKey.rawValue.uppercased())")
         }
 

@@ -2,6 +2,7 @@ import COpenSSL
 import Crypto
 package import Foundation
 import KBSClaims
+import Synchronization
 
 /// An X.509 certificate parsed by OpenSSL's libcrypto.
 ///
@@ -13,6 +14,19 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
     package let der: [UInt8]
     /// The SHA-256 of ``der``: what the verified-chain cache keys on.
     package let fingerprint: [UInt8]
+    /// What has been read out of the certificate so far. Each is a pure function of ``der``, and a parsed certificate
+    /// is shared through ``ParsedCertificateCache``, so a known device's names and key are read once, not per call.
+    private let memo = Mutex(Memo())
+
+    private struct Memo {
+        var subject: String?
+        var issuer: String?
+        var commonName: String?
+        var isCA: Int32?
+        var subjectPublicKeyInfo: [UInt8]?
+        var p256Key: P256.Signing.PublicKey?
+        var p384Key: P384.Signing.PublicKey?
+    }
 
     /// Parses one DER certificate; `malformed` unless the bytes are exactly one certificate.
     package init(der: [UInt8]) throws(EvidenceError) {
@@ -32,7 +46,7 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
         try ParsedCertificateCache.shared.certificates(in: bytes, parse: parseAllUncached)
     }
 
-    private static func parseAllUncached(_ bytes: [UInt8]) throws(EvidenceError) -> [Certificate] {
+    static func parseAllUncached(_ bytes: [UInt8]) throws(EvidenceError) -> [Certificate] {
         if PEM.looksLikePEM(bytes) {
             guard let blocks = PEM.blocks(bytes) else { throw EvidenceError(.malformed, "PEM text does not parse") }
             var certificates: [Certificate] = []
@@ -44,14 +58,21 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// The subject name, RFC 2253 form.
-    package var subject: String { Self.nameLine(X509_get_subject_name(handle)) }
+    package var subject: String {
+        remembered(\.subject) { Self.nameLine(X509_get_subject_name(handle)) }
+    }
     /// The issuer name, RFC 2253 form.
-    package var issuer: String { Self.nameLine(X509_get_issuer_name(handle)) }
+    package var issuer: String {
+        remembered(\.issuer) { Self.nameLine(X509_get_issuer_name(handle)) }
+    }
 
     /// The subject's common name, or the whole subject when there is none.
     package var commonName: String {
-        for part in subject.split(separator: ",") where part.hasPrefix("CN=") { return String(part.dropFirst(3)) }
-        return subject
+        remembered(\.commonName) {
+            let subject = subject
+            for part in subject.split(separator: ",") where part.hasPrefix("CN=") { return String(part.dropFirst(3)) }
+            return subject
+        }
     }
 
     /// The start of the validity window.
@@ -80,7 +101,7 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// `true` when basicConstraints says CA, `false` when it says not, `nil` without basicConstraints.
     package var isCA: Bool? {
-        switch kbs_x509_is_ca(handle) {
+        switch remembered(\.isCA, { kbs_x509_is_ca(handle) }) {
         case 1: true
         case 0: false
         default: nil
@@ -89,6 +110,35 @@ package final class Certificate: @unchecked Sendable, CustomStringConvertible {
 
     /// The DER SubjectPublicKeyInfo.
     package var subjectPublicKeyInfo: [UInt8] {
+        // OpenSSL 3 re-encodes the key through its encoder framework each time: costly enough to read once.
+        remembered(\.subjectPublicKeyInfo) { readSubjectPublicKeyInfo() }
+    }
+
+    /// The public key as an ECDSA P-256 key; nil when it is not one.
+    var p256PublicKey: P256.Signing.PublicKey? {
+        if let known = memo.withLock({ $0.p256Key }) { return known }
+        guard let key = ECDSA.p256Key(subjectPublicKeyInfo) else { return nil }
+        memo.withLock { $0.p256Key = key }
+        return key
+    }
+
+    /// The public key as an ECDSA P-384 key; nil when it is not one.
+    var p384PublicKey: P384.Signing.PublicKey? {
+        if let known = memo.withLock({ $0.p384Key }) { return known }
+        guard let key = ECDSA.p384Key(subjectPublicKeyInfo) else { return nil }
+        memo.withLock { $0.p384Key = key }
+        return key
+    }
+
+    /// The value at `path` of the memo, computed by `read` the first time.
+    private func remembered<Value: Sendable>(_ path: WritableKeyPath<Memo, Value?>, _ read: () -> Value) -> Value {
+        if let known = memo.withLock({ $0[keyPath: path] }) { return known }
+        let value = read()
+        memo.withLock { $0[keyPath: path] = value }
+        return value
+    }
+
+    private func readSubjectPublicKeyInfo() -> [UInt8] {
         var pointer: UnsafeMutablePointer<UInt8>?
         let length = kbs_x509_spki_der(handle, &pointer)
         guard length > 0, let pointer else { return [] }

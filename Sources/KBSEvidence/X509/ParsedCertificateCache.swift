@@ -11,6 +11,8 @@ final class ParsedCertificateCache: Sendable {
 
     let capacity: Int
     private let entries = Mutex<[SHA256.Digest: [Certificate]]>([:])
+    /// The last few arrays looked up, answered without hashing them again.
+    private let recent = Mutex(RecentBytes<[Certificate]>())
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -18,13 +20,19 @@ final class ParsedCertificateCache: Sendable {
     func certificates(
         in bytes: [UInt8], parse: ([UInt8]) throws(EvidenceError) -> [Certificate]
     ) throws(EvidenceError) -> [Certificate] {
+        if let known = recent.withLock({ $0.value(of: bytes, domain: "") }) { return known }
         let digest = SHA256.hash(data: bytes)
-        if let known = entries.withLock({ $0[digest] }) { return known }
-        let parsed = try parse(bytes)
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[digest] = parsed
+        var certificates = entries.withLock { $0[digest] }
+        if certificates == nil {
+            let parsed = try parse(bytes)
+            entries.withLock { entries in
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+                entries[digest] = parsed
+            }
+            certificates = parsed
         }
-        return parsed
+        let found = certificates ?? []
+        recent.withLock { $0.remember(found, of: bytes, domain: "") }
+        return found
     }
 }

@@ -2,6 +2,7 @@ import COpenSSL
 import Crypto
 package import Foundation
 import KBSClaims
+import Synchronization
 
 /// A certificate revocation list parsed by OpenSSL.
 package final class RevocationList: @unchecked Sendable {
@@ -30,8 +31,17 @@ package final class RevocationList: @unchecked Sendable {
 
     deinit { X509_CRL_free(handle) }
 
-    /// The issuer name, RFC 2253 form.
+    /// The issuer name, RFC 2253 form; printed once (a CRL handed in every call is parsed once, through ``ParsedCache``).
     package var issuer: String {
+        if let known = issuerName.withLock({ $0 }) { return known }
+        let name = readIssuer()
+        issuerName.withLock { $0 = name }
+        return name
+    }
+
+    private let issuerName = Mutex<String?>(nil)
+
+    private func readIssuer() -> String {
         guard let name = X509_CRL_get_issuer(handle) else { return "" }
         var buffer = [CChar](repeating: 0, count: 1024)
         let length = kbs_x509_name_line(name, &buffer, Int32(buffer.count))

@@ -42,10 +42,7 @@ package final class VerifiedChainCache: Sendable {
 
     private struct State {
         var entries: [Key: Entry] = [:]
-        /// Insertion order, oldest first from `head`; a key replaced since keeps its stale serial here and is skipped.
-        var order: [(key: Key, serial: UInt64)] = []
-        var head = 0
-        var nextSerial: UInt64 = 0
+        var order = InsertionOrder<Key>()
     }
 
     /// The most entries kept.
@@ -76,20 +73,9 @@ package final class VerifiedChainCache: Sendable {
     package func insert(_ key: Key, value: [UInt8] = [], validFrom: Date, validUntil: Date) {
         guard capacity > 0, validFrom <= validUntil else { return }
         state.withLock { state in
-            let serial = state.nextSerial
-            state.nextSerial += 1
+            let serial = state.order.record(key)
             state.entries[key] = Entry(validFrom: validFrom, validUntil: validUntil, value: value, serial: serial)
-            state.order.append((key, serial))
-            while state.entries.count > capacity, state.head < state.order.count {
-                let oldest = state.order[state.head]
-                state.head += 1
-                if state.entries[oldest.key]?.serial == oldest.serial { state.entries[oldest.key] = nil }
-            }
-            // Compact the order list once its dropped prefix is as long as the cache, so it stays O(capacity).
-            if state.head > capacity {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
+            state.order.trim(&state.entries, to: capacity) { $0.serial }
         }
     }
 }
