@@ -131,13 +131,7 @@ struct Fp12: Equatable, Sendable {
 
     /// ξ^(i(p−1)/6) for i = 0…5, computed once.
     static let frobeniusCoefficients: [Fp2] = {
-        var sixth = Fp.modulus.subtracting(UInt256(1)).0
-        var remainder: UInt64 = 0
-        for index in stride(from: 3, through: 0, by: -1) {
-            let (quotient, rest) = UInt64(6).dividingFullWidth((remainder, sixth[index]))
-            sixth[index] = quotient
-            remainder = rest
-        }
+        let sixth = Fp.modulus.subtracting(UInt256(1)).0.quotientAndRemainder(dividingBy: 6).quotient
         let gamma1 = Fp2.xi.power(sixth)
         var powers = [Fp2.one]
         for _ in 1..<6 { powers.append(powers[powers.count - 1] * gamma1) }

@@ -140,25 +140,4 @@ struct Fp: Equatable, Hashable, Sendable {
         }
         return Fp(montgomery: Fp.multiply(u == one ? x1 : x2, Fp.r3ModP))
     }
-
-    /// A square root, or nil when there is none (p ≡ 3 mod 4, so self^((p+1)/4) is one when any is).
-    var squareRoot: Fp? {
-        let exponent = Fp.quarterOfModulusPlusOne
-        let root = power(exponent)
-        return root.squared == self ? root : nil
-    }
-
-    private static let quarterOfModulusPlusOne: UInt256 = {
-        var value = modulus.adding(UInt256(1)).0
-        // Shift right by two.
-        for _ in 0..<2 {
-            var carry: UInt64 = 0
-            for index in stride(from: 3, through: 0, by: -1) {
-                let limb = value[index]
-                value[index] = (limb >> 1) | (carry << 63)
-                carry = limb & 1
-            }
-        }
-        return value
-    }()
 }

@@ -7,14 +7,7 @@ enum Pairing {
     static let frobeniusY: Fp2 = Fp2.xi.power(exponent(divisor: 2))
     /// (p − 1)/divisor.
     private static func exponent(divisor: UInt64) -> UInt256 {
-        var value = Fp.modulus.subtracting(UInt256(1)).0
-        var remainder: UInt64 = 0
-        for index in stride(from: 3, through: 0, by: -1) {
-            let (quotient, rest) = divisor.dividingFullWidth((remainder, value[index]))
-            value[index] = quotient
-            remainder = rest
-        }
-        return value
+        Fp.modulus.subtracting(UInt256(1)).0.quotientAndRemainder(dividingBy: divisor).quotient
     }
 
     /// ∏ e(pᵢ, qᵢ): one Miller loop per pair and one final exponentiation. Pairs with a point at infinity count as 1.

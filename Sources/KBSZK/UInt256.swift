@@ -117,12 +117,14 @@ struct UInt256: Hashable, Sendable {
         self = value
     }
 
-    /// 32 big-endian bytes.
-    var bigEndianBytes: [UInt8] {
-        (0..<32).map { offset in
-            let bitIndex = (31 - offset) * 8
-            return UInt8(truncatingIfNeeded: self[bitIndex / 64] >> UInt64(bitIndex % 64))
+    /// self ÷ divisor and the remainder, for a one-limb divisor.
+    func quotientAndRemainder(dividingBy divisor: UInt64) -> (quotient: UInt256, remainder: UInt64) {
+        var quotient = self
+        var remainder: UInt64 = 0
+        for index in stride(from: 3, through: 0, by: -1) {
+            (quotient[index], remainder) = divisor.dividingFullWidth((remainder, self[index]))
         }
+        return (quotient, remainder)
     }
 
     /// The decimal digits.
@@ -131,13 +133,9 @@ struct UInt256: Hashable, Sendable {
         var value = self
         var digits: [UInt8] = []
         while !value.isZero {
-            var remainder: UInt64 = 0
-            for index in stride(from: 3, through: 0, by: -1) {
-                let (quotient, rest) = UInt64(10).dividingFullWidth((remainder, value[index]))
-                value[index] = quotient
-                remainder = rest
-            }
+            let (quotient, remainder) = value.quotientAndRemainder(dividingBy: 10)
             digits.append(UInt8(remainder) + 0x30)
+            value = quotient
         }
         return String(decoding: digits.reversed(), as: UTF8.self)
     }

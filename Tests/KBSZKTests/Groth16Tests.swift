@@ -169,15 +169,6 @@ import Testing
     }
 
     static func shiftRight(_ value: UInt256, _ bits: Int) -> UInt256 {
-        var result = value
-        for _ in 0..<bits {
-            var carry: UInt64 = 0
-            for index in stride(from: 3, through: 0, by: -1) {
-                let limb = result[index]
-                result[index] = (limb >> 1) | (carry << 63)
-                carry = limb & 1
-            }
-        }
-        return result
+        (0..<bits).reduce(value) { shifted, _ in shifted.shiftedRightOne }
     }
 }
